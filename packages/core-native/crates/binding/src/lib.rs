@@ -1,0 +1,257 @@
+//! Neon binding of `loomdb-engine`. Each export converts its arguments,
+//! runs one engine call (on the libuv pool when its last argument is
+//! `true`, returning a promise) and converts the result or error back.
+//! No database logic lives here.
+
+mod convert;
+mod errors;
+
+use convert::IntoJs;
+use errors::{bad_argument, guarded, throw};
+use loomdb_engine::{Database, Error, NewEdge, NewNode, OpenOptions, SearchFilter, SpaceSpec};
+use neon::prelude::*;
+use neon::types::buffer::TypedArray;
+use neon::types::JsFloat32Array;
+use parking_lot::RwLock;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::path::Path;
+
+/// A JS-owned handle; `close` empties it so later calls get `CLOSED`.
+struct Handle {
+    db: RwLock<Option<Database>>,
+}
+
+impl Finalize for Handle {}
+
+fn database(cx: &mut FunctionContext) -> NeonResult<Database> {
+    let handle = cx.argument::<JsBox<Handle>>(0)?;
+    let db = handle.db.read().clone();
+    match db {
+        Some(db) => Ok(db),
+        None => throw(cx, Error::new(loomdb_engine::Code::Closed, "the database handle is closed")),
+    }
+}
+
+fn string(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<String> {
+    match cx.argument::<JsValue>(i)?.downcast::<JsString, _>(cx) {
+        Ok(s) => Ok(s.value(cx)),
+        Err(_) => throw(cx, bad_argument(name, "a string")),
+    }
+}
+
+fn number(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<f64> {
+    match cx.argument::<JsValue>(i)?.downcast::<JsNumber, _>(cx) {
+        Ok(n) => Ok(n.value(cx)),
+        Err(_) => throw(cx, bad_argument(name, "a number")),
+    }
+}
+
+fn vector(cx: &mut FunctionContext, i: usize) -> NeonResult<Vec<f32>> {
+    match cx.argument::<JsValue>(i)?.downcast::<JsFloat32Array, _>(cx) {
+        Ok(a) => Ok(a.as_slice(cx).to_vec()),
+        Err(_) => throw(cx, bad_argument("vector", "a Float32Array")),
+    }
+}
+
+fn json<T: for<'de> Deserialize<'de>>(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<T> {
+    let text = string(cx, i, name)?;
+    match serde_json::from_str(&text) {
+        Ok(v) => Ok(v),
+        Err(e) => throw(cx, Error::invalid(format!("{name}: {e}"))),
+    }
+}
+
+/// The last argument: run on the libuv pool and return a promise?
+fn is_async(cx: &mut FunctionContext) -> bool {
+    let last = cx.len().saturating_sub(1);
+    cx.argument::<JsValue>(last).map(|v| v.is_a::<JsBoolean, _>(cx) && v.downcast_or_throw::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false)).unwrap_or(false)
+}
+
+/// Runs `work` now or on the libuv pool; panics become `INTERNAL`.
+fn settle<'a, T: IntoJs>(
+    cx: &mut FunctionContext<'a>,
+    run_async: bool,
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> JsResult<'a, JsValue> {
+    if run_async {
+        let promise = cx.task(move || guarded(work)).promise(|mut cx, result: Result<T, Error>| match result {
+            Ok(v) => v.into_js(&mut cx),
+            Err(e) => throw(&mut cx, e),
+        });
+        Ok(promise.upcast())
+    } else {
+        match guarded(work) {
+            Ok(v) => v.into_js(cx),
+            Err(e) => throw(cx, e),
+        }
+    }
+}
+
+fn open(mut cx: FunctionContext) -> JsResult<JsBox<Handle>> {
+    let path = string(&mut cx, 0, "path")?;
+    let options: OpenOptions = json(&mut cx, 1, "options")?;
+    match guarded(|| Database::open(Path::new(&path), options)) {
+        Ok(db) => Ok(cx.boxed(Handle { db: RwLock::new(Some(db)) })),
+        Err(e) => throw(&mut cx, e),
+    }
+}
+
+fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
+    let handle = cx.argument::<JsBox<Handle>>(0)?;
+    handle.db.write().take();
+    Ok(cx.undefined())
+}
+
+fn ensure_space(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let name = string(&mut cx, 1, "space")?;
+    let spec: SpaceSpec = json(&mut cx, 2, "space spec")?;
+    settle(&mut cx, false, move || db.ensure_space(&name, &spec))
+}
+
+fn insert_node(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let node = NewNode { id: string(&mut cx, 1, "id")?, node_type: string(&mut cx, 2, "type")?, properties: string(&mut cx, 3, "properties")? };
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_node(&node, loomdb_engine::now_ms()))
+}
+
+#[derive(Deserialize)]
+struct BatchNode {
+    id: String,
+    #[serde(rename = "type")]
+    node_type: String,
+    properties: Box<RawValue>,
+}
+
+fn insert_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let items: Vec<BatchNode> = json(&mut cx, 1, "nodes")?;
+    let nodes: Vec<NewNode> =
+        items.into_iter().map(|n| NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() }).collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_nodes(&nodes, loomdb_engine::now_ms()))
+}
+
+fn get_node(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.get_node(&id))
+}
+
+fn update_node(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let patch = string(&mut cx, 2, "properties")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.update_node(&id, &patch, loomdb_engine::now_ms()))
+}
+
+fn delete_node(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.delete_node(&id))
+}
+
+fn insert_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let edge = NewEdge {
+        id: string(&mut cx, 1, "id")?,
+        edge_type: string(&mut cx, 2, "type")?,
+        from: string(&mut cx, 3, "from")?,
+        to: string(&mut cx, 4, "to")?,
+        properties: string(&mut cx, 5, "properties")?,
+        weight: number(&mut cx, 6, "weight")?,
+    };
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_edge(&edge, loomdb_engine::now_ms()))
+}
+
+fn get_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.get_edge(&id))
+}
+
+fn delete_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.delete_edge(&id))
+}
+
+fn insert_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let node = string(&mut cx, 1, "nodeId")?;
+    let space = string(&mut cx, 2, "space")?;
+    let v = vector(&mut cx, 3)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_embedding(&node, &space, &v))
+}
+
+fn get_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let node = string(&mut cx, 1, "nodeId")?;
+    let space = string(&mut cx, 2, "space")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.get_embedding(&node, &space))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FilterJson {
+    types: Option<Vec<String>>,
+    ids: Option<Vec<String>>,
+}
+
+fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let space = string(&mut cx, 1, "space")?;
+    let query = vector(&mut cx, 2)?;
+    let k = number(&mut cx, 3, "k")?;
+    let filter: FilterJson = json(&mut cx, 4, "filter")?;
+    let run_async = is_async(&mut cx);
+    let filter = SearchFilter { types: filter.types, ids: filter.ids };
+    // JS validated k as a positive safe integer.
+    let k = k as usize;
+    settle(&mut cx, run_async, move || db.search(&space, &query, k, &filter))
+}
+
+fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.stats())
+}
+
+/// Test-only: panics inside engine work, to prove a panic becomes `INTERNAL`.
+fn debug_panic(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, || -> Result<(), Error> { panic!("debugPanic was called") })
+}
+
+#[neon::main]
+fn main(mut cx: ModuleContext) -> NeonResult<()> {
+    // Panics are reported as INTERNAL errors; keep stderr quiet about them.
+    std::panic::set_hook(Box::new(|_| {}));
+    cx.export_function("open", open)?;
+    cx.export_function("close", close)?;
+    cx.export_function("ensureSpace", ensure_space)?;
+    cx.export_function("insertNode", insert_node)?;
+    cx.export_function("insertNodes", insert_nodes)?;
+    cx.export_function("getNode", get_node)?;
+    cx.export_function("updateNode", update_node)?;
+    cx.export_function("deleteNode", delete_node)?;
+    cx.export_function("insertEdge", insert_edge)?;
+    cx.export_function("getEdge", get_edge)?;
+    cx.export_function("deleteEdge", delete_edge)?;
+    cx.export_function("insertEmbedding", insert_embedding)?;
+    cx.export_function("getEmbedding", get_embedding)?;
+    cx.export_function("search", search)?;
+    cx.export_function("stats", stats)?;
+    cx.export_function("debugPanic", debug_panic)?;
+    Ok(())
+}

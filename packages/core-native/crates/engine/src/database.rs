@@ -1,0 +1,866 @@
+//! `Database`: one handle on a database directory, with its own durability,
+//! busy timeout and read-only flag, over the process-wide shared [`Store`].
+//!
+//! Every write validates its whole input before the first put and runs in one
+//! LMDB transaction, so a failing call writes nothing.
+
+use crate::codec::{self, open as unseal, read_u64_be, seal, u64_key};
+use crate::error::{Code, Error, Result};
+use crate::keys;
+use crate::records::{Edge, Node};
+use crate::store::{Store, Tables};
+use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
+use heed::{RoTxn, RwTxn};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The on-disk format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Longest public id, in UTF-8 bytes (LMDB keys are at most 511 bytes).
+pub const MAX_ID_BYTES: usize = 256;
+/// Longest node or edge type, in UTF-8 bytes.
+pub const MAX_TYPE_BYTES: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Every commit is on disk when the call returns.
+    Immediate,
+    /// One fsync per commit; an OS crash may lose the last commit.
+    Relaxed,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OpenOptions {
+    #[serde(default = "default_durability")]
+    pub durability: Durability,
+    #[serde(default = "default_busy_timeout")]
+    pub busy_timeout_ms: u64,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Initial LMDB map size in bytes; the map doubles whenever it fills.
+    #[serde(default)]
+    pub map_size: Option<usize>,
+}
+
+fn default_durability() -> Durability {
+    Durability::Immediate
+}
+fn default_busy_timeout() -> u64 {
+    5000
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { durability: Durability::Immediate, busy_timeout_ms: 5000, read_only: false, map_size: None }
+    }
+}
+
+/// A node to insert.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewNode {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    /// A JSON object, as text.
+    pub properties: String,
+}
+
+/// An edge to insert.
+#[derive(Debug, Clone)]
+pub struct NewEdge {
+    pub id: String,
+    pub edge_type: String,
+    pub from: String,
+    pub to: String,
+    pub properties: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub types: Option<Vec<String>>,
+    pub ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub distance: f32,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SpaceStats {
+    pub name: String,
+    pub dimensions: u32,
+    pub metric: vectors::Metric,
+    pub index: String,
+    pub embeddings: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IndexStats {
+    pub name: String,
+    pub kind: String,
+    pub entries: u64,
+}
+
+/// Committed contents only: identical before and after a failed call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stats {
+    pub nodes: u64,
+    pub edges: u64,
+    pub spaces: Vec<SpaceStats>,
+    pub indexes: Vec<IndexStats>,
+    #[serde(rename = "formatVersion")]
+    pub format_version: u32,
+}
+
+#[derive(Clone)]
+pub struct Database {
+    store: Arc<Store>,
+    options: OpenOptions,
+}
+
+const META_FORMAT: &[u8] = b"format_version";
+const META_NEXT_ID: &[u8] = b"next_id";
+const META_NEXT_SPACE: &[u8] = b"next_space_id";
+const META_CHANGE_SEQ: &[u8] = b"change_seq";
+const SPACE_PREFIX: &str = "space/";
+const SPACE_COUNT_PREFIX: &str = "space_count/";
+
+/// What a change-log entry records; pruned by the index checkpoints.
+#[repr(u8)]
+#[derive(Clone, Copy)]
+enum Change {
+    NodePut = 1,
+    NodeDelete = 2,
+    EdgePut = 3,
+    EdgeDelete = 4,
+    EmbeddingPut = 5,
+    EmbeddingDelete = 6,
+}
+
+impl Database {
+    /// Opens or creates the database directory at `path`.
+    pub fn open(path: &Path, options: OpenOptions) -> Result<Database> {
+        let store = Store::open(path, !options.read_only, options.map_size)?;
+        let db = Database { store, options };
+        db.check_format()?;
+        Ok(db)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.store.path
+    }
+
+    fn check_format(&self) -> Result<()> {
+        let found = self.store.read(|txn, t| get_meta_u64(txn, t, META_FORMAT))?;
+        match found {
+            Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
+            Some(v) => Err(Error::new(
+                Code::Unsupported,
+                format!(
+                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION}",
+                    self.path().display()
+                ),
+            )),
+            None if self.options.read_only => Ok(()),
+            None => self.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))),
+        }
+    }
+
+    fn write<T>(&self, f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+        if self.options.read_only {
+            return Err(Error::new(
+                Code::ReadOnly,
+                format!("database {} was opened with readOnly: true", self.path().display()),
+            ));
+        }
+        let durable = self.options.durability == Durability::Immediate;
+        self.store.write(Duration::from_millis(self.options.busy_timeout_ms), durable, f)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, heed::WithTls>, &Tables) -> Result<T>) -> Result<T> {
+        self.store.read(f)
+    }
+
+    // ---- nodes ----
+
+    pub fn insert_node(&self, node: &NewNode, now: i64) -> Result<Node> {
+        validate_node(node)?;
+        self.write(|txn, t| insert_node(txn, t, node, now))
+    }
+
+    /// All-or-nothing: every node is validated, then all are written in one commit.
+    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
+        let mut seen = HashSet::with_capacity(nodes.len());
+        for (i, n) in nodes.iter().enumerate() {
+            validate_node(n).map_err(|e| Error::new(e.code, format!("nodes[{i}]: {}", e.message)))?;
+            if !seen.insert(n.id.as_str()) {
+                return Err(Error::already_exists(format!("nodes[{i}]: node \"{}\" appears twice in the batch", n.id)));
+            }
+        }
+        self.write(|txn, t| {
+            nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| insert_node(txn, t, n, now).map_err(|e| Error::new(e.code, format!("nodes[{i}]: {}", e.message))))
+                .collect()
+        })
+    }
+
+    pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
+        self.read(|txn, t| match lookup(txn, t.node_ids, id)? {
+            Some(key) => read_node(txn, t, key).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    /// Shallow-merges `patch` (a JSON object as text) into the properties; a
+    /// `null` value deletes its key.
+    pub fn update_node(&self, id: &str, patch: &str, now: i64) -> Result<Node> {
+        let patch: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
+        self.write(|txn, t| {
+            let key = lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("node \"{id}\" does not exist")))?;
+            let mut node = read_node(txn, t, key)?;
+            let mut props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&node.properties)
+                .map_err(|_| Error::corruption(format!("node \"{id}\" holds properties that are not a JSON object")))?;
+            for (k, v) in &patch {
+                if v.is_null() {
+                    props.remove(k);
+                } else {
+                    props.insert(k.clone(), v.clone());
+                }
+            }
+            node.properties = serde_json::to_string(&props).expect("JSON map serializes");
+            node.updated_at = now.max(node.created_at);
+            let k = u64_key(key);
+            t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+            log_change(txn, t, Change::NodePut, key, 0)?;
+            Ok(node)
+        })
+    }
+
+    /// Deletes the node, its edges and its embeddings. `false` when absent.
+    pub fn delete_node(&self, id: &str) -> Result<bool> {
+        self.write(|txn, t| {
+            let Some(key) = lookup(txn, t.node_ids, id)? else { return Ok(false) };
+            let node = read_node(txn, t, key)?;
+            for table in [t.out_adj, t.in_adj] {
+                for (_, edge) in scan_adjacency(txn, table, key)? {
+                    // A self-loop shows in both directions; delete it once.
+                    if t.edges.get(txn, &u64_key(edge))?.is_some() {
+                        delete_edge_record(txn, t, edge)?;
+                    }
+                }
+            }
+            for space in list_spaces(txn, t)? {
+                delete_embedding(txn, t, &space, key)?;
+            }
+            t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
+            t.nodes.delete(txn, &u64_key(key))?;
+            t.node_ids.delete(txn, id.as_bytes())?;
+            log_change(txn, t, Change::NodeDelete, key, 0)?;
+            Ok(true)
+        })
+    }
+
+    // ---- edges ----
+
+    pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
+        validate_id("edge id", &edge.id)?;
+        validate_type("edge type", &edge.edge_type)?;
+        validate_properties(&edge.properties)?;
+        if !edge.weight.is_finite() {
+            return Err(Error::invalid(format!("edge weight must be a finite number, got {}", edge.weight)));
+        }
+        self.write(|txn, t| {
+            if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
+                return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
+            }
+            let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
+                lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
+            };
+            let from_key = endpoint(txn, "from", &edge.from)?;
+            let to_key = endpoint(txn, "to", &edge.to)?;
+            let key = next_id(txn, t)?;
+            let record = Edge {
+                id: edge.id.clone(),
+                edge_type: edge.edge_type.clone(),
+                from: edge.from.clone(),
+                to: edge.to.clone(),
+                from_key,
+                to_key,
+                properties: edge.properties.clone(),
+                weight: edge.weight,
+                created_at: now,
+            };
+            let k = u64_key(key);
+            t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
+            t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
+            let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
+            t.out_adj.put(txn, &out, &seal(&out, &[]))?;
+            let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
+            t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
+            Ok(record)
+        })
+    }
+
+    pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
+        self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
+            Some(key) => read_edge(txn, t, key).map(Some),
+            None => Ok(None),
+        })
+    }
+
+    pub fn delete_edge(&self, id: &str) -> Result<bool> {
+        self.write(|txn, t| match lookup(txn, t.edge_ids, id)? {
+            Some(key) => delete_edge_record(txn, t, key).map(|()| true),
+            None => Ok(false),
+        })
+    }
+
+    // ---- spaces and embeddings ----
+
+    /// Declares a space, or checks that an existing one has the same spec.
+    pub fn ensure_space(&self, name: &str, spec: &SpaceSpec) -> Result<()> {
+        validate_space_name(name)?;
+        spec.validate(name)?;
+        if let Some(existing) = self.read(|txn, t| find_space(txn, t, name))? {
+            return same_spec(&existing, spec);
+        }
+        self.write(|txn, t| {
+            if let Some(existing) = find_space(txn, t, name)? {
+                return same_spec(&existing, spec);
+            }
+            let id = u32::try_from(get_meta_u64(txn, t, META_NEXT_SPACE)?.unwrap_or(1))
+                .map_err(|_| Error::internal("space ids exhausted"))?;
+            put_meta_u64(txn, t, META_NEXT_SPACE, u64::from(id) + 1)?;
+            let space = Space { id, name: name.to_owned(), spec: spec.clone() };
+            put_meta(txn, t, format!("{SPACE_PREFIX}{name}").as_bytes(), serde_json::to_string(&space).expect("serializes").as_bytes())
+        })
+    }
+
+    pub fn spaces(&self) -> Result<Vec<Space>> {
+        self.read(|txn, t| list_spaces(txn, t))
+    }
+
+    /// Stores (or replaces) the node's vector in `space`.
+    pub fn insert_embedding(&self, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+        self.write(|txn, t| {
+            let space = require_space(txn, t, space)?;
+            vectors::check_vector(&space, vector)?;
+            let node = lookup(txn, t.node_ids, node_id)?.ok_or_else(|| Error::not_found(format!("node \"{node_id}\" does not exist")))?;
+            put_embedding(txn, t, &space, node, vector)
+        })
+    }
+
+    pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
+        self.read(|txn, t| {
+            let space = require_space(txn, t, space)?;
+            let Some(node) = lookup(txn, t.node_ids, node_id)? else { return Ok(None) };
+            let k = keys::embedding(space.id, node);
+            match t.embeddings.get(txn, &k)? {
+                Some(v) => {
+                    let payload = unseal(&k, v, || format!("embedding of node \"{node_id}\" in space \"{}\"", space.name))?;
+                    let mut out = Vec::new();
+                    vectors::decode_into(payload, &mut out)?;
+                    Ok(Some(out))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Exact k-nearest-neighbour search, nearest first. With a filter, only
+    /// nodes that pass are candidates, so `k` results come back whenever `k`
+    /// matching nodes have a vector in the space.
+    pub fn search(&self, space: &str, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
+        self.read(|txn, t| {
+            let space = require_space(txn, t, space)?;
+            vectors::check_vector(&space, query)?;
+            let q = Query::new(query, space.spec.metric);
+            let mut top = TopK::new(k);
+            let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
+            match candidates(txn, t, filter)? {
+                Some(keys_set) => {
+                    for node in keys_set {
+                        let key = keys::embedding(space.id, node);
+                        if let Some(v) = t.embeddings.get(txn, &key)? {
+                            vectors::decode_into(unseal(&key, v, || format!("embedding key {}", codec::hex(&key)))?, &mut buf)?;
+                            top.push(q.distance(&buf), node);
+                        }
+                    }
+                }
+                None if k > 0 => {
+                    for entry in t.embeddings.prefix_iter(txn, &space.id.to_be_bytes())? {
+                        let (key, v) = entry?;
+                        vectors::decode_into(unseal(key, v, || format!("embedding key {}", codec::hex(key)))?, &mut buf)?;
+                        top.push(q.distance(&buf), read_u64_be(&key[4..]));
+                    }
+                }
+                None => {}
+            }
+            top.into_sorted()
+                .into_iter()
+                .map(|(distance, node)| Ok(SearchHit { id: read_node(txn, t, node)?.id, distance }))
+                .collect()
+        })
+    }
+
+    // ---- stats ----
+
+    pub fn stats(&self) -> Result<Stats> {
+        self.read(|txn, t| {
+            let spaces = list_spaces(txn, t)?
+                .into_iter()
+                .map(|s| {
+                    Ok(SpaceStats {
+                        embeddings: get_meta_u64(txn, t, format!("{SPACE_COUNT_PREFIX}{}", s.id).as_bytes())?.unwrap_or(0),
+                        name: s.name,
+                        dimensions: s.spec.dimensions,
+                        metric: s.spec.metric,
+                        index: s.spec.index,
+                    })
+                })
+                .collect::<Result<_>>()?;
+            Ok(Stats {
+                nodes: t.nodes.len(txn)?,
+                edges: t.edges.len(txn)?,
+                spaces,
+                indexes: vec![IndexStats { name: "nodeType".into(), kind: "type".into(), entries: t.node_types.len(txn)? }],
+                format_version: FORMAT_VERSION,
+            })
+        })
+    }
+}
+
+// ---- validation ----
+
+fn validate_id(what: &str, id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > MAX_ID_BYTES {
+        return Err(Error::invalid(format!("{what} must be 1 to {MAX_ID_BYTES} bytes, got {} bytes: {id:?}", id.len())));
+    }
+    Ok(())
+}
+
+fn validate_type(what: &str, ty: &str) -> Result<()> {
+    if ty.is_empty() || ty.len() > MAX_TYPE_BYTES || ty.contains('\0') {
+        return Err(Error::invalid(format!("{what} must be 1 to {MAX_TYPE_BYTES} bytes without NUL, got {ty:?}")));
+    }
+    Ok(())
+}
+
+fn validate_properties(json: &str) -> Result<()> {
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(_)) => Ok(()),
+        Ok(_) => Err(Error::invalid("properties must be a JSON object")),
+        Err(e) => Err(Error::invalid(format!("properties are not valid JSON: {e}"))),
+    }
+}
+
+fn validate_node(n: &NewNode) -> Result<()> {
+    validate_id("node id", &n.id)?;
+    validate_type("node type", &n.node_type)?;
+    validate_properties(&n.properties)
+}
+
+fn validate_space_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(Error::invalid(format!("space name must be 1 to 64 characters of [A-Za-z0-9_-], got {name:?}")));
+    }
+    Ok(())
+}
+
+fn same_spec(existing: &Space, spec: &SpaceSpec) -> Result<()> {
+    if existing.spec == *spec {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "space \"{}\" already exists as {} dimensions / {:?} / {}; it was declared again as {} / {:?} / {}",
+            existing.name,
+            existing.spec.dimensions,
+            existing.spec.metric,
+            existing.spec.index,
+            spec.dimensions,
+            spec.metric,
+            spec.index
+        )))
+    }
+}
+
+// ---- table helpers (all inside a caller's transaction) ----
+
+fn lookup(txn: &RoTxn, table: crate::store::Table, id: &str) -> Result<Option<u64>> {
+    match table.get(txn, id.as_bytes())? {
+        Some(v) => {
+            let p = unseal(id.as_bytes(), v, || format!("id map entry \"{id}\""))?;
+            if p.len() != 8 {
+                return Err(Error::corruption(format!("id map entry \"{id}\" has {} bytes", p.len())));
+            }
+            Ok(Some(read_u64_be(p)))
+        }
+        None => Ok(None),
+    }
+}
+
+fn read_node(txn: &RoTxn, t: &Tables, key: u64) -> Result<Node> {
+    let k = u64_key(key);
+    let v = t.nodes.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("node record #{key} is missing")))?;
+    Node::decode(unseal(&k, v, || format!("node record #{key}"))?)
+}
+
+fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
+    let k = u64_key(key);
+    let v = t.edges.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("edge record #{key} is missing")))?;
+    Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
+}
+
+fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Node> {
+    if lookup(txn, t.node_ids, &n.id)?.is_some() {
+        return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
+    }
+    let key = next_id(txn, t)?;
+    let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
+    let k = u64_key(key);
+    t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+    t.node_ids.put(txn, n.id.as_bytes(), &seal(n.id.as_bytes(), &k))?;
+    let tk = keys::node_type(&n.node_type, key);
+    t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
+    log_change(txn, t, Change::NodePut, key, 0)?;
+    Ok(node)
+}
+
+/// Removes an edge record, its id and both adjacency entries.
+fn delete_edge_record(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
+    let e = read_edge(txn, t, key)?;
+    t.out_adj.delete(txn, &keys::adjacency(e.from_key, &e.edge_type, e.to_key, key))?;
+    t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, key))?;
+    t.edge_ids.delete(txn, e.id.as_bytes())?;
+    t.edges.delete(txn, &u64_key(key))?;
+    log_change(txn, t, Change::EdgeDelete, key, 0)
+}
+
+/// `(neighbour, edge)` for every adjacency entry of `node` in `table`.
+fn scan_adjacency(txn: &RoTxn, table: crate::store::Table, node: u64) -> Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
+    for entry in table.prefix_iter(txn, &u64_key(node))? {
+        let (k, _) = entry?;
+        let (_, neighbour, edge) =
+            keys::parse_adjacency(k).ok_or_else(|| Error::corruption(format!("adjacency key {} is malformed", codec::hex(k))))?;
+        out.push((neighbour, edge));
+    }
+    Ok(out)
+}
+
+fn put_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64, v: &[f32]) -> Result<()> {
+    let k = keys::embedding(space.id, node);
+    let existed = t.embeddings.get(txn, &k)?.is_some();
+    t.embeddings.put(txn, &k, &seal(&k, &vectors::encode(v)))?;
+    if !existed {
+        bump_space_count(txn, t, space, 1)?;
+    }
+    log_change(txn, t, Change::EmbeddingPut, node, space.id)
+}
+
+fn delete_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64) -> Result<()> {
+    if t.embeddings.delete(txn, &keys::embedding(space.id, node))? {
+        bump_space_count(txn, t, space, -1)?;
+        log_change(txn, t, Change::EmbeddingDelete, node, space.id)?;
+    }
+    Ok(())
+}
+
+fn bump_space_count(txn: &mut RwTxn, t: &Tables, space: &Space, delta: i64) -> Result<()> {
+    let key = format!("{SPACE_COUNT_PREFIX}{}", space.id);
+    let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
+    put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
+}
+
+/// Internal keys of the nodes a filter admits, or `None` for "every node".
+fn candidates(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<Vec<u64>>> {
+    let by_ids = match &filter.ids {
+        Some(ids) => {
+            let mut keys = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(k) = lookup(txn, t.node_ids, id)? {
+                    keys.push(k);
+                }
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            Some(keys)
+        }
+        None => None,
+    };
+    let Some(types) = &filter.types else { return Ok(by_ids) };
+    let mut by_type = Vec::new();
+    for ty in types {
+        for entry in t.node_types.prefix_iter(txn, &keys::node_type_prefix(ty))? {
+            let (k, _) = entry?;
+            by_type.push(read_u64_be(&k[k.len() - 8..]));
+        }
+    }
+    Ok(Some(match by_ids {
+        Some(ids) => {
+            let allowed: HashSet<u64> = by_type.into_iter().collect();
+            ids.into_iter().filter(|k| allowed.contains(k)).collect()
+        }
+        None => by_type,
+    }))
+}
+
+fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
+    let key = format!("{SPACE_PREFIX}{name}");
+    match get_meta(txn, t, key.as_bytes())? {
+        Some(json) => serde_json::from_slice(json).map(Some).map_err(|e| Error::corruption(format!("space \"{name}\" definition: {e}"))),
+        None => Ok(None),
+    }
+}
+
+fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
+    find_space(txn, t, name)?.ok_or_else(|| {
+        Error::not_found(format!("space \"{name}\" does not exist; declare it with open(path, {{ spaces: {{ {name}: {{ dimensions, metric }} }} }})"))
+    })
+}
+
+fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
+    let mut out = Vec::new();
+    for entry in t.meta.prefix_iter(txn, SPACE_PREFIX.as_bytes())? {
+        let (k, v) = entry?;
+        let json = unseal(k, v, || format!("meta {}", String::from_utf8_lossy(k)))?;
+        out.push(serde_json::from_slice(json).map_err(|e| Error::corruption(format!("space definition: {e}")))?);
+    }
+    Ok(out)
+}
+
+fn get_meta<'t>(txn: &'t RoTxn, t: &Tables, key: &[u8]) -> Result<Option<&'t [u8]>> {
+    match t.meta.get(txn, key)? {
+        Some(v) => unseal(key, v, || format!("meta {}", String::from_utf8_lossy(key))).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn put_meta(txn: &mut RwTxn, t: &Tables, key: &[u8], value: &[u8]) -> Result<()> {
+    Ok(t.meta.put(txn, key, &seal(key, value))?)
+}
+
+fn get_meta_u64(txn: &RoTxn, t: &Tables, key: &[u8]) -> Result<Option<u64>> {
+    match get_meta(txn, t, key)? {
+        Some(v) if v.len() == 8 => Ok(Some(read_u64_be(v))),
+        Some(_) => Err(Error::corruption(format!("meta {} is not a u64", String::from_utf8_lossy(key)))),
+        None => Ok(None),
+    }
+}
+
+fn put_meta_u64(txn: &mut RwTxn, t: &Tables, key: &[u8], v: u64) -> Result<()> {
+    put_meta(txn, t, key, &u64_key(v))
+}
+
+fn next_id(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
+    let id = get_meta_u64(txn, t, META_NEXT_ID)?.unwrap_or(1);
+    put_meta_u64(txn, t, META_NEXT_ID, id + 1)?;
+    Ok(id)
+}
+
+fn log_change(txn: &mut RwTxn, t: &Tables, change: Change, key: u64, space: u32) -> Result<()> {
+    let seq = get_meta_u64(txn, t, META_CHANGE_SEQ)?.unwrap_or(0) + 1;
+    put_meta_u64(txn, t, META_CHANGE_SEQ, seq)?;
+    let mut w = codec::Writer::default();
+    w.buf.push(change as u8);
+    w.u64(key).u32(space);
+    let k = u64_key(seq);
+    Ok(t.changes.put(txn, &k, &seal(&k, &w.buf))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::Metric;
+
+    fn open(dir: &Path) -> Database {
+        Database::open(dir, OpenOptions::default()).unwrap()
+    }
+
+    fn node(id: &str, ty: &str) -> NewNode {
+        NewNode { id: id.into(), node_type: ty.into(), properties: "{}".into() }
+    }
+
+    fn edge(id: &str, from: &str, to: &str) -> NewEdge {
+        NewEdge { id: id.into(), edge_type: "KNOWS".into(), from: from.into(), to: to.into(), properties: "{}".into(), weight: 1.0 }
+    }
+
+    fn spec(dimensions: u32) -> SpaceSpec {
+        SpaceSpec { dimensions, metric: Metric::L2, index: "flat".into() }
+    }
+
+    #[test]
+    fn deleting_a_node_removes_its_edges_and_embeddings() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.ensure_space("default", &spec(2)).unwrap();
+        for id in ["a", "b", "c"] {
+            db.insert_node(&node(id, "P"), 1).unwrap();
+        }
+        db.insert_edge(&edge("ab", "a", "b"), 1).unwrap();
+        db.insert_edge(&edge("ca", "c", "a"), 1).unwrap();
+        db.insert_edge(&edge("aa", "a", "a"), 1).unwrap();
+        db.insert_edge(&edge("bc", "b", "c"), 1).unwrap();
+        db.insert_embedding("a", "default", &[1.0, 0.0]).unwrap();
+        assert!(db.delete_node("a").unwrap());
+        assert!(!db.delete_node("a").unwrap());
+        assert!(db.get_edge("ab").unwrap().is_none());
+        assert!(db.get_edge("ca").unwrap().is_none());
+        assert!(db.get_edge("aa").unwrap().is_none());
+        assert!(db.get_edge("bc").unwrap().is_some());
+        let s = db.stats().unwrap();
+        assert_eq!((s.nodes, s.edges, s.spaces[0].embeddings), (2, 1, 0));
+    }
+
+    #[test]
+    fn a_failing_batch_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("taken", "P"), 1).unwrap();
+        let before = db.stats().unwrap();
+        let err = db.insert_nodes(&[node("new1", "P"), node("taken", "P")], 2).unwrap_err();
+        assert_eq!(err.code, Code::AlreadyExists);
+        assert!(err.message.contains("nodes[1]"));
+        assert!(db.get_node("new1").unwrap().is_none());
+        assert_eq!(db.stats().unwrap(), before);
+    }
+
+    #[test]
+    fn edges_need_both_endpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        let err = db.insert_edge(&edge("e", "a", "ghost"), 1).unwrap_err();
+        assert_eq!(err.code, Code::NotFound);
+        assert!(err.message.contains("ghost"));
+        assert_eq!(db.stats().unwrap().edges, 0);
+    }
+
+    #[test]
+    fn update_merges_shallowly_and_null_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&NewNode { id: "a".into(), node_type: "P".into(), properties: r#"{"x":1,"y":2}"#.into() }, 1).unwrap();
+        let n = db.update_node("a", r#"{"y":null,"z":{"k":true}}"#, 5).unwrap();
+        assert_eq!(n.properties, r#"{"x":1,"z":{"k":true}}"#);
+        assert_eq!((n.created_at, n.updated_at), (1, 5));
+        assert_eq!(db.update_node("nope", "{}", 5).unwrap_err().code, Code::NotFound);
+    }
+
+    #[test]
+    fn search_returns_true_nearest_neighbours_with_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.ensure_space("s", &spec(2)).unwrap();
+        for i in 0..50 {
+            let id = format!("n{i}");
+            db.insert_node(&node(&id, if i % 2 == 0 { "Even" } else { "Odd" }), 1).unwrap();
+            db.insert_embedding(&id, "s", &[i as f32, 0.0]).unwrap();
+        }
+        let hits = db.search("s", &[10.2, 0.0], 3, &SearchFilter::default()).unwrap();
+        let ids: Vec<_> = hits.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids, ["n10", "n11", "n9"]);
+        let odd = SearchFilter { types: Some(vec!["Odd".into()]), ids: None };
+        let ids: Vec<_> = db.search("s", &[10.2, 0.0], 2, &odd).unwrap().into_iter().map(|h| h.id).collect();
+        assert_eq!(ids, ["n11", "n9"]);
+        assert_eq!(db.search("s", &[1.0], 2, &odd).unwrap_err().code, Code::DimensionMismatch);
+        assert_eq!(db.search("s", &[f32::NAN, 0.0], 2, &odd).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(db.search("nope", &[1.0, 0.0], 2, &odd).unwrap_err().code, Code::NotFound);
+    }
+
+    #[test]
+    fn spaces_cannot_be_redeclared_differently() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.ensure_space("s", &spec(2)).unwrap();
+        db.ensure_space("s", &spec(2)).unwrap();
+        assert_eq!(db.ensure_space("s", &spec(3)).unwrap_err().code, Code::InvalidArgument);
+    }
+
+    #[test]
+    fn the_map_grows_when_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions { map_size: Some(1 << 20), ..OpenOptions::default() }).unwrap();
+        let big = format!(r#"{{"blob":"{}"}}"#, "x".repeat(64 * 1024));
+        for i in 0..64 {
+            db.insert_node(&NewNode { id: format!("n{i}"), node_type: "Blob".into(), properties: big.clone() }, 1).unwrap();
+        }
+        assert_eq!(db.stats().unwrap().nodes, 64);
+    }
+
+    #[test]
+    fn one_environment_per_path_and_data_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = open(dir.path());
+        let b = open(dir.path());
+        a.insert_node(&node("x", "P"), 1).unwrap();
+        assert!(b.get_node("x").unwrap().is_some());
+        drop((a, b));
+        assert_eq!(open(dir.path()).get_node("x").unwrap().unwrap().node_type, "P");
+    }
+
+    #[test]
+    fn read_only_handles_refuse_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()));
+        let ro = Database::open(dir.path(), OpenOptions { read_only: true, ..OpenOptions::default() }).unwrap();
+        assert_eq!(ro.insert_node(&node("x", "P"), 1).unwrap_err().code, Code::ReadOnly);
+        let missing = dir.path().join("missing");
+        let err = Database::open(&missing, OpenOptions { read_only: true, ..OpenOptions::default() }).err().unwrap();
+        assert_eq!(err.code, Code::NotFound);
+        assert!(!missing.exists());
+    }
+
+    #[test]
+    fn a_waiting_writer_gets_locked_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions { busy_timeout_ms: 50, ..OpenOptions::default() }).unwrap();
+        let other = db.clone();
+        let (started, wait) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            other
+                .write(|_, _| {
+                    started.send(()).unwrap();
+                    std::thread::sleep(Duration::from_millis(400));
+                    Ok(())
+                })
+                .unwrap();
+        });
+        wait.recv().unwrap();
+        let err = db.insert_node(&node("x", "P"), 1).unwrap_err();
+        assert_eq!(err.code, Code::Locked);
+        assert!(err.message.contains(&dir.path().canonicalize().unwrap().display().to_string()));
+        holder.join().unwrap();
+        db.insert_node(&node("x", "P"), 1).unwrap();
+    }
+
+    #[test]
+    fn damaged_records_are_corruption_not_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("x", "P"), 1).unwrap();
+        db.write(|txn, t| {
+            let k = u64_key(1);
+            let mut v = t.nodes.get(txn, &k)?.unwrap().to_vec();
+            let last = v.len() - 1;
+            v[last] ^= 0xff;
+            Ok(t.nodes.put(txn, &k, &v)?)
+        })
+        .unwrap();
+        let err = db.get_node("x").unwrap_err();
+        assert_eq!(err.code, Code::Corruption);
+        assert!(err.message.contains("node record #1"));
+    }
+}

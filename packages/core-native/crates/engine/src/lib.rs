@@ -1,0 +1,31 @@
+//! LoomDB's storage engine: a property graph with embeddings on LMDB.
+//!
+//! Pure Rust; the Neon binding in `crates/binding` only converts values and
+//! errors. A database is a directory holding `data.mdb`, `lock.mdb` and
+//! `writer.lock`; see `store` for what is shared per process and `codec` for
+//! the on-disk layout of records.
+
+mod codec;
+mod database;
+mod error;
+mod keys;
+mod records;
+mod store;
+mod vectors;
+mod writer_lock;
+
+pub use database::{
+    Database, Durability, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
+    MAX_ID_BYTES, MAX_TYPE_BYTES,
+};
+pub use error::{Code, Error, Result};
+pub use records::{Edge, Node};
+pub use vectors::{Metric, Space, SpaceSpec};
+
+/// Milliseconds since the Unix epoch, the unit of `createdAt`/`updatedAt`.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

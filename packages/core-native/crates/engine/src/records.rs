@@ -1,0 +1,122 @@
+//! Node and edge records: their payload layout and their JSON form.
+
+use crate::codec::{Reader, Writer};
+use crate::error::Result;
+
+/// A stored node. `properties` is a JSON object as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub id: String,
+    pub node_type: String,
+    pub properties: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A stored edge. `from`/`to` are the endpoints' public ids; `from_key`/`to_key`
+/// their internal ids, so adjacency can be rebuilt from edges alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub id: String,
+    pub edge_type: String,
+    pub from: String,
+    pub to: String,
+    pub from_key: u64,
+    pub to_key: u64,
+    pub properties: String,
+    pub weight: f64,
+    pub created_at: i64,
+}
+
+impl Node {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.i64(self.created_at).i64(self.updated_at).str(&self.id).str(&self.node_type).tail(self.properties.as_bytes());
+        w.buf
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Node> {
+        let mut r = Reader::new(payload);
+        let created_at = r.i64()?;
+        let updated_at = r.i64()?;
+        let id = r.str()?.to_owned();
+        let node_type = r.str()?.to_owned();
+        let properties = utf8(r.tail())?;
+        Ok(Node { id, node_type, properties, created_at, updated_at })
+    }
+
+    /// `{ id, type, properties, createdAt, updatedAt }` as JSON text. The
+    /// properties were validated as a JSON object when stored and are
+    /// checksummed since, so they are copied verbatim.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(64 + self.id.len() + self.node_type.len() + self.properties.len());
+        out.push_str("{\"id\":");
+        push_json_str(&mut out, &self.id);
+        out.push_str(",\"type\":");
+        push_json_str(&mut out, &self.node_type);
+        out.push_str(",\"properties\":");
+        out.push_str(&self.properties);
+        out.push_str(&format!(",\"createdAt\":{},\"updatedAt\":{}}}", self.created_at, self.updated_at));
+        out
+    }
+}
+
+impl Edge {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.i64(self.created_at)
+            .f64(self.weight)
+            .u64(self.from_key)
+            .u64(self.to_key)
+            .str(&self.id)
+            .str(&self.edge_type)
+            .str(&self.from)
+            .str(&self.to)
+            .tail(self.properties.as_bytes());
+        w.buf
+    }
+
+    pub fn decode(payload: &[u8]) -> Result<Edge> {
+        let mut r = Reader::new(payload);
+        let created_at = r.i64()?;
+        let weight = r.f64()?;
+        let from_key = r.u64()?;
+        let to_key = r.u64()?;
+        let id = r.str()?.to_owned();
+        let edge_type = r.str()?.to_owned();
+        let from = r.str()?.to_owned();
+        let to = r.str()?.to_owned();
+        let properties = utf8(r.tail())?;
+        Ok(Edge { id, edge_type, from, to, from_key, to_key, properties, weight, created_at })
+    }
+
+    /// `{ id, type, from, to, properties, weight, createdAt }` as JSON text.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(96 + self.id.len() + self.properties.len());
+        out.push_str("{\"id\":");
+        push_json_str(&mut out, &self.id);
+        out.push_str(",\"type\":");
+        push_json_str(&mut out, &self.edge_type);
+        out.push_str(",\"from\":");
+        push_json_str(&mut out, &self.from);
+        out.push_str(",\"to\":");
+        push_json_str(&mut out, &self.to);
+        out.push_str(",\"properties\":");
+        out.push_str(&self.properties);
+        out.push_str(&format!(",\"weight\":{},\"createdAt\":{}}}", serialize(&self.weight), self.created_at));
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push_str(&serialize(&s));
+}
+
+fn utf8(b: &[u8]) -> Result<String> {
+    String::from_utf8(b.to_vec()).map_err(|_| crate::Error::corruption("record properties are not UTF-8"))
+}
+
+pub(crate) fn serialize<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("records serialize to JSON")
+}

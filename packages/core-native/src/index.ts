@@ -1,0 +1,67 @@
+/**
+ * The LoomDB engine, compiled from Rust, and its typed loader.
+ *
+ * Users should not need this package directly: `@loomdb/db` wraps it in
+ * `EmbeddedDB`. Records cross the boundary as JSON text and vectors as
+ * `Float32Array`; every function whose last argument is `true` runs on the
+ * libuv thread pool and returns a promise instead of a value. Engine errors
+ * are `Error`s with a string `code` (see `@loomdb/db`'s `LoomErrorCode`).
+ *
+ * @packageDocumentation
+ */
+
+/** An open database handle owned by JavaScript. Opaque. */
+export interface NativeHandle {
+  readonly __loomdbNativeHandle: unique symbol;
+}
+
+/** Returned synchronously (`false`) or as a promise (`true`). */
+type Maybe<A extends boolean, T> = A extends true ? Promise<T> : T;
+
+/** The raw addon. Strings marked JSON are parsed by the caller. */
+export interface NativeAddon {
+  /** `options`: JSON `{ durability?, busyTimeoutMs?, readOnly?, mapSize? }`. */
+  open(path: string, optionsJson: string): NativeHandle;
+  close(handle: NativeHandle): void;
+  /** Declares a space or checks an existing one matches `specJson`. */
+  ensureSpace(handle: NativeHandle, name: string, specJson: string): void;
+  /** Returns the node as JSON. */
+  insertNode<A extends boolean>(handle: NativeHandle, id: string, type: string, propertiesJson: string, async: A): Maybe<A, string>;
+  /** `nodesJson`: `[{ id, type, properties }]`; returns the nodes as a JSON array. */
+  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, string>;
+  getNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
+  updateNode<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, async: A): Maybe<A, string>;
+  deleteNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
+  insertEdge<A extends boolean>(
+    handle: NativeHandle,
+    id: string,
+    type: string,
+    from: string,
+    to: string,
+    propertiesJson: string,
+    weight: number,
+    async: A,
+  ): Maybe<A, string>;
+  getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
+  deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
+  insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;
+  getEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, async: A): Maybe<A, Float32Array | null>;
+  /** `filterJson`: `{ types?, ids? }`; returns `[{ id, distance }]` as JSON, nearest first. */
+  search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, k: number, filterJson: string, async: A): Maybe<A, string>;
+  /** Returns committed-data statistics as JSON. */
+  stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */
+  debugPanic<A extends boolean>(async: A): Maybe<A, void>;
+}
+
+let addon: NativeAddon | undefined;
+
+/**
+ * Loads the addon on first call and returns it. The compiled library sits at
+ * the package root, one level above `dist/`; loading lazily keeps importing
+ * this package free of side effects.
+ */
+export function native(): NativeAddon {
+  addon ??= require('../index.node') as NativeAddon;
+  return addon;
+}
