@@ -1,0 +1,47 @@
+/**
+ * LoomDB: an embedded graph + vector database for Node.js.
+ *
+ * ```ts
+ * import { EmbeddedDB } from '@loomdb/db';
+ * const db = EmbeddedDB.open(); // the per-user default database
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { EmbeddedDB } from './embedded-db.js';
+export { AsyncEmbeddedDB, type LongOperationOptions } from './async-db.js';
+export type { OpenOptions } from './open.js';
+export {
+  LoomError,
+  LOOM_ERROR_CODES,
+  type LoomErrorCode,
+  NotFoundError,
+  AlreadyExistsError,
+  InvalidArgumentError,
+  DimensionMismatchError,
+  LockedError,
+  ReadOnlyError,
+  ClosedError,
+  ConflictError,
+  BackpressureError,
+  CorruptionError,
+  IoError,
+  UnsupportedError,
+  InternalError,
+} from './errors.js';
+export { defaultDbPath, DEFAULT_DB_NAME } from './paths.js';
+export type { LoomPlugin, PluginRegistry } from './plugins.js';
+export type {
+  StorageBackend,
+  StorageCapabilities,
+  StorageFactory,
+  StorageOpenOptions,
+  StorageSearchFilter,
+  AsyncStorageOperations,
+} from './storage.js';
+export type { PreparedNode, PreparedEdge } from './validate.js';
+export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_K, MAX_DIMENSIONS } from './validate.js';
+export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
+export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
+export { distance, exactSearch } from './exact-search.js';
+export type * from './types.js';

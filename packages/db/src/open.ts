@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { nativeStoragePlugin } from './backends/native.js';
+import { memoryStoragePlugin } from './backends/memory.js';
+import { invalid, toLoomError } from './errors.js';
+import { defaultDbPath } from './paths.js';
+import { type LoomPlugin, Registry } from './plugins.js';
+import type { StorageBackend } from './storage.js';
+import type { SpaceSpec } from './types.js';
+import { describe, prepareSpaceSpec, requireObject } from './validate.js';
+
+export interface OpenOptions {
+  /** `immediate` (default): every commit is on disk when the call returns. `relaxed`: one fsync per commit; an OS crash may lose the last commit. */
+  durability?: 'immediate' | 'relaxed';
+  /** How long a write waits for another writer (this or another process) before `LOCKED`. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Refuse writes (`READ_ONLY`); the database must exist. */
+  readOnly?: boolean;
+  /** A backend instance, or the name of a registered one. Default `'native'`. */
+  storage?: StorageBackend | string;
+  /** Embedding spaces to create, or to check against what the database has. */
+  spaces?: Record<string, SpaceSpec>;
+  plugins?: LoomPlugin[];
+  /** Initial LMDB map size in bytes (native backend); the map doubles whenever it fills. */
+  mapSize?: number;
+}
+
+const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize']);
+
+/** The built-in backends, registered through the same door as third-party plugins. */
+export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin];
+
+/** Opens the backend for `EmbeddedDB.open` / `AsyncEmbeddedDB.open`. */
+export function openBackend(path: unknown, options: unknown): { backend: StorageBackend; path: string; plugins: LoomPlugin[] } {
+  if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
+    throw invalid(`path must be a non-empty string or omitted, got ${describe(path)}`);
+  }
+  const o = (options === undefined ? {} : requireObject('options', options)) as OpenOptions;
+  for (const key of Object.keys(o)) {
+    if (!OPTION_KEYS.has(key)) throw invalid(`options.${key} is not an open option (${[...OPTION_KEYS].join(', ')})`);
+  }
+  const durability = o.durability ?? 'immediate';
+  if (durability !== 'immediate' && durability !== 'relaxed') {
+    throw invalid(`options.durability must be 'immediate' or 'relaxed', got ${describe(durability)}`);
+  }
+  const busyTimeoutMs = o.busyTimeoutMs ?? 5000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw invalid(`options.busyTimeoutMs must be a non-negative integer, got ${describe(busyTimeoutMs)}`);
+  }
+  const readOnly = o.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') throw invalid(`options.readOnly must be a boolean, got ${describe(readOnly)}`);
+  if (o.mapSize !== undefined && (!Number.isSafeInteger(o.mapSize) || o.mapSize < 65536)) {
+    throw invalid(`options.mapSize must be an integer of at least 65536 bytes, got ${describe(o.mapSize)}`);
+  }
+  const plugins = o.plugins ?? [];
+  if (!Array.isArray(plugins)) throw invalid(`options.plugins must be an array, got ${describe(plugins)}`);
+  const spaces = Object.entries(o.spaces === undefined ? {} : requireObject('options.spaces', o.spaces)).map(
+    ([name, spec]) => [name, prepareSpaceSpec(name, spec)] as const,
+  );
+
+  const registry = new Registry([...BUILTIN_PLUGINS, ...plugins]);
+  const storage = o.storage ?? 'native';
+  const usesPath = typeof storage === 'string';
+  const dbPath = usesPath ? resolve(path ?? defaultDbPath()) : String(path ?? '');
+  let backend: StorageBackend;
+  if (typeof storage === 'string') {
+    backend = registry.storage(storage)({ path: dbPath, durability, busyTimeoutMs, readOnly, mapSize: o.mapSize });
+  } else if (typeof storage === 'object' && storage !== null && storage.specificationVersion === 'v1') {
+    backend = storage;
+  } else {
+    throw invalid(`options.storage must be a backend name or a v1 StorageBackend, got ${describe(storage)}`);
+  }
+  try {
+    for (const [name, spec] of spaces) backend.ensureSpace(name, spec);
+  } catch (e) {
+    backend.close();
+    throw toLoomError(e);
+  }
+  return { backend, path: dbPath, plugins };
+}

@@ -1,0 +1,254 @@
+/**
+ * The storage conformance suite. A backend author runs it with vitest:
+ *
+ * ```ts
+ * import { describeStorageConformance } from '@loomdb/db/testing';
+ * describeStorageConformance('my backend', { storage: () => new MyBackend() });
+ * ```
+ *
+ * Every case opens a fresh database through `EmbeddedDB.open` with the
+ * backend, so it checks what users see, including errors and atomicity.
+ *
+ * @packageDocumentation
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedDB } from '../embedded-db.js';
+import { LoomError, type LoomErrorCode } from '../errors.js';
+import { distance } from '../exact-search.js';
+import type { OpenOptions } from '../open.js';
+import type { StorageBackend, StorageOpenOptions } from '../storage.js';
+import type { Metric } from '../types.js';
+
+export interface ConformanceTarget {
+  /** A backend name registered by `plugins`, or a factory for a fresh backend. */
+  storage: string | ((options: StorageOpenOptions) => StorageBackend);
+  plugins?: OpenOptions['plugins'];
+}
+
+/** Expects `fn` to throw a LoomError with `code`; returns it. */
+export function expectLoomError(fn: () => unknown, code: LoomErrorCode): LoomError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(LoomError.is(caught), `expected a LoomError ${code}, got ${String(caught)}`).toBe(true);
+  expect((caught as LoomError).code).toBe(code);
+  return caught as LoomError;
+}
+
+/** A seeded pseudo-random generator (mulberry32), so failures reproduce. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function describeStorageConformance(label: string, target: ConformanceTarget): void {
+  describe(`storage conformance: ${label}`, () => {
+    const dirs: string[] = [];
+    const open: EmbeddedDB[] = [];
+    afterEach(() => {
+      for (const db of open.splice(0)) db.close();
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    });
+
+    function fresh(options: OpenOptions = {}): EmbeddedDB {
+      const dir = mkdtempSync(join(tmpdir(), 'loomdb-conformance-'));
+      dirs.push(dir);
+      const storage =
+        typeof target.storage === 'string'
+          ? target.storage
+          : target.storage({ path: dir, durability: 'immediate', busyTimeoutMs: 5000, readOnly: options.readOnly ?? false });
+      const db = EmbeddedDB.open(join(dir, 'db'), { ...options, storage, plugins: target.plugins });
+      open.push(db);
+      return db;
+    }
+
+    const withSpace = (dimensions = 3, metric: Metric = 'cosine') => fresh({ spaces: { default: { dimensions, metric } } });
+
+    it('stores and returns nodes with generated, time-sortable ids', () => {
+      const db = fresh();
+      const a = db.insertNode({ type: 'Person', properties: { name: 'Ada', tags: ['x'], nested: { n: 1 } } });
+      const b = db.insertNode({ type: 'Person' });
+      expect(a.id < b.id).toBe(true);
+      expect(a).toMatchObject({ type: 'Person', properties: { name: 'Ada', tags: ['x'], nested: { n: 1 } } });
+      expect(a.createdAt).toBe(a.updatedAt);
+      expect(db.getNode(a.id)).toEqual(a);
+      expect(db.getNode(b.id)?.properties).toEqual({});
+      expect(db.getNode('missing')).toBeNull();
+    });
+
+    it('returns copies: changing a returned node changes nothing stored', () => {
+      const db = fresh();
+      const props = { list: [1, 2] };
+      const a = db.insertNode({ id: 'a', type: 'T', properties: props });
+      props.list.push(3);
+      a.properties.list = [];
+      expect(db.getNode('a')?.properties).toEqual({ list: [1, 2] });
+    });
+
+    it('rejects a duplicate id and writes nothing', () => {
+      const db = fresh();
+      db.insertNode({ id: 'a', type: 'T' });
+      const before = db.stats();
+      expectLoomError(() => db.insertNode({ id: 'a', type: 'Other' }), 'ALREADY_EXISTS');
+      expect(db.stats()).toEqual(before);
+      expect(db.getNode('a')?.type).toBe('T');
+    });
+
+    it('inserts batches all-or-nothing', () => {
+      const db = fresh();
+      db.insertNode({ id: 'taken', type: 'T' });
+      const before = db.stats();
+      expectLoomError(() => db.insertNodesBatch([{ id: 'n1', type: 'T' }, { id: 'taken', type: 'T' }]), 'ALREADY_EXISTS');
+      expectLoomError(() => db.insertNodesBatch([{ id: 'n1', type: 'T' }, { id: 'n1', type: 'T' }]), 'ALREADY_EXISTS');
+      expect(db.getNode('n1')).toBeNull();
+      expect(db.stats()).toEqual(before);
+      expect(db.insertNodesBatch([{ id: 'n1', type: 'T' }, { type: 'T' }])).toHaveLength(2);
+      expect(db.stats().nodes).toBe(3);
+    });
+
+    it('updates by shallow merge; null deletes a key', () => {
+      const db = fresh();
+      db.insertNode({ id: 'a', type: 'T', properties: { keep: 1, drop: 2, replace: { x: 1 } } });
+      const u = db.updateNode('a', { properties: { drop: null, replace: { y: 2 }, add: 'new' } });
+      expect(u.properties).toEqual({ keep: 1, replace: { y: 2 }, add: 'new' });
+      expect(u.updatedAt).toBeGreaterThanOrEqual(u.createdAt);
+      expect(db.getNode('a')).toEqual(u);
+      expectLoomError(() => db.updateNode('missing', { properties: {} }), 'NOT_FOUND');
+    });
+
+    it('stores edges between existing nodes only', () => {
+      const db = fresh();
+      db.insertNode({ id: 'a', type: 'T' });
+      db.insertNode({ id: 'b', type: 'T' });
+      const e = db.insertEdge({ id: 'e', type: 'KNOWS', from: 'a', to: 'b', properties: { since: 2020 }, weight: 0.5 });
+      expect(e).toMatchObject({ id: 'e', type: 'KNOWS', from: 'a', to: 'b', properties: { since: 2020 }, weight: 0.5 });
+      expect(db.getEdge('e')).toEqual(e);
+      expect(db.insertEdge({ type: 'KNOWS', from: 'b', to: 'a' }).weight).toBe(1);
+      const err = expectLoomError(() => db.insertEdge({ type: 'KNOWS', from: 'a', to: 'ghost' }), 'NOT_FOUND');
+      expect(err.message).toContain('ghost');
+      expectLoomError(() => db.insertEdge({ id: 'e', type: 'KNOWS', from: 'a', to: 'b' }), 'ALREADY_EXISTS');
+      expect(db.stats().edges).toBe(2);
+      expect(db.deleteEdge('e')).toBe(true);
+      expect(db.deleteEdge('e')).toBe(false);
+      expect(db.getEdge('e')).toBeNull();
+    });
+
+    it('deletes a node with its edges and embeddings', () => {
+      const db = withSpace(2, 'l2');
+      for (const id of ['a', 'b', 'c']) db.insertNode({ id, type: 'T' });
+      db.insertEdge({ id: 'ab', type: 'R', from: 'a', to: 'b' });
+      db.insertEdge({ id: 'ca', type: 'R', from: 'c', to: 'a' });
+      db.insertEdge({ id: 'aa', type: 'R', from: 'a', to: 'a' });
+      db.insertEdge({ id: 'bc', type: 'R', from: 'b', to: 'c' });
+      db.insertEmbedding('a', [1, 1]);
+      db.insertEmbedding('b', [2, 2]);
+      expect(db.deleteNode('a')).toBe(true);
+      expect(db.deleteNode('a')).toBe(false);
+      for (const id of ['ab', 'ca', 'aa']) expect(db.getEdge(id)).toBeNull();
+      expect(db.getEdge('bc')).not.toBeNull();
+      expect(db.getEmbedding('a')).toBeNull();
+      expect(db.searchVectors([1, 1], { k: 5 }).map((h) => h.id)).toEqual(['b']);
+      expect(db.stats()).toMatchObject({ nodes: 2, edges: 1, spaces: [{ name: 'default', embeddings: 1 }] });
+    });
+
+    it('stores, replaces and returns embeddings per space', () => {
+      const db = fresh({ spaces: { default: { dimensions: 3, metric: 'cosine' }, small: { dimensions: 2, metric: 'l2' } } });
+      db.insertNode({ id: 'a', type: 'T' });
+      db.insertEmbedding('a', new Float32Array([1, 2, 3]));
+      db.insertEmbedding('a', [0.5, 0.25], { space: 'small' });
+      expect(Array.from(db.getEmbedding('a') ?? [])).toEqual([1, 2, 3]);
+      db.insertEmbedding('a', [3, 2, 1]);
+      expect(Array.from(db.getEmbedding('a') ?? [])).toEqual([3, 2, 1]);
+      expect(Array.from(db.getEmbedding('a', { space: 'small' }) ?? [])).toEqual([0.5, 0.25]);
+      expect(db.stats().spaces).toEqual([
+        { name: 'default', dimensions: 3, metric: 'cosine', index: 'flat', embeddings: 1 },
+        { name: 'small', dimensions: 2, metric: 'l2', index: 'flat', embeddings: 1 },
+      ]);
+      expect(db.getEmbedding('missing')).toBeNull();
+      const before = db.stats();
+      expectLoomError(() => db.insertEmbedding('a', [1, 2]), 'DIMENSION_MISMATCH');
+      expectLoomError(() => db.insertEmbedding('missing', [1, 2, 3]), 'NOT_FOUND');
+      expectLoomError(() => db.insertEmbedding('a', [1, 2, 3], { space: 'nope' }), 'NOT_FOUND');
+      expectLoomError(() => db.getEmbedding('a', { space: 'nope' }), 'NOT_FOUND');
+      expect(db.stats()).toEqual(before);
+    });
+
+    for (const metric of ['cosine', 'l2', 'dot'] as const) {
+      it(`finds the true nearest neighbours (${metric})`, () => {
+        const dims = 16;
+        const db = withSpace(dims, metric);
+        const random = seededRandom(7);
+        const vectors = new Map<string, Float32Array>();
+        const nodes = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, type: i % 3 === 0 ? 'Fizz' : 'Other' }));
+        db.insertNodesBatch(nodes);
+        for (const { id } of nodes) {
+          const v = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+          vectors.set(id, v);
+          db.insertEmbedding(id, v);
+        }
+        for (let q = 0; q < 5; q++) {
+          const query = Float32Array.from({ length: dims }, () => random() * 2 - 1);
+          const truth = [...vectors].map(([id, v]) => ({ id, d: distance(metric, query, v) })).sort((x, y) => x.d - y.d);
+          const hits = db.searchVectors(query, { k: 10 });
+          expect(hits).toHaveLength(10);
+          hits.forEach((hit, i) => expect(hit.distance).toBeCloseTo((truth[i] as { d: number }).d, 4));
+          expect(new Set(hits.map((h) => h.id))).toEqual(new Set(truth.slice(0, 10).map((t) => t.id)));
+          const fizz = db.searchVectors(query, { k: 10, filter: { type: 'Fizz' } });
+          expect(fizz).toHaveLength(10);
+          const fizzTruth = truth.filter((t) => Number(t.id.slice(1)) % 3 === 0).slice(0, 10);
+          expect(new Set(fizz.map((h) => h.id))).toEqual(new Set(fizzTruth.map((t) => t.id)));
+        }
+      });
+    }
+
+    it('returns k results whenever k nodes match a filter, and fewer only when fewer match', () => {
+      const db = withSpace(2, 'l2');
+      for (let i = 0; i < 50; i++) {
+        db.insertNode({ id: `n${i}`, type: i < 3 ? 'Rare' : 'Common' });
+        db.insertEmbedding(`n${i}`, [i, 0]);
+      }
+      expect(db.searchVectors([49, 0], { k: 3, filter: { type: 'Rare' } }).map((h) => h.id)).toEqual(['n2', 'n1', 'n0']);
+      expect(db.searchVectors([0, 0], { k: 10, filter: { type: 'Rare' } })).toHaveLength(3);
+      expect(db.searchVectors([0, 0], { k: 10, filter: { ids: ['n5', 'n7', 'missing'] } }).map((h) => h.id)).toEqual(['n5', 'n7']);
+      expect(db.searchVectors([0, 0], { k: 10, filter: { ids: ['n5', 'n40'], type: 'Rare' } })).toEqual([]);
+      expect(db.searchVectors([0, 0], { k: 100 })).toHaveLength(50);
+    });
+
+    it('keeps stats identical across failed calls', () => {
+      const db = withSpace(2, 'l2');
+      db.insertNode({ id: 'a', type: 'T' });
+      const before = db.stats();
+      const failures: Array<() => unknown> = [
+        () => db.insertEdge({ type: 'R', from: 'a', to: 'zzz' }),
+        () => db.insertEmbedding('a', [1, 2, 3]),
+        () => db.updateNode('zzz', { properties: { a: 1 } }),
+        () => db.insertNode({ id: 'a', type: 'T' }),
+      ];
+      for (const f of failures) expect(f).toThrow(LoomError);
+      expect(db.stats()).toEqual(before);
+    });
+
+    it('throws CLOSED after close, and close is idempotent', () => {
+      const db = fresh();
+      db.insertNode({ id: 'a', type: 'T' });
+      db.close();
+      db.close();
+      expectLoomError(() => db.getNode('a'), 'CLOSED');
+      expectLoomError(() => db.insertNode({ type: 'T' }), 'CLOSED');
+      expectLoomError(() => db.stats(), 'CLOSED');
+      expectLoomError(() => db.searchVectors([1]), 'CLOSED');
+    });
+  });
+}

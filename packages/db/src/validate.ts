@@ -1,0 +1,217 @@
+import { v7 as uuidv7 } from 'uuid';
+import { invalid } from './errors.js';
+import type { EdgeInput, NodeInput, Properties, SearchFilter, SpaceSpec, Vector } from './types.js';
+
+/** Longest id in UTF-8 bytes (the engine keys records by it). */
+export const MAX_ID_BYTES = 256;
+/** Longest node or edge type in UTF-8 bytes. */
+export const MAX_TYPE_BYTES = 128;
+/** Largest `k` a search accepts. */
+export const MAX_K = 100_000;
+export const MAX_DIMENSIONS = 65_536;
+const MAX_DEPTH = 64;
+
+const encoder = new TextEncoder();
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'object') return `an object of class ${value.constructor?.name ?? 'null-prototype'}`;
+  return `a ${typeof value}`;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function requireObject(what: string, value: unknown): Record<string, unknown> {
+  if (!isPlainObject(value)) throw invalid(`${what} must be an object, got ${describe(value)}`);
+  return value;
+}
+
+export function checkString(what: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(value)}`);
+  if (encoder.encode(value).length > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
+  return value;
+}
+
+export function checkId(what: string, value: unknown): string {
+  return checkString(what, value, MAX_ID_BYTES);
+}
+
+export function checkType(what: string, value: unknown): string {
+  const t = checkString(what, value, MAX_TYPE_BYTES);
+  if (t.includes('\0')) throw invalid(`${what} must not contain NUL, got ${describe(t)}`);
+  return t;
+}
+
+/**
+ * Checks that `value` is a JSON object made only of JSON values: no
+ * undefined, NaN, Infinity, bigint, functions, symbols, class instances or
+ * cycles. `allowNull` lets top-level values be `null` (an update deletes them).
+ */
+export function checkProperties(what: string, value: unknown, allowNullValues = false): Properties {
+  if (value === undefined) return {};
+  const obj = requireObject(what, value);
+  const ancestors: object[] = [];
+  const walk = (path: string, v: unknown, depth: number): void => {
+    switch (typeof v) {
+      case 'string':
+      case 'boolean':
+        return;
+      case 'number':
+        if (!Number.isFinite(v)) throw invalid(`${path} is ${v}; properties must be JSON values`);
+        return;
+      case 'object': {
+        if (v === null) return;
+        if (depth > MAX_DEPTH) throw invalid(`${path} nests deeper than ${MAX_DEPTH} levels`);
+        if (ancestors.includes(v)) throw invalid(`${path} is a cyclic reference; properties must be JSON values`);
+        ancestors.push(v);
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) walk(`${path}[${i}]`, v[i], depth + 1);
+        } else if (isPlainObject(v)) {
+          for (const key of Object.keys(v)) walk(`${path}.${key}`, v[key], depth + 1);
+        } else {
+          throw invalid(`${path} is ${describe(v)}; properties must be JSON values (plain objects, arrays, strings, finite numbers, booleans, null)`);
+        }
+        ancestors.pop();
+        return;
+      }
+      default:
+        throw invalid(`${path} is ${describe(v)}; properties must be JSON values`);
+    }
+  };
+  ancestors.push(obj);
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (allowNullValues && v === null) continue;
+    walk(`${what}.${key}`, v, 1);
+  }
+  return obj as Properties;
+}
+
+/** A node ready for a storage backend: id assigned, everything checked. */
+export interface PreparedNode {
+  id: string;
+  type: string;
+  properties: Properties;
+}
+
+export interface PreparedEdge extends PreparedNode {
+  from: string;
+  to: string;
+  weight: number;
+}
+
+export function prepareNode(input: unknown, what = 'node'): PreparedNode {
+  const n = requireObject(what, input) as Partial<NodeInput>;
+  return {
+    id: n.id === undefined ? uuidv7() : checkId(`${what}.id`, n.id),
+    type: checkType(`${what}.type`, n.type),
+    properties: checkProperties(`${what}.properties`, n.properties),
+  };
+}
+
+export function prepareEdge(input: unknown, what = 'edge'): PreparedEdge {
+  const e = requireObject(what, input) as Partial<EdgeInput>;
+  const weight = e.weight ?? 1;
+  if (typeof weight !== 'number' || !Number.isFinite(weight)) throw invalid(`${what}.weight must be a finite number, got ${describe(weight)}`);
+  return {
+    id: e.id === undefined ? uuidv7() : checkId(`${what}.id`, e.id),
+    type: checkType(`${what}.type`, e.type),
+    from: checkId(`${what}.from`, e.from),
+    to: checkId(`${what}.to`, e.to),
+    properties: checkProperties(`${what}.properties`, e.properties),
+    weight,
+  };
+}
+
+export function preparePatch(input: unknown): Properties {
+  const patch = requireObject('update', input) as { properties?: unknown };
+  if (patch.properties === undefined) throw invalid('update.properties is required, e.g. updateNode(id, { properties: { name: "x" } })');
+  return checkProperties('update.properties', patch.properties, true);
+}
+
+/** Copies a vector into a Float32Array after checking every element. */
+export function prepareVector(value: unknown, what = 'vector'): Float32Array {
+  if (!(value instanceof Float32Array) && !Array.isArray(value) && !(value instanceof Float64Array)) {
+    throw invalid(`${what} must be a Float32Array or an array of numbers, got ${describe(value)}`);
+  }
+  const source = value as ArrayLike<unknown>;
+  if (source.length === 0) throw invalid(`${what} is empty`);
+  if (source.length > MAX_DIMENSIONS) throw invalid(`${what} has ${source.length} numbers; at most ${MAX_DIMENSIONS} are allowed`);
+  const out = new Float32Array(source.length);
+  for (let i = 0; i < source.length; i++) {
+    const x = source[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what}[${i}] is ${describe(x)}; vectors hold finite numbers`);
+    out[i] = x;
+    if (!Number.isFinite(out[i])) throw invalid(`${what}[${i}] is ${x}, outside the float32 range`);
+  }
+  return out;
+}
+
+export function prepareSpaceName(options: unknown): string {
+  if (options === undefined) return 'default';
+  const o = requireObject('options', options) as { space?: unknown };
+  if (o.space === undefined) return 'default';
+  if (typeof o.space !== 'string' || o.space.length === 0) throw invalid(`options.space must be a non-empty string, got ${describe(o.space)}`);
+  return o.space;
+}
+
+export function prepareSpaceSpec(name: string, spec: unknown): Required<SpaceSpec> {
+  const what = `spaces.${name}`;
+  const s = requireObject(what, spec) as Partial<SpaceSpec>;
+  if (!Number.isSafeInteger(s.dimensions) || (s.dimensions as number) < 1 || (s.dimensions as number) > MAX_DIMENSIONS) {
+    throw invalid(`${what}.dimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${describe(s.dimensions)}`);
+  }
+  if (s.metric !== 'cosine' && s.metric !== 'l2' && s.metric !== 'dot') {
+    throw invalid(`${what}.metric must be 'cosine', 'l2' or 'dot', got ${describe(s.metric)}`);
+  }
+  const index = s.index ?? 'flat';
+  if (typeof index !== 'string') throw invalid(`${what}.index must be a string, got ${describe(index)}`);
+  return { dimensions: s.dimensions as number, metric: s.metric, index };
+}
+
+export interface PreparedSearch {
+  space: string;
+  k: number;
+  filter: { types?: string[]; ids?: string[] };
+}
+
+export function prepareSearch(options: unknown): PreparedSearch {
+  const o = (options === undefined ? {} : requireObject('options', options)) as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!['k', 'space', 'filter', 'exact', 'ef'].includes(key)) throw invalid(`options.${key} is not a search option (k, space, filter, exact, ef)`);
+  }
+  const k = o.k ?? 10;
+  if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > MAX_K) {
+    throw invalid(`options.k must be an integer from 1 to ${MAX_K}, got ${describe(k)}`);
+  }
+  if (o.exact !== undefined && typeof o.exact !== 'boolean') throw invalid(`options.exact must be a boolean, got ${describe(o.exact)}`);
+  if (o.ef !== undefined && (!Number.isSafeInteger(o.ef) || (o.ef as number) < 1)) {
+    throw invalid(`options.ef must be a positive integer, got ${describe(o.ef)}`);
+  }
+  return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter) };
+}
+
+function prepareFilter(value: unknown): PreparedSearch['filter'] {
+  if (value === undefined) return {};
+  const f = requireObject('options.filter', value) as SearchFilter & Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (key !== 'type' && key !== 'ids') throw invalid(`options.filter.${key} is not a filter field (type, ids)`);
+  }
+  const out: PreparedSearch['filter'] = {};
+  if (f.type !== undefined) {
+    const types = Array.isArray(f.type) ? f.type : [f.type];
+    out.types = types.map((t, i) => checkType(`options.filter.type[${i}]`, t));
+  }
+  if (f.ids !== undefined) {
+    if (!Array.isArray(f.ids)) throw invalid(`options.filter.ids must be an array of ids, got ${describe(f.ids)}`);
+    out.ids = f.ids.map((id, i) => checkId(`options.filter.ids[${i}]`, id));
+  }
+  return out;
+}

@@ -1,0 +1,4 @@
+import { describeStorageConformance } from '@loomdb/db/testing';
+
+describeStorageConformance('native (LMDB)', { storage: 'native' });
+describeStorageConformance('memory (reference)', { storage: 'memory' });
