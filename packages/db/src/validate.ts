@@ -164,6 +164,7 @@ export function prepareSpaceName(options: unknown): string {
 
 export function prepareSpaceSpec(name: string, spec: unknown): Required<SpaceSpec> {
   const what = `spaces.${name}`;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw invalid(`space name must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(name)}`);
   const s = requireObject(what, spec) as Partial<SpaceSpec>;
   if (!Number.isSafeInteger(s.dimensions) || (s.dimensions as number) < 1 || (s.dimensions as number) > MAX_DIMENSIONS) {
     throw invalid(`${what}.dimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${describe(s.dimensions)}`);

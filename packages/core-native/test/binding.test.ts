@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { native } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'loomdb-binding-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+  return undefined;
+}
+
+describe('the native binding', () => {
+  it('turns an engine panic into an INTERNAL error, and the process lives on', async () => {
+    const addon = native();
+    expect(codeOf(() => addon.debugPanic(false))).toBe('INTERNAL');
+    await expect(addon.debugPanic(true)).rejects.toMatchObject({ code: 'INTERNAL' });
+    const h = addon.open(join(dir, 'after-panic'), '{}');
+    addon.insertNode(h, 'a', 'T', '{}', false);
+    expect(JSON.parse(addon.getNode(h, 'a', false) as string).id).toBe('a');
+    addon.close(h);
+  });
+
+  it('reports engine errors with their code and wrong argument types as INVALID_ARGUMENT', () => {
+    const addon = native();
+    const h = addon.open(join(dir, 'errors'), '{}');
+    addon.insertNode(h, 'a', 'T', '{}', false);
+    expect(codeOf(() => addon.insertNode(h, 'a', 'T', '{}', false))).toBe('ALREADY_EXISTS');
+    expect(codeOf(() => addon.insertNode(h, 'b', 'T', '[1]', false))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => (addon.getNode as (...a: unknown[]) => unknown)(h, 42, false))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => addon.open(join(dir, 'x'), '{"durability":"sometimes"}'))).toBe('INVALID_ARGUMENT');
+    addon.close(h);
+    expect(codeOf(() => addon.getNode(h, 'a', false))).toBe('CLOSED');
+  });
+
+  it('runs async calls on the thread pool and settles their promises', async () => {
+    const addon = native();
+    const h = addon.open(join(dir, 'async'), '{}');
+    const inserted = JSON.parse(await addon.insertNode(h, 'a', 'T', '{"k":1}', true));
+    expect(inserted).toMatchObject({ id: 'a', type: 'T', properties: { k: 1 } });
+    expect(JSON.parse((await addon.getNode(h, 'a', true)) as string)).toEqual(inserted);
+    await expect(addon.insertNode(h, 'a', 'T', '{}', true)).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    addon.close(h);
+  });
+});

@@ -1,0 +1,253 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  AlreadyExistsError,
+  AsyncEmbeddedDB,
+  ClosedError,
+  EmbeddedDB,
+  LOOM_ERROR_CODES,
+  LoomError,
+  NotFoundError,
+  type LoomErrorCode,
+} from '@loomdb/db';
+import { expectLoomError } from '@loomdb/db/testing';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'loomdb-errors-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const cyclic: Record<string, unknown> = { a: 1 };
+cyclic.self = cyclic;
+
+/** Property values that are not JSON: each must be INVALID_ARGUMENT. */
+const NOT_JSON: Array<[string, unknown]> = [
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+  ['undefined', undefined],
+  ['a bigint', 10n],
+  ['a function', () => 1],
+  ['a symbol', Symbol('s')],
+  ['a Date', new Date(0)],
+  ['a Map', new Map()],
+  ['a cycle', cyclic],
+  ['a nested NaN', { deep: [1, { x: Number.NaN }] }],
+];
+
+const NOT_A_VECTOR: Array<[string, unknown]> = [
+  ['empty', []],
+  ['NaN', [1, Number.NaN, 3]],
+  ['Infinity', [1, Infinity, 3]],
+  ['a string element', [1, '2', 3]],
+  ['a string', 'vector'],
+  ['an object', { 0: 1, length: 1 }],
+  ['null', null],
+  ['beyond float32', [1, 1e39, 3]],
+];
+
+for (const storage of ['native', 'memory'] as const) {
+  describe(`bad input on every entry point (${storage})`, () => {
+    const open = () => {
+      const db = EmbeddedDB.open(join(tempDir(), 'db'), { storage, spaces: { default: { dimensions: 3, metric: 'cosine' } } });
+      db.insertNode({ id: 'a', type: 'T', properties: { keep: true } });
+      db.insertNode({ id: 'b', type: 'T' });
+      db.insertEdge({ id: 'ab', type: 'R', from: 'a', to: 'b' });
+      db.insertEmbedding('a', [1, 2, 3]);
+      return db;
+    };
+
+    /** Runs `fn`, expects `code`, and checks the database is unchanged. */
+    function rejects(db: EmbeddedDB, fn: () => unknown, code: LoomErrorCode) {
+      const before = db.stats();
+      const a = db.getNode('a');
+      const err = expectLoomError(fn, code);
+      expect(db.stats()).toEqual(before);
+      expect(db.getNode('a')).toEqual(a);
+      return err;
+    }
+
+    it('reads of missing ids give null or false, not errors', () => {
+      const db = open();
+      expect(db.getNode('nope')).toBeNull();
+      expect(db.getEdge('nope')).toBeNull();
+      expect(db.getEmbedding('nope')).toBeNull();
+      expect(db.getEmbedding('b')).toBeNull();
+      expect(db.deleteNode('nope')).toBe(false);
+      expect(db.deleteEdge('nope')).toBe(false);
+      db.close();
+    });
+
+    it('insertNode', () => {
+      const db = open();
+      for (const bad of [null, 42, 'node', [], { type: '' }, { type: 7 }, { type: 'T', id: '' }, { type: 'T', id: 5 }, { type: 'x\0y' }]) {
+        rejects(db, () => db.insertNode(bad as never), 'INVALID_ARGUMENT');
+      }
+      rejects(db, () => db.insertNode({ type: 'T', id: 'x'.repeat(257) }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.insertNode({ type: 'T', properties: [] as never }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.insertNode({ type: 'T', properties: 'str' as never }), 'INVALID_ARGUMENT');
+      for (const [what, value] of NOT_JSON) {
+        const err = rejects(db, () => db.insertNode({ type: 'T', properties: { field: value } as never }), 'INVALID_ARGUMENT');
+        expect(err.message, what).toContain('properties.field');
+      }
+      const dup = rejects(db, () => db.insertNode({ id: 'a', type: 'T' }), 'ALREADY_EXISTS');
+      expect(dup).toBeInstanceOf(AlreadyExistsError);
+      expect(dup.message).toContain('"a"');
+      db.close();
+    });
+
+    it('insertNodesBatch writes nothing when one item is bad', () => {
+      const db = open();
+      rejects(db, () => db.insertNodesBatch('x' as never), 'INVALID_ARGUMENT');
+      const err = rejects(db, () => db.insertNodesBatch([{ id: 'c', type: 'T' }, { type: 'T', properties: { x: Number.NaN } }]), 'INVALID_ARGUMENT');
+      expect(err.message).toContain('nodes[1]');
+      expect(db.getNode('c')).toBeNull();
+      db.close();
+    });
+
+    it('updateNode', () => {
+      const db = open();
+      rejects(db, () => db.updateNode('a', null as never), 'INVALID_ARGUMENT');
+      rejects(db, () => db.updateNode('a', {} as never), 'INVALID_ARGUMENT');
+      rejects(db, () => db.updateNode(1 as never, { properties: {} }), 'INVALID_ARGUMENT');
+      for (const [, value] of NOT_JSON) rejects(db, () => db.updateNode('a', { properties: { f: value } as never }), 'INVALID_ARGUMENT');
+      const missing = rejects(db, () => db.updateNode('nope', { properties: { x: 1 } }), 'NOT_FOUND');
+      expect(missing).toBeInstanceOf(NotFoundError);
+      expect(missing.message).toContain('nope');
+      db.close();
+    });
+
+    it('deleteNode, getNode, getEdge, deleteEdge', () => {
+      const db = open();
+      for (const bad of [undefined, null, 3, '', {}, 'x'.repeat(300)]) {
+        rejects(db, () => db.getNode(bad as never), 'INVALID_ARGUMENT');
+        rejects(db, () => db.deleteNode(bad as never), 'INVALID_ARGUMENT');
+        rejects(db, () => db.getEdge(bad as never), 'INVALID_ARGUMENT');
+        rejects(db, () => db.deleteEdge(bad as never), 'INVALID_ARGUMENT');
+      }
+      db.close();
+    });
+
+    it('insertEdge', () => {
+      const db = open();
+      for (const bad of [null, { type: 'R', from: 'a' }, { type: 'R', to: 'b' }, { from: 'a', to: 'b' }, { type: 'R', from: 'a', to: 'b', weight: Number.NaN }, { type: 'R', from: 'a', to: 'b', weight: '1' }]) {
+        rejects(db, () => db.insertEdge(bad as never), 'INVALID_ARGUMENT');
+      }
+      for (const [, value] of NOT_JSON) rejects(db, () => db.insertEdge({ type: 'R', from: 'a', to: 'b', properties: { f: value } as never }), 'INVALID_ARGUMENT');
+      const err = rejects(db, () => db.insertEdge({ type: 'R', from: 'ghost', to: 'b' }), 'NOT_FOUND');
+      expect(err.message).toContain('ghost');
+      expect(rejects(db, () => db.insertEdge({ type: 'R', from: 'a', to: 'ghost2' }), 'NOT_FOUND').message).toContain('ghost2');
+      rejects(db, () => db.insertEdge({ id: 'ab', type: 'R', from: 'a', to: 'b' }), 'ALREADY_EXISTS');
+      db.close();
+    });
+
+    it('insertEmbedding, getEmbedding, searchVectors', () => {
+      const db = open();
+      for (const [what, v] of NOT_A_VECTOR) {
+        const err = rejects(db, () => db.insertEmbedding('b', v as never), 'INVALID_ARGUMENT');
+        expect(err.message, what).toMatch(/vector/);
+        rejects(db, () => db.searchVectors(v as never), 'INVALID_ARGUMENT');
+      }
+      expect(rejects(db, () => db.insertEmbedding('b', [1, 2]), 'DIMENSION_MISMATCH').message).toContain('3 dimensions');
+      rejects(db, () => db.insertEmbedding('b', new Float32Array(4)), 'DIMENSION_MISMATCH');
+      rejects(db, () => db.searchVectors([1, 2, 3, 4]), 'DIMENSION_MISMATCH');
+      rejects(db, () => db.insertEmbedding('nope', [1, 2, 3]), 'NOT_FOUND');
+      expect(rejects(db, () => db.insertEmbedding('b', [1, 2, 3], { space: 'other' }), 'NOT_FOUND').message).toContain('other');
+      rejects(db, () => db.getEmbedding('a', { space: 'other' }), 'NOT_FOUND');
+      rejects(db, () => db.searchVectors([1, 2, 3], { space: 'other' }), 'NOT_FOUND');
+      rejects(db, () => db.insertEmbedding('b', [1, 2, 3], { space: 5 } as never), 'INVALID_ARGUMENT');
+      for (const k of [0, -1, 1.5, Number.NaN, Infinity, 1e12, '3']) rejects(db, () => db.searchVectors([1, 2, 3], { k: k as never }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.searchVectors([1, 2, 3], { filter: { color: 'red' } as never }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.searchVectors([1, 2, 3], { filter: { ids: 'a' } as never }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.searchVectors([1, 2, 3], { kk: 3 } as never), 'INVALID_ARGUMENT');
+      db.close();
+    });
+
+    it('open', () => {
+      const path = join(tempDir(), 'db');
+      for (const bad of [
+        { durability: 'sometimes' },
+        { busyTimeoutMs: -1 },
+        { busyTimeoutMs: Number.NaN },
+        { readOnly: 'yes' },
+        { spaces: { s: { dimensions: 0, metric: 'cosine' } } },
+        { spaces: { s: { dimensions: 3, metric: 'manhattan' } } },
+        { spaces: { s: { dimensions: 1.5, metric: 'l2' } } },
+        { spaces: { 'bad name': { dimensions: 3, metric: 'l2' } } },
+        { storage: 'nonexistent' },
+        { storage: 42 },
+        { colour: 'blue' },
+      ]) {
+        expect(() => EmbeddedDB.open(path, { storage, ...bad } as never), JSON.stringify(bad)).toThrow(LoomError);
+      }
+      expectLoomError(() => EmbeddedDB.open('' as never, { storage }), 'INVALID_ARGUMENT');
+      expectLoomError(() => EmbeddedDB.open(path, { storage: 'nonexistent' }), 'NOT_FOUND');
+    });
+
+    it('every method after close() is CLOSED', async () => {
+      const db = open();
+      db.close();
+      const calls: Array<() => unknown> = [
+        () => db.insertNode({ type: 'T' }),
+        () => db.insertNodesBatch([{ type: 'T' }]),
+        () => db.getNode('a'),
+        () => db.updateNode('a', { properties: {} }),
+        () => db.deleteNode('a'),
+        () => db.insertEdge({ type: 'R', from: 'a', to: 'b' }),
+        () => db.getEdge('ab'),
+        () => db.deleteEdge('ab'),
+        () => db.insertEmbedding('a', [1, 2, 3]),
+        () => db.getEmbedding('a'),
+        () => db.searchVectors([1, 2, 3]),
+        () => db.stats(),
+      ];
+      for (const c of calls) expect(expectLoomError(c, 'CLOSED')).toBeInstanceOf(ClosedError);
+
+      const adb = await AsyncEmbeddedDB.open(join(tempDir(), 'db'), { storage });
+      adb.close();
+      await expect(adb.getNode('a')).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(adb.insertNode({ type: 'T' })).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(adb.stats()).rejects.toBeInstanceOf(ClosedError);
+    });
+
+    it('the async API rejects bad input the same way and writes nothing', async () => {
+      const path = join(tempDir(), 'db');
+      const adb = await AsyncEmbeddedDB.open(path, { storage, spaces: { default: { dimensions: 2, metric: 'l2' } } });
+      await adb.insertNode({ id: 'a', type: 'T' });
+      const before = await adb.stats();
+      await expect(adb.insertNode({ type: 'T', properties: { x: Number.NaN } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(adb.insertNode({ id: 'a', type: 'T' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      await expect(adb.insertNodesBatch([{ id: 'z', type: 'T' }, { id: 'a', type: 'T' }])).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+      await expect(adb.insertEdge({ type: 'R', from: 'a', to: 'ghost' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(adb.insertEmbedding('a', [1, 2, 3])).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' });
+      await expect(adb.searchVectors([1, Number.NaN])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(adb.updateNode('ghost', { properties: {} })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      const aborted = AbortSignal.abort(new Error('stop'));
+      await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: aborted })).rejects.toThrow('stop');
+      expect(await adb.stats()).toEqual(before);
+      expect(await adb.getNode('z')).toBeNull();
+      expect(await adb.getNode('y')).toBeNull();
+      adb.close();
+    });
+  });
+}
+
+describe('LoomError', () => {
+  it('has a subclass per code, recognised across package copies by its brand', () => {
+    expect(LOOM_ERROR_CODES).toHaveLength(13);
+    const foreign = Object.assign(new Error('x'), { code: 'NOT_FOUND' });
+    Object.defineProperty(foreign, Symbol.for('@loomdb/db/LoomError'), { value: true });
+    expect(LoomError.is(foreign)).toBe(true);
+    expect(foreign instanceof LoomError).toBe(true);
+    expect(foreign instanceof NotFoundError).toBe(true);
+    expect(foreign instanceof ClosedError).toBe(false);
+    expect(new Error('plain') instanceof LoomError).toBe(false);
+  });
+});
