@@ -90,6 +90,8 @@ impl Store {
             options.open(path)
         }
         .map_err(|e| Error::new(Code::Io, format!("cannot open database {}: {e}", path.display())))?;
+        // Reader slots left by processes that died (kill -9) would pin old pages forever.
+        env.clear_stale_readers()?;
         let writer = WriterLock::open(path)?;
         let store_path = path.to_path_buf();
         let tables = {

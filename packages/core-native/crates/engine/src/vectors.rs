@@ -74,7 +74,7 @@ pub fn encode(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn decode_into(bytes: &[u8], out: &mut Vec<f32>) -> Result<()> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(Error::corruption("embedding length is not a whole number of floats"));
     }
     out.clear();
