@@ -10,7 +10,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
-  external: [/^@loomdb\//, 'cli-progress'],
+  external: [/^@loomdb\//],
   // The shebang comes from here, so src/bin.ts must not have its own `#!` line
   // (a hashbang is ignored by Node in the other outputs).
   banner: { js: '#!/usr/bin/env node' },

@@ -1,0 +1,78 @@
+import { EmbeddedDB, type EdgeInput, type NodeInput } from '@loomdb/db';
+import { DEMO_DIMENSIONS, hashEmbed } from './hash-embed.js';
+import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
+
+export interface DemoOptions {
+  path?: string;
+  query: string;
+  k: number;
+  print: (line: string) => void;
+}
+
+const DEMO_SPACE = { default: { dimensions: DEMO_DIMENSIONS, metric: 'cosine' as const } };
+const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
+
+/**
+ * Writes whatever part of the sample memory the database lacks (fixed ids),
+ * so running the demo again, or after an interrupted run, completes it.
+ * Returns how many messages were added.
+ */
+function loadSample(db: EmbeddedDB): number {
+  const nodes: NodeInput[] = [
+    ...SAMPLE_CONVERSATIONS.map((c) => ({ id: c.id, type: 'Conversation', properties: { title: c.title } })),
+    ...Object.entries(SAMPLE_ENTITIES).map(([key, e]) => ({ id: `entity-${key}`, type: 'Entity', properties: { ...e, key } })),
+  ];
+  const edges: EdgeInput[] = [];
+  const vectors: Array<[string, Float32Array]> = [];
+  for (const [ci, c] of SAMPLE_CONVERSATIONS.entries()) {
+    for (const [mi, m] of c.messages.entries()) {
+      const id = `${c.id}-m${mi}`;
+      const timestamp = T0 + ci * 86_400_000 + mi * 60_000;
+      nodes.push({ id, type: 'Message', properties: { conversationId: c.id, role: m.role, content: m.content, timestamp, source: 'demo' } });
+      edges.push({ id: `${id}-in`, type: 'IN_CONVERSATION', from: id, to: c.id });
+      if (mi > 0) edges.push({ id: `${id}-prev`, type: 'NEXT', from: `${c.id}-m${mi - 1}`, to: id });
+      for (const key of m.mentions) edges.push({ id: `${id}-mentions-${key}`, type: 'MENTIONS', from: id, to: `entity-${key}` });
+      vectors.push([id, hashEmbed(m.content)]);
+    }
+  }
+  const missing = nodes.filter((n) => db.getNode(n.id as string) === null);
+  db.insertNodesBatch(missing);
+  for (const e of edges) if (db.getEdge(e.id as string) === null) db.insertEdge(e);
+  for (const [id, v] of vectors) if (db.getEmbedding(id) === null) db.insertEmbedding(id, v);
+  return missing.filter((n) => n.type === 'Message').length;
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+}
+
+const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+export function runDemo({ path, query, k, print }: DemoOptions): void {
+  const db = EmbeddedDB.open(path, { spaces: DEMO_SPACE });
+  try {
+    const loaded = loadSample(db);
+    print(`LoomDB demo — database at ${db.path}`);
+    print(loaded > 0 ? `Loaded a sample memory: ${loaded} messages in ${SAMPLE_CONVERSATIONS.length} conversations.` : 'The sample memory was already loaded.');
+    print('');
+    print(`Nearest messages to "${query}":`);
+    const hits = db.searchVectors(hashEmbed(query), { k, filter: { type: 'Message' } });
+    const rows = [['distance', 'role', 'conversation', 'message']];
+    for (const hit of hits) {
+      const message = db.getNode(hit.id);
+      if (!message) continue;
+      const conversation = db.getNode(String(message.properties.conversationId));
+      rows.push([hit.distance.toFixed(3), String(message.properties.role), clip(String(conversation?.properties.title ?? '?'), 30), clip(String(message.properties.content), 70)]);
+    }
+    for (const line of table(rows)) print(`  ${line}`);
+    print('');
+    const stats = db.stats();
+    print(`Stats: ${stats.nodes} nodes, ${stats.edges} edges`);
+    for (const s of stats.spaces) print(`  space "${s.name}": ${s.embeddings} embeddings, ${s.dimensions}-d ${s.metric}, ${s.index} index`);
+    print('');
+    print(`Try: loomdb demo --query "pastries in Lisbon"   ·   loomdb stats --json`);
+  } finally {
+    db.close();
+  }
+}
