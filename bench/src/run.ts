@@ -1,0 +1,16 @@
+import { writeResults, type SuiteResult } from './harness.js';
+import { pointOps } from './suites/point-ops.js';
+
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps };
+
+const requested = process.argv[2] ?? 'all';
+const names = requested === 'all' ? Object.keys(SUITES) : [requested];
+for (const name of names) {
+  const suite = SUITES[name];
+  if (!suite) {
+    console.error(`unknown suite "${name}"; available: ${Object.keys(SUITES).join(', ')}, all`);
+    process.exit(2);
+  }
+  console.log(`running ${name}…`);
+  console.log(writeResults(await suite()));
+}
