@@ -6,8 +6,20 @@ import type { Edge, Node, Properties, SearchHit, SpaceSpec, Stats } from '../typ
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 
 /** Engine errors carry their code; give them the LoomError class on the way out. */
-function rethrow(error: unknown): never {
-  throw toLoomError(error);
+function sync<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (e) {
+    throw toLoomError(e);
+  }
+}
+
+async function later<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw toLoomError(e);
+  }
 }
 
 const parse = <T>(json: string): T => JSON.parse(json) as T;
@@ -26,136 +38,76 @@ export class NativeStorage implements StorageBackend {
   readonly #handle: NativeHandle;
 
   constructor(options: StorageOpenOptions) {
-    this.#addon = native();
+    const a = native();
     const { durability, busyTimeoutMs, readOnly, mapSize } = options;
-    try {
-      this.#handle = this.#addon.open(options.path, JSON.stringify({ durability, busyTimeoutMs, readOnly, mapSize }));
-    } catch (e) {
-      rethrow(e);
-    }
-    const a = this.#addon;
-    const h = this.#handle;
-    const run = async <T>(p: () => Promise<T>): Promise<T> => {
-      try {
-        return await p();
-      } catch (e) {
-        return rethrow(e);
-      }
-    };
+    const h = sync(() => a.open(options.path, JSON.stringify({ durability, busyTimeoutMs, readOnly, mapSize })));
+    this.#addon = a;
+    this.#handle = h;
     this.async = {
-      insertNodes: (nodes) => run(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
-      getNode: (id) => run(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
-      updateNode: (id, patch) => run(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
-      deleteNode: (id) => run(() => a.deleteNode(h, id, true)),
-      insertEdge: (e) =>
-        run(async () => parse<Edge>(await a.insertEdge(h, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, true))),
-      getEdge: (id) => run(async () => parseOrNull<Edge>(await a.getEdge(h, id, true))),
-      deleteEdge: (id) => run(() => a.deleteEdge(h, id, true)),
-      insertEmbedding: (nodeId, space, vector) => run(() => a.insertEmbedding(h, nodeId, space, vector, true)),
-      getEmbedding: (nodeId, space) => run(() => a.getEmbedding(h, nodeId, space, true)),
-      searchVectors: (space, vector, k, filter) => run(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
-      stats: () => run(async () => parse<Stats>(await a.stats(h, true))),
+      insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
+      getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
+      updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
+      deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
+      insertEdge: (e) => later(async () => parse<Edge>(await a.insertEdge(h, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, true))),
+      getEdge: (id) => later(async () => parseOrNull<Edge>(await a.getEdge(h, id, true))),
+      deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
+      insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
+      getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
+      searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
+      stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
     };
   }
 
   ensureSpace(name: string, spec: Required<SpaceSpec>): void {
-    try {
-      this.#addon.ensureSpace(this.#handle, name, JSON.stringify(spec));
-    } catch (e) {
-      rethrow(e);
-    }
+    sync(() => this.#addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
   }
 
   insertNodes(nodes: PreparedNode[]): Node[] {
-    try {
-      if (nodes.length === 1) {
-        const [n] = nodes as [PreparedNode];
-        return [parse<Node>(this.#addon.insertNode(this.#handle, n.id, n.type, JSON.stringify(n.properties), false))];
-      }
-      return parse<Node[]>(this.#addon.insertNodes(this.#handle, JSON.stringify(nodes), false));
-    } catch (e) {
-      return rethrow(e);
+    const [only] = nodes;
+    if (nodes.length === 1 && only) {
+      return [sync(() => parse<Node>(this.#addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
     }
+    return sync(() => parse<Node[]>(this.#addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
   }
 
   getNode(id: string): Node | null {
-    try {
-      return parseOrNull<Node>(this.#addon.getNode(this.#handle, id, false));
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => parseOrNull<Node>(this.#addon.getNode(this.#handle, id, false)));
   }
 
   updateNode(id: string, patch: Properties): Node {
-    try {
-      return parse<Node>(this.#addon.updateNode(this.#handle, id, JSON.stringify(patch), false));
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => parse<Node>(this.#addon.updateNode(this.#handle, id, JSON.stringify(patch), false)));
   }
 
   deleteNode(id: string): boolean {
-    try {
-      return this.#addon.deleteNode(this.#handle, id, false);
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => this.#addon.deleteNode(this.#handle, id, false));
   }
 
   insertEdge(e: PreparedEdge): Edge {
-    try {
-      return parse<Edge>(this.#addon.insertEdge(this.#handle, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, false));
-    } catch (err) {
-      return rethrow(err);
-    }
+    return sync(() => parse<Edge>(this.#addon.insertEdge(this.#handle, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, false)));
   }
 
   getEdge(id: string): Edge | null {
-    try {
-      return parseOrNull<Edge>(this.#addon.getEdge(this.#handle, id, false));
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => parseOrNull<Edge>(this.#addon.getEdge(this.#handle, id, false)));
   }
 
   deleteEdge(id: string): boolean {
-    try {
-      return this.#addon.deleteEdge(this.#handle, id, false);
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => this.#addon.deleteEdge(this.#handle, id, false));
   }
 
   insertEmbedding(nodeId: string, space: string, vector: Float32Array): void {
-    try {
-      this.#addon.insertEmbedding(this.#handle, nodeId, space, vector, false);
-    } catch (e) {
-      rethrow(e);
-    }
+    sync(() => this.#addon.insertEmbedding(this.#handle, nodeId, space, vector, false));
   }
 
   getEmbedding(nodeId: string, space: string): Float32Array | null {
-    try {
-      return this.#addon.getEmbedding(this.#handle, nodeId, space, false);
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => this.#addon.getEmbedding(this.#handle, nodeId, space, false));
   }
 
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    try {
-      return parse<SearchHit[]>(this.#addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false));
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => parse<SearchHit[]>(this.#addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
   }
 
   stats(): Stats {
-    try {
-      return parse<Stats>(this.#addon.stats(this.#handle, false));
-    } catch (e) {
-      return rethrow(e);
-    }
+    return sync(() => parse<Stats>(this.#addon.stats(this.#handle, false)));
   }
 
   close(): void {
