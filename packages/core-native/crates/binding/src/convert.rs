@@ -1,7 +1,7 @@
 //! Engine results → JS values. Records cross as JSON text (one string per
 //! call, parsed once in JS), vectors as `Float32Array`.
 
-use loomdb_engine::{Edge, Node, SearchHit, Stats};
+use loomdb_engine::{Edge, Node, Page, Path, Position, Reached, SearchHit, Stats};
 use neon::prelude::*;
 use neon::types::JsFloat32Array;
 
@@ -42,15 +42,7 @@ impl IntoJs for Edge {
 
 impl IntoJs for Vec<Node> {
     fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
-        let mut json = String::from("[");
-        for (i, n) in self.iter().enumerate() {
-            if i > 0 {
-                json.push(',');
-            }
-            json.push_str(&n.to_json());
-        }
-        json.push(']');
-        json.into_js(cx)
+        json_array(&self, Node::to_json).into_js(cx)
     }
 }
 
@@ -78,5 +70,72 @@ impl<T: IntoJs> IntoJs for Option<T> {
             Some(v) => v.into_js(cx),
             None => Ok(cx.null().upcast()),
         }
+    }
+}
+
+impl IntoJs for u64 {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        Ok(cx.number(self as f64).upcast())
+    }
+}
+
+fn json_array<T>(items: &[T], each: impl Fn(&T) -> String) -> String {
+    let mut json = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&each(item));
+    }
+    json.push(']');
+    json
+}
+
+impl IntoJs for Vec<Edge> {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        json_array(&self, Edge::to_json).into_js(cx)
+    }
+}
+
+/// `[{ edge, node }]`
+impl IntoJs for Vec<(Edge, Node)> {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        json_array(&self, |(e, n)| format!(r#"{{"edge":{},"node":{}}}"#, e.to_json(), n.to_json())).into_js(cx)
+    }
+}
+
+/// `[{ node, depth, via }]`
+impl IntoJs for Vec<Reached> {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        json_array(&self, |r| format!(r#"{{"node":{},"depth":{},"via":{}}}"#, r.node.to_json(), r.depth, serde_json::to_string(&r.via).expect("string")))
+            .into_js(cx)
+    }
+}
+
+/// `{ nodes, edges }`
+impl IntoJs for Path {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        format!(r#"{{"nodes":{},"edges":{}}}"#, json_array(&self.nodes, Node::to_json), json_array(&self.edges, Edge::to_json)).into_js(cx)
+    }
+}
+
+fn position_json(p: &Option<Position>) -> String {
+    match p {
+        None => "null".into(),
+        Some(Position::Key(k)) => format!(r#"{{"key":{k}}}"#),
+        Some(Position::Id(id)) => format!(r#"{{"id":{}}}"#, serde_json::to_string(id).expect("string")),
+    }
+}
+
+/// `{ items, next }`
+impl IntoJs for Page<Node> {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        format!(r#"{{"items":{},"next":{}}}"#, json_array(&self.items, Node::to_json), position_json(&self.next)).into_js(cx)
+    }
+}
+
+impl IntoJs for Page<Edge> {
+    fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
+        format!(r#"{{"items":{},"next":{}}}"#, json_array(&self.items, Edge::to_json), position_json(&self.next)).into_js(cx)
     }
 }

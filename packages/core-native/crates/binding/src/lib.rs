@@ -8,7 +8,7 @@ mod errors;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
-use loomdb_engine::{Database, Error, NewEdge, NewNode, OpenOptions, SearchFilter, SpaceSpec};
+use loomdb_engine::{Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchFilter, SpaceSpec};
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
 use neon::types::JsFloat32Array;
@@ -170,6 +170,126 @@ fn insert_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.insert_edge(&edge, loomdb_engine::now_ms()))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchEdge {
+    id: String,
+    #[serde(rename = "type")]
+    edge_type: String,
+    from: String,
+    to: String,
+    properties: Box<RawValue>,
+    weight: f64,
+}
+
+fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let items: Vec<BatchEdge> = json(&mut cx, 1, "edges")?;
+    let edges: Vec<NewEdge> = items
+        .into_iter()
+        .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
+        .collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_edges(&edges, loomdb_engine::now_ms()))
+}
+
+/// `nodeIds`: JSON array; `spaces`: JSON array; `vectors`: one Float32Array, concatenated.
+fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let nodes: Vec<String> = json(&mut cx, 1, "nodeIds")?;
+    let spaces: Vec<String> = json(&mut cx, 2, "spaces")?;
+    let flat = vector(&mut cx, 3)?;
+    let lengths: Vec<usize> = json(&mut cx, 4, "lengths")?;
+    if nodes.len() != spaces.len() || nodes.len() != lengths.len() || lengths.iter().sum::<usize>() != flat.len() {
+        return throw(&mut cx, Error::invalid("embedding batch parts disagree in length"));
+    }
+    let mut offset = 0;
+    let items: Vec<(String, String, Vec<f32>)> = nodes
+        .into_iter()
+        .zip(spaces)
+        .zip(lengths)
+        .map(|((n, s), len)| {
+            let v = flat[offset..offset + len].to_vec();
+            offset += len;
+            (n, s, v)
+        })
+        .collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.insert_embeddings(&items))
+}
+
+fn delete_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let filter: NodeFilter = json(&mut cx, 1, "selector")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.delete_nodes(&filter))
+}
+
+fn delete_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let selector: EdgeSelector = json(&mut cx, 1, "selector")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.delete_edges(&selector))
+}
+
+fn neighbors(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let hop: Hop = json(&mut cx, 2, "hop")?;
+    let limit: Option<usize> = json(&mut cx, 3, "limit")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.neighbors(&id, &hop, limit))
+}
+
+fn degree(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let hop: Hop = json(&mut cx, 2, "hop")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.degree(&id, &hop))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TraverseJson {
+    max_depth: u32,
+    node_types: Option<Vec<String>>,
+    limit: Option<usize>,
+}
+
+fn traverse(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let hop: Hop = json(&mut cx, 2, "hop")?;
+    let options: TraverseJson = json(&mut cx, 3, "options")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.traverse(&id, &hop, options.max_depth, options.node_types.as_deref(), options.limit))
+}
+
+fn shortest_path(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let from = string(&mut cx, 1, "from")?;
+    let to = string(&mut cx, 2, "to")?;
+    let hop: Hop = json(&mut cx, 3, "hop")?;
+    let max_depth = number(&mut cx, 4, "maxDepth")? as u32;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.shortest_path(&from, &to, &hop, max_depth))
+}
+
+fn list_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let query: NodePageQuery = json(&mut cx, 1, "query")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.list_nodes(&query))
+}
+
+fn list_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let query: EdgePageQuery = json(&mut cx, 1, "query")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.list_edges(&query))
+}
+
 fn get_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let id = string(&mut cx, 1, "id")?;
@@ -246,6 +366,16 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("updateNode", update_node)?;
     cx.export_function("deleteNode", delete_node)?;
     cx.export_function("insertEdge", insert_edge)?;
+    cx.export_function("insertEdges", insert_edges)?;
+    cx.export_function("insertEmbeddings", insert_embeddings)?;
+    cx.export_function("deleteNodes", delete_nodes)?;
+    cx.export_function("deleteEdges", delete_edges)?;
+    cx.export_function("neighbors", neighbors)?;
+    cx.export_function("degree", degree)?;
+    cx.export_function("traverse", traverse)?;
+    cx.export_function("shortestPath", shortest_path)?;
+    cx.export_function("listNodes", list_nodes)?;
+    cx.export_function("listEdges", list_edges)?;
     cx.export_function("getEdge", get_edge)?;
     cx.export_function("deleteEdge", delete_edge)?;
     cx.export_function("insertEmbedding", insert_embedding)?;

@@ -6,6 +6,7 @@
 
 use crate::codec::{self, open as unseal, read_u64_be, seal, u64_key};
 use crate::error::{Code, Error, Result};
+use crate::filter::NodeFilter;
 use crate::keys;
 use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
@@ -81,6 +82,21 @@ pub struct NewEdge {
     pub weight: f64,
 }
 
+/// Which edges `delete_edges` removes: `ids`, or all of `edge_type`,
+/// narrowed by `from` and/or `to`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EdgeSelector {
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    #[serde(default, rename = "type")]
+    pub edge_type: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter {
     pub types: Option<Vec<String>>,
@@ -130,6 +146,7 @@ const META_FORMAT: &[u8] = b"format_version";
 const META_NEXT_ID: &[u8] = b"next_id";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
 const META_CHANGE_SEQ: &[u8] = b"change_seq";
+const META_CLOCK: &[u8] = b"clock";
 const SPACE_PREFIX: &str = "space/";
 const SPACE_COUNT_PREFIX: &str = "space_count/";
 
@@ -185,7 +202,7 @@ impl Database {
         self.store.write(Duration::from_millis(self.options.busy_timeout_ms), durable, f)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, heed::WithTls>, &Tables) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, heed::WithTls>, &Tables) -> Result<T>) -> Result<T> {
         self.store.read(f)
     }
 
@@ -200,7 +217,7 @@ impl Database {
     pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
         let mut seen = HashSet::with_capacity(nodes.len());
         for (i, n) in nodes.iter().enumerate() {
-            validate_node(n).map_err(|e| Error::new(e.code, format!("nodes[{i}]: {}", e.message)))?;
+            validate_node(n).map_err(|e| in_batch("nodes", i, e))?;
             if !seen.insert(n.id.as_str()) {
                 return Err(Error::already_exists(format!("nodes[{i}]: node \"{}\" appears twice in the batch", n.id)));
             }
@@ -209,7 +226,7 @@ impl Database {
             nodes
                 .iter()
                 .enumerate()
-                .map(|(i, n)| insert_node(txn, t, n, now).map_err(|e| Error::new(e.code, format!("nodes[{i}]: {}", e.message))))
+                .map(|(i, n)| insert_node(txn, t, n, now).map_err(|e| in_batch("nodes", i, e)))
                 .collect()
         })
     }
@@ -249,68 +266,54 @@ impl Database {
 
     /// Deletes the node, its edges and its embeddings. `false` when absent.
     pub fn delete_node(&self, id: &str) -> Result<bool> {
+        self.write(|txn, t| match lookup(txn, t.node_ids, id)? {
+            Some(key) => delete_node(txn, t, key).map(|()| true),
+            None => Ok(false),
+        })
+    }
+
+    /// Deletes the listed nodes (absent ones are skipped) or every node the
+    /// filter admits, with their edges and embeddings, in one commit.
+    /// Returns how many were deleted.
+    pub fn delete_nodes(&self, filter: &NodeFilter) -> Result<u64> {
         self.write(|txn, t| {
-            let Some(key) = lookup(txn, t.node_ids, id)? else { return Ok(false) };
-            let node = read_node(txn, t, key)?;
-            for table in [t.out_adj, t.in_adj] {
-                for (_, edge) in scan_adjacency(txn, table, key)? {
-                    // A self-loop shows in both directions; delete it once.
-                    if t.edges.get(txn, &u64_key(edge))?.is_some() {
-                        delete_edge_record(txn, t, edge)?;
-                    }
-                }
+            let doomed: Vec<u64> = match_nodes(txn, t, filter)?;
+            for &key in &doomed {
+                delete_node(txn, t, key)?;
             }
-            for space in list_spaces(txn, t)? {
-                delete_embedding(txn, t, &space, key)?;
+            Ok(doomed.len() as u64)
+        })
+    }
+
+    /// Deletes the listed edges, or every edge of `edge_type` (optionally only
+    /// those from and/or to the given nodes), in one commit. Returns the count.
+    pub fn delete_edges(&self, selector: &EdgeSelector) -> Result<u64> {
+        self.write(|txn, t| {
+            let doomed = match_edges(txn, t, selector)?;
+            for &key in &doomed {
+                delete_edge_record(txn, t, key)?;
             }
-            t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
-            t.nodes.delete(txn, &u64_key(key))?;
-            t.node_ids.delete(txn, id.as_bytes())?;
-            log_change(txn, t, Change::NodeDelete, key, 0)?;
-            Ok(true)
+            Ok(doomed.len() as u64)
         })
     }
 
     // ---- edges ----
 
     pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
-        validate_id("edge id", &edge.id)?;
-        validate_type("edge type", &edge.edge_type)?;
-        validate_properties(&edge.properties)?;
-        if !edge.weight.is_finite() {
-            return Err(Error::invalid(format!("edge weight must be a finite number, got {}", edge.weight)));
-        }
-        self.write(|txn, t| {
-            if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
-                return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
+        validate_edge(edge)?;
+        self.write(|txn, t| insert_edge(txn, t, edge, now))
+    }
+
+    /// All-or-nothing: every edge is validated, then all are written in one commit.
+    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
+        let mut seen = HashSet::with_capacity(edges.len());
+        for (i, e) in edges.iter().enumerate() {
+            validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
+            if !seen.insert(e.id.as_str()) {
+                return Err(Error::already_exists(format!("edges[{i}]: edge \"{}\" appears twice in the batch", e.id)));
             }
-            let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
-                lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
-            };
-            let from_key = endpoint(txn, "from", &edge.from)?;
-            let to_key = endpoint(txn, "to", &edge.to)?;
-            let key = next_id(txn, t)?;
-            let record = Edge {
-                id: edge.id.clone(),
-                edge_type: edge.edge_type.clone(),
-                from: edge.from.clone(),
-                to: edge.to.clone(),
-                from_key,
-                to_key,
-                properties: edge.properties.clone(),
-                weight: edge.weight,
-                created_at: now,
-            };
-            let k = u64_key(key);
-            t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
-            t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
-            let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
-            t.out_adj.put(txn, &out, &seal(&out, &[]))?;
-            let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
-            t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
-            log_change(txn, t, Change::EdgePut, key, 0)?;
-            Ok(record)
-        })
+        }
+        self.write(|txn, t| edges.iter().enumerate().map(|(i, e)| insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))).collect())
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -354,11 +357,16 @@ impl Database {
 
     /// Stores (or replaces) the node's vector in `space`.
     pub fn insert_embedding(&self, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+        self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
+    }
+
+    /// All-or-nothing: `(nodeId, space, vector)` items in one commit.
+    pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
         self.write(|txn, t| {
-            let space = require_space(txn, t, space)?;
-            vectors::check_vector(&space, vector)?;
-            let node = lookup(txn, t.node_ids, node_id)?.ok_or_else(|| Error::not_found(format!("node \"{node_id}\" does not exist")))?;
-            put_embedding(txn, t, &space, node, vector)
+            for (i, (node, space, vector)) in items.iter().enumerate() {
+                insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
+            }
+            Ok(())
         })
     }
 
@@ -466,6 +474,16 @@ fn validate_properties(json: &str) -> Result<()> {
     }
 }
 
+fn validate_edge(e: &NewEdge) -> Result<()> {
+    validate_id("edge id", &e.id)?;
+    validate_type("edge type", &e.edge_type)?;
+    validate_properties(&e.properties)?;
+    if !e.weight.is_finite() {
+        return Err(Error::invalid(format!("edge weight must be a finite number, got {}", e.weight)));
+    }
+    Ok(())
+}
+
 fn validate_node(n: &NewNode) -> Result<()> {
     validate_id("node id", &n.id)?;
     validate_type("node type", &n.node_type)?;
@@ -498,7 +516,7 @@ fn same_spec(existing: &Space, spec: &SpaceSpec) -> Result<()> {
 
 // ---- table helpers (all inside a caller's transaction) ----
 
-fn lookup(txn: &RoTxn, table: crate::store::Table, id: &str) -> Result<Option<u64>> {
+pub(crate) fn lookup(txn: &RoTxn, table: crate::store::Table, id: &str) -> Result<Option<u64>> {
     match table.get(txn, id.as_bytes())? {
         Some(v) => {
             let p = unseal(id.as_bytes(), v, || format!("id map entry \"{id}\""))?;
@@ -511,22 +529,32 @@ fn lookup(txn: &RoTxn, table: crate::store::Table, id: &str) -> Result<Option<u6
     }
 }
 
-fn read_node(txn: &RoTxn, t: &Tables, key: u64) -> Result<Node> {
+pub(crate) fn read_node(txn: &RoTxn, t: &Tables, key: u64) -> Result<Node> {
     let k = u64_key(key);
     let v = t.nodes.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("node record #{key} is missing")))?;
     Node::decode(unseal(&k, v, || format!("node record #{key}"))?)
 }
 
-fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
+pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     let k = u64_key(key);
     let v = t.edges.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("edge record #{key} is missing")))?;
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
+}
+
+/// `now`, but never earlier than a time this database already handed out, so
+/// creation times follow insertion order even if the wall clock steps back.
+fn monotonic(txn: &mut RwTxn, t: &Tables, now: i64) -> Result<i64> {
+    let last = get_meta_u64(txn, t, META_CLOCK)?.map_or(i64::MIN, |v| v as i64);
+    let now = now.max(last);
+    put_meta_u64(txn, t, META_CLOCK, now as u64)?;
+    Ok(now)
 }
 
 fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Node> {
     if lookup(txn, t.node_ids, &n.id)?.is_some() {
         return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
     }
+    let now = monotonic(txn, t, now)?;
     let key = next_id(txn, t)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
@@ -536,6 +564,151 @@ fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Nod
     t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
+}
+
+fn insert_edge(txn: &mut RwTxn, t: &Tables, edge: &NewEdge, now: i64) -> Result<Edge> {
+    if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
+        return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
+    }
+    let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
+        lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
+    };
+    let from_key = endpoint(txn, "from", &edge.from)?;
+    let to_key = endpoint(txn, "to", &edge.to)?;
+    let now = monotonic(txn, t, now)?;
+    let key = next_id(txn, t)?;
+    let record = Edge {
+        id: edge.id.clone(),
+        edge_type: edge.edge_type.clone(),
+        from: edge.from.clone(),
+        to: edge.to.clone(),
+        from_key,
+        to_key,
+        properties: edge.properties.clone(),
+        weight: edge.weight,
+        created_at: now,
+    };
+    let k = u64_key(key);
+    t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
+    t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
+    let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
+    t.out_adj.put(txn, &out, &seal(&out, &[]))?;
+    let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
+    t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
+    log_change(txn, t, Change::EdgePut, key, 0)?;
+    Ok(record)
+}
+
+fn insert_embedding(txn: &mut RwTxn, t: &Tables, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+    let space = require_space(txn, t, space)?;
+    vectors::check_vector(&space, vector)?;
+    let node = lookup(txn, t.node_ids, node_id)?.ok_or_else(|| Error::not_found(format!("node \"{node_id}\" does not exist")))?;
+    put_embedding(txn, t, &space, node, vector)
+}
+
+/// Removes a node record with its id, type entry, edges and embeddings.
+fn delete_node(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
+    let node = read_node(txn, t, key)?;
+    for table in [t.out_adj, t.in_adj] {
+        for (_, edge) in scan_adjacency(txn, table, key)? {
+            // A self-loop shows in both directions; delete it once.
+            if t.edges.get(txn, &u64_key(edge))?.is_some() {
+                delete_edge_record(txn, t, edge)?;
+            }
+        }
+    }
+    for space in list_spaces(txn, t)? {
+        delete_embedding(txn, t, &space, key)?;
+    }
+    t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
+    t.nodes.delete(txn, &u64_key(key))?;
+    t.node_ids.delete(txn, node.id.as_bytes())?;
+    log_change(txn, t, Change::NodeDelete, key, 0)
+}
+
+/// Internal keys of the nodes `filter` admits, in key order.
+pub(crate) fn match_nodes(txn: &RoTxn, t: &Tables, filter: &NodeFilter) -> Result<Vec<u64>> {
+    let mut keys: Vec<u64> = match candidates(txn, t, &SearchFilter { types: filter.types.clone(), ids: filter.ids.clone() })? {
+        Some(keys) => keys,
+        None => {
+            let mut all = Vec::new();
+            for entry in t.nodes.iter(txn)? {
+                all.push(read_u64_be(entry?.0));
+            }
+            all
+        }
+    };
+    keys.sort_unstable();
+    if filter.conditions.is_empty() {
+        return Ok(keys);
+    }
+    let mut out = Vec::new();
+    for key in keys {
+        if filter.properties_pass(&read_node(txn, t, key)?.properties)? {
+            out.push(key);
+        }
+    }
+    Ok(out)
+}
+
+fn match_edges(txn: &RoTxn, t: &Tables, selector: &EdgeSelector) -> Result<Vec<u64>> {
+    if let Some(ids) = &selector.ids {
+        let mut keys = Vec::new();
+        for id in ids {
+            if let Some(k) = lookup(txn, t.edge_ids, id)? {
+                keys.push(k);
+            }
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        return Ok(keys);
+    }
+    let edge_type = selector.edge_type.as_deref().ok_or_else(|| Error::invalid("deleteEdges needs ids or a type"))?;
+    // Scan from the narrower side: one endpoint's adjacency, or the whole edge table.
+    let (anchor, table) = match (&selector.from, &selector.to) {
+        (Some(from), _) => (Some(from), t.out_adj),
+        (None, Some(to)) => (Some(to), t.in_adj),
+        (None, None) => (None, t.out_adj),
+    };
+    let mut keys = Vec::new();
+    match anchor {
+        Some(id) => {
+            let Some(node) = lookup(txn, t.node_ids, id)? else { return Ok(keys) };
+            let mut prefix = u64_key(node).to_vec();
+            prefix.extend_from_slice(edge_type.as_bytes());
+            prefix.push(0);
+            let other = match (&selector.from, &selector.to) {
+                (Some(_), Some(to)) => Some(lookup(txn, t.node_ids, to)?),
+                _ => None,
+            };
+            for entry in table.prefix_iter(txn, &prefix)? {
+                let (k, _) = entry?;
+                let (_, neighbour, edge) = keys::parse_adjacency(k).ok_or_else(|| Error::corruption("malformed adjacency key"))?;
+                match other {
+                    Some(Some(to)) if neighbour != to => {}
+                    Some(None) => {}
+                    _ => keys.push(edge),
+                }
+            }
+        }
+        None => {
+            for entry in t.edges.iter(txn)? {
+                let (k, v) = entry?;
+                let edge = Edge::decode(unseal(k, v, || format!("edge record #{}", read_u64_be(k)))?)?;
+                if edge.edge_type == edge_type {
+                    keys.push(read_u64_be(k));
+                }
+            }
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// Prefixes a batch item's error with its position.
+fn in_batch(what: &str, i: usize, e: Error) -> Error {
+    Error::new(e.code, format!("{what}[{i}]: {}", e.message))
 }
 
 /// Removes an edge record, its id and both adjacency entries.
@@ -585,6 +758,14 @@ fn bump_space_count(txn: &mut RwTxn, t: &Tables, space: &Space, delta: i64) -> R
 }
 
 /// Internal keys of the nodes a filter admits, or `None` for "every node".
+pub(crate) fn candidates_for_list(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<Vec<u64>>> {
+    let mut keys = candidates(txn, t, filter)?;
+    if let Some(k) = keys.as_mut() {
+        k.sort_unstable();
+    }
+    Ok(keys)
+}
+
 fn candidates(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<Vec<u64>>> {
     let by_ids = match &filter.ids {
         Some(ids) => {

@@ -8,18 +8,24 @@
 mod codec;
 mod database;
 mod error;
+mod filter;
+mod graph;
 mod keys;
 mod records;
+mod scan;
 mod store;
 mod vectors;
 mod writer_lock;
 
 pub use database::{
-    Database, Durability, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
+    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
 pub use error::{Code, Error, Result};
+pub use filter::{Condition, NodeFilter};
+pub use graph::{Direction, Hop, Path, Reached};
 pub use records::{Edge, Node};
+pub use scan::{EdgePageQuery, NodeOrder, NodePageQuery, Page, Position};
 pub use vectors::{Metric, Space, SpaceSpec};
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt`/`updatedAt`.
