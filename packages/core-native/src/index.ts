@@ -42,6 +42,32 @@ export interface NativeAddon {
     weight: number,
     async: A,
   ): Maybe<A, string>;
+  /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
+  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, string>;
+  /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
+  insertEmbeddings<A extends boolean>(
+    handle: NativeHandle,
+    nodeIdsJson: string,
+    spacesJson: string,
+    vectors: Float32Array,
+    lengthsJson: string,
+    async: A,
+  ): Maybe<A, void>;
+  /** `selectorJson`: `{ types?, ids?, where: [[property, { op: value }]] }`; returns the count deleted. */
+  deleteNodes<A extends boolean>(handle: NativeHandle, selectorJson: string, async: A): Maybe<A, number>;
+  /** `selectorJson`: `{ ids }` or `{ type, from?, to? }`; returns the count deleted. */
+  deleteEdges<A extends boolean>(handle: NativeHandle, selectorJson: string, async: A): Maybe<A, number>;
+  /** `hopJson`: `{ direction, edgeTypes? }`; returns `[{ edge, node }]` as JSON. */
+  neighbors<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, limitJson: string, async: A): Maybe<A, string>;
+  degree<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, async: A): Maybe<A, number>;
+  /** `optionsJson`: `{ maxDepth, nodeTypes?, limit? }`; returns `[{ node, depth, via }]` as JSON. */
+  traverse<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, optionsJson: string, async: A): Maybe<A, string>;
+  /** Returns `{ nodes, edges }` as JSON, or null. */
+  shortestPath<A extends boolean>(handle: NativeHandle, from: string, to: string, hopJson: string, maxDepth: number, async: A): Maybe<A, string | null>;
+  /** `queryJson`: `{ filter, order, descending, after, limit }`; returns `{ items, next }` as JSON. */
+  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
+  /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
+  listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
   deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
   insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;

@@ -1,8 +1,47 @@
-import { call, prepareBatch } from './embedded-db.js';
+import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './embedded-db.js';
 import { invalid, loomError, toLoomError } from './errors.js';
 import { openBackend, type OpenOptions } from './open.js';
-import type { AsyncStorageOperations, StorageBackend } from './storage.js';
-import type { Edge, EdgeInput, Node, NodeInput, SearchHit, SearchOptions, SpaceOption, Stats, Vector } from './types.js';
+import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend } from './storage.js';
+import type {
+  Edge,
+  EdgeInput,
+  EdgeListOptions,
+  EdgeSelector,
+  EdgeWalkOptions,
+  EmbeddingInput,
+  HopOptions,
+  ListPage,
+  Neighbor,
+  NeighborOptions,
+  Node,
+  NodeInput,
+  NodeListOptions,
+  NodeSelector,
+  NodeWalkOptions,
+  Path,
+  Reached,
+  SearchHit,
+  SearchOptions,
+  ShortestPathOptions,
+  SpaceOption,
+  Stats,
+  TraverseOptions,
+  Vector,
+} from './types.js';
+import {
+  edgeQueryOf,
+  nodeQueryOf,
+  prepareDepth,
+  prepareEdgePage,
+  prepareEdgeSelector,
+  prepareHop,
+  prepareLimit,
+  prepareNodePage,
+  prepareNodeSelector,
+  prepareTraverse,
+  type PreparedEdgePage,
+  type PreparedNodePage,
+} from './walk.js';
 import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
@@ -14,23 +53,12 @@ export interface LongOperationOptions {
 /** The backend's off-thread operations, or its synchronous ones wrapped in promises. */
 function operations(backend: StorageBackend): AsyncStorageOperations {
   if (backend.async) return backend.async;
-  const wrap =
-    <A extends unknown[], R>(f: (...args: A) => R) =>
-    async (...args: A): Promise<R> =>
-      f.apply(backend, args);
-  return {
-    insertNodes: wrap(backend.insertNodes),
-    getNode: wrap(backend.getNode),
-    updateNode: wrap(backend.updateNode),
-    deleteNode: wrap(backend.deleteNode),
-    insertEdge: wrap(backend.insertEdge),
-    getEdge: wrap(backend.getEdge),
-    deleteEdge: wrap(backend.deleteEdge),
-    insertEmbedding: wrap(backend.insertEmbedding),
-    getEmbedding: wrap(backend.getEmbedding),
-    searchVectors: wrap(backend.searchVectors),
-    stats: wrap(backend.stats),
-  };
+  const wrapped: Record<string, unknown> = {};
+  for (const name of ASYNC_OPERATIONS) {
+    const method = backend[name] as (...args: unknown[]) => unknown;
+    wrapped[name] = async (...args: unknown[]) => method.apply(backend, args);
+  }
+  return wrapped as AsyncStorageOperations;
 }
 
 /**
@@ -137,6 +165,87 @@ export class AsyncEmbeddedDB {
     const v = prepareVector(vector);
     const { space, k, filter } = prepareSearch(options);
     return this.#run((o) => o.searchVectors(space, v, k, filter));
+  }
+
+  async insertEdgesBatch(edges: EdgeInput[], options: LongOperationOptions = {}): Promise<string[]> {
+    const prepared = prepareEdgeBatch(edges);
+    return (await this.#run((o) => o.insertEdges(prepared), options.signal)).map((e) => e.id);
+  }
+
+  async insertEmbeddingsBatch(items: EmbeddingInput[], options: LongOperationOptions = {}): Promise<void> {
+    const prepared = prepareEmbeddingBatch(items);
+    return this.#run((o) => o.insertEmbeddings(prepared), options.signal);
+  }
+
+  async deleteNodes(selector: NodeSelector): Promise<number> {
+    const filter = prepareNodeSelector(selector);
+    return this.#run((o) => o.deleteNodes(filter));
+  }
+
+  async deleteEdges(selector: EdgeSelector): Promise<number> {
+    const s = prepareEdgeSelector(selector);
+    return this.#run((o) => o.deleteEdges(s));
+  }
+
+  async neighbors(id: string, options: NeighborOptions): Promise<Neighbor[]> {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    const limit = prepareLimit('options.limit', options.limit);
+    return this.#run((o) => o.neighbors(checked, hop, limit));
+  }
+
+  async degree(id: string, options: HopOptions): Promise<number> {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    return this.#run((o) => o.degree(checked, hop));
+  }
+
+  async traverse(startId: string, options: TraverseOptions): Promise<Reached[]> {
+    const checked = checkId('startId', startId);
+    const { hop, ...rest } = prepareTraverse(options);
+    return this.#run((o) => o.traverse(checked, hop, rest));
+  }
+
+  async shortestPath(fromId: string, toId: string, options: ShortestPathOptions): Promise<Path | null> {
+    const from = checkId('fromId', fromId);
+    const to = checkId('toId', toId);
+    const hop = prepareHop('options', options);
+    const maxDepth = prepareDepth('options.maxDepth', options.maxDepth, 0);
+    return this.#run((o) => o.shortestPath(from, to, hop, maxDepth));
+  }
+
+  async listNodes(options: NodeListOptions): Promise<ListPage<Node>> {
+    const query = prepareNodePage(options);
+    return toListPage(await this.#run((o) => o.listNodes(query)), nodeQueryOf(query));
+  }
+
+  async listEdges(options: EdgeListOptions): Promise<ListPage<Edge>> {
+    const query = prepareEdgePage(options);
+    return toListPage(await this.#run((o) => o.listEdges(query)), edgeQueryOf(query));
+  }
+
+  /**
+   * Every matching node as an async iterator. Pages are read off the JS
+   * thread one at a time, only when the consumer has used the previous one.
+   */
+  async *streamNodes(options: NodeWalkOptions = {}): AsyncGenerator<Node, void, undefined> {
+    let query: PreparedNodePage | null = prepareNodePage(options, WALK_PAGE);
+    while (query) {
+      const q: PreparedNodePage = query;
+      const page = await this.#run((o) => o.listNodes(q));
+      yield* page.items;
+      query = page.next ? { ...q, after: page.next } : null;
+    }
+  }
+
+  async *streamEdges(options: EdgeWalkOptions = {}): AsyncGenerator<Edge, void, undefined> {
+    let query: PreparedEdgePage | null = prepareEdgePage(options, WALK_PAGE);
+    while (query) {
+      const q: PreparedEdgePage = query;
+      const page = await this.#run((o) => o.listEdges(q));
+      yield* page.items;
+      query = page.next ? { ...q, after: page.next } : null;
+    }
   }
 
   async stats(): Promise<Stats> {

@@ -1,7 +1,48 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import { openBackend, type OpenOptions } from './open.js';
 import type { StorageBackend } from './storage.js';
-import type { Edge, EdgeInput, Node, NodeInput, SearchHit, SearchOptions, SpaceOption, Stats, Vector } from './types.js';
+import type {
+  Edge,
+  EdgeInput,
+  EdgeListOptions,
+  EdgeSelector,
+  EdgeWalkOptions,
+  EmbeddingInput,
+  ListPage,
+  Neighbor,
+  NeighborOptions,
+  Node,
+  NodeInput,
+  NodeListOptions,
+  NodeSelector,
+  NodeWalkOptions,
+  Path,
+  HopOptions,
+  Reached,
+  SearchHit,
+  SearchOptions,
+  ShortestPathOptions,
+  SpaceOption,
+  Stats,
+  TraverseOptions,
+  Vector,
+} from './types.js';
+import {
+  edgeQueryOf,
+  encodeCursor,
+  nodeQueryOf,
+  prepareDepth,
+  prepareEdgePage,
+  prepareEdgeSelector,
+  prepareHop,
+  prepareLimit,
+  prepareNodePage,
+  prepareNodeSelector,
+  prepareTraverse,
+  type PreparedEdgePage,
+  type PreparedNodePage,
+  type Position,
+} from './walk.js';
 import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
@@ -18,6 +59,32 @@ export function prepareBatch(nodes: unknown): ReturnType<typeof prepareNode>[] {
   if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
   return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
 }
+
+export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>[] {
+  if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
+  return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
+}
+
+export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
+  if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
+  return items.map((item, i) => {
+    const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;
+    if (typeof item !== 'object' || item === null) throw invalid(`embeddings[${i}] must be an object, got ${typeof item}`);
+    return {
+      nodeId: checkId(`embeddings[${i}].nodeId`, e.nodeId),
+      space: prepareSpaceName({ space: e.space }),
+      vector: prepareVector(e.vector, `embeddings[${i}].vector`),
+    };
+  });
+}
+
+/** A page of records and the opaque cursor that resumes after it. */
+export function toListPage<T>(page: { items: T[]; next: Position | null }, query: object): ListPage<T> {
+  return page.next ? { items: page.items, nextCursor: encodeCursor(query, page.next) } : { items: page.items };
+}
+
+/** Walk pages of this size when iterating. */
+export const WALK_PAGE = 1000;
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -123,6 +190,95 @@ export class EmbeddedDB {
     const v = prepareVector(vector);
     const { space, k, filter } = prepareSearch(options);
     return call(this.#backend, (b) => b.searchVectors(space, v, k, filter));
+  }
+
+  /** Inserts every edge or none, in one commit; returns their ids in order. */
+  insertEdgesBatch(edges: EdgeInput[]): string[] {
+    const prepared = prepareEdgeBatch(edges);
+    return call(this.#backend, (b) => b.insertEdges(prepared).map((e) => e.id));
+  }
+
+  /** Stores every vector or none, in one commit. */
+  insertEmbeddingsBatch(items: EmbeddingInput[]): void {
+    const prepared = prepareEmbeddingBatch(items);
+    call(this.#backend, (b) => b.insertEmbeddings(prepared));
+  }
+
+  /** Deletes nodes by id, or every node of a type and/or matching `where`, with their edges and embeddings, in one commit. Returns how many. */
+  deleteNodes(selector: NodeSelector): number {
+    const filter = prepareNodeSelector(selector);
+    return call(this.#backend, (b) => b.deleteNodes(filter));
+  }
+
+  /** Deletes edges by id, or every edge of a type (optionally only from and/or to a node), in one commit. Returns how many. */
+  deleteEdges(selector: EdgeSelector): number {
+    const s = prepareEdgeSelector(selector);
+    return call(this.#backend, (b) => b.deleteEdges(s));
+  }
+
+  /** The edges of a node and the nodes at their other ends. */
+  neighbors(id: string, options: NeighborOptions): Neighbor[] {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    const limit = prepareLimit('options.limit', options.limit);
+    return call(this.#backend, (b) => b.neighbors(checked, hop, limit));
+  }
+
+  /** How many edges of a node `options` follow. */
+  degree(id: string, options: HopOptions): number {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    return call(this.#backend, (b) => b.degree(checked, hop));
+  }
+
+  /** Breadth-first from `startId` (not included), each node once, up to `maxDepth` hops. */
+  traverse(startId: string, options: TraverseOptions): Reached[] {
+    const checked = checkId('startId', startId);
+    const { hop, ...rest } = prepareTraverse(options);
+    return call(this.#backend, (b) => b.traverse(checked, hop, rest));
+  }
+
+  /** A path with the fewest edges from `fromId` to `toId` (start first), or null when none within `maxDepth`. */
+  shortestPath(fromId: string, toId: string, options: ShortestPathOptions): Path | null {
+    const from = checkId('fromId', fromId);
+    const to = checkId('toId', toId);
+    const hop = prepareHop('options', options);
+    const maxDepth = prepareDepth('options.maxDepth', options.maxDepth, 0);
+    return call(this.#backend, (b) => b.shortestPath(from, to, hop, maxDepth));
+  }
+
+  /** One page of nodes; pass `nextCursor` back as `cursor` for the next. Cursors stay valid across writes. */
+  listNodes(options: NodeListOptions): ListPage<Node> {
+    const query = prepareNodePage(options);
+    return toListPage(call(this.#backend, (b) => b.listNodes(query)), nodeQueryOf(query));
+  }
+
+  /** One page of edges in creation order. */
+  listEdges(options: EdgeListOptions): ListPage<Edge> {
+    const query = prepareEdgePage(options);
+    return toListPage(call(this.#backend, (b) => b.listEdges(query)), edgeQueryOf(query));
+  }
+
+  /** Every matching node, pulled from the engine a page at a time. */
+  *iterateNodes(options: NodeWalkOptions = {}): Generator<Node, void, undefined> {
+    let query: PreparedNodePage | null = prepareNodePage(options, WALK_PAGE);
+    while (query) {
+      const q: PreparedNodePage = query;
+      const page = call(this.#backend, (b) => b.listNodes(q));
+      yield* page.items;
+      query = page.next ? { ...q, after: page.next } : null;
+    }
+  }
+
+  /** Every edge (of a type), a page at a time. */
+  *iterateEdges(options: EdgeWalkOptions = {}): Generator<Edge, void, undefined> {
+    let query: PreparedEdgePage | null = prepareEdgePage(options, WALK_PAGE);
+    while (query) {
+      const q: PreparedEdgePage = query;
+      const page = call(this.#backend, (b) => b.listEdges(q));
+      yield* page.items;
+      query = page.next ? { ...q, after: page.next } : null;
+    }
   }
 
   /** Counts and definitions of committed data. */

@@ -44,4 +44,7 @@ export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_K, MAX_DIMENSIONS } from './validate.
 export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
 export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';
+export { MAX_PAGE, MAX_DEPTH } from './walk.js';
+export { ASYNC_OPERATIONS } from './storage.js';
+export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 export type * from './types.js';

@@ -1,5 +1,6 @@
-import type { Edge, Node, Properties, SearchHit, SpaceSpec, Stats } from './types.js';
+import type { Edge, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
+import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
 /**
  * What a backend can do beyond the required record-level methods. LoomDB
@@ -60,6 +61,28 @@ export interface StorageBackend {
    * implements it over any list of vectors.
    */
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[];
+  /** Inserts all edges in one atomic write; `NOT_FOUND` names a missing endpoint. */
+  insertEdges(edges: PreparedEdge[]): Edge[];
+  /** Stores all vectors in one atomic write. */
+  insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void;
+  /** Deletes the nodes the filter admits (ids, types, where), with their edges and embeddings; returns the count. */
+  deleteNodes(filter: PreparedNodeFilter): number;
+  /** Deletes the edges named by id, or of a type (from/to narrowing); returns the count. */
+  deleteEdges(selector: PreparedEdgeSelector): number;
+  /** `NOT_FOUND` when `id` is absent. */
+  neighbors(id: string, hop: PreparedHop, limit?: number): Neighbor[];
+  degree(id: string, hop: PreparedHop): number;
+  /** Breadth-first, each node once, the start excluded. */
+  traverse(id: string, hop: PreparedHop, options: { maxDepth: number; nodeTypes?: string[]; limit?: number }): Reached[];
+  /** Fewest edges within `maxDepth`, or null. */
+  shortestPath(from: string, to: string, hop: PreparedHop, maxDepth: number): Path | null;
+  /**
+   * One page strictly after `query.after`, in `query.order` (`createdAt` is
+   * insertion order), and where the next one starts (null on the last page).
+   */
+  listNodes(query: PreparedNodePage): { items: Node[]; next: Position | null };
+  /** One page of edges in insertion order. */
+  listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null };
   stats(): Stats;
   close(): void;
   /** Off-thread versions of the methods above, when the backend has them. */
@@ -68,24 +91,33 @@ export interface StorageBackend {
 
 type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
 
-/** The subset of operations a backend may run off the JavaScript thread. */
-export type AsyncStorageOperations = Promised<
-  Pick<
-    StorageBackend,
-    | 'insertNodes'
-    | 'getNode'
-    | 'updateNode'
-    | 'deleteNode'
-    | 'insertEdge'
-    | 'getEdge'
-    | 'deleteEdge'
-    | 'insertEmbedding'
-    | 'getEmbedding'
-    | 'searchVectors'
-    | 'stats'
-  >
->;
+/** The operations a backend may run off the JavaScript thread. */
+export const ASYNC_OPERATIONS = [
+  'insertNodes',
+  'getNode',
+  'updateNode',
+  'deleteNode',
+  'insertEdge',
+  'getEdge',
+  'deleteEdge',
+  'insertEmbedding',
+  'getEmbedding',
+  'searchVectors',
+  'insertEdges',
+  'insertEmbeddings',
+  'deleteNodes',
+  'deleteEdges',
+  'neighbors',
+  'degree',
+  'traverse',
+  'shortestPath',
+  'listNodes',
+  'listEdges',
+  'stats',
+] as const;
 
+/** Promise-returning versions of {@link ASYNC_OPERATIONS}. */
+export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>>;
 /** What a storage factory receives from `EmbeddedDB.open`. */
 export interface StorageOpenOptions {
   /** Database directory (absolute). */

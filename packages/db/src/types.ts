@@ -100,3 +100,102 @@ export interface Stats {
   indexes: IndexStats[];
   formatVersion: number;
 }
+
+export type Direction = 'out' | 'in' | 'both';
+
+/** A property condition: a plain value means `eq`. */
+export type Condition =
+  | JsonValue
+  | { eq?: JsonValue; ne?: JsonValue; in?: JsonValue[]; gt?: JsonValue; gte?: JsonValue; lt?: JsonValue; lte?: JsonValue };
+
+/** Every listed property must satisfy its condition. */
+export type Where = Record<string, Condition>;
+
+export interface HopOptions {
+  /** Seen from the node asked about: `'out'` follows edges leaving it. */
+  direction: Direction;
+  /** Only edges of these types. */
+  edgeTypes?: string[];
+}
+
+export interface NeighborOptions extends HopOptions {
+  limit?: number;
+}
+
+export interface Neighbor {
+  edge: Edge;
+  node: Node;
+}
+
+export interface TraverseOptions extends HopOptions {
+  maxDepth: number;
+  /** Only enter nodes of these types (the walk does not pass through others). */
+  nodeTypes?: string[];
+  limit?: number;
+}
+
+export interface Reached {
+  node: Node;
+  /** Hops from the start (1 for a neighbour). */
+  depth: number;
+  /** Id of the edge that first reached the node. */
+  via: string;
+}
+
+export interface ShortestPathOptions extends HopOptions {
+  maxDepth: number;
+}
+
+export interface Path {
+  /** Start first, end last. */
+  nodes: Node[];
+  edges: Edge[];
+}
+
+export interface EmbeddingInput {
+  nodeId: string;
+  vector: Vector;
+  /** Default `'default'`. */
+  space?: string;
+}
+
+/** Nodes to delete: ids, or every node of a type and/or matching `where`. */
+export type NodeSelector = string[] | { type?: string | string[]; where?: Where };
+
+/** Edges to delete: ids, or every edge of a type, optionally only from and/or to a node. */
+export type EdgeSelector = string[] | { type: string; from?: string; to?: string };
+
+export interface NodeWalkOptions {
+  type?: string | string[];
+  where?: Where;
+  /** Default `'createdAt'` (insertion order). */
+  orderBy?: 'createdAt' | 'id';
+  /** Default `'asc'`. */
+  direction?: 'asc' | 'desc';
+  /** Continue after this cursor (from `listNodes`). */
+  after?: string;
+}
+
+export interface NodeListOptions extends Omit<NodeWalkOptions, 'after'> {
+  /** Page size, 1 to 10,000. */
+  limit: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface EdgeWalkOptions {
+  type?: string;
+  direction?: 'asc' | 'desc';
+  after?: string;
+}
+
+export interface EdgeListOptions extends Omit<EdgeWalkOptions, 'after'> {
+  limit: number;
+  cursor?: string;
+}
+
+export interface ListPage<T> {
+  items: T[];
+  /** Pass as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string;
+}

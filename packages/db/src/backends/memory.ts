@@ -2,8 +2,43 @@ import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { StorageBackend, StorageSearchFilter } from '../storage.js';
-import type { Edge, Node, Properties, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type { Edge, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
+import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
+
+/** Strings order bytewise in UTF-8, as in the native engine. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+function compare(a: JsonValue, b: JsonValue): number | undefined {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return byteOrder(a, b);
+  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  return undefined;
+}
+
+const equal = (a: JsonValue, b: JsonValue) => (typeof a === 'number' && typeof b === 'number' ? a === b : JSON.stringify(a) === JSON.stringify(b));
+
+function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): boolean {
+  const [op, operand] = Object.entries(condition)[0] as [string, JsonValue];
+  if (value === undefined) return op === 'ne';
+  const c = compare(value, operand);
+  switch (op) {
+    case 'eq':
+      return equal(value, operand);
+    case 'ne':
+      return !equal(value, operand);
+    case 'in':
+      return (operand as JsonValue[]).some((x) => equal(value, x));
+    case 'gt':
+      return c !== undefined && c > 0;
+    case 'gte':
+      return c !== undefined && c >= 0;
+    case 'lt':
+      return c !== undefined && c < 0;
+    default:
+      return c !== undefined && c <= 0;
+  }
+}
 
 interface Space {
   spec: Required<SpaceSpec>;
@@ -23,6 +58,9 @@ export class MemoryStorage implements StorageBackend {
   readonly capabilities = { nativeQuery: false, transactions: false, durableQueue: false, multiProcess: false };
   readonly #nodes = new Map<string, Node>();
   readonly #edges = new Map<string, Edge>();
+  /** Insertion sequence of each node and edge: the `createdAt` order and cursor key. */
+  readonly #keys = new WeakMap<Node | Edge, number>();
+  #sequence = 0;
   readonly #spaces = new Map<string, Space>();
   readonly #readOnly: boolean;
 
@@ -71,6 +109,7 @@ export class MemoryStorage implements StorageBackend {
     return nodes.map((n) => {
       const node: Node = { id: n.id, type: n.type, properties: copy(n.properties), createdAt: now, updatedAt: now };
       this.#nodes.set(n.id, node);
+      this.#keys.set(node, ++this.#sequence);
       return copy(node);
     });
   }
@@ -91,6 +130,7 @@ export class MemoryStorage implements StorageBackend {
     }
     const updated = { ...node, properties, updatedAt: Math.max(Date.now(), node.createdAt) };
     this.#nodes.set(id, updated);
+    this.#keys.set(updated, this.#keys.get(node) as number);
     return copy(updated);
   }
 
@@ -105,13 +145,167 @@ export class MemoryStorage implements StorageBackend {
   }
 
   insertEdge(e: PreparedEdge): Edge {
+    return this.insertEdges([e])[0] as Edge;
+  }
+
+  insertEdges(edges: PreparedEdge[]): Edge[] {
     this.#writable();
-    if (this.#edges.has(e.id)) throw loomError('ALREADY_EXISTS', `edge "${e.id}" already exists`);
-    if (!this.#nodes.has(e.from)) throw loomError('NOT_FOUND', `edge from node "${e.from}" does not exist`);
-    if (!this.#nodes.has(e.to)) throw loomError('NOT_FOUND', `edge to node "${e.to}" does not exist`);
-    const edge: Edge = { id: e.id, type: e.type, from: e.from, to: e.to, properties: copy(e.properties), weight: e.weight, createdAt: Date.now() };
-    this.#edges.set(e.id, edge);
-    return copy(edge);
+    const seen = new Set<string>();
+    edges.forEach((e, i) => {
+      if (this.#edges.has(e.id) || seen.has(e.id)) throw loomError('ALREADY_EXISTS', `edges[${i}]: edge "${e.id}" already exists`);
+      seen.add(e.id);
+      if (!this.#nodes.has(e.from)) throw loomError('NOT_FOUND', `edges[${i}]: edge from node "${e.from}" does not exist`);
+      if (!this.#nodes.has(e.to)) throw loomError('NOT_FOUND', `edges[${i}]: edge to node "${e.to}" does not exist`);
+    });
+    const now = Date.now();
+    return edges.map((e) => {
+      const edge: Edge = { id: e.id, type: e.type, from: e.from, to: e.to, properties: copy(e.properties), weight: e.weight, createdAt: now };
+      this.#edges.set(e.id, edge);
+      this.#keys.set(edge, ++this.#sequence);
+      return copy(edge);
+    });
+  }
+
+  insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
+    this.#writable();
+    items.forEach(({ nodeId, space: name, vector }, i) => {
+      try {
+        const space = this.#space(name);
+        this.#checkDimensions(name, space, vector);
+        if (!this.#nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
+      } catch (e) {
+        const err = e as { code: Parameters<typeof loomError>[0]; message: string };
+        throw loomError(err.code, `embeddings[${i}]: ${err.message}`);
+      }
+    });
+    for (const { nodeId, space, vector } of items) this.insertEmbedding(nodeId, space, vector);
+  }
+
+  #matches(node: Node, filter: PreparedNodeFilter): boolean {
+    return (
+      (!filter.types || filter.types.includes(node.type)) &&
+      (!filter.ids || filter.ids.includes(node.id)) &&
+      filter.where.every((c) => holds(node.properties[c[0]], c))
+    );
+  }
+
+  deleteNodes(filter: PreparedNodeFilter): number {
+    this.#writable();
+    const doomed = [...this.#nodes.values()].filter((n) => this.#matches(n, filter));
+    for (const n of doomed) this.deleteNode(n.id);
+    return doomed.length;
+  }
+
+  deleteEdges(selector: PreparedEdgeSelector): number {
+    this.#writable();
+    const doomed = [...this.#edges.values()].filter((e) =>
+      selector.ids ? selector.ids.includes(e.id) : e.type === selector.type && (!selector.from || e.from === selector.from) && (!selector.to || e.to === selector.to),
+    );
+    for (const e of doomed) this.#edges.delete(e.id);
+    return doomed.length;
+  }
+
+  #require(id: string): void {
+    if (!this.#nodes.has(id)) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
+  }
+
+  /** `[edge, neighbour id]` of every edge of `id` that `hop` follows; a self-loop once. */
+  #adjacent(id: string, hop: PreparedHop): Array<[Edge, string]> {
+    const out: Array<[Edge, string]> = [];
+    for (const e of this.#edges.values()) {
+      if (hop.edgeTypes && !hop.edgeTypes.includes(e.type)) continue;
+      if (hop.direction !== 'in' && e.from === id) out.push([e, e.to]);
+      else if (hop.direction !== 'out' && e.to === id) out.push([e, e.from]);
+    }
+    return out;
+  }
+
+  neighbors(id: string, hop: PreparedHop, limit?: number): Neighbor[] {
+    this.#require(id);
+    return this.#adjacent(id, hop)
+      .slice(0, limit)
+      .map(([edge, other]) => ({ edge: copy(edge), node: copy(this.#nodes.get(other) as Node) }));
+  }
+
+  degree(id: string, hop: PreparedHop): number {
+    this.#require(id);
+    return this.#adjacent(id, hop).length;
+  }
+
+  traverse(id: string, hop: PreparedHop, options: { maxDepth: number; nodeTypes?: string[]; limit?: number }): Reached[] {
+    this.#require(id);
+    const seen = new Set([id]);
+    const out: Reached[] = [];
+    let frontier = [id];
+    for (let depth = 1; depth <= options.maxDepth && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const at of frontier) {
+        for (const [edge, other] of this.#adjacent(at, hop)) {
+          if (seen.has(other)) continue;
+          seen.add(other);
+          const node = this.#nodes.get(other) as Node;
+          if (options.nodeTypes && !options.nodeTypes.includes(node.type)) continue;
+          out.push({ node: copy(node), depth, via: edge.id });
+          if (out.length === options.limit) return out;
+          next.push(other);
+        }
+      }
+      frontier = next;
+    }
+    return out;
+  }
+
+  shortestPath(from: string, to: string, hop: PreparedHop, maxDepth: number): Path | null {
+    this.#require(from);
+    this.#require(to);
+    const parent = new Map<string, [string, Edge]>();
+    let frontier = [from];
+    for (let depth = 0; depth < maxDepth && from !== to && !parent.has(to) && frontier.length > 0; depth++) {
+      const next: string[] = [];
+      for (const at of frontier) {
+        for (const [edge, other] of this.#adjacent(at, hop)) {
+          if (other === from || parent.has(other)) continue;
+          parent.set(other, [at, edge]);
+          next.push(other);
+        }
+      }
+      frontier = next;
+    }
+    if (from !== to && !parent.has(to)) return null;
+    const nodes = [copy(this.#nodes.get(to) as Node)];
+    const edges: Edge[] = [];
+    for (let at = to; at !== from; ) {
+      const [prev, edge] = parent.get(at) as [string, Edge];
+      edges.unshift(copy(edge));
+      nodes.unshift(copy(this.#nodes.get(prev) as Node));
+      at = prev;
+    }
+    return { nodes, edges };
+  }
+
+  #page<T extends Node | Edge>(all: T[], order: 'createdAt' | 'id', descending: boolean, after: Position | null, limit: number): { items: T[]; next: Position | null } {
+    const position = (x: T): Position => (order === 'id' ? { id: x.id } : { key: this.#keys.get(x) as number });
+    const rank = (a: T, b: T) => (order === 'id' ? byteOrder(a.id, b.id) : (this.#keys.get(a) as number) - (this.#keys.get(b) as number));
+    const sorted = all.sort((a, b) => (descending ? rank(b, a) : rank(a, b)));
+    if (after && ('id' in after) !== (order === 'id')) throw loomError('INVALID_ARGUMENT', 'this cursor belongs to a walk in another order');
+    const beyond = (x: T) => {
+      if (!after) return true;
+      const c = 'id' in after ? byteOrder(x.id, after.id) : (this.#keys.get(x) as number) - after.key;
+      return descending ? c < 0 : c > 0;
+    };
+    const items = sorted.filter(beyond).slice(0, limit);
+    const last = items[items.length - 1];
+    return { items: items.map(copy), next: items.length === limit && last ? position(last) : null };
+  }
+
+  listNodes(query: PreparedNodePage): { items: Node[]; next: Position | null } {
+    const all = [...this.#nodes.values()].filter((n) => this.#matches(n, query.filter));
+    return this.#page(all, query.order, query.descending, query.after, query.limit);
+  }
+
+  listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null } {
+    const all = [...this.#edges.values()].filter((e) => !query.type || e.type === query.type);
+    return this.#page(all, 'createdAt', query.descending, query.after, query.limit);
   }
 
   getEdge(id: string): Edge | null {

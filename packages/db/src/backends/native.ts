@@ -2,8 +2,23 @@ import { native, type NativeAddon, type NativeHandle } from '@loomdb/core-native
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageSearchFilter } from '../storage.js';
-import type { Edge, Node, Properties, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type { Edge, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
+import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
+
+type NodePage = { items: Node[]; next: Position | null };
+type EdgePage = { items: Edge[]; next: Position | null };
+
+/** Embedding batches cross as one Float32Array plus per-item lengths. */
+function flatten(items: Array<{ nodeId: string; space: string; vector: Float32Array }>) {
+  const flat = new Float32Array(items.reduce((n, i) => n + i.vector.length, 0));
+  let offset = 0;
+  for (const { vector } of items) {
+    flat.set(vector, offset);
+    offset += vector.length;
+  }
+  return [JSON.stringify(items.map((i) => i.nodeId)), JSON.stringify(items.map((i) => i.space)), flat, JSON.stringify(items.map((i) => i.vector.length))] as const;
+}
 
 /** Engine errors carry their code; give them the LoomError class on the way out. */
 function sync<T>(call: () => T): T {
@@ -54,6 +69,16 @@ export class NativeStorage implements StorageBackend {
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
+      insertEdges: (edges) => later(async () => parse<Edge[]>(await a.insertEdges(h, JSON.stringify(edges), true))),
+      insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
+      deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
+      deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),
+      neighbors: (id, hop, limit) => later(async () => parse<Neighbor[]>(await a.neighbors(h, id, JSON.stringify(hop), JSON.stringify(limit ?? null), true))),
+      degree: (id, hop) => later(() => a.degree(h, id, JSON.stringify(hop), true)),
+      traverse: (id, hop, options) => later(async () => parse<Reached[]>(await a.traverse(h, id, JSON.stringify(hop), JSON.stringify(options), true))),
+      shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
+      listNodes: (query) => later(async () => parse<NodePage>(await a.listNodes(h, JSON.stringify(query), true))),
+      listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
     };
   }
@@ -104,6 +129,46 @@ export class NativeStorage implements StorageBackend {
 
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
     return sync(() => parse<SearchHit[]>(this.#addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
+  }
+
+  insertEdges(edges: PreparedEdge[]): Edge[] {
+    return sync(() => parse<Edge[]>(this.#addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
+  }
+
+  insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
+    sync(() => this.#addon.insertEmbeddings(this.#handle, ...flatten(items), false));
+  }
+
+  deleteNodes(filter: PreparedNodeFilter): number {
+    return sync(() => this.#addon.deleteNodes(this.#handle, JSON.stringify(filter), false));
+  }
+
+  deleteEdges(selector: PreparedEdgeSelector): number {
+    return sync(() => this.#addon.deleteEdges(this.#handle, JSON.stringify(selector), false));
+  }
+
+  neighbors(id: string, hop: PreparedHop, limit?: number): Neighbor[] {
+    return sync(() => parse<Neighbor[]>(this.#addon.neighbors(this.#handle, id, JSON.stringify(hop), JSON.stringify(limit ?? null), false)));
+  }
+
+  degree(id: string, hop: PreparedHop): number {
+    return sync(() => this.#addon.degree(this.#handle, id, JSON.stringify(hop), false));
+  }
+
+  traverse(id: string, hop: PreparedHop, options: { maxDepth: number; nodeTypes?: string[]; limit?: number }): Reached[] {
+    return sync(() => parse<Reached[]>(this.#addon.traverse(this.#handle, id, JSON.stringify(hop), JSON.stringify(options), false)));
+  }
+
+  shortestPath(from: string, to: string, hop: PreparedHop, maxDepth: number): Path | null {
+    return sync(() => parseOrNull<Path>(this.#addon.shortestPath(this.#handle, from, to, JSON.stringify(hop), maxDepth, false)));
+  }
+
+  listNodes(query: PreparedNodePage): NodePage {
+    return sync(() => parse<NodePage>(this.#addon.listNodes(this.#handle, JSON.stringify(query), false)));
+  }
+
+  listEdges(query: PreparedEdgePage): EdgePage {
+    return sync(() => parse<EdgePage>(this.#addon.listEdges(this.#handle, JSON.stringify(query), false)));
   }
 
   stats(): Stats {

@@ -1,0 +1,219 @@
+import { invalid } from './errors.js';
+import type {
+  Direction,
+  EdgeListOptions,
+  EdgeSelector,
+  EdgeWalkOptions,
+  HopOptions,
+  JsonValue,
+  NodeListOptions,
+  NodeSelector,
+  NodeWalkOptions,
+  TraverseOptions,
+  Where,
+} from './types.js';
+import { checkId, checkType, describe, isPlainObject, requireObject } from './validate.js';
+
+/** Largest page `listNodes`/`listEdges` return at once. */
+export const MAX_PAGE = 10_000;
+/** Deepest traversal or path search. */
+export const MAX_DEPTH = 64;
+
+export interface PreparedHop {
+  direction: Direction;
+  edgeTypes?: string[];
+}
+
+const OPERATORS = ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte'] as const;
+type Operator = (typeof OPERATORS)[number];
+/** `[property, { operator: value }]`, one operator each. */
+export type PreparedCondition = [string, Partial<Record<Operator, JsonValue>>];
+
+export interface PreparedNodeFilter {
+  types?: string[];
+  ids?: string[];
+  where: PreparedCondition[];
+}
+
+export interface PreparedEdgeSelector {
+  ids?: string[];
+  type?: string;
+  from?: string;
+  to?: string;
+}
+
+/** Where a page ended: an insertion-order key, or an id. */
+export type Position = { key: number } | { id: string };
+
+export interface PreparedNodePage {
+  filter: PreparedNodeFilter;
+  order: 'createdAt' | 'id';
+  descending: boolean;
+  after: Position | null;
+  limit: number;
+}
+
+export interface PreparedEdgePage {
+  type?: string;
+  descending: boolean;
+  after: Position | null;
+  limit: number;
+}
+
+function typeList(what: string, value: unknown): string[] {
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) throw invalid(`${what} must name at least one type`);
+  return list.map((t, i) => checkType(`${what}[${i}]`, t));
+}
+
+function idList(what: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw invalid(`${what} must be an array of ids, got ${describe(value)}`);
+  return value.map((id, i) => checkId(`${what}[${i}]`, id));
+}
+
+function checkJson(what: string, value: unknown): JsonValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  throw invalid(`${what} must be a string, finite number, boolean or null, got ${describe(value)}`);
+}
+
+export function prepareWhere(what: string, where: unknown): PreparedCondition[] {
+  if (where === undefined) return [];
+  const w = requireObject(what, where) as Where;
+  const out: PreparedCondition[] = [];
+  for (const [property, condition] of Object.entries(w)) {
+    if (!isPlainObject(condition)) {
+      out.push([property, { eq: checkJson(`${what}.${property}`, condition) }]);
+      continue;
+    }
+    const ops = Object.entries(condition);
+    if (ops.length === 0) throw invalid(`${what}.${property} has no operator (${OPERATORS.join(', ')})`);
+    for (const [op, value] of ops) {
+      if (!(OPERATORS as readonly string[]).includes(op)) throw invalid(`${what}.${property}.${op} is not an operator (${OPERATORS.join(', ')})`);
+      const v = op === 'in' ? (Array.isArray(value) ? value.map((x, i) => checkJson(`${what}.${property}.in[${i}]`, x)) : null) : checkJson(`${what}.${property}.${op}`, value);
+      if (v === null && op === 'in') throw invalid(`${what}.${property}.in must be an array, got ${describe(value)}`);
+      out.push([property, { [op]: v } as PreparedCondition[1]]);
+    }
+  }
+  return out;
+}
+
+export function prepareHop(what: string, options: unknown): PreparedHop {
+  const o = requireObject(what, options) as Partial<HopOptions>;
+  if (o.direction !== 'out' && o.direction !== 'in' && o.direction !== 'both') {
+    throw invalid(`${what}.direction must be 'out', 'in' or 'both', got ${describe(o.direction)}`);
+  }
+  return o.edgeTypes === undefined ? { direction: o.direction } : { direction: o.direction, edgeTypes: typeList(`${what}.edgeTypes`, o.edgeTypes) };
+}
+
+export function prepareLimit(what: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > max) {
+    throw invalid(`${what} must be an integer from 1 to ${max}, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+export function prepareDepth(what: string, value: unknown, min = 1): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > MAX_DEPTH) {
+    throw invalid(`${what} must be an integer from ${min} to ${MAX_DEPTH}, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+export function prepareTraverse(options: unknown): { hop: PreparedHop; maxDepth: number; nodeTypes?: string[]; limit?: number } {
+  const o = requireObject('options', options) as Partial<TraverseOptions>;
+  return {
+    hop: prepareHop('options', o),
+    maxDepth: prepareDepth('options.maxDepth', o.maxDepth),
+    nodeTypes: o.nodeTypes === undefined ? undefined : typeList('options.nodeTypes', o.nodeTypes),
+    limit: prepareLimit('options.limit', o.limit),
+  };
+}
+
+export function prepareNodeSelector(selector: unknown): PreparedNodeFilter {
+  if (Array.isArray(selector)) return { ids: idList('ids', selector), where: [] };
+  const s = requireObject('selector', selector) as Exclude<NodeSelector, string[]>;
+  for (const key of Object.keys(s)) if (key !== 'type' && key !== 'where') throw invalid(`selector.${key} is not a node selector field (type, where)`);
+  if (s.type === undefined && s.where === undefined) throw invalid('selector needs ids, a type or a where clause; deleting every node is not a selector');
+  return { types: s.type === undefined ? undefined : typeList('selector.type', s.type), where: prepareWhere('selector.where', s.where) };
+}
+
+export function prepareEdgeSelector(selector: unknown): PreparedEdgeSelector {
+  if (Array.isArray(selector)) return { ids: idList('ids', selector) };
+  const s = requireObject('selector', selector) as Exclude<EdgeSelector, string[]>;
+  for (const key of Object.keys(s)) if (!['type', 'from', 'to'].includes(key)) throw invalid(`selector.${key} is not an edge selector field (type, from, to)`);
+  return {
+    type: checkType('selector.type', s.type),
+    from: s.from === undefined ? undefined : checkId('selector.from', s.from),
+    to: s.to === undefined ? undefined : checkId('selector.to', s.to),
+  };
+}
+
+// ---- cursors: opaque, tied to the query they came from ----
+
+function fingerprint(query: object): string {
+  const text = JSON.stringify(query);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
+}
+
+export function encodeCursor(query: object, position: Position): string {
+  return Buffer.from(JSON.stringify({ v: 1, q: fingerprint(query), p: position })).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown, query: object): Position {
+  if (typeof cursor !== 'string') throw invalid(`cursor must be a string from a previous page, got ${describe(cursor)}`);
+  let parsed: { v?: unknown; q?: unknown; p?: Position };
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid(`cursor ${describe(cursor)} is not a LoomDB cursor`);
+  }
+  if (parsed?.v !== 1 || typeof parsed.p !== 'object' || parsed.p === null) throw invalid(`cursor ${describe(cursor)} is not a LoomDB cursor`);
+  if (parsed.q !== fingerprint(query)) throw invalid('cursor belongs to another query (a different type, where, order or direction)');
+  const p = parsed.p as Record<string, unknown>;
+  if (Number.isSafeInteger(p.key) && (p.key as number) >= 0) return { key: p.key as number };
+  if (typeof p.id === 'string') return { id: p.id };
+  throw invalid(`cursor ${describe(cursor)} is not a LoomDB cursor`);
+}
+
+/** The filter and order of a node walk, without position or page size. */
+export function prepareNodeWalk(options: unknown): Omit<PreparedNodePage, 'after' | 'limit'> & { after: unknown } {
+  const o = (options === undefined ? {} : requireObject('options', options)) as NodeWalkOptions & { cursor?: unknown; limit?: unknown };
+  for (const key of Object.keys(o)) {
+    if (!['type', 'where', 'orderBy', 'direction', 'after', 'cursor', 'limit'].includes(key)) throw invalid(`options.${key} is not a node walk option`);
+  }
+  const order = o.orderBy ?? 'createdAt';
+  if (order !== 'createdAt' && order !== 'id') throw invalid(`options.orderBy must be 'createdAt' or 'id', got ${describe(order)}`);
+  const direction = o.direction ?? 'asc';
+  if (direction !== 'asc' && direction !== 'desc') throw invalid(`options.direction must be 'asc' or 'desc', got ${describe(direction)}`);
+  const filter: PreparedNodeFilter = { types: o.type === undefined ? undefined : typeList('options.type', o.type), where: prepareWhere('options.where', o.where) };
+  return { filter, order, descending: direction === 'desc', after: o.after ?? o.cursor };
+}
+
+export function prepareNodePage(options: unknown, defaultLimit?: number): PreparedNodePage {
+  const { after, ...query } = prepareNodeWalk(options);
+  const limit = prepareLimit('options.limit', (options as NodeListOptions | undefined)?.limit ?? defaultLimit, MAX_PAGE);
+  if (limit === undefined) throw invalid('options.limit is required (1 to 10,000)');
+  return { ...query, after: after === undefined ? null : decodeCursor(after, query), limit };
+}
+
+export function prepareEdgePage(options: unknown, defaultLimit?: number): PreparedEdgePage {
+  const o = (options === undefined ? {} : requireObject('options', options)) as Partial<EdgeWalkOptions & EdgeListOptions>;
+  for (const key of Object.keys(o)) {
+    if (!['type', 'direction', 'after', 'cursor', 'limit'].includes(key)) throw invalid(`options.${key} is not an edge walk option`);
+  }
+  const direction = o.direction ?? 'asc';
+  if (direction !== 'asc' && direction !== 'desc') throw invalid(`options.direction must be 'asc' or 'desc', got ${describe(direction)}`);
+  const query = { type: o.type === undefined ? undefined : checkType('options.type', o.type), descending: direction === 'desc' };
+  const limit = prepareLimit('options.limit', o.limit ?? defaultLimit, MAX_PAGE);
+  if (limit === undefined) throw invalid('options.limit is required (1 to 10,000)');
+  const after = o.after ?? o.cursor;
+  return { ...query, after: after === undefined ? null : decodeCursor(after, query), limit };
+}
+
+/** The query part of a page, for cursors. */
+export const nodeQueryOf = ({ filter, order, descending }: PreparedNodePage) => ({ filter, order, descending });
+export const edgeQueryOf = ({ type, descending }: PreparedEdgePage) => ({ type, descending });
