@@ -60,7 +60,9 @@ export interface PreparedEdgePage {
   limit: number;
 }
 
-function typeList(what: string, value: unknown): string[] {
+/** A type or list of types (`type` options), or strictly a list (`edgeTypes`, `nodeTypes`). */
+function typeList(what: string, value: unknown, listOnly = false): string[] {
+  if (listOnly && !Array.isArray(value)) throw invalid(`${what} must be an array of types, got ${describe(value)}`);
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) throw invalid(`${what} must name at least one type`);
   return list.map((t, i) => checkType(`${what}[${i}]`, t));
@@ -103,7 +105,7 @@ export function prepareHop(what: string, options: unknown): PreparedHop {
   if (o.direction !== 'out' && o.direction !== 'in' && o.direction !== 'both') {
     throw invalid(`${what}.direction must be 'out', 'in' or 'both', got ${describe(o.direction)}`);
   }
-  return o.edgeTypes === undefined ? { direction: o.direction } : { direction: o.direction, edgeTypes: typeList(`${what}.edgeTypes`, o.edgeTypes) };
+  return o.edgeTypes === undefined ? { direction: o.direction } : { direction: o.direction, edgeTypes: typeList(`${what}.edgeTypes`, o.edgeTypes, true) };
 }
 
 export function prepareLimit(what: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -126,7 +128,7 @@ export function prepareTraverse(options: unknown): { hop: PreparedHop; maxDepth:
   return {
     hop: prepareHop('options', o),
     maxDepth: prepareDepth('options.maxDepth', o.maxDepth),
-    nodeTypes: o.nodeTypes === undefined ? undefined : typeList('options.nodeTypes', o.nodeTypes),
+    nodeTypes: o.nodeTypes === undefined ? undefined : typeList('options.nodeTypes', o.nodeTypes, true),
     limit: prepareLimit('options.limit', o.limit),
   };
 }

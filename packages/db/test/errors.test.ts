@@ -170,6 +170,40 @@ for (const storage of ['native', 'memory'] as const) {
       db.close();
     });
 
+    it('graph reads, batches, bulk deletes and pages', () => {
+      const db = open();
+      for (const bad of [undefined, {}, { direction: 'up' }, { direction: 'out', edgeTypes: 'R' }, { direction: 'out', edgeTypes: [] }, { direction: 'out', limit: 0 }]) {
+        rejects(db, () => db.neighbors('a', bad as never), 'INVALID_ARGUMENT');
+      }
+      rejects(db, () => db.neighbors(7 as never, { direction: 'out' }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.degree('missing', { direction: 'out' }), 'NOT_FOUND');
+      for (const maxDepth of [0, -1, 1.5, 65, Number.NaN, '2']) rejects(db, () => db.traverse('a', { direction: 'out', maxDepth: maxDepth as never }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.traverse('missing', { direction: 'out', maxDepth: 2 }), 'NOT_FOUND');
+      rejects(db, () => db.shortestPath('a', 'b', { direction: 'out', maxDepth: -1 }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.insertEdgesBatch({} as never), 'INVALID_ARGUMENT');
+      const err = rejects(db, () => db.insertEdgesBatch([{ type: 'R', from: 'a', to: 'b' }, { type: 'R', from: 'a', to: 'b', weight: Number.NaN }]), 'INVALID_ARGUMENT');
+      expect(err.message).toContain('edges[1]');
+      rejects(db, () => db.insertEdgesBatch([{ type: 'R', from: 'a', to: 'b' }, { type: 'R', from: 'a', to: 'nowhere' }]), 'NOT_FOUND');
+      rejects(db, () => db.insertEmbeddingsBatch([{ nodeId: 'b', vector: [1, 2, 3] }, { nodeId: 'a', vector: [1, Number.NaN, 3] }]), 'INVALID_ARGUMENT');
+      rejects(db, () => db.insertEmbeddingsBatch([{ nodeId: 'b', vector: [1, 2, 3] }, { nodeId: 'ghost', vector: [1, 2, 3] }]), 'NOT_FOUND');
+      for (const bad of [{}, { colour: 'x' }, { where: { n: { near: 1 } } }, { where: { n: { in: 3 } } }, { where: { n: Number.NaN } }, 'a', [1]]) {
+        rejects(db, () => db.deleteNodes(bad as never), 'INVALID_ARGUMENT');
+      }
+      for (const bad of [{}, { from: 'a' }, { type: 'R', colour: 1 }, [null]]) rejects(db, () => db.deleteEdges(bad as never), 'INVALID_ARGUMENT');
+      for (const bad of [undefined, {}, { limit: 0 }, { limit: 10_001 }, { limit: 5, orderBy: 'name' }, { limit: 5, direction: 'up' }, { limit: 5, cursor: 'nope' }, { limit: 5, cursor: 42 }]) {
+        rejects(db, () => db.listNodes(bad as never), 'INVALID_ARGUMENT');
+      }
+      const page = db.listNodes({ limit: 1 });
+      rejects(db, () => db.listNodes({ limit: 1, type: 'Other', cursor: page.nextCursor }), 'INVALID_ARGUMENT');
+      rejects(db, () => db.listEdges({ limit: 1, cursor: page.nextCursor }), 'INVALID_ARGUMENT');
+      rejects(db, () => [...db.iterateNodes({ orderBy: 'name' } as never)], 'INVALID_ARGUMENT');
+      db.close();
+      expectLoomError(() => db.neighbors('a', { direction: 'out' }), 'CLOSED');
+      expectLoomError(() => db.listNodes({ limit: 1 }), 'CLOSED');
+      expectLoomError(() => [...db.iterateEdges()], 'CLOSED');
+      expectLoomError(() => db.deleteNodes(['a']), 'CLOSED');
+    });
+
     it('open', () => {
       const path = join(tempDir(), 'db');
       for (const bad of [

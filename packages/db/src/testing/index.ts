@@ -240,6 +240,139 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(db.stats()).toEqual(before);
     });
 
+    /** a → b → c → d, a → c, d -LIKES-> a, e alone. */
+    function smallGraph(db: EmbeddedDB) {
+      db.insertNodesBatch(['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, type: id === 'd' ? 'End' : 'Step', properties: { rank: id.charCodeAt(0) - 96 } })));
+      db.insertEdgesBatch([
+        { id: 'ab', type: 'NEXT', from: 'a', to: 'b' },
+        { id: 'bc', type: 'NEXT', from: 'b', to: 'c' },
+        { id: 'cd', type: 'NEXT', from: 'c', to: 'd' },
+        { id: 'ac', type: 'NEXT', from: 'a', to: 'c' },
+        { id: 'da', type: 'LIKES', from: 'd', to: 'a' },
+      ]);
+    }
+
+    const sorted = (xs: string[]) => [...xs].sort();
+
+    it('reads neighbours and degrees by direction and edge type', () => {
+      const db = fresh();
+      smallGraph(db);
+      const pairs = (id: string, o: Parameters<EmbeddedDB['neighbors']>[1]) => sorted(db.neighbors(id, o).map((n) => `${n.edge.id}:${n.node.id}`));
+      expect(pairs('a', { direction: 'out' })).toEqual(['ab:b', 'ac:c']);
+      expect(pairs('a', { direction: 'in' })).toEqual(['da:d']);
+      expect(pairs('a', { direction: 'both', edgeTypes: ['LIKES'] })).toEqual(['da:d']);
+      expect(db.neighbors('a', { direction: 'both', limit: 2 })).toHaveLength(2);
+      expect(db.degree('c', { direction: 'both' })).toBe(3);
+      expect(db.degree('e', { direction: 'both' })).toBe(0);
+      expectLoomError(() => db.neighbors('ghost', { direction: 'out' }), 'NOT_FOUND');
+    });
+
+    it('traverses breadth-first, each node once, at its shortest depth', () => {
+      const db = fresh();
+      smallGraph(db);
+      const walk = db.traverse('a', { direction: 'out', maxDepth: 5, edgeTypes: ['NEXT'] });
+      expect(walk.map((r) => [r.node.id, r.depth])).toEqual(expect.arrayContaining([['b', 1], ['c', 1], ['d', 2]]));
+      expect(walk).toHaveLength(3);
+      expect(walk.find((r) => r.node.id === 'd')?.via).toBe('cd');
+      expect(walk.map((r) => r.depth)).toEqual([...walk.map((r) => r.depth)].sort());
+      expect(sorted(db.traverse('a', { direction: 'out', maxDepth: 5, nodeTypes: ['Step'] }).map((r) => r.node.id))).toEqual(['b', 'c']);
+      expect(db.traverse('a', { direction: 'both', maxDepth: 1 }).map((r) => r.node.id).sort()).toEqual(['b', 'c', 'd']);
+      expect(db.traverse('e', { direction: 'both', maxDepth: 3 })).toEqual([]);
+    });
+
+    it('finds shortest paths, start first, or null', () => {
+      const db = fresh();
+      smallGraph(db);
+      const p = db.shortestPath('a', 'd', { direction: 'out', maxDepth: 5 });
+      expect(p?.nodes.map((n) => n.id)).toEqual(['a', 'c', 'd']);
+      expect(p?.edges.map((e) => e.id)).toEqual(['ac', 'cd']);
+      expect(db.shortestPath('a', 'd', { direction: 'out', maxDepth: 1 })).toBeNull();
+      expect(db.shortestPath('a', 'e', { direction: 'both', maxDepth: 9 })).toBeNull();
+      expect(db.shortestPath('d', 'b', { direction: 'in', maxDepth: 5 })?.nodes.map((n) => n.id)).toEqual(['d', 'c', 'b']);
+      expect(db.shortestPath('b', 'b', { direction: 'out', maxDepth: 0 })).toMatchObject({ nodes: [{ id: 'b' }], edges: [] });
+      expectLoomError(() => db.shortestPath('a', 'ghost', { direction: 'out', maxDepth: 3 }), 'NOT_FOUND');
+    });
+
+    it('inserts edge and embedding batches all-or-nothing', () => {
+      const db = withSpace(2, 'l2');
+      db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      const before = db.stats();
+      expectLoomError(() => db.insertEdgesBatch([{ id: 'x', type: 'R', from: 'a', to: 'b' }, { type: 'R', from: 'a', to: 'ghost' }]), 'NOT_FOUND');
+      expectLoomError(() => db.insertEmbeddingsBatch([{ nodeId: 'a', vector: [1, 1] }, { nodeId: 'b', vector: [1, 1, 1] }]), 'DIMENSION_MISMATCH');
+      expect(db.stats()).toEqual(before);
+      expect(db.getEdge('x')).toBeNull();
+      expect(db.insertEdgesBatch([{ id: 'x', type: 'R', from: 'a', to: 'b' }, { type: 'R', from: 'b', to: 'a' }])).toHaveLength(2);
+      db.insertEmbeddingsBatch([{ nodeId: 'a', vector: [0, 0] }, { nodeId: 'b', vector: [3, 4], space: 'default' }]);
+      expect(db.searchVectors([3, 3], { k: 2 }).map((h) => h.id)).toEqual(['b', 'a']);
+    });
+
+    it('deletes nodes and edges in bulk by ids, type and where', () => {
+      const db = withSpace(1, 'l2');
+      smallGraph(db);
+      db.insertEmbedding('b', [1]);
+      expect(db.deleteNodes({ type: 'Step', where: { rank: { gte: 2, lt: 4 } } })).toBe(2); // b, c
+      expect(db.getNode('b')).toBeNull();
+      expect(db.getEmbedding('b')).toBeNull();
+      expect(sorted([...db.iterateEdges()].map((e) => e.id))).toEqual(['da']);
+      expect(db.deleteNodes(['a', 'ghost'])).toBe(1);
+      expect(db.stats()).toMatchObject({ nodes: 2, edges: 0 });
+      smallGraphEdges(db);
+      expect(db.deleteEdges({ type: 'R', from: 'd' })).toBe(1);
+      expect(db.deleteEdges({ type: 'R', to: 'd' })).toBe(1);
+      expect(db.deleteEdges(['other', 'nope'])).toBe(1);
+      expect(db.stats().edges).toBe(0);
+      expectLoomError(() => db.deleteNodes({}), 'INVALID_ARGUMENT');
+    });
+
+    function smallGraphEdges(db: EmbeddedDB) {
+      db.insertEdgesBatch([
+        { id: 'de', type: 'R', from: 'd', to: 'e' },
+        { id: 'ed', type: 'R', from: 'e', to: 'd' },
+        { id: 'other', type: 'S', from: 'e', to: 'd' },
+      ]);
+    }
+
+    it('pages nodes in insertion or id order with cursors that survive writes', () => {
+      const db = fresh();
+      const ids = ['n5', 'n3', 'n9', 'n1', 'n7', 'n2', 'n8', 'n4', 'n6', 'n0'];
+      db.insertNodesBatch(ids.map((id, i) => ({ id, type: i % 2 ? 'Odd' : 'Even', properties: { i } })));
+      const walk = (options: Omit<Parameters<EmbeddedDB['listNodes']>[0], 'cursor'>) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = db.listNodes({ ...options, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(options.limit);
+          seen.push(...page.items.map((n) => n.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return seen;
+      };
+      expect(walk({ limit: 3 })).toEqual(ids);
+      expect(walk({ limit: 4, direction: 'desc' })).toEqual([...ids].reverse());
+      expect(walk({ limit: 3, orderBy: 'id' })).toEqual([...ids].sort());
+      expect(walk({ limit: 2, type: 'Odd', where: { i: { gt: 2 } } })).toEqual(['n1', 'n2', 'n4', 'n0']);
+      expect([...db.iterateNodes({ type: 'Even', orderBy: 'id', direction: 'desc' })].map((n) => n.id)).toEqual(['n9', 'n8', 'n7', 'n6', 'n5']);
+
+      const first = db.listNodes({ limit: 3 });
+      db.deleteNode('n5');
+      db.insertNode({ id: 'late', type: 'Even' });
+      const rest = db.listNodes({ limit: 100, cursor: first.nextCursor });
+      expect([...first.items, ...rest.items].map((n) => n.id)).toEqual([...ids, 'late']);
+      expectLoomError(() => db.listNodes({ limit: 3, orderBy: 'id', cursor: first.nextCursor }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.listNodes({ limit: 3, cursor: 'garbage' }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.listNodes({ limit: 0 }), 'INVALID_ARGUMENT');
+    });
+
+    it('pages and iterates edges in insertion order', () => {
+      const db = fresh();
+      smallGraph(db);
+      expect([...db.iterateEdges()].map((e) => e.id)).toEqual(['ab', 'bc', 'cd', 'ac', 'da']);
+      expect([...db.iterateEdges({ type: 'NEXT', direction: 'desc' })].map((e) => e.id)).toEqual(['ac', 'cd', 'bc', 'ab']);
+      const page = db.listEdges({ limit: 2 });
+      expect(page.items.map((e) => e.id)).toEqual(['ab', 'bc']);
+      expect(db.listEdges({ limit: 10, cursor: page.nextCursor }).items.map((e) => e.id)).toEqual(['cd', 'ac', 'da']);
+    });
+
     it('throws CLOSED after close, and close is idempotent', () => {
       const db = fresh();
       db.insertNode({ id: 'a', type: 'T' });
