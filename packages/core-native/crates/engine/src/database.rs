@@ -706,8 +706,12 @@ fn match_edges(txn: &RoTxn, t: &Tables, selector: &EdgeSelector) -> Result<Vec<u
     Ok(keys)
 }
 
-/// Prefixes a batch item's error with its position.
+/// Prefixes a batch item's error with its position. A full map passes
+/// unchanged: `Store::write` grows the map and runs the batch again.
 fn in_batch(what: &str, i: usize, e: Error) -> Error {
+    if e.is_map_full() {
+        return e;
+    }
     Error::new(e.code, format!("{what}[{i}]: {}", e.message))
 }
 
@@ -979,6 +983,11 @@ mod tests {
             db.insert_node(&NewNode { id: format!("n{i}"), node_type: "Blob".into(), properties: big.clone() }, 1).unwrap();
         }
         assert_eq!(db.stats().unwrap().nodes, 64);
+        // A batch that does not fit is retried whole in the grown map.
+        let batch: Vec<NewNode> =
+            (0..64).map(|i| NewNode { id: format!("b{i}"), node_type: "Blob".into(), properties: big.clone() }).collect();
+        db.insert_nodes(&batch, 1).unwrap();
+        assert_eq!(db.stats().unwrap().nodes, 128);
     }
 
     #[test]
