@@ -84,7 +84,7 @@ export function toListPage<T>(page: { items: T[]; next: Position | null }, query
 }
 
 /** Walk pages of this size when iterating. */
-export const WALK_PAGE = 1000;
+export const WALK_PAGE = 4096;
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done

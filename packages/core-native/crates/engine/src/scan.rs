@@ -99,6 +99,22 @@ fn keys_after(txn: &RoTxn, table: crate::store::Table, prefix: &[u8], after: Opt
     Ok(out)
 }
 
+/// Up to `want` `(key, node)` records of the nodes table after `after`, in order.
+fn nodes_after(txn: &RoTxn, table: crate::store::Table, after: Option<u64>, descending: bool, want: usize) -> Result<Vec<(u64, Node)>> {
+    let range = bounds(&[], after, descending);
+    let range = (range.0.as_ref().map(Vec::as_slice), range.1.as_ref().map(Vec::as_slice));
+    let decode = |entry: heed::Result<(&[u8], &[u8])>| -> Result<(u64, Node)> {
+        let (k, v) = entry?;
+        let key = read_u64_be(k);
+        Ok((key, Node::decode(unseal(k, v, || format!("node record #{key}"))?)?))
+    };
+    if descending {
+        table.rev_range(txn, &range)?.take(want).map(decode).collect()
+    } else {
+        table.range(txn, &range)?.take(want).map(decode).collect()
+    }
+}
+
 impl Database {
     /// One page of nodes in `query.order`, filtered, strictly after `query.after`.
     pub fn list_nodes(&self, query: &NodePageQuery) -> Result<Page<Node>> {
@@ -138,7 +154,24 @@ impl Database {
                                 ks.truncate(chunk);
                                 ks
                             }
-                            (None, None) => keys_after(txn, t.nodes, &[], cursor, query.descending, chunk)?,
+                            (None, None) => {
+                                // Every node: read the records in the same range scan.
+                                let nodes = nodes_after(txn, t.nodes, cursor, query.descending, chunk)?;
+                                let exhausted = nodes.len() < chunk;
+                                for (key, node) in nodes {
+                                    cursor = Some(key);
+                                    if query.filter.properties_pass(&node.properties)? {
+                                        items.push(node);
+                                        if items.len() == limit {
+                                            return Ok(Page { items, next: Some(Position::Key(key)) });
+                                        }
+                                    }
+                                }
+                                if exhausted {
+                                    return Ok(Page { items, next });
+                                }
+                                continue;
+                            }
                         };
                         let exhausted = keys.len() < chunk;
                         for key in keys {
