@@ -1,7 +1,8 @@
 import { writeResults, type SuiteResult } from './harness.js';
+import { graph } from './suites/graph.js';
 import { pointOps } from './suites/point-ops.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];
