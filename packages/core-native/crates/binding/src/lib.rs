@@ -64,8 +64,11 @@ fn json<T: for<'de> Deserialize<'de>>(cx: &mut FunctionContext, i: usize, name: 
 
 /// The last argument: run on the libuv pool and return a promise?
 fn is_async(cx: &mut FunctionContext) -> bool {
-    let last = cx.len().saturating_sub(1);
-    cx.argument::<JsValue>(last).map(|v| v.is_a::<JsBoolean, _>(cx) && v.downcast_or_throw::<JsBoolean, _>(cx).map(|b| b.value(cx)).unwrap_or(false)).unwrap_or(false)
+    let Some(last) = cx.len().checked_sub(1).and_then(|i| cx.argument_opt(i)) else { return false };
+    match last.downcast::<JsBoolean, _>(cx) {
+        Ok(flag) => flag.value(cx),
+        Err(_) => false,
+    }
 }
 
 /// Runs `work` now or on the libuv pool; panics become `INTERNAL`.

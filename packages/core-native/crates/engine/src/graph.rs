@@ -127,7 +127,7 @@ impl Database {
                             continue;
                         }
                         let n = read_node(txn, t, neighbour)?;
-                        if node_types.is_some_and(|types| !types.iter().any(|ty| *ty == n.node_type)) {
+                        if node_types.is_some_and(|types| !types.contains(&n.node_type)) {
                             continue;
                         }
                         out.push(Reached { node: n, depth, via: read_edge(txn, t, edge)?.id });

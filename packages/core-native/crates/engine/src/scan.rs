@@ -12,6 +12,9 @@ use heed::RoTxn;
 use serde::Deserialize;
 use std::ops::Bound;
 
+/// One `(key, value)` of a range scan.
+type RawEntry<'t> = heed::Result<(&'t [u8], &'t [u8])>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum NodeOrder {
@@ -202,7 +205,7 @@ impl Database {
                         (Some(id), false) => (Bound::Excluded(id.as_bytes()), Bound::Unbounded),
                         (Some(id), true) => (Bound::Unbounded, Bound::Excluded(id.as_bytes())),
                     };
-                    let iter: Box<dyn Iterator<Item = heed::Result<(&[u8], &[u8])>>> =
+                    let iter: Box<dyn Iterator<Item = RawEntry<'_>>> =
                         if query.descending { Box::new(t.node_ids.rev_range(txn, &range)?) } else { Box::new(t.node_ids.range(txn, &range)?) };
                     let ids = query.filter.ids.as_ref();
                     for entry in iter {
