@@ -39,8 +39,7 @@ import {
   prepareNodePage,
   prepareNodeSelector,
   prepareTraverse,
-  type PreparedEdgePage,
-  type PreparedNodePage,
+  walkPagesAsync,
 } from './walk.js';
 import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
@@ -228,24 +227,12 @@ export class AsyncEmbeddedDB {
    * Every matching node as an async iterator. Pages are read off the JS
    * thread one at a time, only when the consumer has used the previous one.
    */
-  async *streamNodes(options: NodeWalkOptions = {}): AsyncGenerator<Node, void, undefined> {
-    let query: PreparedNodePage | null = prepareNodePage(options, WALK_PAGE);
-    while (query) {
-      const q: PreparedNodePage = query;
-      const page = await this.#run((o) => o.listNodes(q));
-      yield* page.items;
-      query = page.next ? { ...q, after: page.next } : null;
-    }
+  streamNodes(options: NodeWalkOptions = {}): AsyncGenerator<Node, void, undefined> {
+    return walkPagesAsync(prepareNodePage(options, WALK_PAGE), (q) => this.#run((o) => o.listNodes(q)));
   }
 
-  async *streamEdges(options: EdgeWalkOptions = {}): AsyncGenerator<Edge, void, undefined> {
-    let query: PreparedEdgePage | null = prepareEdgePage(options, WALK_PAGE);
-    while (query) {
-      const q: PreparedEdgePage = query;
-      const page = await this.#run((o) => o.listEdges(q));
-      yield* page.items;
-      query = page.next ? { ...q, after: page.next } : null;
-    }
+  streamEdges(options: EdgeWalkOptions = {}): AsyncGenerator<Edge, void, undefined> {
+    return walkPagesAsync(prepareEdgePage(options, WALK_PAGE), (q) => this.#run((o) => o.listEdges(q)));
   }
 
   async stats(): Promise<Stats> {

@@ -39,8 +39,7 @@ import {
   prepareNodePage,
   prepareNodeSelector,
   prepareTraverse,
-  type PreparedEdgePage,
-  type PreparedNodePage,
+  walkPages,
   type Position,
 } from './walk.js';
 import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
@@ -260,25 +259,13 @@ export class EmbeddedDB {
   }
 
   /** Every matching node, pulled from the engine a page at a time. */
-  *iterateNodes(options: NodeWalkOptions = {}): Generator<Node, void, undefined> {
-    let query: PreparedNodePage | null = prepareNodePage(options, WALK_PAGE);
-    while (query) {
-      const q: PreparedNodePage = query;
-      const page = call(this.#backend, (b) => b.listNodes(q));
-      yield* page.items;
-      query = page.next ? { ...q, after: page.next } : null;
-    }
+  iterateNodes(options: NodeWalkOptions = {}): Generator<Node, void, undefined> {
+    return walkPages(prepareNodePage(options, WALK_PAGE), (q) => call(this.#backend, (b) => b.listNodes(q)));
   }
 
   /** Every edge (of a type), a page at a time. */
-  *iterateEdges(options: EdgeWalkOptions = {}): Generator<Edge, void, undefined> {
-    let query: PreparedEdgePage | null = prepareEdgePage(options, WALK_PAGE);
-    while (query) {
-      const q: PreparedEdgePage = query;
-      const page = call(this.#backend, (b) => b.listEdges(q));
-      yield* page.items;
-      query = page.next ? { ...q, after: page.next } : null;
-    }
+  iterateEdges(options: EdgeWalkOptions = {}): Generator<Edge, void, undefined> {
+    return walkPages(prepareEdgePage(options, WALK_PAGE), (q) => call(this.#backend, (b) => b.listEdges(q)));
   }
 
   /** Counts and definitions of committed data. */

@@ -219,3 +219,23 @@ export function prepareEdgePage(options: unknown, defaultLimit?: number): Prepar
 /** The query part of a page, for cursors. */
 export const nodeQueryOf = ({ filter, order, descending }: PreparedNodePage) => ({ filter, order, descending });
 export const edgeQueryOf = ({ type, descending }: PreparedEdgePage) => ({ type, descending });
+
+type Paged<T> = { items: T[]; next: Position | null };
+
+/** Yields every item of a walk, asking `page` for one page at a time, each strictly after the last. */
+export function* walkPages<Q extends { after: Position | null }, T>(query: Q, page: (q: Q) => Paged<T>): Generator<T, void, undefined> {
+  for (let q: Q | null = query; q; ) {
+    const { items, next } = page(q);
+    yield* items;
+    q = next ? { ...q, after: next } : null;
+  }
+}
+
+/** {@link walkPages} for pages read asynchronously: the next page is read only when the consumer reaches it. */
+export async function* walkPagesAsync<Q extends { after: Position | null }, T>(query: Q, page: (q: Q) => Promise<Paged<T>>): AsyncGenerator<T, void, undefined> {
+  for (let q: Q | null = query; q; ) {
+    const { items, next } = await page(q);
+    yield* items;
+    q = next ? { ...q, after: next } : null;
+  }
+}

@@ -215,20 +215,27 @@ impl Database {
 
     /// All-or-nothing: every node is validated, then all are written in one commit.
     pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
-        let mut seen = HashSet::with_capacity(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
-            validate_node(n).map_err(|e| in_batch("nodes", i, e))?;
-            if !seen.insert(n.id.as_str()) {
-                return Err(Error::already_exists(format!("nodes[{i}]: node \"{}\" appears twice in the batch", n.id)));
+        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now))
+    }
+
+    /// Validates every item and rejects repeated ids before writing anything,
+    /// then inserts all of them in one commit. Errors name the item's position.
+    fn insert_batch<I, R>(
+        &self,
+        what: &str,
+        items: &[I],
+        id: impl Fn(&I) -> &str,
+        validate: impl Fn(&I) -> Result<()>,
+        insert: impl Fn(&mut RwTxn, &Tables, &I) -> Result<R>,
+    ) -> Result<Vec<R>> {
+        let mut seen = HashSet::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            validate(item).map_err(|e| in_batch(what, i, e))?;
+            if !seen.insert(id(item)) {
+                return Err(Error::already_exists(format!("{what}[{i}]: id \"{}\" appears twice in the batch", id(item))));
             }
         }
-        self.write(|txn, t| {
-            nodes
-                .iter()
-                .enumerate()
-                .map(|(i, n)| insert_node(txn, t, n, now).map_err(|e| in_batch("nodes", i, e)))
-                .collect()
-        })
+        self.write(|txn, t| items.iter().enumerate().map(|(i, item)| insert(txn, t, item).map_err(|e| in_batch(what, i, e))).collect())
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
@@ -306,14 +313,7 @@ impl Database {
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
     pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
-        let mut seen = HashSet::with_capacity(edges.len());
-        for (i, e) in edges.iter().enumerate() {
-            validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
-            if !seen.insert(e.id.as_str()) {
-                return Err(Error::already_exists(format!("edges[{i}]: edge \"{}\" appears twice in the batch", e.id)));
-            }
-        }
-        self.write(|txn, t| edges.iter().enumerate().map(|(i, e)| insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))).collect())
+        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
