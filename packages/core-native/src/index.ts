@@ -15,6 +15,15 @@ export interface NativeHandle {
   readonly __loomdbNativeHandle: unique symbol;
 }
 
+/**
+ * An open transaction, accepted wherever a handle is: such calls see the
+ * transaction's writes and always run synchronously on the JS thread, which
+ * owns the transaction. Garbage-collecting an unfinished one rolls it back.
+ */
+export interface NativeTransaction extends NativeHandle {
+  readonly __loomdbNativeTransaction: unique symbol;
+}
+
 /** Returned synchronously (`false`) or as a promise (`true`). */
 type Maybe<A extends boolean, T> = A extends true ? Promise<T> : T;
 
@@ -23,6 +32,13 @@ export interface NativeAddon {
   /** `options`: JSON `{ durability?, busyTimeoutMs?, readOnly?, mapSize? }`. */
   open(path: string, optionsJson: string): NativeHandle;
   close(handle: NativeHandle): void;
+  /** Begins a write transaction; with `async`, waits for the writer lock off the JS thread. */
+  txBegin<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, NativeTransaction>;
+  txCommit(tx: NativeTransaction): void;
+  txRollback(tx: NativeTransaction): void;
+  txSavepoint(tx: NativeTransaction): void;
+  /** Ends the newest savepoint: `keep` its writes or undo them. */
+  txEndSavepoint(tx: NativeTransaction, keep: boolean): void;
   /** Declares a space or checks an existing one matches `specJson`. */
   ensureSpace(handle: NativeHandle, name: string, specJson: string): void;
   /** Returns the node as JSON. */

@@ -1,7 +1,8 @@
-import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './embedded-db.js';
+import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { invalid, loomError, toLoomError } from './errors.js';
+import { asyncTransaction, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
-import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend } from './storage.js';
+import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations } from './storage.js';
 import type {
   Edge,
   EdgeInput,
@@ -47,15 +48,31 @@ import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepare
 export interface LongOperationOptions {
   /** Aborting before the work is committed rejects with the signal's reason and writes nothing. */
   signal?: AbortSignal;
+  /** Called as the work proceeds (batches report after each chunk written, before the commit). */
+  onProgress?: (progress: { done: number; total: number }) => void;
 }
+
+/** Items written between progress reports and abort checks. */
+const CHUNK = 2048;
+
+function prepareLongOptions(options: unknown): LongOperationOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${options === null ? 'null' : typeof options}`);
+  const { signal, onProgress } = options as LongOperationOptions;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('options.signal must be an AbortSignal');
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw invalid(`options.onProgress must be a function, got ${typeof onProgress}`);
+  return { signal, onProgress };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The backend's off-thread operations, or its synchronous ones wrapped in promises. */
 function operations(backend: StorageBackend): AsyncStorageOperations {
   if (backend.async) return backend.async;
   const wrapped: Record<string, unknown> = {};
-  for (const name of ASYNC_OPERATIONS) {
-    const method = backend[name] as (...args: unknown[]) => unknown;
-    wrapped[name] = async (...args: unknown[]) => method.apply(backend, args);
+  for (const name of [...ASYNC_OPERATIONS, 'beginTransaction'] as const) {
+    const method = backend[name] as ((...args: unknown[]) => unknown) | undefined;
+    if (method) wrapped[name] = async (...args: unknown[]) => method.apply(backend, args);
   }
   return wrapped as AsyncStorageOperations;
 }
@@ -69,6 +86,8 @@ function operations(backend: StorageBackend): AsyncStorageOperations {
 export class AsyncEmbeddedDB {
   #backend: StorageBackend | null;
   readonly #ops: AsyncStorageOperations;
+  /** Settles when this handle's open transaction ends; its writes wait for it. */
+  #transactionEnded: Promise<void> | null = null;
   readonly path: string;
 
   private constructor(backend: StorageBackend, path: string) {
@@ -99,20 +118,102 @@ export class AsyncEmbeddedDB {
     }
   }
 
+  /** A write: waits until this handle's transaction (if any) has ended. */
+  async #write<T>(op: (ops: AsyncStorageOperations) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    call(this.#backend, () => undefined);
+    while (this.#transactionEnded) await this.#transactionEnded;
+    return this.#run(op, signal);
+  }
+
+  /**
+   * Runs `fn` in a write transaction: committed when the promise it returns
+   * resolves, rolled back when it rejects (rejecting with the original
+   * error) or when `signal` aborts (rejecting with the signal's reason).
+   * The transaction's calls run on the JavaScript thread; other writers
+   * wait, and this handle's own writes outside `tx` queue until it ends.
+   *
+   * ```ts
+   * await adb.transaction(async (tx) => {
+   *   const m = await tx.insertNode({ type: 'Message', properties: { content: 'hi' } });
+   *   await tx.insertEdge({ type: 'IN_CONVERSATION', from: m.id, to: conversationId });
+   * });
+   * ```
+   */
+  async transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T, options?: { signal?: AbortSignal }): Promise<T> {
+    if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
+    const { signal } = prepareLongOptions(options);
+    return this.#withTransaction((tx) => fn(asyncTransaction(tx)), signal);
+  }
+
+  async #withTransaction<T>(fn: (tx: Transaction) => Promise<T> | T, signal?: AbortSignal): Promise<T> {
+    const begin = this.#ops.beginTransaction;
+    if (!begin) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no transactions`);
+    while (this.#transactionEnded) await this.#transactionEnded;
+    let ended!: () => void;
+    this.#transactionEnded = new Promise((resolve) => (ended = resolve));
+    let tx: Transaction | undefined;
+    const abort = () => tx?.end(false);
+    try {
+      signal?.throwIfAborted();
+      tx = new Transaction(await this.#run(() => begin()));
+      signal?.addEventListener('abort', abort, { once: true });
+      try {
+        const result = await fn(tx);
+        signal?.throwIfAborted();
+        tx.end(true);
+        return result;
+      } catch (e) {
+        tx.end(false);
+        throw signal?.aborted ? signal.reason : e;
+      }
+    } finally {
+      signal?.removeEventListener('abort', abort);
+      this.#transactionEnded = null;
+      ended();
+    }
+  }
+
+  /**
+   * A validated batch: one off-thread call, or, to report progress or stop
+   * midway, chunks in one transaction with a turn of the event loop between
+   * them. Either way it commits whole or not at all.
+   */
+  async #batch<P, R>(items: P[], options: LongOperationOptions, write: (o: StorageOperations, items: P[]) => R[], whole: (o: AsyncStorageOperations) => Promise<R[]>): Promise<R[]> {
+    const { signal, onProgress } = options;
+    if (!signal && !onProgress) return this.#write(whole);
+    return this.#withTransaction(async (tx) => {
+      const out: R[] = [];
+      for (let done = 0; done < items.length; ) {
+        const chunk = items.slice(done, done + CHUNK);
+        out.push(...write(tx.storage, chunk));
+        done += chunk.length;
+        onProgress?.({ done, total: items.length });
+        await nextTurn();
+        signal?.throwIfAborted();
+      }
+      return out;
+    }, signal);
+  }
+
   get storage(): string {
     return call(this.#backend, (b) => b.name);
   }
 
+  /** What the storage backend can do beyond the basics. */
+  get capabilities(): StorageCapabilities {
+    return call(this.#backend, (b) => ({ ...b.capabilities }));
+  }
+
   async insertNode(node: NodeInput): Promise<Node> {
     const n = prepareNode(node);
-    return (await this.#run((o) => o.insertNodes([n])))[0] as Node;
+    return (await this.#write((o) => o.insertNodes([n])))[0] as Node;
   }
 
   /** Inserts every node or none, in one commit, off the JS thread; returns their ids in order. */
-  async insertNodesBatch(nodes: NodeInput[], options: LongOperationOptions = {}): Promise<string[]> {
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw invalid('options.signal must be an AbortSignal');
+  async insertNodesBatch(nodes: NodeInput[], options?: LongOperationOptions): Promise<string[]> {
+    const long = prepareLongOptions(options);
     const prepared = prepareBatch(nodes);
-    const inserted = await this.#run((o) => o.insertNodes(prepared), options.signal);
+    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertNodes(chunk), (o) => o.insertNodes(prepared));
     return inserted.map((n) => n.id);
   }
 
@@ -124,17 +225,17 @@ export class AsyncEmbeddedDB {
   async updateNode(id: string, update: { properties: NodeInput['properties'] }): Promise<Node> {
     const checked = checkId('id', id);
     const patch = preparePatch(update);
-    return this.#run((o) => o.updateNode(checked, patch));
+    return this.#write((o) => o.updateNode(checked, patch));
   }
 
   async deleteNode(id: string): Promise<boolean> {
     const checked = checkId('id', id);
-    return this.#run((o) => o.deleteNode(checked));
+    return this.#write((o) => o.deleteNode(checked));
   }
 
   async insertEdge(edge: EdgeInput): Promise<Edge> {
     const e = prepareEdge(edge);
-    return this.#run((o) => o.insertEdge(e));
+    return this.#write((o) => o.insertEdge(e));
   }
 
   async getEdge(id: string): Promise<Edge | null> {
@@ -144,14 +245,14 @@ export class AsyncEmbeddedDB {
 
   async deleteEdge(id: string): Promise<boolean> {
     const checked = checkId('id', id);
-    return this.#run((o) => o.deleteEdge(checked));
+    return this.#write((o) => o.deleteEdge(checked));
   }
 
   async insertEmbedding(nodeId: string, vector: Vector, options?: SpaceOption): Promise<void> {
     const id = checkId('nodeId', nodeId);
     const v = prepareVector(vector);
     const space = prepareSpaceName(options);
-    return this.#run((o) => o.insertEmbedding(id, space, v));
+    return this.#write((o) => o.insertEmbedding(id, space, v));
   }
 
   async getEmbedding(nodeId: string, options?: SpaceOption): Promise<Float32Array | null> {
@@ -166,24 +267,34 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.searchVectors(space, v, k, filter));
   }
 
-  async insertEdgesBatch(edges: EdgeInput[], options: LongOperationOptions = {}): Promise<string[]> {
+  async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {
+    const long = prepareLongOptions(options);
     const prepared = prepareEdgeBatch(edges);
-    return (await this.#run((o) => o.insertEdges(prepared), options.signal)).map((e) => e.id);
+    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
+    return inserted.map((e) => e.id);
   }
 
-  async insertEmbeddingsBatch(items: EmbeddingInput[], options: LongOperationOptions = {}): Promise<void> {
+  async insertEmbeddingsBatch(items: EmbeddingInput[], options?: LongOperationOptions): Promise<void> {
+    const long = prepareLongOptions(options);
     const prepared = prepareEmbeddingBatch(items);
-    return this.#run((o) => o.insertEmbeddings(prepared), options.signal);
+    const put = (o: StorageOperations, chunk: typeof prepared) => {
+      o.insertEmbeddings(chunk);
+      return [];
+    };
+    await this.#batch(prepared, long, put, async (o) => {
+      await o.insertEmbeddings(prepared);
+      return [];
+    });
   }
 
   async deleteNodes(selector: NodeSelector): Promise<number> {
     const filter = prepareNodeSelector(selector);
-    return this.#run((o) => o.deleteNodes(filter));
+    return this.#write((o) => o.deleteNodes(filter));
   }
 
   async deleteEdges(selector: EdgeSelector): Promise<number> {
     const s = prepareEdgeSelector(selector);
-    return this.#run((o) => o.deleteEdges(s));
+    return this.#write((o) => o.deleteEdges(s));
   }
 
   async neighbors(id: string, options: NeighborOptions): Promise<Neighbor[]> {

@@ -1,89 +1,8 @@
-import { invalid, loomError, toLoomError } from './errors.js';
+import { invalid, loomError } from './errors.js';
 import { openBackend, type OpenOptions } from './open.js';
-import type { StorageBackend } from './storage.js';
-import type {
-  Edge,
-  EdgeInput,
-  EdgeListOptions,
-  EdgeSelector,
-  EdgeWalkOptions,
-  EmbeddingInput,
-  ListPage,
-  Neighbor,
-  NeighborOptions,
-  Node,
-  NodeInput,
-  NodeListOptions,
-  NodeSelector,
-  NodeWalkOptions,
-  Path,
-  HopOptions,
-  Reached,
-  SearchHit,
-  SearchOptions,
-  ShortestPathOptions,
-  SpaceOption,
-  Stats,
-  TraverseOptions,
-  Vector,
-} from './types.js';
-import {
-  edgeQueryOf,
-  encodeCursor,
-  nodeQueryOf,
-  prepareDepth,
-  prepareEdgePage,
-  prepareEdgeSelector,
-  prepareHop,
-  prepareLimit,
-  prepareNodePage,
-  prepareNodeSelector,
-  prepareTraverse,
-  walkPages,
-  type Position,
-} from './walk.js';
-import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
-
-/** Runs a backend call, turning whatever it throws into a LoomError. */
-export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
-  if (!backend) throw loomError('CLOSED', 'the database is closed');
-  try {
-    return op(backend);
-  } catch (e) {
-    throw toLoomError(e);
-  }
-}
-
-export function prepareBatch(nodes: unknown): ReturnType<typeof prepareNode>[] {
-  if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
-  return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
-}
-
-export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>[] {
-  if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
-  return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
-}
-
-export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
-  if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
-  return items.map((item, i) => {
-    const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;
-    if (typeof item !== 'object' || item === null) throw invalid(`embeddings[${i}] must be an object, got ${typeof item}`);
-    return {
-      nodeId: checkId(`embeddings[${i}].nodeId`, e.nodeId),
-      space: prepareSpaceName({ space: e.space }),
-      vector: prepareVector(e.vector, `embeddings[${i}].vector`),
-    };
-  });
-}
-
-/** A page of records and the opaque cursor that resumes after it. */
-export function toListPage<T>(page: { items: T[]; next: Position | null }, query: object): ListPage<T> {
-  return page.next ? { items: page.items, nextCursor: encodeCursor(query, page.next) } : { items: page.items };
-}
-
-/** Walk pages of this size when iterating. */
-export const WALK_PAGE = 4096;
+import { call, DatabaseOperations } from './operations.js';
+import type { StorageBackend, StorageCapabilities, StorageOperations } from './storage.js';
+import { runTransaction, Transaction } from './transaction.js';
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -97,14 +16,21 @@ export const WALK_PAGE = 4096;
  * db.close();
  * ```
  */
-export class EmbeddedDB {
+export class EmbeddedDB extends DatabaseOperations {
   #backend: StorageBackend | null;
   /** The database directory (absolute), or `''` for a backend given as an instance. */
   readonly path: string;
 
   private constructor(backend: StorageBackend, path: string) {
+    super();
     this.#backend = backend;
     this.path = path;
+  }
+
+  /** @internal */
+  protected target(): StorageOperations {
+    if (!this.#backend) throw loomError('CLOSED', 'the database is closed');
+    return this.#backend;
   }
 
   /** Opens (creating if needed) the database at `path`, default {@link defaultDbPath}. */
@@ -126,151 +52,33 @@ export class EmbeddedDB {
     return call(this.#backend, (b) => b.name);
   }
 
-  insertNode(node: NodeInput): Node {
-    const n = prepareNode(node);
-    return call(this.#backend, (b) => b.insertNodes([n])[0] as Node);
+  /** What the storage backend can do beyond the basics (transactions, several processes, …). */
+  get capabilities(): StorageCapabilities {
+    return call(this.#backend, (b) => ({ ...b.capabilities }));
   }
 
-  /** Inserts every node or none, in one commit; returns their ids in order. */
-  insertNodesBatch(nodes: NodeInput[]): string[] {
-    const prepared = prepareBatch(nodes);
-    return call(this.#backend, (b) => b.insertNodes(prepared).map((n) => n.id));
-  }
-
-  getNode(id: string): Node | null {
-    const checked = checkId('id', id);
-    return call(this.#backend, (b) => b.getNode(checked));
-  }
-
-  /** Shallow-merges `properties`; a `null` value deletes its key. */
-  updateNode(id: string, update: { properties: NodeInput['properties'] }): Node {
-    const checked = checkId('id', id);
-    const patch = preparePatch(update);
-    return call(this.#backend, (b) => b.updateNode(checked, patch));
-  }
-
-  /** Deletes the node with its edges and embeddings; `false` when there was none. */
-  deleteNode(id: string): boolean {
-    const checked = checkId('id', id);
-    return call(this.#backend, (b) => b.deleteNode(checked));
-  }
-
-  insertEdge(edge: EdgeInput): Edge {
-    const e = prepareEdge(edge);
-    return call(this.#backend, (b) => b.insertEdge(e));
-  }
-
-  getEdge(id: string): Edge | null {
-    const checked = checkId('id', id);
-    return call(this.#backend, (b) => b.getEdge(checked));
-  }
-
-  deleteEdge(id: string): boolean {
-    const checked = checkId('id', id);
-    return call(this.#backend, (b) => b.deleteEdge(checked));
-  }
-
-  /** Stores the node's vector in a space (default `'default'`), replacing any it had. */
-  insertEmbedding(nodeId: string, vector: Vector, options?: SpaceOption): void {
-    const id = checkId('nodeId', nodeId);
-    const v = prepareVector(vector);
-    const space = prepareSpaceName(options);
-    call(this.#backend, (b) => b.insertEmbedding(id, space, v));
-  }
-
-  getEmbedding(nodeId: string, options?: SpaceOption): Float32Array | null {
-    const id = checkId('nodeId', nodeId);
-    const space = prepareSpaceName(options);
-    return call(this.#backend, (b) => b.getEmbedding(id, space));
-  }
-
-  /** The `k` (default 10) nearest nodes to `vector`, nearest first. */
-  searchVectors(vector: Vector, options?: SearchOptions): SearchHit[] {
-    const v = prepareVector(vector);
-    const { space, k, filter } = prepareSearch(options);
-    return call(this.#backend, (b) => b.searchVectors(space, v, k, filter));
-  }
-
-  /** Inserts every edge or none, in one commit; returns their ids in order. */
-  insertEdgesBatch(edges: EdgeInput[]): string[] {
-    const prepared = prepareEdgeBatch(edges);
-    return call(this.#backend, (b) => b.insertEdges(prepared).map((e) => e.id));
-  }
-
-  /** Stores every vector or none, in one commit. */
-  insertEmbeddingsBatch(items: EmbeddingInput[]): void {
-    const prepared = prepareEmbeddingBatch(items);
-    call(this.#backend, (b) => b.insertEmbeddings(prepared));
-  }
-
-  /** Deletes nodes by id, or every node of a type and/or matching `where`, with their edges and embeddings, in one commit. Returns how many. */
-  deleteNodes(selector: NodeSelector): number {
-    const filter = prepareNodeSelector(selector);
-    return call(this.#backend, (b) => b.deleteNodes(filter));
-  }
-
-  /** Deletes edges by id, or every edge of a type (optionally only from and/or to a node), in one commit. Returns how many. */
-  deleteEdges(selector: EdgeSelector): number {
-    const s = prepareEdgeSelector(selector);
-    return call(this.#backend, (b) => b.deleteEdges(s));
-  }
-
-  /** The edges of a node and the nodes at their other ends. */
-  neighbors(id: string, options: NeighborOptions): Neighbor[] {
-    const checked = checkId('id', id);
-    const hop = prepareHop('options', options);
-    const limit = prepareLimit('options.limit', options.limit);
-    return call(this.#backend, (b) => b.neighbors(checked, hop, limit));
-  }
-
-  /** How many edges of a node `options` follow. */
-  degree(id: string, options: HopOptions): number {
-    const checked = checkId('id', id);
-    const hop = prepareHop('options', options);
-    return call(this.#backend, (b) => b.degree(checked, hop));
-  }
-
-  /** Breadth-first from `startId` (not included), each node once, up to `maxDepth` hops. */
-  traverse(startId: string, options: TraverseOptions): Reached[] {
-    const checked = checkId('startId', startId);
-    const { hop, ...rest } = prepareTraverse(options);
-    return call(this.#backend, (b) => b.traverse(checked, hop, rest));
-  }
-
-  /** A path with the fewest edges from `fromId` to `toId` (start first), or null when none within `maxDepth`. */
-  shortestPath(fromId: string, toId: string, options: ShortestPathOptions): Path | null {
-    const from = checkId('fromId', fromId);
-    const to = checkId('toId', toId);
-    const hop = prepareHop('options', options);
-    const maxDepth = prepareDepth('options.maxDepth', options.maxDepth, 0);
-    return call(this.#backend, (b) => b.shortestPath(from, to, hop, maxDepth));
-  }
-
-  /** One page of nodes; pass `nextCursor` back as `cursor` for the next. Cursors stay valid across writes. */
-  listNodes(options: NodeListOptions): ListPage<Node> {
-    const query = prepareNodePage(options);
-    return toListPage(call(this.#backend, (b) => b.listNodes(query)), nodeQueryOf(query));
-  }
-
-  /** One page of edges in creation order. */
-  listEdges(options: EdgeListOptions): ListPage<Edge> {
-    const query = prepareEdgePage(options);
-    return toListPage(call(this.#backend, (b) => b.listEdges(query)), edgeQueryOf(query));
-  }
-
-  /** Every matching node, pulled from the engine a page at a time. */
-  iterateNodes(options: NodeWalkOptions = {}): Generator<Node, void, undefined> {
-    return walkPages(prepareNodePage(options, WALK_PAGE), (q) => call(this.#backend, (b) => b.listNodes(q)));
-  }
-
-  /** Every edge (of a type), a page at a time. */
-  iterateEdges(options: EdgeWalkOptions = {}): Generator<Edge, void, undefined> {
-    return walkPages(prepareEdgePage(options, WALK_PAGE), (q) => call(this.#backend, (b) => b.listEdges(q)));
-  }
-
-  /** Counts and definitions of committed data. */
-  stats(): Stats {
-    return call(this.#backend, (b) => b.stats());
+  /**
+   * Runs `fn` in a write transaction and returns what it returns: committed
+   * when `fn` returns, rolled back when it throws (the error is rethrown
+   * unchanged). Reads on `tx` see its writes; other readers see nothing
+   * until the commit; other writers wait. Write through `tx`: a write on
+   * `db` itself meanwhile throws `LOCKED`. `tx.transaction` nests as a
+   * savepoint.
+   *
+   * ```ts
+   * const id = db.transaction((tx) => {
+   *   const c = tx.insertNode({ type: 'Conversation', properties: {} });
+   *   tx.insertEdge({ type: 'IN_CONVERSATION', from: messageId, to: c.id });
+   *   return c.id;
+   * });
+   * ```
+   */
+  transaction<T>(fn: (tx: Transaction) => T): T {
+    if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
+    const backend = this.target() as StorageBackend;
+    if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
+    const begin = backend.beginTransaction.bind(backend);
+    return runTransaction(new Transaction(call(backend, () => begin())), fn);
   }
 
   /** Closes the handle; later calls throw `CLOSED`. Closing twice is harmless. */

@@ -10,6 +10,8 @@
  */
 export { EmbeddedDB } from './embedded-db.js';
 export { AsyncEmbeddedDB, type LongOperationOptions } from './async-db.js';
+export { Transaction, type AsyncTransaction } from './transaction.js';
+export { DatabaseOperations } from './operations.js';
 export type { OpenOptions } from './open.js';
 export {
   LoomError,
@@ -37,6 +39,8 @@ export type {
   StorageFactory,
   StorageOpenOptions,
   StorageSearchFilter,
+  StorageOperations,
+  StorageTransaction,
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';

@@ -24,21 +24,14 @@ export interface StorageSearchFilter {
 }
 
 /**
- * A storage backend, version 1. LoomDB validates every input before calling
- * it (ids, types, JSON properties, vector lengths against the space are the
- * backend's to check), so a backend only stores and retrieves. Each write
- * call is atomic: it either fully happens or throws and changes nothing.
- * Errors should be `LoomError`s (or carry one of its codes as `code`).
- *
- * The built-in `native` and `memory` backends implement exactly this
- * interface; run `@loomdb/db/testing`'s conformance suite against yours.
+ * The data operations of a storage backend, which its transactions offer
+ * too. LoomDB validates every input before calling them (ids, types, JSON
+ * properties; vector lengths against the space are the backend's to check),
+ * so a backend only stores and retrieves. Each write call is atomic: it
+ * either fully happens or throws and changes nothing. Errors should be
+ * `LoomError`s (or carry one of its codes as `code`).
  */
-export interface StorageBackend {
-  readonly specificationVersion: 'v1';
-  /** The name the backend was registered under. */
-  readonly name: string;
-  readonly capabilities: StorageCapabilities;
-
+export interface StorageOperations {
   /** Declares a space, or checks an existing one equals `spec` (else `INVALID_ARGUMENT`). */
   ensureSpace(name: string, spec: Required<SpaceSpec>): void;
   /** Inserts all nodes in one atomic write (`ALREADY_EXISTS` on a taken id). */
@@ -84,6 +77,38 @@ export interface StorageBackend {
   /** One page of edges in insertion order. */
   listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null };
   stats(): Stats;
+}
+
+/**
+ * A write transaction (`capabilities.transactions`): the same operations,
+ * whose reads see the transaction's writes while nobody else sees them
+ * before `commit`. Writers outside it wait (or get `LOCKED`). It is used
+ * only on the JavaScript thread.
+ */
+export interface StorageTransaction extends StorageOperations {
+  commit(): void;
+  /** Undoes every write of the transaction. */
+  rollback(): void;
+  /** Opens a savepoint: the writes after it can be undone alone. */
+  savepoint(): void;
+  /** Ends the newest savepoint, keeping its writes or undoing them. */
+  endSavepoint(keep: boolean): void;
+}
+
+/**
+ * A storage backend, version 1: the {@link StorageOperations} plus identity,
+ * capabilities and lifecycle.
+ *
+ * The built-in `native` and `memory` backends implement exactly this
+ * interface; run `@loomdb/db/testing`'s conformance suite against yours.
+ */
+export interface StorageBackend extends StorageOperations {
+  readonly specificationVersion: 'v1';
+  /** The name the backend was registered under. */
+  readonly name: string;
+  readonly capabilities: StorageCapabilities;
+  /** Begins a write transaction, waiting up to the busy timeout for other writers (when `capabilities.transactions`). */
+  beginTransaction?(): StorageTransaction;
   close(): void;
   /** Off-thread versions of the methods above, when the backend has them. */
   readonly async?: AsyncStorageOperations;
@@ -116,8 +141,14 @@ export const ASYNC_OPERATIONS = [
   'stats',
 ] as const;
 
-/** Promise-returning versions of {@link ASYNC_OPERATIONS}. */
-export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>>;
+/**
+ * Promise-returning versions of {@link ASYNC_OPERATIONS}, plus a
+ * `beginTransaction` that waits for the writer lock without blocking the
+ * JavaScript thread.
+ */
+export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>> & {
+  beginTransaction?(): Promise<StorageTransaction>;
+};
 /** What a storage factory receives from `EmbeddedDB.open`. */
 export interface StorageOpenOptions {
   /** Database directory (absolute). */

@@ -197,7 +197,18 @@ for (const storage of ['native', 'memory'] as const) {
       rejects(db, () => db.listNodes({ limit: 1, type: 'Other', cursor: page.nextCursor }), 'INVALID_ARGUMENT');
       rejects(db, () => db.listEdges({ limit: 1, cursor: page.nextCursor }), 'INVALID_ARGUMENT');
       rejects(db, () => [...db.iterateNodes({ orderBy: 'name' } as never)], 'INVALID_ARGUMENT');
+      for (const bad of [undefined, 42, 'fn']) rejects(db, () => db.transaction(bad as never), 'INVALID_ARGUMENT');
+      rejects(
+        db,
+        () =>
+          db.transaction((tx) => {
+            tx.insertNode({ id: 'in-tx', type: 'T' });
+            tx.insertNode({ id: 'bad', type: 'T', properties: { x: Number.NaN } });
+          }),
+        'INVALID_ARGUMENT',
+      );
       db.close();
+      expectLoomError(() => db.transaction(() => undefined), 'CLOSED');
       expectLoomError(() => db.neighbors('a', { direction: 'out' }), 'CLOSED');
       expectLoomError(() => db.listNodes({ limit: 1 }), 'CLOSED');
       expectLoomError(() => [...db.iterateEdges()], 'CLOSED');
@@ -265,6 +276,10 @@ for (const storage of ['native', 'memory'] as const) {
       await expect(adb.updateNode('ghost', { properties: {} })).rejects.toMatchObject({ code: 'NOT_FOUND' });
       const aborted = AbortSignal.abort(new Error('stop'));
       await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: aborted })).rejects.toThrow('stop');
+      await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: 'now' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(adb.transaction('fn' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(adb.transaction(async (tx) => tx.insertNode({ id: 'y', type: 'T' }), { signal: aborted })).rejects.toThrow('stop');
+      await expect(adb.transaction(async (tx) => tx.insertNode({ id: 'y', type: 'T', properties: { x: Number.POSITIVE_INFINITY } }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       expect(await adb.stats()).toEqual(before);
       expect(await adb.getNode('z')).toBeNull();
       expect(await adb.getNode('y')).toBeNull();

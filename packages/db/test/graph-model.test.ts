@@ -80,6 +80,16 @@ function distances(model: Model, start: string, direction: Direction, maxDepth: 
   return dist;
 }
 
+/** Whether `fn` ran without throwing. */
+function attempt(fn: () => unknown): boolean {
+  try {
+    fn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const directionArb = fc.constantFrom<Direction>('out', 'in', 'both');
 const edgeTypesArb = fc.option(fc.subarray([...EDGE_TYPES], { minLength: 1 }), { nil: undefined });
 
@@ -143,6 +153,63 @@ for (const storage of ['native', 'memory'] as const) {
           }
         }),
         { numRuns: 40 },
+      );
+    });
+
+    it('transactions commit exactly the model’s writes, and roll back to the state before', () => {
+      const opArb = fc.oneof(
+        fc.record({ kind: fc.constant('node' as const), n: fc.nat({ max: 30 }), type: fc.constantFrom(...TYPES) }),
+        fc.record({ kind: fc.constant('edge' as const), from: fc.nat({ max: 30 }), to: fc.nat({ max: 30 }), type: fc.constantFrom(...EDGE_TYPES) }),
+        fc.record({ kind: fc.constant('deleteNode' as const), n: fc.nat({ max: 30 }) }),
+        fc.record({ kind: fc.constant('deleteEdges' as const), type: fc.constantFrom(...EDGE_TYPES) }),
+      );
+      fc.assert(
+        fc.property(graphArb, fc.array(opArb, { maxLength: 25 }), fc.boolean(), (model, ops, commit) => {
+          const db = load(model, storage);
+          try {
+            const want: Model = { nodes: new Map(model.nodes), edges: [...model.edges] };
+            const before = { nodes: [...db.iterateNodes()], edges: [...db.iterateEdges()] };
+            let edgeCount = 0;
+            const apply = (tx: Parameters<Parameters<EmbeddedDB['transaction']>[0]>[0]) => {
+              for (const op of ops) {
+                // Every op either succeeds in both or fails in both (and then changes nothing).
+                if (op.kind === 'node') {
+                  const id = `n${op.n}`;
+                  const ok = !want.nodes.has(id);
+                  if (ok) want.nodes.set(id, op.type);
+                  expect(attempt(() => tx.insertNode({ id, type: op.type }))).toBe(ok);
+                } else if (op.kind === 'edge') {
+                  const [from, to] = [`n${op.from}`, `n${op.to}`];
+                  const ok = want.nodes.has(from) && want.nodes.has(to);
+                  const id = `t${edgeCount++}`;
+                  if (ok) want.edges.push({ id, type: op.type, from, to });
+                  expect(attempt(() => tx.insertEdge({ id, type: op.type, from, to }))).toBe(ok);
+                } else if (op.kind === 'deleteNode') {
+                  const id = `n${op.n}`;
+                  expect(tx.deleteNode(id)).toBe(want.nodes.delete(id));
+                  want.edges = want.edges.filter((e) => e.from !== id && e.to !== id);
+                } else {
+                  const left = want.edges.filter((e) => e.type !== op.type);
+                  expect(tx.deleteEdges({ type: op.type })).toBe(want.edges.length - left.length);
+                  want.edges = left;
+                }
+              }
+              expect(tx.stats().nodes).toBe(want.nodes.size);
+              expect(tx.stats().edges).toBe(want.edges.length);
+              if (!commit) throw new Error('roll back');
+            };
+            expect(attempt(() => db.transaction(apply))).toBe(commit);
+            if (commit) {
+              expect(new Map([...db.iterateNodes()].map((n) => [n.id, n.type]))).toEqual(want.nodes);
+              expect([...db.iterateEdges()].map((e) => e.id).sort()).toEqual(want.edges.map((e) => e.id).sort());
+            } else {
+              expect({ nodes: [...db.iterateNodes()], edges: [...db.iterateEdges()] }).toEqual(before);
+            }
+          } finally {
+            db.close();
+          }
+        }),
+        { numRuns: 60 },
       );
     });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { EmbeddedDB, LoomError } from '@loomdb/db';
+import { AsyncEmbeddedDB, EmbeddedDB, LoomError } from '@loomdb/db';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'loomdb-procs-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -125,6 +125,26 @@ describe('several processes on one database', () => {
     expect(db.stats().nodes).toBeGreaterThanOrEqual(200_001);
     patient.close();
     db.close();
+  });
+
+  it('keep a transaction invisible to other processes until commit, and make their writers wait for it', async () => {
+    const path = join(root, 'transaction');
+    const adb = await AsyncEmbeddedDB.open(path);
+    const impatient = await worker(path, { busyTimeoutMs: 50 });
+    const patient = await worker(path, { busyTimeoutMs: 30_000 });
+    let waiting: Promise<Record<string, unknown>> | undefined;
+    await adb.transaction(async (tx) => {
+      await tx.insertNode({ id: 'in-tx', type: 'T' });
+      expect((await impatient.call({ op: 'get', id: 'in-tx' })).ok).toBeNull();
+      expect(await impatient.call({ op: 'insert', id: 'impatient' })).toMatchObject({ error: 'LOCKED' });
+      waiting = patient.call({ op: 'insert', id: 'patient' });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(await adb.getNode('patient')).toBeNull();
+    });
+    expect((await waiting)?.ok).toMatchObject({ id: 'patient' });
+    expect((await impatient.call({ op: 'get', id: 'in-tx' })).ok).toMatchObject({ id: 'in-tx' });
+    expect((await adb.stats()).nodes).toBe(2);
+    adb.close();
   });
 
   it('grow the map when it fills, in every process', async () => {

@@ -1,7 +1,7 @@
 import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { StorageBackend, StorageSearchFilter } from '../storage.js';
+import type { StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -47,33 +47,43 @@ interface Space {
 
 const copy = <T>(value: T): T => structuredClone(value);
 
-/**
- * The reference backend: plain maps in this process, nothing on disk. For
- * tests and JavaScript-only hosts; it implements the storage contract as
- * plainly as possible so other backends can be checked against it.
- */
-export class MemoryStorage implements StorageBackend {
-  readonly specificationVersion = 'v1';
-  readonly name = 'memory';
-  readonly capabilities = { nativeQuery: false, transactions: false, durableQueue: false, multiProcess: false };
-  readonly #nodes = new Map<string, Node>();
-  readonly #edges = new Map<string, Edge>();
+/** Everything an in-memory database holds. */
+interface MemoryState {
+  nodes: Map<string, Node>;
+  edges: Map<string, Edge>;
   /** Insertion sequence of each node and edge: the `createdAt` order and cursor key. */
-  readonly #keys = new WeakMap<Node | Edge, number>();
-  #sequence = 0;
-  readonly #spaces = new Map<string, Space>();
-  readonly #readOnly: boolean;
+  keys: WeakMap<Node | Edge, number>;
+  sequence: number;
+  spaces: Map<string, Space>;
+}
 
-  constructor(options: { readOnly?: boolean } = {}) {
-    this.#readOnly = options.readOnly ?? false;
+const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map() });
+
+/**
+ * A copy to write on. Records are replaced, never changed in place, so the
+ * maps are copied and the records shared; `keys` only ever gains entries.
+ */
+const fork = (s: MemoryState): MemoryState => ({
+  nodes: new Map(s.nodes),
+  edges: new Map(s.edges),
+  keys: s.keys,
+  sequence: s.sequence,
+  spaces: new Map([...s.spaces].map(([name, space]) => [name, { spec: space.spec, vectors: new Map(space.vectors) }])),
+});
+
+/** The data operations over one state: the database's or a transaction's. */
+abstract class MemoryOperations implements StorageOperations {
+  protected state: MemoryState;
+
+  constructor(state: MemoryState) {
+    this.state = state;
   }
 
-  #writable(): void {
-    if (this.#readOnly) throw loomError('READ_ONLY', 'this in-memory database was opened with readOnly: true');
-  }
+  /** Throws unless this view may write now. */
+  protected abstract writable(): void;
 
   #space(name: string): Space {
-    const space = this.#spaces.get(name);
+    const space = this.state.spaces.get(name);
     if (!space) throw loomError('NOT_FOUND', `space "${name}" does not exist; declare it with open(path, { spaces: { ${name}: { dimensions, metric } } })`);
     return space;
   }
@@ -85,7 +95,7 @@ export class MemoryStorage implements StorageBackend {
   }
 
   ensureSpace(name: string, spec: Required<SpaceSpec>): void {
-    const existing = this.#spaces.get(name);
+    const existing = this.state.spaces.get(name);
     if (existing) {
       const same = existing.spec.dimensions === spec.dimensions && existing.spec.metric === spec.metric && existing.spec.index === spec.index;
       if (!same) {
@@ -93,35 +103,35 @@ export class MemoryStorage implements StorageBackend {
       }
       return;
     }
-    this.#writable();
+    this.writable();
     if (spec.index !== 'flat') throw loomError('UNSUPPORTED', `space "${name}": index "${spec.index}" is not available (available: "flat")`);
-    this.#spaces.set(name, { spec: { ...spec }, vectors: new Map() });
+    this.state.spaces.set(name, { spec: { ...spec }, vectors: new Map() });
   }
 
   insertNodes(nodes: PreparedNode[]): Node[] {
-    this.#writable();
+    this.writable();
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
-      if (this.#nodes.has(n.id) || seen.has(n.id)) throw loomError('ALREADY_EXISTS', `nodes[${i}]: node "${n.id}" already exists`);
+      if (this.state.nodes.has(n.id) || seen.has(n.id)) throw loomError('ALREADY_EXISTS', `nodes[${i}]: node "${n.id}" already exists`);
       seen.add(n.id);
     });
     const now = Date.now();
     return nodes.map((n) => {
       const node: Node = { id: n.id, type: n.type, properties: copy(n.properties), createdAt: now, updatedAt: now };
-      this.#nodes.set(n.id, node);
-      this.#keys.set(node, ++this.#sequence);
+      this.state.nodes.set(n.id, node);
+      this.state.keys.set(node, ++this.state.sequence);
       return copy(node);
     });
   }
 
   getNode(id: string): Node | null {
-    const node = this.#nodes.get(id);
+    const node = this.state.nodes.get(id);
     return node ? copy(node) : null;
   }
 
   updateNode(id: string, patch: Properties): Node {
-    this.#writable();
-    const node = this.#nodes.get(id);
+    this.writable();
+    const node = this.state.nodes.get(id);
     if (!node) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
     const properties = { ...node.properties };
     for (const [key, value] of Object.entries(patch)) {
@@ -129,18 +139,18 @@ export class MemoryStorage implements StorageBackend {
       else properties[key] = copy(value);
     }
     const updated = { ...node, properties, updatedAt: Math.max(Date.now(), node.createdAt) };
-    this.#nodes.set(id, updated);
-    this.#keys.set(updated, this.#keys.get(node) as number);
+    this.state.nodes.set(id, updated);
+    this.state.keys.set(updated, this.state.keys.get(node) as number);
     return copy(updated);
   }
 
   deleteNode(id: string): boolean {
-    this.#writable();
-    if (!this.#nodes.delete(id)) return false;
-    for (const edge of [...this.#edges.values()]) {
-      if (edge.from === id || edge.to === id) this.#edges.delete(edge.id);
+    this.writable();
+    if (!this.state.nodes.delete(id)) return false;
+    for (const edge of [...this.state.edges.values()]) {
+      if (edge.from === id || edge.to === id) this.state.edges.delete(edge.id);
     }
-    for (const space of this.#spaces.values()) space.vectors.delete(id);
+    for (const space of this.state.spaces.values()) space.vectors.delete(id);
     return true;
   }
 
@@ -149,30 +159,30 @@ export class MemoryStorage implements StorageBackend {
   }
 
   insertEdges(edges: PreparedEdge[]): Edge[] {
-    this.#writable();
+    this.writable();
     const seen = new Set<string>();
     edges.forEach((e, i) => {
-      if (this.#edges.has(e.id) || seen.has(e.id)) throw loomError('ALREADY_EXISTS', `edges[${i}]: edge "${e.id}" already exists`);
+      if (this.state.edges.has(e.id) || seen.has(e.id)) throw loomError('ALREADY_EXISTS', `edges[${i}]: edge "${e.id}" already exists`);
       seen.add(e.id);
-      if (!this.#nodes.has(e.from)) throw loomError('NOT_FOUND', `edges[${i}]: edge from node "${e.from}" does not exist`);
-      if (!this.#nodes.has(e.to)) throw loomError('NOT_FOUND', `edges[${i}]: edge to node "${e.to}" does not exist`);
+      if (!this.state.nodes.has(e.from)) throw loomError('NOT_FOUND', `edges[${i}]: edge from node "${e.from}" does not exist`);
+      if (!this.state.nodes.has(e.to)) throw loomError('NOT_FOUND', `edges[${i}]: edge to node "${e.to}" does not exist`);
     });
     const now = Date.now();
     return edges.map((e) => {
       const edge: Edge = { id: e.id, type: e.type, from: e.from, to: e.to, properties: copy(e.properties), weight: e.weight, createdAt: now };
-      this.#edges.set(e.id, edge);
-      this.#keys.set(edge, ++this.#sequence);
+      this.state.edges.set(e.id, edge);
+      this.state.keys.set(edge, ++this.state.sequence);
       return copy(edge);
     });
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
-    this.#writable();
+    this.writable();
     items.forEach(({ nodeId, space: name, vector }, i) => {
       try {
         const space = this.#space(name);
         this.#checkDimensions(name, space, vector);
-        if (!this.#nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
+        if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
       } catch (e) {
         const err = e as { code: Parameters<typeof loomError>[0]; message: string };
         throw loomError(err.code, `embeddings[${i}]: ${err.message}`);
@@ -190,29 +200,29 @@ export class MemoryStorage implements StorageBackend {
   }
 
   deleteNodes(filter: PreparedNodeFilter): number {
-    this.#writable();
-    const doomed = [...this.#nodes.values()].filter((n) => this.#matches(n, filter));
+    this.writable();
+    const doomed = [...this.state.nodes.values()].filter((n) => this.#matches(n, filter));
     for (const n of doomed) this.deleteNode(n.id);
     return doomed.length;
   }
 
   deleteEdges(selector: PreparedEdgeSelector): number {
-    this.#writable();
-    const doomed = [...this.#edges.values()].filter((e) =>
+    this.writable();
+    const doomed = [...this.state.edges.values()].filter((e) =>
       selector.ids ? selector.ids.includes(e.id) : e.type === selector.type && (!selector.from || e.from === selector.from) && (!selector.to || e.to === selector.to),
     );
-    for (const e of doomed) this.#edges.delete(e.id);
+    for (const e of doomed) this.state.edges.delete(e.id);
     return doomed.length;
   }
 
   #require(id: string): void {
-    if (!this.#nodes.has(id)) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
+    if (!this.state.nodes.has(id)) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
   }
 
   /** `[edge, neighbour id]` of every edge of `id` that `hop` follows; a self-loop once. */
   #adjacent(id: string, hop: PreparedHop): Array<[Edge, string]> {
     const out: Array<[Edge, string]> = [];
-    for (const e of this.#edges.values()) {
+    for (const e of this.state.edges.values()) {
       if (hop.edgeTypes && !hop.edgeTypes.includes(e.type)) continue;
       if (hop.direction !== 'in' && e.from === id) out.push([e, e.to]);
       else if (hop.direction !== 'out' && e.to === id) out.push([e, e.from]);
@@ -224,7 +234,7 @@ export class MemoryStorage implements StorageBackend {
     this.#require(id);
     return this.#adjacent(id, hop)
       .slice(0, limit)
-      .map(([edge, other]) => ({ edge: copy(edge), node: copy(this.#nodes.get(other) as Node) }));
+      .map(([edge, other]) => ({ edge: copy(edge), node: copy(this.state.nodes.get(other) as Node) }));
   }
 
   degree(id: string, hop: PreparedHop): number {
@@ -243,7 +253,7 @@ export class MemoryStorage implements StorageBackend {
         for (const [edge, other] of this.#adjacent(at, hop)) {
           if (seen.has(other)) continue;
           seen.add(other);
-          const node = this.#nodes.get(other) as Node;
+          const node = this.state.nodes.get(other) as Node;
           if (options.nodeTypes && !options.nodeTypes.includes(node.type)) continue;
           out.push({ node: copy(node), depth, via: edge.id });
           if (out.length === options.limit) return out;
@@ -272,25 +282,25 @@ export class MemoryStorage implements StorageBackend {
       frontier = next;
     }
     if (from !== to && !parent.has(to)) return null;
-    const nodes = [copy(this.#nodes.get(to) as Node)];
+    const nodes = [copy(this.state.nodes.get(to) as Node)];
     const edges: Edge[] = [];
     for (let at = to; at !== from; ) {
       const [prev, edge] = parent.get(at) as [string, Edge];
       edges.unshift(copy(edge));
-      nodes.unshift(copy(this.#nodes.get(prev) as Node));
+      nodes.unshift(copy(this.state.nodes.get(prev) as Node));
       at = prev;
     }
     return { nodes, edges };
   }
 
   #page<T extends Node | Edge>(all: T[], order: 'createdAt' | 'id', descending: boolean, after: Position | null, limit: number): { items: T[]; next: Position | null } {
-    const position = (x: T): Position => (order === 'id' ? { id: x.id } : { key: this.#keys.get(x) as number });
-    const rank = (a: T, b: T) => (order === 'id' ? byteOrder(a.id, b.id) : (this.#keys.get(a) as number) - (this.#keys.get(b) as number));
+    const position = (x: T): Position => (order === 'id' ? { id: x.id } : { key: this.state.keys.get(x) as number });
+    const rank = (a: T, b: T) => (order === 'id' ? byteOrder(a.id, b.id) : (this.state.keys.get(a) as number) - (this.state.keys.get(b) as number));
     const sorted = all.sort((a, b) => (descending ? rank(b, a) : rank(a, b)));
     if (after && ('id' in after) !== (order === 'id')) throw loomError('INVALID_ARGUMENT', 'this cursor belongs to a walk in another order');
     const beyond = (x: T) => {
       if (!after) return true;
-      const c = 'id' in after ? byteOrder(x.id, after.id) : (this.#keys.get(x) as number) - after.key;
+      const c = 'id' in after ? byteOrder(x.id, after.id) : (this.state.keys.get(x) as number) - after.key;
       return descending ? c < 0 : c > 0;
     };
     const items = sorted.filter(beyond).slice(0, limit);
@@ -299,30 +309,30 @@ export class MemoryStorage implements StorageBackend {
   }
 
   listNodes(query: PreparedNodePage): { items: Node[]; next: Position | null } {
-    const all = [...this.#nodes.values()].filter((n) => this.#matches(n, query.filter));
+    const all = [...this.state.nodes.values()].filter((n) => this.#matches(n, query.filter));
     return this.#page(all, query.order, query.descending, query.after, query.limit);
   }
 
   listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null } {
-    const all = [...this.#edges.values()].filter((e) => !query.type || e.type === query.type);
+    const all = [...this.state.edges.values()].filter((e) => !query.type || e.type === query.type);
     return this.#page(all, 'createdAt', query.descending, query.after, query.limit);
   }
 
   getEdge(id: string): Edge | null {
-    const edge = this.#edges.get(id);
+    const edge = this.state.edges.get(id);
     return edge ? copy(edge) : null;
   }
 
   deleteEdge(id: string): boolean {
-    this.#writable();
-    return this.#edges.delete(id);
+    this.writable();
+    return this.state.edges.delete(id);
   }
 
   insertEmbedding(nodeId: string, spaceName: string, vector: Float32Array): void {
-    this.#writable();
+    this.writable();
     const space = this.#space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
-    if (!this.#nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
+    if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
     space.vectors.set(nodeId, Float32Array.from(vector));
   }
 
@@ -337,24 +347,100 @@ export class MemoryStorage implements StorageBackend {
     const ids = filter.ids && new Set(filter.ids);
     const types = filter.types && new Set(filter.types);
     const passes = ([id]: [string, Float32Array]) =>
-      (!ids || ids.has(id)) && (!types || types.has((this.#nodes.get(id) as Node).type));
+      (!ids || ids.has(id)) && (!types || types.has((this.state.nodes.get(id) as Node).type));
     return exactSearch([...space.vectors].filter(passes), vector, space.spec.metric, k);
   }
 
   stats(): Stats {
     return {
-      nodes: this.#nodes.size,
-      edges: this.#edges.size,
-      spaces: [...this.#spaces].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, s]) => ({ name, ...s.spec, embeddings: s.vectors.size })),
-      indexes: [{ name: 'nodeType', kind: 'type', entries: this.#nodes.size }],
+      nodes: this.state.nodes.size,
+      edges: this.state.edges.size,
+      spaces: [...this.state.spaces].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, s]) => ({ name, ...s.spec, embeddings: s.vectors.size })),
+      indexes: [{ name: 'nodeType', kind: 'type', entries: this.state.nodes.size }],
       formatVersion: 1,
     };
   }
+}
+
+/**
+ * The reference backend: plain maps in this process, nothing on disk. For
+ * tests and JavaScript-only hosts; it implements the storage contract as
+ * plainly as possible so other backends can be checked against it. A
+ * transaction works on a copy of the maps (O(records) to begin) and
+ * replaces them on commit.
+ */
+export class MemoryStorage extends MemoryOperations implements StorageBackend {
+  readonly specificationVersion = 'v1';
+  readonly name = 'memory';
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: false };
+  readonly #readOnly: boolean;
+  #transaction: MemoryTransaction | null = null;
+
+  constructor(options: { readOnly?: boolean } = {}) {
+    super(emptyState());
+    this.#readOnly = options.readOnly ?? false;
+  }
+
+  protected writable(): void {
+    if (this.#readOnly) throw loomError('READ_ONLY', 'this in-memory database was opened with readOnly: true');
+    if (this.#transaction) throw loomError('LOCKED', 'this in-memory database has a transaction open; write through the transaction, or after it ends');
+  }
+
+  beginTransaction(): StorageTransaction {
+    this.writable();
+    const tx = new MemoryTransaction(fork(this.state), (state) => {
+      if (state) this.state = state;
+      this.#transaction = null;
+    });
+    this.#transaction = tx;
+    return tx;
+  }
 
   close(): void {
-    this.#nodes.clear();
-    this.#edges.clear();
-    this.#spaces.clear();
+    this.state = emptyState();
+  }
+}
+
+/** Writes on a forked state; savepoints are forks of forks. */
+class MemoryTransaction extends MemoryOperations implements StorageTransaction {
+  readonly #saved: MemoryState[] = [];
+  #end: ((state: MemoryState | null) => void) | null;
+
+  constructor(state: MemoryState, end: (state: MemoryState | null) => void) {
+    super(state);
+    this.#end = end;
+  }
+
+  protected writable(): void {
+    if (!this.#end) throw loomError('INVALID_ARGUMENT', 'the transaction has already ended');
+  }
+
+  #finish(state: MemoryState | null): void {
+    this.writable();
+    const end = this.#end as (state: MemoryState | null) => void;
+    this.#end = null;
+    end(state);
+  }
+
+  commit(): void {
+    this.#finish(this.state);
+  }
+
+  rollback(): void {
+    this.#finish(null);
+  }
+
+  savepoint(): void {
+    this.writable();
+    this.#saved.push(this.state);
+    this.state = fork(this.state);
+  }
+
+  endSavepoint(keep: boolean): void {
+    this.writable();
+    const before = this.#saved.pop();
+    if (!before) throw loomError('INVALID_ARGUMENT', 'there is no open savepoint');
+    if (!keep) this.state = before;
   }
 }
 

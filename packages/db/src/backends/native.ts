@@ -1,7 +1,7 @@
-import { native, type NativeAddon, type NativeHandle } from '@loomdb/core-native';
+import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageSearchFilter } from '../storage.js';
+import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -40,25 +40,154 @@ async function later<T>(call: () => Promise<T>): Promise<T> {
 const parse = <T>(json: string): T => JSON.parse(json) as T;
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
+/** The engine's data operations on a database handle or on one of its transactions. */
+class NativeOperations implements StorageOperations {
+  protected readonly addon: NativeAddon;
+  readonly #handle: NativeHandle;
+
+  constructor(addon: NativeAddon, handle: NativeHandle) {
+    this.addon = addon;
+    this.#handle = handle;
+  }
+
+  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
+    sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
+  }
+
+  insertNodes(nodes: PreparedNode[]): Node[] {
+    const [only] = nodes;
+    if (nodes.length === 1 && only) {
+      return [sync(() => parse<Node>(this.addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
+    }
+    return sync(() => parse<Node[]>(this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
+  }
+
+  getNode(id: string): Node | null {
+    return sync(() => parseOrNull<Node>(this.addon.getNode(this.#handle, id, false)));
+  }
+
+  updateNode(id: string, patch: Properties): Node {
+    return sync(() => parse<Node>(this.addon.updateNode(this.#handle, id, JSON.stringify(patch), false)));
+  }
+
+  deleteNode(id: string): boolean {
+    return sync(() => this.addon.deleteNode(this.#handle, id, false));
+  }
+
+  insertEdge(e: PreparedEdge): Edge {
+    return sync(() => parse<Edge>(this.addon.insertEdge(this.#handle, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, false)));
+  }
+
+  getEdge(id: string): Edge | null {
+    return sync(() => parseOrNull<Edge>(this.addon.getEdge(this.#handle, id, false)));
+  }
+
+  deleteEdge(id: string): boolean {
+    return sync(() => this.addon.deleteEdge(this.#handle, id, false));
+  }
+
+  insertEmbedding(nodeId: string, space: string, vector: Float32Array): void {
+    sync(() => this.addon.insertEmbedding(this.#handle, nodeId, space, vector, false));
+  }
+
+  getEmbedding(nodeId: string, space: string): Float32Array | null {
+    return sync(() => this.addon.getEmbedding(this.#handle, nodeId, space, false));
+  }
+
+  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
+    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
+  }
+
+  insertEdges(edges: PreparedEdge[]): Edge[] {
+    return sync(() => parse<Edge[]>(this.addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
+  }
+
+  insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
+    sync(() => this.addon.insertEmbeddings(this.#handle, ...flatten(items), false));
+  }
+
+  deleteNodes(filter: PreparedNodeFilter): number {
+    return sync(() => this.addon.deleteNodes(this.#handle, JSON.stringify(filter), false));
+  }
+
+  deleteEdges(selector: PreparedEdgeSelector): number {
+    return sync(() => this.addon.deleteEdges(this.#handle, JSON.stringify(selector), false));
+  }
+
+  neighbors(id: string, hop: PreparedHop, limit?: number): Neighbor[] {
+    return sync(() => parse<Neighbor[]>(this.addon.neighbors(this.#handle, id, JSON.stringify(hop), JSON.stringify(limit ?? null), false)));
+  }
+
+  degree(id: string, hop: PreparedHop): number {
+    return sync(() => this.addon.degree(this.#handle, id, JSON.stringify(hop), false));
+  }
+
+  traverse(id: string, hop: PreparedHop, options: { maxDepth: number; nodeTypes?: string[]; limit?: number }): Reached[] {
+    return sync(() => parse<Reached[]>(this.addon.traverse(this.#handle, id, JSON.stringify(hop), JSON.stringify(options), false)));
+  }
+
+  shortestPath(from: string, to: string, hop: PreparedHop, maxDepth: number): Path | null {
+    return sync(() => parseOrNull<Path>(this.addon.shortestPath(this.#handle, from, to, JSON.stringify(hop), maxDepth, false)));
+  }
+
+  listNodes(query: PreparedNodePage): NodePage {
+    return sync(() => parse<NodePage>(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
+  }
+
+  listEdges(query: PreparedEdgePage): EdgePage {
+    return sync(() => parse<EdgePage>(this.addon.listEdges(this.#handle, JSON.stringify(query), false)));
+  }
+
+  stats(): Stats {
+    return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
+  }
+}
+
+/** A transaction of the engine: calls run on the JS thread, which owns it. */
+class NativeStorageTransaction extends NativeOperations implements StorageTransaction {
+  readonly #tx: NativeTransaction;
+
+  constructor(addon: NativeAddon, tx: NativeTransaction) {
+    super(addon, tx);
+    this.#tx = tx;
+  }
+
+  commit(): void {
+    sync(() => this.addon.txCommit(this.#tx));
+  }
+
+  rollback(): void {
+    sync(() => this.addon.txRollback(this.#tx));
+  }
+
+  savepoint(): void {
+    sync(() => this.addon.txSavepoint(this.#tx));
+  }
+
+  endSavepoint(keep: boolean): void {
+    sync(() => this.addon.txEndSavepoint(this.#tx, keep));
+  }
+}
+
 /**
  * The default backend: the Rust engine on LMDB. Several processes may open
  * one database; writes are durable per `durability`.
  */
-export class NativeStorage implements StorageBackend {
+export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: false, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: true };
   readonly async: AsyncStorageOperations;
-  readonly #addon: NativeAddon;
   readonly #handle: NativeHandle;
 
   constructor(options: StorageOpenOptions) {
     const a = native();
     const { durability, busyTimeoutMs, readOnly, mapSize } = options;
     const h = sync(() => a.open(options.path, JSON.stringify({ durability, busyTimeoutMs, readOnly, mapSize })));
-    this.#addon = a;
+    super(a, h);
     this.#handle = h;
     this.async = {
+      beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
       insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
       updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
@@ -83,100 +212,12 @@ export class NativeStorage implements StorageBackend {
     };
   }
 
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
-    sync(() => this.#addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
-  }
-
-  insertNodes(nodes: PreparedNode[]): Node[] {
-    const [only] = nodes;
-    if (nodes.length === 1 && only) {
-      return [sync(() => parse<Node>(this.#addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
-    }
-    return sync(() => parse<Node[]>(this.#addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
-  }
-
-  getNode(id: string): Node | null {
-    return sync(() => parseOrNull<Node>(this.#addon.getNode(this.#handle, id, false)));
-  }
-
-  updateNode(id: string, patch: Properties): Node {
-    return sync(() => parse<Node>(this.#addon.updateNode(this.#handle, id, JSON.stringify(patch), false)));
-  }
-
-  deleteNode(id: string): boolean {
-    return sync(() => this.#addon.deleteNode(this.#handle, id, false));
-  }
-
-  insertEdge(e: PreparedEdge): Edge {
-    return sync(() => parse<Edge>(this.#addon.insertEdge(this.#handle, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, false)));
-  }
-
-  getEdge(id: string): Edge | null {
-    return sync(() => parseOrNull<Edge>(this.#addon.getEdge(this.#handle, id, false)));
-  }
-
-  deleteEdge(id: string): boolean {
-    return sync(() => this.#addon.deleteEdge(this.#handle, id, false));
-  }
-
-  insertEmbedding(nodeId: string, space: string, vector: Float32Array): void {
-    sync(() => this.#addon.insertEmbedding(this.#handle, nodeId, space, vector, false));
-  }
-
-  getEmbedding(nodeId: string, space: string): Float32Array | null {
-    return sync(() => this.#addon.getEmbedding(this.#handle, nodeId, space, false));
-  }
-
-  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    return sync(() => parse<SearchHit[]>(this.#addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
-  }
-
-  insertEdges(edges: PreparedEdge[]): Edge[] {
-    return sync(() => parse<Edge[]>(this.#addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
-  }
-
-  insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
-    sync(() => this.#addon.insertEmbeddings(this.#handle, ...flatten(items), false));
-  }
-
-  deleteNodes(filter: PreparedNodeFilter): number {
-    return sync(() => this.#addon.deleteNodes(this.#handle, JSON.stringify(filter), false));
-  }
-
-  deleteEdges(selector: PreparedEdgeSelector): number {
-    return sync(() => this.#addon.deleteEdges(this.#handle, JSON.stringify(selector), false));
-  }
-
-  neighbors(id: string, hop: PreparedHop, limit?: number): Neighbor[] {
-    return sync(() => parse<Neighbor[]>(this.#addon.neighbors(this.#handle, id, JSON.stringify(hop), JSON.stringify(limit ?? null), false)));
-  }
-
-  degree(id: string, hop: PreparedHop): number {
-    return sync(() => this.#addon.degree(this.#handle, id, JSON.stringify(hop), false));
-  }
-
-  traverse(id: string, hop: PreparedHop, options: { maxDepth: number; nodeTypes?: string[]; limit?: number }): Reached[] {
-    return sync(() => parse<Reached[]>(this.#addon.traverse(this.#handle, id, JSON.stringify(hop), JSON.stringify(options), false)));
-  }
-
-  shortestPath(from: string, to: string, hop: PreparedHop, maxDepth: number): Path | null {
-    return sync(() => parseOrNull<Path>(this.#addon.shortestPath(this.#handle, from, to, JSON.stringify(hop), maxDepth, false)));
-  }
-
-  listNodes(query: PreparedNodePage): NodePage {
-    return sync(() => parse<NodePage>(this.#addon.listNodes(this.#handle, JSON.stringify(query), false)));
-  }
-
-  listEdges(query: PreparedEdgePage): EdgePage {
-    return sync(() => parse<EdgePage>(this.#addon.listEdges(this.#handle, JSON.stringify(query), false)));
-  }
-
-  stats(): Stats {
-    return sync(() => parse<Stats>(this.#addon.stats(this.#handle, false)));
+  beginTransaction(): StorageTransaction {
+    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, false)));
   }
 
   close(): void {
-    this.#addon.close(this.#handle);
+    this.addon.close(this.#handle);
   }
 }
 

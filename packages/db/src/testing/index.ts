@@ -15,6 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AsyncEmbeddedDB } from '../async-db.js';
 import { EmbeddedDB } from '../embedded-db.js';
 import { LoomError, type LoomErrorCode } from '../errors.js';
 import { distance } from '../exact-search.js';
@@ -57,8 +58,9 @@ export function describeStorageConformance(label: string, target: ConformanceTar
   describe(`storage conformance: ${label}`, () => {
     const dirs: string[] = [];
     const open: EmbeddedDB[] = [];
+    const asyncOpen: AsyncEmbeddedDB[] = [];
     afterEach(() => {
-      for (const db of open.splice(0)) db.close();
+      for (const db of [...open.splice(0), ...asyncOpen.splice(0)]) db.close();
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
     });
 
@@ -75,6 +77,17 @@ export function describeStorageConformance(label: string, target: ConformanceTar
     }
 
     const withSpace = (dimensions = 3, metric: Metric = 'cosine') => fresh({ spaces: { default: { dimensions, metric } } });
+
+    /** An async handle on a fresh database of its own. */
+    async function freshAsync(): Promise<AsyncEmbeddedDB> {
+      const dir = mkdtempSync(join(tmpdir(), 'loomdb-conformance-'));
+      dirs.push(dir);
+      const storage =
+        typeof target.storage === 'string' ? target.storage : target.storage({ path: dir, durability: 'immediate', busyTimeoutMs: 5000, readOnly: false });
+      const db = await AsyncEmbeddedDB.open(join(dir, 'db'), { storage, plugins: target.plugins });
+      asyncOpen.push(db);
+      return db;
+    }
 
     it('stores and returns nodes with generated, time-sortable ids', () => {
       const db = fresh();
@@ -371,6 +384,188 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       const page = db.listEdges({ limit: 2 });
       expect(page.items.map((e) => e.id)).toEqual(['ab', 'bc']);
       expect(db.listEdges({ limit: 10, cursor: page.nextCursor }).items.map((e) => e.id)).toEqual(['cd', 'ac', 'da']);
+    });
+
+    describe('transactions', () => {
+      const transactional = () => {
+        const db = fresh();
+        if (!db.capabilities.transactions) {
+          expectLoomError(() => db.transaction(() => undefined), 'UNSUPPORTED');
+          return null;
+        }
+        return db;
+      };
+
+      it('commit together, see their own writes, and stay invisible to others until commit', () => {
+        const db = transactional();
+        if (!db) return;
+        db.insertNode({ id: 'before', type: 'T' });
+        const result = db.transaction((tx) => {
+          tx.insertNode({ id: 'a', type: 'T', properties: { n: 1 } });
+          tx.insertNode({ id: 'b', type: 'T' });
+          tx.insertEdge({ id: 'ab', type: 'R', from: 'a', to: 'b' });
+          tx.updateNode('a', { properties: { n: 2 } });
+          expect(tx.getNode('a')?.properties).toEqual({ n: 2 });
+          expect(tx.neighbors('a', { direction: 'out' }).map((n) => n.node.id)).toEqual(['b']);
+          expect([...tx.iterateNodes()].map((n) => n.id)).toEqual(['before', 'a', 'b']);
+          expect(tx.stats().nodes).toBe(3);
+          expect(db.getNode('a')).toBeNull();
+          expect(db.stats().nodes).toBe(1);
+          return 'done';
+        });
+        expect(result).toBe('done');
+        expect(db.getNode('a')?.properties).toEqual({ n: 2 });
+        expect(db.getEdge('ab')).not.toBeNull();
+      });
+
+      it('roll back everything on a throw and rethrow the very same error', () => {
+        const db = transactional();
+        if (!db) return;
+        db.insertNode({ id: 'keep', type: 'T' });
+        const before = db.stats();
+        const mine = new Error('changed my mind');
+        let caught: unknown;
+        try {
+          db.transaction((tx) => {
+            tx.insertNode({ id: 'x', type: 'T' });
+            tx.deleteNode('keep');
+            throw mine;
+          });
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBe(mine);
+        expect(db.stats()).toEqual(before);
+        expect(db.getNode('keep')).not.toBeNull();
+        expect(db.getNode('x')).toBeNull();
+      });
+
+      it('undo a failed call inside, and go on', () => {
+        const db = transactional();
+        if (!db) return;
+        db.insertNode({ id: 'taken', type: 'T' });
+        db.transaction((tx) => {
+          expectLoomError(() => tx.insertNodesBatch([{ id: 'fresh', type: 'T' }, { id: 'taken', type: 'T' }]), 'ALREADY_EXISTS');
+          expect(tx.getNode('fresh')).toBeNull();
+          expectLoomError(() => tx.insertEdge({ type: 'R', from: 'taken', to: 'ghost' }), 'NOT_FOUND');
+          tx.insertNode({ id: 'later', type: 'T' });
+        });
+        expect(db.stats().nodes).toBe(2);
+        expect(db.stats().edges).toBe(0);
+      });
+
+      it('nest as savepoints: an inner throw undoes only the inner writes', () => {
+        const db = transactional();
+        if (!db) return;
+        db.transaction((tx) => {
+          tx.insertNode({ id: 'outer', type: 'T' });
+          expect(() =>
+            tx.transaction((inner) => {
+              inner.insertNode({ id: 'inner', type: 'T' });
+              throw new Error('inner failed');
+            }),
+          ).toThrow('inner failed');
+          expect(tx.transaction((inner) => inner.insertNode({ id: 'kept', type: 'T' }).id)).toBe('kept');
+        });
+        expect(['outer', 'inner', 'kept'].map((id) => db.getNode(id) !== null)).toEqual([true, false, true]);
+      });
+
+      it('make writes on the database itself LOCKED while open, and refuse a used-up tx', () => {
+        const db = transactional();
+        if (!db) return;
+        let leaked: Parameters<Parameters<EmbeddedDB['transaction']>[0]>[0] | undefined;
+        db.transaction((tx) => {
+          leaked = tx;
+          expectLoomError(() => db.insertNode({ type: 'T' }), 'LOCKED');
+          expectLoomError(() => db.transaction(() => undefined), 'LOCKED');
+        });
+        expectLoomError(() => leaked?.insertNode({ type: 'T' }), 'INVALID_ARGUMENT');
+        expectLoomError(() => leaked?.getNode('x'), 'INVALID_ARGUMENT');
+        db.insertNode({ id: 'after', type: 'T' });
+        expect(db.stats().nodes).toBe(1);
+      });
+
+      it('refuse an async function in a sync transaction and write nothing', () => {
+        const db = transactional();
+        if (!db) return;
+        expectLoomError(
+          () =>
+            db.transaction(async (tx) => {
+              tx.insertNode({ id: 'x', type: 'T' });
+            }),
+          'INVALID_ARGUMENT',
+        );
+        expect(db.getNode('x')).toBeNull();
+      });
+
+      it('run async: commit on resolve, roll back on reject or abort, and queue outside writes', async () => {
+        const adb = await freshAsync();
+        if (!adb.capabilities.transactions) return;
+        const order: string[] = [];
+        const outside = (async () => {
+          await new Promise((r) => setTimeout(r, 1));
+          await adb.insertNode({ id: 'outside', type: 'T' });
+          order.push('outside');
+        })();
+        const id = await adb.transaction(async (tx) => {
+          const a = await tx.insertNode({ id: 'a', type: 'T' });
+          await new Promise((r) => setTimeout(r, 20));
+          expect(await adb.getNode('a')).toBeNull();
+          expect((await tx.getNode('a'))?.id).toBe('a');
+          await tx.transaction(async (inner) => {
+            await inner.insertNode({ id: 'b', type: 'T' });
+          });
+          const seen = [];
+          for await (const n of tx.streamNodes()) seen.push(n.id);
+          expect(seen).toEqual(['a', 'b']);
+          order.push('tx');
+          return a.id;
+        });
+        await outside;
+        expect(id).toBe('a');
+        expect(order).toEqual(['tx', 'outside']);
+        const mine = new Error('no');
+        await expect(adb.transaction(async (tx) => {
+          await tx.insertNode({ id: 'rejected', type: 'T' });
+          throw mine;
+        })).rejects.toBe(mine);
+        const controller = new AbortController();
+        await expect(
+          adb.transaction(
+            async (tx) => {
+              await tx.insertNode({ id: 'aborted', type: 'T' });
+              controller.abort(new Error('stop'));
+              await tx.insertNode({ id: 'after-abort', type: 'T' });
+            },
+            { signal: controller.signal },
+          ),
+        ).rejects.toThrow('stop');
+        expect((await adb.stats()).nodes).toBe(3);
+        expect(await adb.getNode('rejected')).toBeNull();
+        expect(await adb.getNode('aborted')).toBeNull();
+      });
+
+      it('run async batches in chunks with progress, and write nothing when aborted midway', async () => {
+        const adb = await freshAsync();
+        if (!adb.capabilities.transactions) return;
+        const nodes = Array.from({ length: 5000 }, (_, i) => ({ id: `n${i}`, type: 'T' }));
+        const progress: number[] = [];
+        const ids = await adb.insertNodesBatch(nodes, { onProgress: (p) => progress.push(p.done) });
+        expect(ids).toEqual(nodes.map((n) => n.id));
+        expect(progress.at(-1)).toBe(5000);
+        expect(progress.length).toBeGreaterThan(1);
+        const controller = new AbortController();
+        const edges = Array.from({ length: 5000 }, (_, i) => ({ type: 'R', from: `n${i}`, to: `n${(i + 1) % 5000}` }));
+        const aborting = adb.insertEdgesBatch(edges, {
+          signal: controller.signal,
+          onProgress: ({ done }) => {
+            if (done >= 2000) controller.abort(new Error('enough'));
+          },
+        });
+        await expect(aborting).rejects.toThrow('enough');
+        expect((await adb.stats()).edges).toBe(0);
+        await expect(adb.insertNodesBatch(nodes.slice(0, 1), { onProgress: 'no' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      });
     });
 
     it('throws CLOSED after close, and close is idempotent', () => {

@@ -8,7 +8,10 @@ mod errors;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
-use loomdb_engine::{Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchFilter, SpaceSpec};
+use loomdb_engine::{
+    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchFilter, SpaceSpec, Transaction,
+    WriterGuard,
+};
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
 use neon::types::JsFloat32Array;
@@ -16,6 +19,7 @@ use parking_lot::RwLock;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A JS-owned handle; `close` empties it so later calls get `CLOSED`.
 struct Handle {
@@ -24,7 +28,22 @@ struct Handle {
 
 impl Finalize for Handle {}
 
+/// An open transaction and the database view bound to it. Every export that
+/// takes a database handle also takes one of these, and then always runs on
+/// the JS thread, which owns the transaction. Garbage-collecting an
+/// unfinished one rolls it back.
+struct TxHandle {
+    tx: Arc<Transaction>,
+    db: Database,
+}
+
+impl Finalize for TxHandle {}
+
 fn database(cx: &mut FunctionContext) -> NeonResult<Database> {
+    let arg = cx.argument::<JsValue>(0)?;
+    if let Ok(tx) = arg.downcast::<JsBox<TxHandle>, _>(cx) {
+        return Ok(tx.db.clone());
+    }
     let handle = cx.argument::<JsBox<Handle>>(0)?;
     let db = handle.db.read().clone();
     match db {
@@ -62,8 +81,12 @@ fn json<T: for<'de> Deserialize<'de>>(cx: &mut FunctionContext, i: usize, name: 
     }
 }
 
-/// The last argument: run on the libuv pool and return a promise?
+/// The last argument: run on the libuv pool and return a promise? Never for
+/// a transaction, which belongs to the JS thread.
 fn is_async(cx: &mut FunctionContext) -> bool {
+    if cx.argument_opt(0).is_some_and(|a| a.is_a::<JsBox<TxHandle>, _>(cx)) {
+        return false;
+    }
     let Some(last) = cx.len().checked_sub(1).and_then(|i| cx.argument_opt(i)) else { return false };
     match last.downcast::<JsBoolean, _>(cx) {
         Ok(flag) => flag.value(cx),
@@ -104,6 +127,52 @@ fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let handle = cx.argument::<JsBox<Handle>>(0)?;
     handle.db.write().take();
     Ok(cx.undefined())
+}
+
+/// Begins a transaction. With `async`, the writer lock is awaited on the
+/// libuv pool and the transaction then begins on the JS thread.
+fn tx_begin(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    if is_async(&mut cx) {
+        let locking = db.clone();
+        let promise = cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer));
+        return Ok(promise.upcast());
+    }
+    let writer = guarded(|| db.lock_writer());
+    begin_with(&mut cx, &db, writer)
+}
+
+fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<WriterGuard, Error>) -> JsResult<'a, JsValue> {
+    match writer.and_then(|w| guarded(|| db.begin(w))) {
+        Ok((tx, db)) => Ok(cx.boxed(TxHandle { tx, db }).upcast()),
+        Err(e) => throw(cx, e),
+    }
+}
+
+fn transaction(cx: &mut FunctionContext) -> NeonResult<Arc<Transaction>> {
+    Ok(Arc::clone(&cx.argument::<JsBox<TxHandle>>(0)?.tx))
+}
+
+fn tx_commit(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let tx = transaction(&mut cx)?;
+    settle(&mut cx, false, move || tx.commit())
+}
+
+fn tx_rollback(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let tx = transaction(&mut cx)?;
+    settle(&mut cx, false, move || tx.rollback())
+}
+
+fn tx_savepoint(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let tx = transaction(&mut cx)?;
+    settle(&mut cx, false, move || tx.savepoint())
+}
+
+/// `keep`: true keeps the savepoint's writes, false undoes them.
+fn tx_end_savepoint(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let tx = transaction(&mut cx)?;
+    let keep = cx.argument::<JsBoolean>(1)?.value(&mut cx);
+    settle(&mut cx, false, move || tx.end_savepoint(keep))
 }
 
 fn ensure_space(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -362,6 +431,11 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     std::panic::set_hook(Box::new(|_| {}));
     cx.export_function("open", open)?;
     cx.export_function("close", close)?;
+    cx.export_function("txBegin", tx_begin)?;
+    cx.export_function("txCommit", tx_commit)?;
+    cx.export_function("txRollback", tx_rollback)?;
+    cx.export_function("txSavepoint", tx_savepoint)?;
+    cx.export_function("txEndSavepoint", tx_end_savepoint)?;
     cx.export_function("ensureSpace", ensure_space)?;
     cx.export_function("insertNode", insert_node)?;
     cx.export_function("insertNodes", insert_nodes)?;

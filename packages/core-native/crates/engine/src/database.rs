@@ -10,6 +10,8 @@ use crate::filter::NodeFilter;
 use crate::keys;
 use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
+use crate::transaction::Transaction;
+use crate::writer_lock::WriterGuard;
 use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
@@ -136,10 +138,13 @@ pub struct Stats {
     pub format_version: u32,
 }
 
+/// A handle on a database, or on one open transaction of it (see
+/// [`Database::begin`]): the same operations run either way.
 #[derive(Clone)]
 pub struct Database {
     store: Arc<Store>,
     options: OpenOptions,
+    transaction: Option<Arc<Transaction>>,
 }
 
 const META_FORMAT: &[u8] = b"format_version";
@@ -166,7 +171,7 @@ impl Database {
     /// Opens or creates the database directory at `path`.
     pub fn open(path: &Path, options: OpenOptions) -> Result<Database> {
         let store = Store::open(path, !options.read_only, options.map_size)?;
-        let db = Database { store, options };
+        let db = Database { store, options, transaction: None };
         db.check_format()?;
         Ok(db)
     }
@@ -191,19 +196,61 @@ impl Database {
         }
     }
 
-    fn write<T>(&self, f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+    fn writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::new(
                 Code::ReadOnly,
                 format!("database {} was opened with readOnly: true", self.path().display()),
             ));
         }
-        let durable = self.options.durability == Durability::Immediate;
-        self.store.write(Duration::from_millis(self.options.busy_timeout_ms), durable, f)
+        Ok(())
     }
 
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, heed::WithTls>, &Tables) -> Result<T>) -> Result<T> {
-        self.store.read(f)
+    fn durable(&self) -> bool {
+        self.options.durability == Durability::Immediate
+    }
+
+    fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.options.busy_timeout_ms)
+    }
+
+    /// One atomic write: in the open transaction, or in a commit of its own.
+    fn write<T>(&self, f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+        self.writable()?;
+        match &self.transaction {
+            Some(tx) => tx.write(f),
+            None => self.store.write(self.busy_timeout(), self.durable(), f),
+        }
+    }
+
+    /// A consistent read: of the open transaction (its own writes included),
+    /// or of the last commit.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&RoTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+        match &self.transaction {
+            Some(tx) => tx.read(f),
+            None => self.store.read(|txn, t| f(txn, t)),
+        }
+    }
+
+    // ---- transactions ----
+
+    /// Takes the writer lock, waiting up to the busy timeout. May run on any
+    /// thread; pass the guard to [`Database::begin`] on the thread that will
+    /// use the transaction.
+    pub fn lock_writer(&self) -> Result<WriterGuard> {
+        self.writable()?;
+        if self.transaction.is_some() {
+            return Err(Error::invalid("a transaction is already open on this handle; use a savepoint to nest"));
+        }
+        self.store.acquire_writer(self.busy_timeout())
+    }
+
+    /// Begins a transaction on the calling thread and returns a handle on it:
+    /// its reads see its writes, nobody else sees them before
+    /// [`Transaction::commit`], and other writers wait until it ends.
+    pub fn begin(&self, writer: WriterGuard) -> Result<(Arc<Transaction>, Database)> {
+        let tx = Arc::new(Transaction::begin(&self.store, writer, self.durable())?);
+        Ok((Arc::clone(&tx), Database { transaction: Some(tx), ..self.clone() }))
     }
 
     // ---- nodes ----
@@ -352,7 +399,7 @@ impl Database {
     }
 
     pub fn spaces(&self) -> Result<Vec<Space>> {
-        self.read(|txn, t| list_spaces(txn, t))
+        self.read(list_spaces)
     }
 
     /// Stores (or replaces) the node's vector in `space`.

@@ -14,6 +14,7 @@ mod keys;
 mod records;
 mod scan;
 mod store;
+mod transaction;
 mod vectors;
 mod writer_lock;
 
@@ -25,6 +26,8 @@ pub use error::{Code, Error, Result};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
 pub use records::{Edge, Node};
+pub use transaction::Transaction;
+pub use writer_lock::WriterGuard;
 pub use scan::{EdgePageQuery, NodeOrder, NodePageQuery, Page, Position};
 pub use vectors::{Metric, Space, SpaceSpec};
 

@@ -4,16 +4,19 @@
 //! Invariants:
 //! - One `Store` per canonical path per process (LMDB forbids opening an
 //!   environment twice); [`Store::open`] hands out the registered one.
-//! - Every transaction holds `map_guard` for reading; growing or adopting the
-//!   map size takes it for writing, so no transaction of this process is live
-//!   while `mdb_env_set_mapsize` runs, as LMDB requires.
+//! - Every transaction holds `map_guard` for reading (recursively, so a
+//!   thread with a long transaction open can still read); growing or adopting
+//!   the map size takes it for writing, so no transaction of this process is
+//!   live while `mdb_env_set_mapsize` runs, as LMDB requires.
+//! - A long transaction ([`Store::begin_long`]) cannot grow the map midway,
+//!   so it starts only with at least half the map free.
 //! - The environment is opened with `NO_META_SYNC`; a commit in `immediate`
 //!   durability is followed by a forced sync, so it pays LMDB's usual two
 //!   fsyncs, while `relaxed` pays one and may lose only the last commit on an
 //!   OS crash.
 
 use crate::error::{Code, Error, Result};
-use crate::writer_lock::WriterLock;
+use crate::writer_lock::{WriterGuard, WriterLock};
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
 use parking_lot::{Mutex, RwLock};
@@ -46,12 +49,28 @@ pub struct Store {
     env: Env<WithTls>,
     pub tables: Tables,
     map_guard: RwLock<()>,
-    writer: WriterLock,
+    writer: Arc<WriterLock>,
+}
+
+/// A shared hold on the map guard that outlives a call: no map resize in
+/// this process until it drops.
+pub struct MapHold {
+    store: Arc<Store>,
+}
+
+impl Drop for MapHold {
+    fn drop(&mut self) {
+        // SAFETY: `Store::begin_long` took exactly one read lock for this hold
+        // and forgot its guard.
+        unsafe { self.store.map_guard.force_unlock_read() }
+    }
 }
 
 static REGISTRY: LazyLock<Mutex<HashMap<PathBuf, Weak<Store>>>> = LazyLock::new(Default::default);
 
 const DEFAULT_MAP_SIZE: usize = 256 << 20;
+/// LMDB's page size here (the OS page size on the platforms we build for).
+const PAGE_SIZE: usize = 4096;
 
 impl Store {
     /// Opens (creating when `create`) the database directory at `path`, or
@@ -77,9 +96,8 @@ impl Store {
     }
 
     fn open_env(path: &Path, initial_map_size: Option<usize>) -> Result<Store> {
-        let page = 4096usize;
         let existing = std::fs::metadata(path.join("data.mdb")).map(|m| m.len() as usize).unwrap_or(0);
-        let map_size = initial_map_size.unwrap_or(DEFAULT_MAP_SIZE).max(existing).div_ceil(page) * page;
+        let map_size = initial_map_size.unwrap_or(DEFAULT_MAP_SIZE).max(existing).div_ceil(PAGE_SIZE) * PAGE_SIZE;
         let mut options = EnvOpenOptions::new();
         options.map_size(map_size).max_dbs(16).max_readers(1022);
         // SAFETY: the directory is only ever opened through this registry (one
@@ -119,7 +137,7 @@ impl Store {
     /// Runs `f` in a read transaction, adopting a map grown by another process.
     pub fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, WithTls>, &Tables) -> Result<T>) -> Result<T> {
         loop {
-            let guard = self.map_guard.read();
+            let guard = self.map_guard.read_recursive();
             match self.env.read_txn() {
                 Ok(rtxn) => return f(&rtxn, &self.tables),
                 Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
@@ -135,9 +153,9 @@ impl Store {
     /// once: when the map is full its transaction is aborted, the map doubles
     /// and `f` starts again, so it must not have effects outside the txn.
     pub fn write<T>(&self, busy_timeout: Duration, durable: bool, mut f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
-        let _writer = self.writer.acquire(busy_timeout)?;
+        let _writer = self.acquire_writer(busy_timeout)?;
         loop {
-            let guard = self.map_guard.read();
+            let guard = self.map_guard.read_recursive();
             let mut wtxn = match self.env.write_txn() {
                 Ok(t) => t,
                 Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
@@ -154,9 +172,7 @@ impl Store {
             });
             match outcome {
                 Ok(Ok(v)) => {
-                    if durable {
-                        self.env.force_sync()?;
-                    }
+                    self.sync_if(durable)?;
                     return Ok(v);
                 }
                 Ok(Err(())) => {}
@@ -165,9 +181,62 @@ impl Store {
             }
             // The map is full: the transaction is gone; grow and retry.
             drop(guard);
-            let size = self.env.info().map_size;
-            self.set_map_size(size * 2)?;
+            self.grow_map()?;
         }
+    }
+
+    /// Takes the writer lock (waiting up to `busy_timeout`). The guard may be
+    /// handed to another thread, which then calls [`WriterGuard::adopt`].
+    pub fn acquire_writer(&self, busy_timeout: Duration) -> Result<WriterGuard> {
+        self.writer.acquire(busy_timeout)
+    }
+
+    /// Begins a write transaction that stays open across calls, for a caller
+    /// that holds the writer lock. The transaction borrows the environment,
+    /// which lives as long as this store; the caller keeps the returned hold
+    /// (an `Arc` of this store) alive and ends the transaction before
+    /// dropping it.
+    pub(crate) fn begin_long(self: &Arc<Self>) -> Result<(MapHold, RwTxn<'static>)> {
+        let info = self.env.info();
+        if (info.last_page_number + 1) * PAGE_SIZE * 2 > info.map_size {
+            self.set_map_size(info.map_size * 2)?;
+        }
+        loop {
+            std::mem::forget(self.map_guard.read_recursive());
+            let hold = MapHold { store: Arc::clone(self) };
+            match self.env.write_txn() {
+                // SAFETY: see above; `hold` keeps `self.env` alive and unmoved (it is inside the Arc).
+                Ok(t) => return Ok((hold, unsafe { std::mem::transmute::<RwTxn<'_>, RwTxn<'static>>(t) })),
+                Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
+                    drop(hold);
+                    self.set_map_size(0)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A nested transaction of `parent`, with the lifetime of a long one (see [`Store::begin_long`]).
+    /// It must end before `parent` does.
+    pub(crate) fn nested(&self, parent: &mut RwTxn<'static>) -> Result<RwTxn<'static>> {
+        let child = self.env.nested_write_txn(parent)?;
+        // SAFETY: the child refers to the environment, not to the `parent`
+        // value, and the caller ends it before the parent.
+        Ok(unsafe { std::mem::transmute::<RwTxn<'_>, RwTxn<'static>>(child) })
+    }
+
+    /// Makes a commit durable when the handle asked for `immediate`.
+    pub(crate) fn sync_if(&self, durable: bool) -> Result<()> {
+        if durable {
+            self.env.force_sync()?;
+        }
+        Ok(())
+    }
+
+    /// Doubles the map (no transaction of this process may be live).
+    pub(crate) fn grow_map(&self) -> Result<()> {
+        let size = self.env.info().map_size;
+        self.set_map_size(size * 2)
     }
 
     fn set_map_size(&self, size: usize) -> Result<()> {

@@ -1,0 +1,254 @@
+import { invalid, loomError, toLoomError } from './errors.js';
+import type { StorageBackend, StorageOperations } from './storage.js';
+import type {
+  Edge,
+  EdgeInput,
+  EdgeListOptions,
+  EdgeSelector,
+  EdgeWalkOptions,
+  EmbeddingInput,
+  ListPage,
+  Neighbor,
+  NeighborOptions,
+  Node,
+  NodeInput,
+  NodeListOptions,
+  NodeSelector,
+  NodeWalkOptions,
+  Path,
+  HopOptions,
+  Reached,
+  SearchHit,
+  SearchOptions,
+  ShortestPathOptions,
+  SpaceOption,
+  Stats,
+  TraverseOptions,
+  Vector,
+} from './types.js';
+import {
+  edgeQueryOf,
+  encodeCursor,
+  nodeQueryOf,
+  prepareDepth,
+  prepareEdgePage,
+  prepareEdgeSelector,
+  prepareHop,
+  prepareLimit,
+  prepareNodePage,
+  prepareNodeSelector,
+  prepareTraverse,
+  walkPages,
+  type Position,
+} from './walk.js';
+import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+
+/** Runs a backend call, turning whatever it throws into a LoomError. */
+export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
+  if (!backend) throw loomError('CLOSED', 'the database is closed');
+  try {
+    return op(backend);
+  } catch (e) {
+    throw toLoomError(e);
+  }
+}
+
+export function prepareBatch(nodes: unknown): ReturnType<typeof prepareNode>[] {
+  if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
+  return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
+}
+
+export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>[] {
+  if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
+  return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
+}
+
+export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
+  if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
+  return items.map((item, i) => {
+    const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;
+    if (typeof item !== 'object' || item === null) throw invalid(`embeddings[${i}] must be an object, got ${typeof item}`);
+    return {
+      nodeId: checkId(`embeddings[${i}].nodeId`, e.nodeId),
+      space: prepareSpaceName({ space: e.space }),
+      vector: prepareVector(e.vector, `embeddings[${i}].vector`),
+    };
+  });
+}
+
+/** A page of records and the opaque cursor that resumes after it. */
+export function toListPage<T>(page: { items: T[]; next: Position | null }, query: object): ListPage<T> {
+  return page.next ? { items: page.items, nextCursor: encodeCursor(query, page.next) } : { items: page.items };
+}
+
+/** Walk pages of this size when iterating. */
+export const WALK_PAGE = 4096;
+
+/**
+ * The reads and writes of a database, synchronous. {@link EmbeddedDB} runs
+ * them on the database, {@link Transaction} inside a transaction.
+ */
+export abstract class DatabaseOperations {
+  /**
+   * Where the operations run; throws when that is gone (closed, ended).
+   * @internal
+   */
+  protected abstract target(): StorageOperations;
+
+  /** Runs a storage call, turning whatever it throws into a LoomError. */
+  private run<T>(op: (o: StorageOperations) => T): T {
+    const target = this.target();
+    try {
+      return op(target);
+    } catch (e) {
+      throw toLoomError(e);
+    }
+  }
+
+  insertNode(node: NodeInput): Node {
+    const n = prepareNode(node);
+    return this.run((b) => b.insertNodes([n])[0] as Node);
+  }
+
+  /** Inserts every node or none, in one commit; returns their ids in order. */
+  insertNodesBatch(nodes: NodeInput[]): string[] {
+    const prepared = prepareBatch(nodes);
+    return this.run((b) => b.insertNodes(prepared).map((n) => n.id));
+  }
+
+  getNode(id: string): Node | null {
+    const checked = checkId('id', id);
+    return this.run((b) => b.getNode(checked));
+  }
+
+  /** Shallow-merges `properties`; a `null` value deletes its key. */
+  updateNode(id: string, update: { properties: NodeInput['properties'] }): Node {
+    const checked = checkId('id', id);
+    const patch = preparePatch(update);
+    return this.run((b) => b.updateNode(checked, patch));
+  }
+
+  /** Deletes the node with its edges and embeddings; `false` when there was none. */
+  deleteNode(id: string): boolean {
+    const checked = checkId('id', id);
+    return this.run((b) => b.deleteNode(checked));
+  }
+
+  insertEdge(edge: EdgeInput): Edge {
+    const e = prepareEdge(edge);
+    return this.run((b) => b.insertEdge(e));
+  }
+
+  getEdge(id: string): Edge | null {
+    const checked = checkId('id', id);
+    return this.run((b) => b.getEdge(checked));
+  }
+
+  deleteEdge(id: string): boolean {
+    const checked = checkId('id', id);
+    return this.run((b) => b.deleteEdge(checked));
+  }
+
+  /** Stores the node's vector in a space (default `'default'`), replacing any it had. */
+  insertEmbedding(nodeId: string, vector: Vector, options?: SpaceOption): void {
+    const id = checkId('nodeId', nodeId);
+    const v = prepareVector(vector);
+    const space = prepareSpaceName(options);
+    this.run((b) => b.insertEmbedding(id, space, v));
+  }
+
+  getEmbedding(nodeId: string, options?: SpaceOption): Float32Array | null {
+    const id = checkId('nodeId', nodeId);
+    const space = prepareSpaceName(options);
+    return this.run((b) => b.getEmbedding(id, space));
+  }
+
+  /** The `k` (default 10) nearest nodes to `vector`, nearest first. */
+  searchVectors(vector: Vector, options?: SearchOptions): SearchHit[] {
+    const v = prepareVector(vector);
+    const { space, k, filter } = prepareSearch(options);
+    return this.run((b) => b.searchVectors(space, v, k, filter));
+  }
+
+  /** Inserts every edge or none, in one commit; returns their ids in order. */
+  insertEdgesBatch(edges: EdgeInput[]): string[] {
+    const prepared = prepareEdgeBatch(edges);
+    return this.run((b) => b.insertEdges(prepared).map((e) => e.id));
+  }
+
+  /** Stores every vector or none, in one commit. */
+  insertEmbeddingsBatch(items: EmbeddingInput[]): void {
+    const prepared = prepareEmbeddingBatch(items);
+    this.run((b) => b.insertEmbeddings(prepared));
+  }
+
+  /** Deletes nodes by id, or every node of a type and/or matching `where`, with their edges and embeddings, in one commit. Returns how many. */
+  deleteNodes(selector: NodeSelector): number {
+    const filter = prepareNodeSelector(selector);
+    return this.run((b) => b.deleteNodes(filter));
+  }
+
+  /** Deletes edges by id, or every edge of a type (optionally only from and/or to a node), in one commit. Returns how many. */
+  deleteEdges(selector: EdgeSelector): number {
+    const s = prepareEdgeSelector(selector);
+    return this.run((b) => b.deleteEdges(s));
+  }
+
+  /** The edges of a node and the nodes at their other ends. */
+  neighbors(id: string, options: NeighborOptions): Neighbor[] {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    const limit = prepareLimit('options.limit', options.limit);
+    return this.run((b) => b.neighbors(checked, hop, limit));
+  }
+
+  /** How many edges of a node `options` follow. */
+  degree(id: string, options: HopOptions): number {
+    const checked = checkId('id', id);
+    const hop = prepareHop('options', options);
+    return this.run((b) => b.degree(checked, hop));
+  }
+
+  /** Breadth-first from `startId` (not included), each node once, up to `maxDepth` hops. */
+  traverse(startId: string, options: TraverseOptions): Reached[] {
+    const checked = checkId('startId', startId);
+    const { hop, ...rest } = prepareTraverse(options);
+    return this.run((b) => b.traverse(checked, hop, rest));
+  }
+
+  /** A path with the fewest edges from `fromId` to `toId` (start first), or null when none within `maxDepth`. */
+  shortestPath(fromId: string, toId: string, options: ShortestPathOptions): Path | null {
+    const from = checkId('fromId', fromId);
+    const to = checkId('toId', toId);
+    const hop = prepareHop('options', options);
+    const maxDepth = prepareDepth('options.maxDepth', options.maxDepth, 0);
+    return this.run((b) => b.shortestPath(from, to, hop, maxDepth));
+  }
+
+  /** One page of nodes; pass `nextCursor` back as `cursor` for the next. Cursors stay valid across writes. */
+  listNodes(options: NodeListOptions): ListPage<Node> {
+    const query = prepareNodePage(options);
+    return toListPage(this.run((b) => b.listNodes(query)), nodeQueryOf(query));
+  }
+
+  /** One page of edges in creation order. */
+  listEdges(options: EdgeListOptions): ListPage<Edge> {
+    const query = prepareEdgePage(options);
+    return toListPage(this.run((b) => b.listEdges(query)), edgeQueryOf(query));
+  }
+
+  /** Every matching node, pulled from the engine a page at a time. */
+  iterateNodes(options: NodeWalkOptions = {}): Generator<Node, void, undefined> {
+    return walkPages(prepareNodePage(options, WALK_PAGE), (q) => this.run((b) => b.listNodes(q)));
+  }
+
+  /** Every edge (of a type), a page at a time. */
+  iterateEdges(options: EdgeWalkOptions = {}): Generator<Edge, void, undefined> {
+    return walkPages(prepareEdgePage(options, WALK_PAGE), (q) => this.run((b) => b.listEdges(q)));
+  }
+
+  /** Counts and definitions of committed data. */
+  stats(): Stats {
+    return this.run((b) => b.stats());
+  }
+}

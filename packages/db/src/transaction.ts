@@ -1,0 +1,144 @@
+import { invalid, loomError, toLoomError } from './errors.js';
+import { DatabaseOperations } from './operations.js';
+import type { StorageOperations, StorageTransaction } from './storage.js';
+import type { Edge, EdgeWalkOptions, Node, NodeWalkOptions } from './types.js';
+
+/**
+ * The inside of `db.transaction(tx => …)`: every read and write of
+ * {@link EmbeddedDB}, atomic as a whole. Reads see the transaction's own
+ * writes; nobody else sees them before it commits. A call that fails
+ * changes nothing, and the transaction stays usable.
+ *
+ * `tx.transaction(inner => …)` nests as a savepoint: if `inner` throws, only
+ * its writes are undone and the error propagates to the outer function.
+ */
+export class Transaction extends DatabaseOperations {
+  #raw: StorageTransaction | null;
+
+  /** @internal */
+  constructor(raw: StorageTransaction) {
+    super();
+    this.#raw = raw;
+  }
+
+  /** @internal */
+  protected target(): StorageOperations {
+    if (!this.#raw) throw invalid('the transaction has already ended; use the tx only inside its function');
+    return this.#raw;
+  }
+
+  /**
+   * The storage transaction underneath, for this package's batch helpers.
+   * @internal
+   */
+  get storage(): StorageOperations {
+    return this.target();
+  }
+
+  /** Runs `fn` in a savepoint: kept when it returns, undone when it throws (the error is rethrown unchanged). */
+  transaction<T>(fn: (tx: Transaction) => T): T {
+    const raw = this.target() as StorageTransaction;
+    settle(() => raw.savepoint());
+    let result: T;
+    try {
+      result = fn(this);
+    } catch (e) {
+      settle(() => raw.endSavepoint(false));
+      throw e;
+    }
+    settle(() => raw.endSavepoint(true));
+    return result;
+  }
+
+  /**
+   * Ends the transaction: commits (`commit`) or rolls back. Later calls on the tx throw.
+   * @internal
+   */
+  end(commit: boolean): void {
+    const raw = this.#raw;
+    this.#raw = null;
+    if (raw) settle(() => (commit ? raw.commit() : raw.rollback()));
+  }
+}
+
+function settle(op: () => void): void {
+  try {
+    op();
+  } catch (e) {
+    throw toLoomError(e);
+  }
+}
+
+/**
+ * Runs `fn` in `tx`: commits when it returns, rolls back when it throws and
+ * rethrows the original error. A sync transaction cannot wait for promises.
+ */
+export function runTransaction<T>(tx: Transaction, fn: (tx: Transaction) => T): T {
+  let result: T;
+  try {
+    result = fn(tx);
+    if (result instanceof Promise) {
+      result.catch(() => undefined);
+      throw invalid('the transaction function returned a promise; a sync transaction cannot wait for it. Use AsyncEmbeddedDB.transaction');
+    }
+  } catch (e) {
+    tx.end(false);
+    throw e;
+  }
+  tx.end(true);
+  return result;
+}
+
+type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type SyncOnly = 'transaction' | 'end' | 'storage' | 'iterateNodes' | 'iterateEdges';
+
+/**
+ * The inside of `adb.transaction(async tx => …)`: the methods of
+ * {@link Transaction}, returning promises. They run on the JavaScript thread,
+ * which owns the transaction, so keep a transaction's work short; other
+ * writers wait until it ends.
+ */
+export interface AsyncTransaction extends Promised<Omit<Transaction, SyncOnly>> {
+  /** A savepoint: kept when `fn` resolves, undone when it rejects (the error is rethrown unchanged). */
+  transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T): Promise<T>;
+  streamNodes(options?: NodeWalkOptions): AsyncGenerator<Node, void, undefined>;
+  streamEdges(options?: EdgeWalkOptions): AsyncGenerator<Edge, void, undefined>;
+}
+
+const OPERATIONS = Object.getOwnPropertyNames(DatabaseOperations.prototype).filter(
+  (name) => name !== 'constructor' && name !== 'run' && name !== 'iterateNodes' && name !== 'iterateEdges',
+);
+
+/** The async face of a sync transaction. Savepoints must nest: each is awaited before its parent ends. */
+export function asyncTransaction(tx: Transaction): AsyncTransaction {
+  const view: Record<string, unknown> = {};
+  for (const name of OPERATIONS) {
+    const method = (tx as unknown as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown;
+    view[name] = async (...args: unknown[]) => method.apply(tx, args);
+  }
+  const self = view as unknown as AsyncTransaction;
+  let open = 0;
+  view.transaction = async <T>(fn: (tx: AsyncTransaction) => Promise<T> | T): Promise<T> => {
+    const raw = (tx as unknown as { target(): StorageTransaction }).target();
+    settle(() => raw.savepoint());
+    const depth = ++open;
+    let result: T;
+    try {
+      result = await fn(self);
+      if (open !== depth) throw invalid('a savepoint begun inside this one was not awaited; await every tx.transaction call');
+    } catch (e) {
+      for (; open >= depth; open--) settle(() => raw.endSavepoint(false));
+      throw e;
+    }
+    settle(() => raw.endSavepoint(true));
+    open--;
+    return result;
+  };
+  view.streamNodes = async function* (options?: NodeWalkOptions) {
+    yield* tx.iterateNodes(options);
+  };
+  view.streamEdges = async function* (options?: EdgeWalkOptions) {
+    yield* tx.iterateEdges(options);
+  };
+  return self;
+}
