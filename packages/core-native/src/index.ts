@@ -41,6 +41,9 @@ export interface NativeAddon {
   txEndSavepoint(tx: NativeTransaction, keep: boolean): void;
   /** Declares a space or checks an existing one matches `specJson`. */
   ensureSpace(handle: NativeHandle, name: string, specJson: string): void;
+  /** Declares and fills a property index; false when it existed. */
+  createIndex<A extends boolean>(handle: NativeHandle, type: string, property: string, async: A): Maybe<A, boolean>;
+  dropIndex<A extends boolean>(handle: NativeHandle, type: string, property: string, async: A): Maybe<A, boolean>;
   /** Returns the node as JSON. */
   insertNode<A extends boolean>(handle: NativeHandle, id: string, type: string, propertiesJson: string, async: A): Maybe<A, string>;
   /** `nodesJson`: `[{ id, type, properties }]`; returns the nodes as a JSON array. */

@@ -11,6 +11,7 @@ import type {
   EdgeWalkOptions,
   EmbeddingInput,
   HopOptions,
+  IndexSpec,
   ListPage,
   Neighbor,
   NeighborOptions,
@@ -42,7 +43,7 @@ import {
   prepareTraverse,
   walkPagesAsync,
 } from './walk.js';
-import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -202,6 +203,16 @@ export class AsyncEmbeddedDB {
   /** What the storage backend can do beyond the basics. */
   get capabilities(): StorageCapabilities {
     return call(this.#backend, (b) => ({ ...b.capabilities }));
+  }
+
+  async createIndex(index: IndexSpec): Promise<boolean> {
+    const spec = prepareIndexSpec(index);
+    return this.#write((o) => o.createIndex(spec));
+  }
+
+  async dropIndex(index: IndexSpec): Promise<boolean> {
+    const spec = prepareIndexSpec(index);
+    return this.#write((o) => o.dropIndex(spec));
   }
 
   async insertNode(node: NodeInput): Promise<Node> {

@@ -44,7 +44,7 @@ export type {
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';
-export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_K, MAX_DIMENSIONS } from './validate.js';
+export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_PROPERTY_BYTES, MAX_K, MAX_DIMENSIONS } from './validate.js';
 export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
 export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';

@@ -17,6 +17,7 @@ import type {
   NodeWalkOptions,
   Path,
   HopOptions,
+  IndexSpec,
   Reached,
   SearchHit,
   SearchOptions,
@@ -41,7 +42,7 @@ import {
   walkPages,
   type Position,
 } from './walk.js';
-import { checkId, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -103,6 +104,22 @@ export abstract class DatabaseOperations {
     } catch (e) {
       throw toLoomError(e);
     }
+  }
+
+  /**
+   * Indexes `property` of nodes of `type`, so `where` filters on it read a
+   * range instead of every node of the type; kept current by every write.
+   * Results are the same with or without it. `false` when it existed.
+   */
+  createIndex(index: IndexSpec): boolean {
+    const spec = prepareIndexSpec(index);
+    return this.run((b) => b.createIndex(spec));
+  }
+
+  /** Removes a property index; `false` when there was none. */
+  dropIndex(index: IndexSpec): boolean {
+    const spec = prepareIndexSpec(index);
+    return this.run((b) => b.dropIndex(spec));
   }
 
   insertNode(node: NodeInput): Node {

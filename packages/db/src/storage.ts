@@ -1,4 +1,4 @@
-import type { Edge, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
+import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
@@ -34,6 +34,13 @@ export interface StorageSearchFilter {
 export interface StorageOperations {
   /** Declares a space, or checks an existing one equals `spec` (else `INVALID_ARGUMENT`). */
   ensureSpace(name: string, spec: Required<SpaceSpec>): void;
+  /**
+   * Declares a property index and fills it; `false` when it existed. Query
+   * results must not depend on indexes: they only make `where` faster.
+   */
+  createIndex(spec: IndexSpec): boolean;
+  /** Removes a property index; `false` when there was none. */
+  dropIndex(spec: IndexSpec): boolean;
   /** Inserts all nodes in one atomic write (`ALREADY_EXISTS` on a taken id). */
   insertNodes(nodes: PreparedNode[]): Node[];
   getNode(id: string): Node | null;
@@ -118,6 +125,8 @@ type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R 
 
 /** The operations a backend may run off the JavaScript thread. */
 export const ASYNC_OPERATIONS = [
+  'createIndex',
+  'dropIndex',
   'insertNodes',
   'getNode',
   'updateNode',

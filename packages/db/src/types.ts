@@ -86,9 +86,20 @@ export interface SpaceStats {
   embeddings: number;
 }
 
+/** A property index: nodes of `type` by the value of `property`. */
+export interface IndexSpec {
+  type: string;
+  property: string;
+}
+
 export interface IndexStats {
+  /** `nodeType`, or `<type>.<property>` for a property index. */
   name: string;
-  kind: string;
+  kind: 'type' | 'property';
+  /** The indexed node type and property (property indexes). */
+  type?: string;
+  property?: string;
+  /** Nodes in the index (a property index holds those whose value is a string, number, boolean or null). */
   entries: number;
 }
 

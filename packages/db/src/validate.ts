@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from 'uuid';
 import { invalid } from './errors.js';
-import type { EdgeInput, NodeInput, Properties, SearchFilter, SpaceSpec, Vector } from './types.js';
+import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec, Vector } from './types.js';
 
 /** Longest id in UTF-8 bytes (the engine keys records by it). */
 export const MAX_ID_BYTES = 256;
@@ -47,6 +47,19 @@ export function checkType(what: string, value: unknown): string {
   const t = checkString(what, value, MAX_TYPE_BYTES);
   if (t.includes('\0')) throw invalid(`${what} must not contain NUL, got ${describe(t)}`);
   return t;
+}
+
+/** Longest indexed property name, in UTF-8 bytes. */
+export const MAX_PROPERTY_BYTES = 128;
+
+export function prepareIndexSpec(spec: unknown): IndexSpec {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw invalid(`index must be { type, property }, got ${describe(spec)}`);
+  const { type, property, ...rest } = spec as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw invalid(`index has unknown field "${unknown[0]}"; expected { type, property }`);
+  const p = checkString('index.property', property, MAX_PROPERTY_BYTES);
+  if (p.includes('\0')) throw invalid(`index.property must not contain NUL, got ${describe(p)}`);
+  return { type: checkType('index.type', type), property: p };
 }
 
 /**

@@ -198,6 +198,10 @@ for (const storage of ['native', 'memory'] as const) {
       rejects(db, () => db.listEdges({ limit: 1, cursor: page.nextCursor }), 'INVALID_ARGUMENT');
       rejects(db, () => [...db.iterateNodes({ orderBy: 'name' } as never)], 'INVALID_ARGUMENT');
       for (const bad of [undefined, 42, 'fn']) rejects(db, () => db.transaction(bad as never), 'INVALID_ARGUMENT');
+      for (const bad of [undefined, 'T', {}, { type: 'T' }, { type: 'T', property: '' }, { type: '', property: 'p' }, { type: 'T', property: 'a\0b' }, { type: 'T', property: 'p', unique: true }, { type: 'T', property: 'x'.repeat(129) }]) {
+        rejects(db, () => db.createIndex(bad as never), 'INVALID_ARGUMENT');
+        rejects(db, () => db.dropIndex(bad as never), 'INVALID_ARGUMENT');
+      }
       rejects(
         db,
         () =>

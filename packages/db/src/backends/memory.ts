@@ -2,7 +2,7 @@ import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
-import type { Edge, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
@@ -40,6 +40,8 @@ function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): 
   }
 }
 
+const isScalar = (v: JsonValue | undefined) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+
 interface Space {
   spec: Required<SpaceSpec>;
   vectors: Map<string, Float32Array>;
@@ -55,9 +57,11 @@ interface MemoryState {
   keys: WeakMap<Node | Edge, number>;
   sequence: number;
   spaces: Map<string, Space>;
+  /** Declared property indexes as `type\0property`; this backend scans, so they only show in stats. */
+  indexes: Set<string>;
 }
 
-const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map() });
+const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set() });
 
 /**
  * A copy to write on. Records are replaced, never changed in place, so the
@@ -68,6 +72,7 @@ const fork = (s: MemoryState): MemoryState => ({
   edges: new Map(s.edges),
   keys: s.keys,
   sequence: s.sequence,
+  indexes: new Set(s.indexes),
   spaces: new Map([...s.spaces].map(([name, space]) => [name, { spec: space.spec, vectors: new Map(space.vectors) }])),
 });
 
@@ -106,6 +111,21 @@ abstract class MemoryOperations implements StorageOperations {
     this.writable();
     if (spec.index !== 'flat') throw loomError('UNSUPPORTED', `space "${name}": index "${spec.index}" is not available (available: "flat")`);
     this.state.spaces.set(name, { spec: { ...spec }, vectors: new Map() });
+  }
+
+  createIndex(spec: IndexSpec): boolean {
+    const key = `${spec.type}\0${spec.property}`;
+    if (this.state.indexes.has(key)) return false;
+    this.writable();
+    this.state.indexes.add(key);
+    return true;
+  }
+
+  dropIndex(spec: IndexSpec): boolean {
+    const key = `${spec.type}\0${spec.property}`;
+    if (!this.state.indexes.has(key)) return false;
+    this.writable();
+    return this.state.indexes.delete(key);
   }
 
   insertNodes(nodes: PreparedNode[]): Node[] {
@@ -356,7 +376,15 @@ abstract class MemoryOperations implements StorageOperations {
       nodes: this.state.nodes.size,
       edges: this.state.edges.size,
       spaces: [...this.state.spaces].sort(([a], [b]) => (a < b ? -1 : 1)).map(([name, s]) => ({ name, ...s.spec, embeddings: s.vectors.size })),
-      indexes: [{ name: 'nodeType', kind: 'type', entries: this.state.nodes.size }],
+      indexes: [
+        { name: 'nodeType', kind: 'type' as const, entries: this.state.nodes.size },
+        ...[...this.state.indexes].sort(byteOrder).map((key) => {
+          const [type, property] = key.split('\0') as [string, string];
+          // Entries: nodes of the type whose value is a scalar, as the native index counts them.
+          const entries = [...this.state.nodes.values()].filter((n) => n.type === type && isScalar(n.properties[property])).length;
+          return { name: `${type}.${property}`, kind: 'property' as const, type, property, entries };
+        }),
+      ],
       formatVersion: 1,
     };
   }

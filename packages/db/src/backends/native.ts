@@ -2,7 +2,7 @@ import { native, type NativeAddon, type NativeHandle, type NativeTransaction } f
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
-import type { Edge, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
@@ -52,6 +52,14 @@ class NativeOperations implements StorageOperations {
 
   ensureSpace(name: string, spec: Required<SpaceSpec>): void {
     sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
+  }
+
+  createIndex(spec: IndexSpec): boolean {
+    return sync(() => this.addon.createIndex(this.#handle, spec.type, spec.property, false));
+  }
+
+  dropIndex(spec: IndexSpec): boolean {
+    return sync(() => this.addon.dropIndex(this.#handle, spec.type, spec.property, false));
   }
 
   insertNodes(nodes: PreparedNode[]): Node[] {
@@ -187,6 +195,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     super(a, h);
     this.#handle = h;
     this.async = {
+      createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
+      dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
       beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
       insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),

@@ -386,6 +386,46 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(db.listEdges({ limit: 10, cursor: page.nextCursor }).items.map((e) => e.id)).toEqual(['cd', 'ac', 'da']);
     });
 
+    it('keeps property indexes current through every write and lists them in stats', () => {
+      const db = fresh();
+      db.insertNodesBatch([
+        { id: 'a', type: 'Message', properties: { role: 'user', n: 1 } },
+        { id: 'b', type: 'Message', properties: { role: 'assistant', n: 2 } },
+        { id: 'c', type: 'Message', properties: { role: ['odd'], n: 3 } },
+        { id: 'd', type: 'Other', properties: { role: 'user' } },
+      ]);
+      expect(db.createIndex({ type: 'Message', property: 'role' })).toBe(true);
+      expect(db.createIndex({ type: 'Message', property: 'role' })).toBe(false);
+      const users = () => [...db.iterateNodes({ type: 'Message', where: { role: 'user' } })].map((n) => n.id);
+      expect(users()).toEqual(['a']);
+      db.insertNode({ id: 'e', type: 'Message', properties: { role: 'user' } });
+      db.updateNode('a', { properties: { role: 'assistant' } });
+      db.updateNode('b', { properties: { role: 'user' } });
+      db.deleteNode('e');
+      expect(users()).toEqual(['b']);
+      expect(db.listNodes({ type: 'Message', where: { role: { in: ['user', 'assistant'] } }, orderBy: 'id', limit: 10 }).items.map((n) => n.id)).toEqual(['a', 'b']);
+      expect(db.listNodes({ type: ['Message', 'Other'], where: { role: 'user' }, limit: 10 }).items.map((n) => n.id)).toEqual(['b', 'd']);
+      if (db.capabilities.transactions) {
+        expect(() =>
+          db.transaction((tx) => {
+            tx.updateNode('b', { properties: { role: 'gone' } });
+            expect([...tx.iterateNodes({ type: 'Message', where: { role: 'user' } })]).toEqual([]);
+            throw new Error('undo');
+          }),
+        ).toThrow('undo');
+        expect(users()).toEqual(['b']);
+      }
+      expect(db.deleteNodes({ type: 'Message', where: { role: 'assistant' } })).toBe(1);
+      expect(db.stats().indexes).toEqual([
+        { name: 'nodeType', kind: 'type', entries: 3 },
+        { name: 'Message.role', kind: 'property', type: 'Message', property: 'role', entries: 1 },
+      ]);
+      expect(db.dropIndex({ type: 'Message', property: 'role' })).toBe(true);
+      expect(db.dropIndex({ type: 'Message', property: 'role' })).toBe(false);
+      expect(users()).toEqual(['b']);
+      expect(db.stats().indexes).toHaveLength(1);
+    });
+
     describe('transactions', () => {
       const transactional = () => {
         const db = fresh();

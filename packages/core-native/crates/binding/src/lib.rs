@@ -182,6 +182,22 @@ fn ensure_space(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, false, move || db.ensure_space(&name, &spec))
 }
 
+fn create_index(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let node_type = string(&mut cx, 1, "type")?;
+    let property = string(&mut cx, 2, "property")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.create_index(&node_type, &property))
+}
+
+fn drop_index(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let node_type = string(&mut cx, 1, "type")?;
+    let property = string(&mut cx, 2, "property")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.drop_index(&node_type, &property))
+}
+
 fn insert_node(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let node = NewNode { id: string(&mut cx, 1, "id")?, node_type: string(&mut cx, 2, "type")?, properties: string(&mut cx, 3, "properties")? };
@@ -437,6 +453,8 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("txSavepoint", tx_savepoint)?;
     cx.export_function("txEndSavepoint", tx_end_savepoint)?;
     cx.export_function("ensureSpace", ensure_space)?;
+    cx.export_function("createIndex", create_index)?;
+    cx.export_function("dropIndex", drop_index)?;
     cx.export_function("insertNode", insert_node)?;
     cx.export_function("insertNodes", insert_nodes)?;
     cx.export_function("getNode", get_node)?;

@@ -7,6 +7,7 @@
 use crate::codec::{self, open as unseal, read_u64_be, seal, u64_key};
 use crate::error::{Code, Error, Result};
 use crate::filter::NodeFilter;
+use crate::indexes;
 use crate::keys;
 use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
@@ -123,7 +124,12 @@ pub struct SpaceStats {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IndexStats {
     pub name: String,
+    /// `type` (the built-in node-type index) or `property`.
     pub kind: String,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub node_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
     pub entries: u64,
 }
 
@@ -152,6 +158,7 @@ const META_NEXT_ID: &[u8] = b"next_id";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
 const META_CHANGE_SEQ: &[u8] = b"change_seq";
 const META_CLOCK: &[u8] = b"clock";
+pub(crate) const META_NEXT_INDEX: &[u8] = b"next_index_id";
 const SPACE_PREFIX: &str = "space/";
 const SPACE_COUNT_PREFIX: &str = "space_count/";
 
@@ -309,7 +316,8 @@ impl Database {
                     props.insert(k.clone(), v.clone());
                 }
             }
-            node.properties = serde_json::to_string(&props).expect("JSON map serializes");
+            let before = std::mem::replace(&mut node.properties, serde_json::to_string(&props).expect("JSON map serializes"));
+            indexes::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
             node.updated_at = now.max(node.created_at);
             let k = u64_key(key);
             t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
@@ -444,7 +452,8 @@ impl Database {
             let q = Query::new(query, space.spec.metric);
             let mut top = TopK::new(k);
             let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-            match candidates(txn, t, filter)? {
+            let filter = NodeFilter { types: filter.types.clone(), ids: filter.ids.clone(), conditions: Vec::new() };
+            match node_candidates(txn, t, &filter, true)? {
                 Some(keys_set) => {
                     for node in keys_set {
                         let key = keys::embedding(space.id, node);
@@ -470,6 +479,23 @@ impl Database {
         })
     }
 
+    // ---- property indexes ----
+
+    /// Declares an index on `property` of nodes of `node_type` and fills it;
+    /// `false` when it already existed. Used by `where` filters from then on.
+    pub fn create_index(&self, node_type: &str, property: &str) -> Result<bool> {
+        validate_type("index type", node_type)?;
+        indexes::validate_property(property)?;
+        self.write(|txn, t| indexes::create(txn, t, node_type, property))
+    }
+
+    /// Removes an index; `false` when there was none.
+    pub fn drop_index(&self, node_type: &str, property: &str) -> Result<bool> {
+        validate_type("index type", node_type)?;
+        indexes::validate_property(property)?;
+        self.write(|txn, t| indexes::drop(txn, t, node_type, property))
+    }
+
     // ---- stats ----
 
     pub fn stats(&self) -> Result<Stats> {
@@ -490,7 +516,17 @@ impl Database {
                 nodes: t.nodes.len(txn)?,
                 edges: t.edges.len(txn)?,
                 spaces,
-                indexes: vec![IndexStats { name: "nodeType".into(), kind: "type".into(), entries: t.node_types.len(txn)? }],
+                indexes: std::iter::once(Ok(IndexStats { name: "nodeType".into(), kind: "type".into(), node_type: None, property: None, entries: t.node_types.len(txn)? }))
+                    .chain(indexes::list(txn, t, None)?.into_iter().map(|d| {
+                        Ok(IndexStats {
+                            name: format!("{}.{}", d.node_type, d.property),
+                            kind: "property".into(),
+                            entries: indexes::entries(txn, t, &d)?,
+                            node_type: Some(d.node_type),
+                            property: Some(d.property),
+                        })
+                    }))
+                    .collect::<Result<_>>()?,
                 format_version: FORMAT_VERSION,
             })
         })
@@ -609,6 +645,7 @@ fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Nod
     t.node_ids.put(txn, n.id.as_bytes(), &seal(n.id.as_bytes(), &k))?;
     let tk = keys::node_type(&n.node_type, key);
     t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
+    indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
 }
@@ -668,6 +705,7 @@ fn delete_node(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
         delete_embedding(txn, t, &space, key)?;
     }
     t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
+    indexes::update(txn, t, &node.node_type, key, Some(&node.properties), None)?;
     t.nodes.delete(txn, &u64_key(key))?;
     t.node_ids.delete(txn, node.id.as_bytes())?;
     log_change(txn, t, Change::NodeDelete, key, 0)
@@ -675,7 +713,7 @@ fn delete_node(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
 
 /// Internal keys of the nodes `filter` admits, in key order.
 pub(crate) fn match_nodes(txn: &RoTxn, t: &Tables, filter: &NodeFilter) -> Result<Vec<u64>> {
-    let mut keys: Vec<u64> = match candidates(txn, t, &SearchFilter { types: filter.types.clone(), ids: filter.ids.clone() })? {
+    let keys: Vec<u64> = match node_candidates(txn, t, filter, true)? {
         Some(keys) => keys,
         None => {
             let mut all = Vec::new();
@@ -685,7 +723,6 @@ pub(crate) fn match_nodes(txn: &RoTxn, t: &Tables, filter: &NodeFilter) -> Resul
             all
         }
     };
-    keys.sort_unstable();
     if filter.conditions.is_empty() {
         return Ok(keys);
     }
@@ -808,16 +845,11 @@ fn bump_space_count(txn: &mut RwTxn, t: &Tables, space: &Space, delta: i64) -> R
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
 }
 
-/// Internal keys of the nodes a filter admits, or `None` for "every node".
-pub(crate) fn candidates_for_list(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<Vec<u64>>> {
-    let mut keys = candidates(txn, t, filter)?;
-    if let Some(k) = keys.as_mut() {
-        k.sort_unstable();
-    }
-    Ok(keys)
-}
-
-fn candidates(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<Vec<u64>>> {
+/// The internal keys (sorted) that can pass `filter`, narrowed by its ids,
+/// by a property index when one covers a condition for every listed type,
+/// and else by the type index when `by_type`; `None` means "every node".
+/// A superset: callers test the type and conditions on each record.
+pub(crate) fn node_candidates(txn: &RoTxn, t: &Tables, filter: &NodeFilter, by_type: bool) -> Result<Option<Vec<u64>>> {
     let by_ids = match &filter.ids {
         Some(ids) => {
             let mut keys = Vec::with_capacity(ids.len());
@@ -832,21 +864,71 @@ fn candidates(txn: &RoTxn, t: &Tables, filter: &SearchFilter) -> Result<Option<V
         }
         None => None,
     };
-    let Some(types) = &filter.types else { return Ok(by_ids) };
-    let mut by_type = Vec::new();
+    let narrowed = match &filter.types {
+        Some(types) => match indexed(txn, t, types, &filter.conditions)? {
+            Some(keys) => Some(keys),
+            None if by_type => {
+                let mut keys = Vec::new();
+                for ty in types {
+                    for entry in t.node_types.prefix_iter(txn, &keys::node_type_prefix(ty))? {
+                        let (k, _) = entry?;
+                        keys.push(read_u64_be(&k[k.len() - 8..]));
+                    }
+                }
+                keys.sort_unstable();
+                keys.dedup();
+                Some(keys)
+            }
+            None => None,
+        },
+        None => None,
+    };
+    Ok(match (by_ids, narrowed) {
+        (Some(ids), Some(more)) => {
+            let allowed: HashSet<u64> = more.into_iter().collect();
+            Some(ids.into_iter().filter(|k| allowed.contains(k)).collect())
+        }
+        (a, b) => a.or(b),
+    })
+}
+
+/// Candidates from property indexes: for each type, its most selective
+/// indexed condition (`eq`, then `in`, then a range). `None` unless every
+/// type has one.
+fn indexed(txn: &RoTxn, t: &Tables, types: &[String], conditions: &[(String, crate::filter::Condition)]) -> Result<Option<Vec<u64>>> {
+    use crate::filter::Condition;
+    if conditions.is_empty() {
+        return Ok(None);
+    }
+    let rank = |c: &Condition| match c {
+        Condition::Eq(_) => 0,
+        Condition::In(_) => 1,
+        _ => 2,
+    };
+    let mut out = Vec::new();
     for ty in types {
-        for entry in t.node_types.prefix_iter(txn, &keys::node_type_prefix(ty))? {
-            let (k, _) = entry?;
-            by_type.push(read_u64_be(&k[k.len() - 8..]));
+        let defs = indexes::list(txn, t, Some(ty))?;
+        let mut usable: Vec<_> = conditions
+            .iter()
+            .filter(|(_, c)| !matches!(c, Condition::Ne(_)))
+            .filter_map(|(p, c)| defs.iter().find(|d| d.property == *p).map(|d| (d, c)))
+            .collect();
+        usable.sort_by_key(|(_, c)| rank(c));
+        let mut found = None;
+        for (def, condition) in usable {
+            if let Some(keys) = indexes::candidates(txn, t, def, condition)? {
+                found = Some(keys);
+                break;
+            }
+        }
+        match found {
+            Some(keys) => out.extend(keys),
+            None => return Ok(None),
         }
     }
-    Ok(Some(match by_ids {
-        Some(ids) => {
-            let allowed: HashSet<u64> = by_type.into_iter().collect();
-            ids.into_iter().filter(|k| allowed.contains(k)).collect()
-        }
-        None => by_type,
-    }))
+    out.sort_unstable();
+    out.dedup();
+    Ok(Some(out))
 }
 
 fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
@@ -873,18 +955,18 @@ fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
     Ok(out)
 }
 
-fn get_meta<'t>(txn: &'t RoTxn, t: &Tables, key: &[u8]) -> Result<Option<&'t [u8]>> {
+pub(crate) fn get_meta<'t>(txn: &'t RoTxn, t: &Tables, key: &[u8]) -> Result<Option<&'t [u8]>> {
     match t.meta.get(txn, key)? {
         Some(v) => unseal(key, v, || format!("meta {}", String::from_utf8_lossy(key))).map(Some),
         None => Ok(None),
     }
 }
 
-fn put_meta(txn: &mut RwTxn, t: &Tables, key: &[u8], value: &[u8]) -> Result<()> {
+pub(crate) fn put_meta(txn: &mut RwTxn, t: &Tables, key: &[u8], value: &[u8]) -> Result<()> {
     Ok(t.meta.put(txn, key, &seal(key, value))?)
 }
 
-fn get_meta_u64(txn: &RoTxn, t: &Tables, key: &[u8]) -> Result<Option<u64>> {
+pub(crate) fn get_meta_u64(txn: &RoTxn, t: &Tables, key: &[u8]) -> Result<Option<u64>> {
     match get_meta(txn, t, key)? {
         Some(v) if v.len() == 8 => Ok(Some(read_u64_be(v))),
         Some(_) => Err(Error::corruption(format!("meta {} is not a u64", String::from_utf8_lossy(key)))),
@@ -892,7 +974,7 @@ fn get_meta_u64(txn: &RoTxn, t: &Tables, key: &[u8]) -> Result<Option<u64>> {
     }
 }
 
-fn put_meta_u64(txn: &mut RwTxn, t: &Tables, key: &[u8], v: u64) -> Result<()> {
+pub(crate) fn put_meta_u64(txn: &mut RwTxn, t: &Tables, key: &[u8], v: u64) -> Result<()> {
     put_meta(txn, t, key, &u64_key(v))
 }
 

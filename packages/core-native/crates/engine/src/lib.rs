@@ -10,6 +10,7 @@ mod database;
 mod error;
 mod filter;
 mod graph;
+mod indexes;
 mod keys;
 mod records;
 mod scan;

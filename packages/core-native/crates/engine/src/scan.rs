@@ -3,7 +3,7 @@
 //! for a whole walk is returned exactly once, whatever is written meanwhile.
 
 use crate::codec::{open as unseal, read_u64_be, u64_key};
-use crate::database::{candidates_for_list, read_node, Database, SearchFilter};
+use crate::database::{node_candidates, read_node, Database};
 use crate::error::{Error, Result};
 use crate::filter::NodeFilter;
 use crate::keys;
@@ -127,10 +127,12 @@ impl Database {
             let mut next = None;
             // Read in chunks so that filtered-out nodes cost no extra calls.
             let chunk = limit.clamp(64, 4096);
+            // Ids or a property index give an explicit candidate list; else
+            // the type index or the node table is walked in order.
+            let explicit = node_candidates(txn, t, &query.filter, false)?;
             match query.order {
                 NodeOrder::CreatedAt => {
                     let mut cursor = after_key(&query.after)?;
-                    let explicit = candidates_for_list(txn, t, &SearchFilter { types: None, ids: query.filter.ids.clone() })?;
                     loop {
                         let keys: Vec<u64> = match (&explicit, &query.filter.types) {
                             (Some(ids), _) => {
@@ -200,6 +202,20 @@ impl Database {
                         Some(Position::Id(id)) => Some(id.clone()),
                         Some(Position::Key(_)) => return Err(Error::invalid("this cursor belongs to a createdAt-ordered walk")),
                     };
+                    if let Some(keys) = explicit {
+                        let mut nodes = Vec::with_capacity(keys.len());
+                        for key in keys {
+                            let node = read_node(txn, t, key)?;
+                            let beyond = after.as_ref().is_none_or(|a| if query.descending { node.id < *a } else { node.id > *a });
+                            if beyond && query.filter.types.as_ref().is_none_or(|ts| ts.contains(&node.node_type)) && query.filter.properties_pass(&node.properties)? {
+                                nodes.push(node);
+                            }
+                        }
+                        nodes.sort_unstable_by(|a, b| if query.descending { b.id.cmp(&a.id) } else { a.id.cmp(&b.id) });
+                        let next = (nodes.len() > limit).then(|| Position::Id(nodes[limit - 1].id.clone()));
+                        nodes.truncate(limit);
+                        return Ok(Page { items: nodes, next });
+                    }
                     let range: (Bound<&[u8]>, Bound<&[u8]>) = match (&after, query.descending) {
                         (None, _) => (Bound::Unbounded, Bound::Unbounded),
                         (Some(id), false) => (Bound::Excluded(id.as_bytes()), Bound::Unbounded),

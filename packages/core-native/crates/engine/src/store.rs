@@ -39,10 +39,11 @@ pub struct Tables {
     pub node_types: Table,
     pub embeddings: Table,
     pub changes: Table,
+    pub prop_index: Table,
 }
 
-const TABLE_NAMES: [&str; 10] =
-    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes"];
+const TABLE_NAMES: [&str; 11] =
+    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index"];
 
 pub struct Store {
     pub path: PathBuf,
@@ -129,6 +130,7 @@ impl Store {
                 node_types: t[7],
                 embeddings: t[8],
                 changes: t[9],
+                prop_index: t[10],
             }
         };
         Ok(Store { path: store_path, env, tables, map_guard: RwLock::new(()), writer })
