@@ -13,6 +13,7 @@ use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
+use crate::writing::Writing;
 use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
@@ -154,10 +155,7 @@ pub struct Database {
 }
 
 const META_FORMAT: &[u8] = b"format_version";
-const META_NEXT_ID: &[u8] = b"next_id";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
-const META_CHANGE_SEQ: &[u8] = b"change_seq";
-const META_CLOCK: &[u8] = b"clock";
 pub(crate) const META_NEXT_INDEX: &[u8] = b"next_index_id";
 const SPACE_PREFIX: &str = "space/";
 const SPACE_COUNT_PREFIX: &str = "space_count/";
@@ -222,11 +220,17 @@ impl Database {
     }
 
     /// One atomic write: in the open transaction, or in a commit of its own.
-    fn write<T>(&self, f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
         self.writable()?;
+        let mut call = |txn: &mut RwTxn<'_>, t: &Tables| {
+            let w = Writing::new(t);
+            let value = f(txn, &w)?;
+            w.finish(txn)?;
+            Ok(value)
+        };
         match &self.transaction {
-            Some(tx) => tx.write(f),
-            None => self.store.write(self.busy_timeout(), self.durable(), f),
+            Some(tx) => tx.write(call),
+            None => self.store.write(self.busy_timeout(), self.durable(), &mut call),
         }
     }
 
@@ -280,7 +284,7 @@ impl Database {
         items: &[I],
         id: impl Fn(&I) -> &str,
         validate: impl Fn(&I) -> Result<()>,
-        insert: impl Fn(&mut RwTxn, &Tables, &I) -> Result<R>,
+        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<R>,
     ) -> Result<Vec<R>> {
         let mut seen = HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
@@ -624,21 +628,12 @@ pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
 }
 
-/// `now`, but never earlier than a time this database already handed out, so
-/// creation times follow insertion order even if the wall clock steps back.
-fn monotonic(txn: &mut RwTxn, t: &Tables, now: i64) -> Result<i64> {
-    let last = get_meta_u64(txn, t, META_CLOCK)?.map_or(i64::MIN, |v| v as i64);
-    let now = now.max(last);
-    put_meta_u64(txn, t, META_CLOCK, now as u64)?;
-    Ok(now)
-}
-
-fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Node> {
+fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
     if lookup(txn, t.node_ids, &n.id)?.is_some() {
         return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
     }
-    let now = monotonic(txn, t, now)?;
-    let key = next_id(txn, t)?;
+    let now = t.monotonic(txn, now)?;
+    let key = t.next_id(txn)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
     t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
@@ -650,7 +645,7 @@ fn insert_node(txn: &mut RwTxn, t: &Tables, n: &NewNode, now: i64) -> Result<Nod
     Ok(node)
 }
 
-fn insert_edge(txn: &mut RwTxn, t: &Tables, edge: &NewEdge, now: i64) -> Result<Edge> {
+fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
     if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
@@ -659,8 +654,8 @@ fn insert_edge(txn: &mut RwTxn, t: &Tables, edge: &NewEdge, now: i64) -> Result<
     };
     let from_key = endpoint(txn, "from", &edge.from)?;
     let to_key = endpoint(txn, "to", &edge.to)?;
-    let now = monotonic(txn, t, now)?;
-    let key = next_id(txn, t)?;
+    let now = t.monotonic(txn, now)?;
+    let key = t.next_id(txn)?;
     let record = Edge {
         id: edge.id.clone(),
         edge_type: edge.edge_type.clone(),
@@ -683,7 +678,7 @@ fn insert_edge(txn: &mut RwTxn, t: &Tables, edge: &NewEdge, now: i64) -> Result<
     Ok(record)
 }
 
-fn insert_embedding(txn: &mut RwTxn, t: &Tables, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+fn insert_embedding(txn: &mut RwTxn, t: &Writing, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
     let space = require_space(txn, t, space)?;
     vectors::check_vector(&space, vector)?;
     let node = lookup(txn, t.node_ids, node_id)?.ok_or_else(|| Error::not_found(format!("node \"{node_id}\" does not exist")))?;
@@ -691,7 +686,7 @@ fn insert_embedding(txn: &mut RwTxn, t: &Tables, node_id: &str, space: &str, vec
 }
 
 /// Removes a node record with its id, type entry, edges and embeddings.
-fn delete_node(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
+fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
     let node = read_node(txn, t, key)?;
     for table in [t.out_adj, t.in_adj] {
         for (_, edge) in scan_adjacency(txn, table, key)? {
@@ -800,7 +795,7 @@ fn in_batch(what: &str, i: usize, e: Error) -> Error {
 }
 
 /// Removes an edge record, its id and both adjacency entries.
-fn delete_edge_record(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
+fn delete_edge_record(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
     let e = read_edge(txn, t, key)?;
     t.out_adj.delete(txn, &keys::adjacency(e.from_key, &e.edge_type, e.to_key, key))?;
     t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, key))?;
@@ -821,7 +816,7 @@ fn scan_adjacency(txn: &RoTxn, table: crate::store::Table, node: u64) -> Result<
     Ok(out)
 }
 
-fn put_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64, v: &[f32]) -> Result<()> {
+fn put_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64, v: &[f32]) -> Result<()> {
     let k = keys::embedding(space.id, node);
     let existed = t.embeddings.get(txn, &k)?.is_some();
     t.embeddings.put(txn, &k, &seal(&k, &vectors::encode(v)))?;
@@ -831,7 +826,7 @@ fn put_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64, v: &[f32
     log_change(txn, t, Change::EmbeddingPut, node, space.id)
 }
 
-fn delete_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64) -> Result<()> {
+fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> Result<()> {
     if t.embeddings.delete(txn, &keys::embedding(space.id, node))? {
         bump_space_count(txn, t, space, -1)?;
         log_change(txn, t, Change::EmbeddingDelete, node, space.id)?;
@@ -839,7 +834,7 @@ fn delete_embedding(txn: &mut RwTxn, t: &Tables, space: &Space, node: u64) -> Re
     Ok(())
 }
 
-fn bump_space_count(txn: &mut RwTxn, t: &Tables, space: &Space, delta: i64) -> Result<()> {
+fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> Result<()> {
     let key = format!("{SPACE_COUNT_PREFIX}{}", space.id);
     let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
@@ -978,15 +973,8 @@ pub(crate) fn put_meta_u64(txn: &mut RwTxn, t: &Tables, key: &[u8], v: u64) -> R
     put_meta(txn, t, key, &u64_key(v))
 }
 
-fn next_id(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
-    let id = get_meta_u64(txn, t, META_NEXT_ID)?.unwrap_or(1);
-    put_meta_u64(txn, t, META_NEXT_ID, id + 1)?;
-    Ok(id)
-}
-
-fn log_change(txn: &mut RwTxn, t: &Tables, change: Change, key: u64, space: u32) -> Result<()> {
-    let seq = get_meta_u64(txn, t, META_CHANGE_SEQ)?.unwrap_or(0) + 1;
-    put_meta_u64(txn, t, META_CHANGE_SEQ, seq)?;
+fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32) -> Result<()> {
+    let seq = t.next_change(txn)?;
     let mut w = codec::Writer::default();
     w.buf.push(change as u8);
     w.u64(key).u32(space);

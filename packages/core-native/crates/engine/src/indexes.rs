@@ -17,6 +17,7 @@ use crate::database::{get_meta, get_meta_u64, put_meta, put_meta_u64, META_NEXT_
 use crate::error::{Error, Result};
 use crate::filter::Condition;
 use crate::store::Tables;
+use crate::writing::Writing;
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -71,7 +72,7 @@ pub fn entries(txn: &RoTxn, t: &Tables, def: &IndexDef) -> Result<u64> {
 }
 
 /// Declares an index and fills it from the existing nodes; `false` when it already existed.
-pub fn create(txn: &mut RwTxn, t: &Tables, node_type: &str, property: &str) -> Result<bool> {
+pub fn create(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> Result<bool> {
     let key = def_key(node_type, property);
     if get_meta(txn, t, key.as_bytes())?.is_some() {
         return Ok(false);
@@ -94,7 +95,7 @@ pub fn create(txn: &mut RwTxn, t: &Tables, node_type: &str, property: &str) -> R
 }
 
 /// Removes an index and its entries; `false` when there was none.
-pub fn drop(txn: &mut RwTxn, t: &Tables, node_type: &str, property: &str) -> Result<bool> {
+pub fn drop(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> Result<bool> {
     let key = def_key(node_type, property);
     let Some(def) = list(txn, t, Some(node_type))?.into_iter().find(|d| d.property == property) else { return Ok(false) };
     let prefix = def.id.to_be_bytes();
@@ -112,8 +113,8 @@ pub fn drop(txn: &mut RwTxn, t: &Tables, node_type: &str, property: &str) -> Res
 
 /// Keeps every index of `node_type` in step with a node's properties going
 /// from `before` to `after` (`None`: the node did not / does not exist).
-pub fn update(txn: &mut RwTxn, t: &Tables, node_type: &str, node: u64, before: Option<&str>, after: Option<&str>) -> Result<()> {
-    let defs = list(txn, t, Some(node_type))?;
+pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, before: Option<&str>, after: Option<&str>) -> Result<()> {
+    let defs = t.index_defs(txn, node_type)?;
     if defs.is_empty() {
         return Ok(());
     }

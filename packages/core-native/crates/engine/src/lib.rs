@@ -18,6 +18,7 @@ mod store;
 mod transaction;
 mod vectors;
 mod writer_lock;
+mod writing;
 
 pub use database::{
     Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
