@@ -22,8 +22,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build writes (and the newest it reads; older
+/// ones are upgraded on open, see `upgrade`).
+pub const FORMAT_VERSION: u32 = crate::upgrade::FORMAT_VERSION;
 /// Longest public id, in UTF-8 bytes (LMDB keys are at most 511 bytes).
 pub const MAX_ID_BYTES: usize = 256;
 /// Longest node or edge type, in UTF-8 bytes.
@@ -154,11 +155,11 @@ pub struct Database {
     transaction: Option<Arc<Transaction>>,
 }
 
-const META_FORMAT: &[u8] = b"format_version";
+pub(crate) const META_FORMAT: &[u8] = b"format_version";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
 pub(crate) const META_NEXT_INDEX: &[u8] = b"next_index_id";
 const SPACE_PREFIX: &str = "space/";
-const SPACE_COUNT_PREFIX: &str = "space_count/";
+pub(crate) const SPACE_COUNT_PREFIX: &str = "space_count/";
 
 /// What a change-log entry records; pruned by the index checkpoints.
 #[repr(u8)]
@@ -189,19 +190,29 @@ impl Database {
         let found = self.store.read(|txn, t| get_meta_u64(txn, t, META_FORMAT))?;
         match found {
             Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
-            Some(v) => Err(Error::new(
+            Some(v) if v > u64::from(FORMAT_VERSION) => Err(Error::new(
                 Code::Unsupported,
                 format!(
-                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION}",
+                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION} and older",
                     self.path().display()
                 ),
             )),
-            None if self.options.read_only => Ok(()),
-            None => self.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))),
+            // Older formats are read as they are; a writable open upgrades them.
+            Some(_) | None if self.options.read_only => Ok(()),
+            Some(v) => crate::upgrade::upgrade(self, v),
+            None => self.write(|txn, t| crate::upgrade::stamp_new(txn, t)),
         }
     }
 
-    fn writable(&self) -> Result<()> {
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn is_transaction(&self) -> bool {
+        self.transaction.is_some()
+    }
+
+    pub(crate) fn writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::new(
                 Code::ReadOnly,
@@ -211,16 +222,16 @@ impl Database {
         Ok(())
     }
 
-    fn durable(&self) -> bool {
+    pub(crate) fn durable(&self) -> bool {
         self.options.durability == Durability::Immediate
     }
 
-    fn busy_timeout(&self) -> Duration {
+    pub(crate) fn busy_timeout(&self) -> Duration {
         Duration::from_millis(self.options.busy_timeout_ms)
     }
 
     /// One atomic write: in the open transaction, or in a commit of its own.
-    fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
         self.writable()?;
         let mut call = |txn: &mut RwTxn<'_>, t: &Tables| {
             let w = Writing::new(t);
@@ -267,12 +278,14 @@ impl Database {
     // ---- nodes ----
 
     pub fn insert_node(&self, node: &NewNode, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_node(node)?;
         self.write(|txn, t| insert_node(txn, t, node, now))
     }
 
     /// All-or-nothing: every node is validated, then all are written in one commit.
     pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now))
     }
 
@@ -297,6 +310,7 @@ impl Database {
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => read_node(txn, t, key).map(Some),
             None => Ok(None),
@@ -306,6 +320,7 @@ impl Database {
     /// Shallow-merges `patch` (a JSON object as text) into the properties; a
     /// `null` value deletes its key.
     pub fn update_node(&self, id: &str, patch: &str, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Update);
         let patch: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
         self.write(|txn, t| {
@@ -332,6 +347,7 @@ impl Database {
 
     /// Deletes the node, its edges and its embeddings. `false` when absent.
     pub fn delete_node(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => delete_node(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -342,6 +358,7 @@ impl Database {
     /// filter admits, with their edges and embeddings, in one commit.
     /// Returns how many were deleted.
     pub fn delete_nodes(&self, filter: &NodeFilter) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed: Vec<u64> = match_nodes(txn, t, filter)?;
             for &key in &doomed {
@@ -354,6 +371,7 @@ impl Database {
     /// Deletes the listed edges, or every edge of `edge_type` (optionally only
     /// those from and/or to the given nodes), in one commit. Returns the count.
     pub fn delete_edges(&self, selector: &EdgeSelector) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed = match_edges(txn, t, selector)?;
             for &key in &doomed {
@@ -366,16 +384,19 @@ impl Database {
     // ---- edges ----
 
     pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_edge(edge)?;
         self.write(|txn, t| insert_edge(txn, t, edge, now))
     }
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
     pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => read_edge(txn, t, key).map(Some),
             None => Ok(None),
@@ -383,6 +404,7 @@ impl Database {
     }
 
     pub fn delete_edge(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => delete_edge_record(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -416,11 +438,13 @@ impl Database {
 
     /// Stores (or replaces) the node's vector in `space`.
     pub fn insert_embedding(&self, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
     }
 
     /// All-or-nothing: `(nodeId, space, vector)` items in one commit.
     pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| {
             for (i, (node, space, vector)) in items.iter().enumerate() {
                 insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
@@ -430,6 +454,7 @@ impl Database {
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             let Some(node) = lookup(txn, t.node_ids, node_id)? else { return Ok(None) };
@@ -450,6 +475,7 @@ impl Database {
     /// nodes that pass are candidates, so `k` results come back whenever `k`
     /// matching nodes have a vector in the space.
     pub fn search(&self, space: &str, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
+        let _timer = self.timer(crate::metrics::Op::Search);
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             vectors::check_vector(&space, query)?;
@@ -531,7 +557,7 @@ impl Database {
                         })
                     }))
                     .collect::<Result<_>>()?,
-                format_version: FORMAT_VERSION,
+                format_version: get_meta_u64(txn, t, META_FORMAT)?.map_or(FORMAT_VERSION, |v| u32::try_from(v).unwrap_or(u32::MAX)),
             })
         })
     }
@@ -940,7 +966,7 @@ fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
     })
 }
 
-fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
+pub(crate) fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
     let mut out = Vec::new();
     for entry in t.meta.prefix_iter(txn, SPACE_PREFIX.as_bytes())? {
         let (k, v) = entry?;

@@ -2,10 +2,13 @@
 //!
 //! Pure Rust; the Neon binding in `crates/binding` only converts values and
 //! errors. A database is a directory holding `data.mdb`, `lock.mdb` and
-//! `writer.lock`; see `store` for what is shared per process and `codec` for
+//! `writer.lock` and `open.lock`; see `store` for what is shared per process and `codec` for
 //! the on-disk layout of records.
 
+mod backup;
 mod codec;
+mod compact;
+mod copy;
 mod database;
 mod error;
 mod filter;
@@ -19,6 +22,8 @@ mod records;
 mod scan;
 mod store;
 mod transaction;
+mod upgrade;
+mod verify;
 mod vectors;
 mod writer_lock;
 mod writing;
@@ -27,7 +32,13 @@ pub use database::{
     Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
+pub use backup::{BackupReport, Manifest, RestoreReport};
+pub use compact::{CompactReport, CHECKPOINT_PREFIX};
+pub use copy::Progress;
 pub use error::{Code, Error, Result};
+pub use metrics::{OpStats, Report as MetricsReport};
+pub use store::{TableUsage, Usage};
+pub use verify::{Problem, VerifyReport};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
 pub use records::{Edge, Node};

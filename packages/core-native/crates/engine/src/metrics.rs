@@ -175,6 +175,54 @@ impl Metrics {
     }
 }
 
+/// `db.metrics()`: operations, storage, caches.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub uptime_s: f64,
+    pub operations: Vec<OpStats>,
+    pub storage: crate::store::Usage,
+    /// Vector index sidecar files and their sizes.
+    pub sidecars: Vec<Sidecar>,
+    /// Caches the engine keeps, with hits and misses. None yet: reads go
+    /// straight to LMDB's memory map (the OS page cache is the cache).
+    pub caches: Vec<Cache>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sidecar {
+    pub name: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cache {
+    pub name: String,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl crate::Database {
+    pub(crate) fn timer(&self, op: Op) -> Timer<'_> {
+        self.store().metrics.time(op)
+    }
+
+    /// Operation counts and latencies since this process opened the
+    /// database (all handles together), and storage figures.
+    pub fn metrics(&self) -> crate::Result<Report> {
+        let store = self.store();
+        let mut sidecars = Vec::new();
+        for entry in std::fs::read_dir(self.path())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".hnsw") {
+                sidecars.push(Sidecar { name, bytes: entry.metadata()?.len() });
+            }
+        }
+        Ok(Report { uptime_s: store.metrics.uptime_s(), operations: store.metrics.snapshot(), storage: store.usage()?, sidecars, caches: Vec::new() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

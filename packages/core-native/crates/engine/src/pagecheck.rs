@@ -81,7 +81,6 @@ pub struct Report {
     pub txnid: u64,
     /// Pages `0..=last_page` make up the data.
     pub last_page: u64,
-    pub file_bytes: u64,
     /// Pages listed in the free list (reusable, or given back by compaction).
     pub free_pages: u64,
     /// Named tables and their records, from the main table.
@@ -110,7 +109,7 @@ struct Meta {
 pub fn check_file(path: &Path, snapshot: Snapshot) -> std::io::Result<Option<Report>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let mut walker = Walker { file, len, page_size: 0, pages_in_file: 0, seen: HashSet::new(), report: Report { file_bytes: len, ..Report::default() } };
+    let mut walker = Walker { file, len, page_size: 0, pages_in_file: 0, seen: HashSet::new(), report: Report::default() };
     let Some(meta) = walker.metas(snapshot)? else { return Ok(None) };
     if walker.report.errors.is_empty() {
         walker.report.txnid = meta.txnid;
