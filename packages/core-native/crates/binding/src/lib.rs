@@ -5,6 +5,7 @@
 
 mod convert;
 mod errors;
+mod ops;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
@@ -478,5 +479,14 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
     cx.export_function("debugPanic", debug_panic)?;
+    cx.export_function("backup", ops::backup)?;
+    cx.export_function("restore", ops::restore)?;
+    cx.export_function("checkBackup", ops::check_backup)?;
+    cx.export_function("compact", ops::compact)?;
+    cx.export_function("verify", ops::verify)?;
+    cx.export_function("metrics", ops::metrics)?;
+    cx.export_function("usage", ops::usage)?;
+    cx.export_function("cancelToken", ops::cancel_token)?;
+    cx.export_function("cancel", ops::cancel)?;
     Ok(())
 }

@@ -75,7 +75,10 @@ pub fn snapshot_to(store: &Store, dest: &Path, compact: bool, expected: u64, pro
         return Err(Error::new(Code::Io, format!("copying to {} was cancelled", dest.display())));
     }
     out.sync_all().map_err(|e| io("cannot sync", e))?;
-    progress(done, done);
+    if expected != done {
+        // The estimate was off; end at 100 %.
+        progress(done, done);
+    }
     Ok(Copied { bytes: done, xxh3: hash.digest() })
 }
 

@@ -1,0 +1,157 @@
+//! Exports for operations: backup, restore, verify, compaction, metrics.
+//! Long ones take a progress callback and a cancel token; run synchronously
+//! they call the callback on the JS thread (it returns `false` to stop),
+//! run asynchronously they post progress through a channel and stop when
+//! the token is cancelled.
+
+use crate::errors::{guarded, throw};
+use crate::{database, is_async, settle, string};
+use loomdb_engine::{Database, Error};
+use neon::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Cancels an asynchronous long operation from JS (an `AbortSignal`'s listener calls `cancel`).
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl Finalize for CancelToken {}
+
+pub fn cancel_token(mut cx: FunctionContext) -> JsResult<JsBox<CancelToken>> {
+    Ok(cx.boxed(CancelToken(Arc::new(AtomicBool::new(false)))))
+}
+
+pub fn cancel(mut cx: FunctionContext) -> JsResult<JsUndefined> {
+    cx.argument::<JsBox<CancelToken>>(0)?.0.store(true, Ordering::SeqCst);
+    Ok(cx.undefined())
+}
+
+/// The `(onProgress | null, token | null)` pair at argument `i`.
+fn controls<'a>(cx: &mut FunctionContext<'a>, i: usize) -> NeonResult<(Option<Handle<'a, JsFunction>>, Arc<AtomicBool>)> {
+    let f = cx.argument::<JsValue>(i)?.downcast::<JsFunction, _>(cx).ok();
+    let token = match cx.argument::<JsValue>(i + 1)?.downcast::<JsBox<CancelToken>, _>(cx) {
+        Ok(t) => Arc::clone(&t.0),
+        Err(_) => Arc::new(AtomicBool::new(false)),
+    };
+    Ok((f, token))
+}
+
+/// Runs a long operation: on the JS thread calling `on_progress` directly,
+/// or on the libuv pool posting progress (at most every 50 ms) through a channel.
+fn long<'a, T: crate::convert::IntoJs>(
+    cx: &mut FunctionContext<'a>,
+    at: usize,
+    work: impl FnOnce(&mut dyn FnMut(u64, u64) -> bool) -> Result<T, Error> + Send + 'static,
+) -> JsResult<'a, JsValue> {
+    let (on_progress, token) = controls(cx, at)?;
+    if is_async(cx) {
+        let channel = cx.channel();
+        let callback = on_progress.map(|f| Arc::new(f.root(cx)));
+        let settle_callback = callback.clone();
+        let promise = cx
+            .task(move || {
+                let mut last = Instant::now() - Duration::from_secs(1);
+                guarded(|| {
+                    work(&mut |done, total| {
+                        if let Some(cb) = &callback {
+                            if done == total || last.elapsed() >= Duration::from_millis(50) {
+                                last = Instant::now();
+                                let cb = Arc::clone(cb);
+                                channel.send(move |mut cx| {
+                                    let f = cb.to_inner(&mut cx);
+                                    let (d, t) = (cx.number(done as f64), cx.number(total as f64));
+                                    f.call_with(&cx).arg(d).arg(t).exec(&mut cx)
+                                });
+                            }
+                        }
+                        !token.load(Ordering::SeqCst)
+                    })
+                })
+            })
+            .promise(move |mut cx, result: Result<T, Error>| {
+                drop(settle_callback);
+                match result {
+                    Ok(v) => v.into_js(&mut cx),
+                    Err(e) => throw(&mut cx, e),
+                }
+            });
+        return Ok(promise.upcast());
+    }
+    let mut thrown = None;
+    let result = {
+        let cx_ref = &mut *cx;
+        guarded(|| {
+            work(&mut |done, total| {
+                if token.load(Ordering::SeqCst) {
+                    return false;
+                }
+                let Some(f) = on_progress else { return true };
+                let outcome = cx_ref.try_catch(|cx| {
+                    let (d, t) = (cx.number(done as f64), cx.number(total as f64));
+                    f.call_with(cx).arg(d).arg(t).apply::<JsValue, _>(cx)
+                });
+                match outcome {
+                    Ok(v) => !v.downcast::<JsBoolean, _>(cx_ref).is_ok_and(|b| !b.value(cx_ref)),
+                    Err(e) => {
+                        thrown = Some(e);
+                        false
+                    }
+                }
+            })
+        })
+    };
+    if let Some(e) = thrown {
+        return cx.throw(e);
+    }
+    match result {
+        Ok(v) => v.into_js(cx),
+        Err(e) => throw(cx, e),
+    }
+}
+
+pub fn backup(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let dest = PathBuf::from(string(&mut cx, 1, "destPath")?);
+    long(&mut cx, 2, move |progress| db.backup(&dest, progress).map(json))
+}
+
+pub fn restore(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let backup = PathBuf::from(string(&mut cx, 0, "backupPath")?);
+    let target = PathBuf::from(string(&mut cx, 1, "targetPath")?);
+    let overwrite = cx.argument::<JsBoolean>(2)?.value(&mut cx);
+    long(&mut cx, 3, move |progress| Database::restore(&backup, &target, overwrite, progress).map(json))
+}
+
+pub fn check_backup(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let backup = PathBuf::from(string(&mut cx, 0, "backupPath")?);
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || Database::check_backup(&backup).map(json))
+}
+
+pub fn compact(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    long(&mut cx, 1, move |progress| db.compact(progress).map(json))
+}
+
+pub fn verify(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.verify().map(json))
+}
+
+pub fn metrics(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.metrics().map(json))
+}
+
+pub fn usage(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.usage().map(json))
+}
+
+fn json<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_string(&v).expect("reports serialize")
+}
