@@ -160,6 +160,8 @@ export interface StorageMaintenance {
   verify(): VerifyResult;
   metrics(): EngineMetrics;
   usage(): StorageUsage;
+  /** Inserts exported records as they were (ids, times) in one commit. */
+  load(nodes: Node[], edges: Edge[]): void;
   readonly async: {
     backup(destPath: string, control: MaintenanceControl): Promise<BackupResult>;
     compact(control: MaintenanceControl): Promise<CompactResult>;

@@ -488,5 +488,6 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("usage", ops::usage)?;
     cx.export_function("cancelToken", ops::cancel_token)?;
     cx.export_function("cancel", ops::cancel)?;
+    cx.export_function("load", ops::load)?;
     Ok(())
 }

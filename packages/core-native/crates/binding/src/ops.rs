@@ -6,7 +6,7 @@
 
 use crate::errors::{guarded, throw};
 use crate::{database, is_async, settle, string};
-use loomdb_engine::{Database, Error};
+use loomdb_engine::{Database, Error, LoadEdge, LoadNode, NewEdge, NewNode};
 use neon::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -154,4 +154,52 @@ pub fn usage(mut cx: FunctionContext) -> JsResult<JsValue> {
 
 fn json<T: serde::Serialize>(v: T) -> String {
     serde_json::to_string(&v).expect("reports serialize")
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportedNode {
+    id: String,
+    #[serde(rename = "type")]
+    node_type: String,
+    properties: Box<serde_json::value::RawValue>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ExportedEdge {
+    id: String,
+    #[serde(rename = "type")]
+    edge_type: String,
+    from: String,
+    to: String,
+    properties: Box<serde_json::value::RawValue>,
+    weight: f64,
+    created_at: i64,
+}
+
+/// `nodesJson`/`edgesJson`: records as `getNode`/`getEdge` return them.
+pub fn load(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let nodes: Vec<ExportedNode> = crate::json(&mut cx, 1, "nodes")?;
+    let edges: Vec<ExportedEdge> = crate::json(&mut cx, 2, "edges")?;
+    let nodes: Vec<LoadNode> = nodes
+        .into_iter()
+        .map(|n| LoadNode {
+            node: NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() },
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+        })
+        .collect();
+    let edges: Vec<LoadEdge> = edges
+        .into_iter()
+        .map(|e| LoadEdge {
+            edge: NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight },
+            created_at: e.created_at,
+        })
+        .collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.load(&nodes, &edges))
 }

@@ -587,7 +587,7 @@ fn validate_properties(json: &str) -> Result<()> {
     }
 }
 
-fn validate_edge(e: &NewEdge) -> Result<()> {
+pub(crate) fn validate_edge(e: &NewEdge) -> Result<()> {
     validate_id("edge id", &e.id)?;
     validate_type("edge type", &e.edge_type)?;
     validate_properties(&e.properties)?;
@@ -597,7 +597,7 @@ fn validate_edge(e: &NewEdge) -> Result<()> {
     Ok(())
 }
 
-fn validate_node(n: &NewNode) -> Result<()> {
+pub(crate) fn validate_node(n: &NewNode) -> Result<()> {
     validate_id("node id", &n.id)?;
     validate_type("node type", &n.node_type)?;
     validate_properties(&n.properties)
@@ -654,7 +654,7 @@ pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
 }
 
-fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
+pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
     if lookup(txn, t.node_ids, &n.id)?.is_some() {
         return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
     }
@@ -671,7 +671,7 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     Ok(node)
 }
 
-fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
+pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
     if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
@@ -813,7 +813,7 @@ fn match_edges(txn: &RoTxn, t: &Tables, selector: &EdgeSelector) -> Result<Vec<u
 
 /// Prefixes a batch item's error with its position. A full map passes
 /// unchanged: `Store::write` grows the map and runs the batch again.
-fn in_batch(what: &str, i: usize, e: Error) -> Error {
+pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
     if e.is_map_full() {
         return e;
     }
