@@ -129,8 +129,8 @@ export interface NativeAddon {
   metrics<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
   /** Returns the storage usage (file, tables, reclaimable bytes) as JSON. */
   usage<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
-  /** Inserts exported records with their ids and times in one commit: `[{ id, type, properties, createdAt, updatedAt }]`, `[{ id, type, from, to, properties, weight, createdAt }]`. */
-  load<A extends boolean>(handle: NativeHandle, nodesJson: string, edgesJson: string, async: A): Maybe<A, void>;
+  /** Inserts exported records with their ids and times, in creation order, in one commit: `[{ node } | { edge }]`. */
+  load<A extends boolean>(handle: NativeHandle, recordsJson: string, async: A): Maybe<A, void>;
   cancelToken(): NativeCancelToken;
   cancel(token: NativeCancelToken): void;
   /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */

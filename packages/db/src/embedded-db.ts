@@ -3,7 +3,7 @@ import { restoreNative } from './backends/native.js';
 import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
 import { openBackend, type OpenOptions } from './open.js';
 import { toPrometheus } from './prometheus.js';
-import type { BackupResult, CompactResult, Edge, MaintenanceOptions, Metrics, Node, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
+import type { BackupResult, CompactResult, ExportedRecord, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import { call, DatabaseOperations } from './operations.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations } from './storage.js';
 import { runTransaction, Transaction } from './transaction.js';
@@ -152,16 +152,18 @@ export class EmbeddedDB extends DatabaseOperations {
   /**
    * Inserts records exactly as `getNode`/`getEdge` (or `loomdb export`)
    * gave them — ids, properties, weights, `createdAt`/`updatedAt` — in one
-   * commit; all or nothing. Times stay as given when records come in
-   * creation order into a database that has no later records.
+   * commit; all or nothing. Pass them in creation order (an edge after its
+   * endpoints): times stay as given when the database has no later records.
    */
-  importRecords(records: { nodes?: Node[]; edges?: Edge[] }): void {
-    if (typeof records !== 'object' || records === null) throw invalid(`records must be an object, got ${records === null ? 'null' : typeof records}`);
-    const { nodes = [], edges = [] } = records;
-    if (!Array.isArray(nodes)) throw invalid(`records.nodes must be an array, got ${typeof nodes}`);
-    if (!Array.isArray(edges)) throw invalid(`records.edges must be an array, got ${typeof edges}`);
+  importRecords(records: ExportedRecord[]): void {
+    if (!Array.isArray(records)) throw invalid(`records must be an array of { node } or { edge }, got ${typeof records}`);
+    records.forEach((r, i) => {
+      if (typeof r !== 'object' || r === null || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
+        throw invalid(`records[${i}] must be { node } or { edge }`);
+      }
+    });
     const m = maintenanceOf(this.#open(), 'record import');
-    call(this.#backend, () => m.load(nodes, edges));
+    call(this.#backend, () => m.load(records));
   }
 
   /** Adds `source()`'s object to every `metrics()` under `name` (the weaver registers its stats this way). */

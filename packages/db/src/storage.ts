@@ -14,6 +14,7 @@ import type {
   Stats,
   StorageUsage,
   VerifyResult,
+  ExportedRecord,
 } from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
@@ -160,8 +161,8 @@ export interface StorageMaintenance {
   verify(): VerifyResult;
   metrics(): EngineMetrics;
   usage(): StorageUsage;
-  /** Inserts exported records as they were (ids, times) in one commit. */
-  load(nodes: Node[], edges: Edge[]): void;
+  /** Inserts exported records as they were (ids, times), in creation order, in one commit. */
+  load(records: ExportedRecord[]): void;
   readonly async: {
     backup(destPath: string, control: MaintenanceControl): Promise<BackupResult>;
     compact(control: MaintenanceControl): Promise<CompactResult>;

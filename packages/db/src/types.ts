@@ -311,3 +311,6 @@ export interface Metrics {
   /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
   sources: Record<string, unknown>;
 }
+
+/** A record as exported (`loomdb export`), for `importRecords`. */
+export type ExportedRecord = { node: Node } | { edge: Edge };

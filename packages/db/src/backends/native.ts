@@ -257,7 +257,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       verify: () => sync(() => parse<VerifyResult>(a.verify(h, false))),
       metrics: () => sync(() => parse<EngineMetrics>(a.metrics(h, false))),
       usage: () => sync(() => parse<StorageUsage>(a.usage(h, false))),
-      load: (nodes, edges) => sync(() => a.load(h, JSON.stringify(nodes), JSON.stringify(edges), false)),
+      load: (records) => sync(() => a.load(h, JSON.stringify(records), false)),
       async: {
         backup: (dest, control) => cancellable(a, control, (token) => a.backup(h, dest, control.onProgress ?? null, token, true)).then((j) => parse<BackupResult>(j)),
         compact: (control) => cancellable(a, control, (token) => a.compact(h, control.onProgress ?? null, token, true)).then((j) => parse<CompactResult>(j)),

@@ -6,7 +6,7 @@
 
 use crate::errors::{guarded, throw};
 use crate::{database, is_async, settle, string};
-use loomdb_engine::{Database, Error, LoadEdge, LoadNode, NewEdge, NewNode};
+use loomdb_engine::{Database, Error, LoadEdge, LoadNode, LoadRecord, NewEdge, NewNode};
 use neon::prelude::*;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -180,26 +180,31 @@ struct ExportedEdge {
     created_at: i64,
 }
 
-/// `nodesJson`/`edgesJson`: records as `getNode`/`getEdge` return them.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Exported {
+    Node(ExportedNode),
+    Edge(ExportedEdge),
+}
+
+/// `recordsJson`: `[{ node }` or `{ edge }]`, records as `getNode`/`getEdge` return them, in creation order.
 pub fn load(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
-    let nodes: Vec<ExportedNode> = crate::json(&mut cx, 1, "nodes")?;
-    let edges: Vec<ExportedEdge> = crate::json(&mut cx, 2, "edges")?;
-    let nodes: Vec<LoadNode> = nodes
+    let records: Vec<Exported> = crate::json(&mut cx, 1, "records")?;
+    let records: Vec<LoadRecord> = records
         .into_iter()
-        .map(|n| LoadNode {
-            node: NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() },
-            created_at: n.created_at,
-            updated_at: n.updated_at,
-        })
-        .collect();
-    let edges: Vec<LoadEdge> = edges
-        .into_iter()
-        .map(|e| LoadEdge {
-            edge: NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight },
-            created_at: e.created_at,
+        .map(|r| match r {
+            Exported::Node(n) => LoadRecord::Node(LoadNode {
+                node: NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() },
+                created_at: n.created_at,
+                updated_at: n.updated_at,
+            }),
+            Exported::Edge(e) => LoadRecord::Edge(LoadEdge {
+                edge: NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight },
+                created_at: e.created_at,
+            }),
         })
         .collect();
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.load(&nodes, &edges))
+    settle(&mut cx, run_async, move || db.load(&records))
 }

@@ -37,7 +37,7 @@ pub use backup::{BackupReport, Manifest, RestoreReport};
 pub use compact::{CompactReport, CHECKPOINT_PREFIX};
 pub use copy::Progress;
 pub use error::{Code, Error, Result};
-pub use load::{LoadEdge, LoadNode};
+pub use load::{LoadEdge, LoadNode, LoadRecord};
 pub use metrics::{OpStats, Report as MetricsReport};
 pub use store::{TableUsage, Usage};
 pub use verify::{Problem, VerifyReport};

@@ -25,39 +25,52 @@ pub struct LoadEdge {
     pub created_at: i64,
 }
 
+/// One exported record; a load takes them in creation order.
+pub enum LoadRecord {
+    Node(LoadNode),
+    Edge(LoadEdge),
+}
+
 impl Database {
-    /// Inserts exported nodes and edges in one commit (see the module documentation).
-    pub fn load(&self, nodes: &[LoadNode], edges: &[LoadEdge]) -> Result<()> {
+    /// Inserts exported records in order, in one commit (see the module documentation).
+    pub fn load(&self, records: &[LoadRecord]) -> Result<()> {
         let _timer = self.timer(crate::metrics::Op::Insert);
-        let mut seen = HashSet::new();
-        for (i, n) in nodes.iter().enumerate() {
-            validate_node(&n.node).map_err(|e| in_batch("nodes", i, e))?;
-            if n.updated_at < n.created_at {
-                return Err(Error::invalid(format!("nodes[{i}]: updatedAt {} is before createdAt {}", n.updated_at, n.created_at)));
-            }
-            if !seen.insert(n.node.id.as_str()) {
-                return Err(Error::already_exists(format!("nodes[{i}]: id \"{}\" appears twice in the batch", n.node.id)));
-            }
-        }
-        seen.clear();
-        for (i, e) in edges.iter().enumerate() {
-            validate_edge(&e.edge).map_err(|err| in_batch("edges", i, err))?;
-            if !seen.insert(e.edge.id.as_str()) {
-                return Err(Error::already_exists(format!("edges[{i}]: id \"{}\" appears twice in the batch", e.edge.id)));
+        let (mut nodes, mut edges) = (HashSet::new(), HashSet::new());
+        for (i, r) in records.iter().enumerate() {
+            match r {
+                LoadRecord::Node(n) => {
+                    validate_node(&n.node).map_err(|e| in_batch("records", i, e))?;
+                    if n.updated_at < n.created_at {
+                        return Err(Error::invalid(format!("records[{i}]: updatedAt {} is before createdAt {}", n.updated_at, n.created_at)));
+                    }
+                    if !nodes.insert(n.node.id.as_str()) {
+                        return Err(Error::already_exists(format!("records[{i}]: node \"{}\" appears twice in the batch", n.node.id)));
+                    }
+                }
+                LoadRecord::Edge(e) => {
+                    validate_edge(&e.edge).map_err(|err| in_batch("records", i, err))?;
+                    if !edges.insert(e.edge.id.as_str()) {
+                        return Err(Error::already_exists(format!("records[{i}]: edge \"{}\" appears twice in the batch", e.edge.id)));
+                    }
+                }
             }
         }
         self.write(|txn, t| {
-            for (i, n) in nodes.iter().enumerate() {
-                let mut node = insert_node(txn, t, &n.node, n.created_at).map_err(|e| in_batch("nodes", i, e))?;
-                if n.updated_at > node.updated_at {
-                    let key = crate::database::lookup(txn, t.node_ids, &node.id)?.ok_or_else(|| Error::internal("a node just inserted is missing"))?;
-                    node.updated_at = n.updated_at;
-                    let k = u64_key(key);
-                    t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+            for (i, r) in records.iter().enumerate() {
+                match r {
+                    LoadRecord::Node(n) => {
+                        let mut node = insert_node(txn, t, &n.node, n.created_at).map_err(|e| in_batch("records", i, e))?;
+                        if n.updated_at > node.updated_at {
+                            let key = crate::database::lookup(txn, t.node_ids, &node.id)?.ok_or_else(|| Error::internal("a node just inserted is missing"))?;
+                            node.updated_at = n.updated_at;
+                            let k = u64_key(key);
+                            t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+                        }
+                    }
+                    LoadRecord::Edge(e) => {
+                        insert_edge(txn, t, &e.edge, e.created_at).map_err(|err| in_batch("records", i, err))?;
+                    }
                 }
-            }
-            for (i, e) in edges.iter().enumerate() {
-                insert_edge(txn, t, &e.edge, e.created_at).map_err(|err| in_batch("edges", i, err))?;
             }
             Ok(())
         })
@@ -73,13 +86,16 @@ mod tests {
     fn loaded_records_keep_their_times_and_a_bad_one_loads_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
-        let node = |id: &str, c, u| LoadNode { node: NewNode { id: id.into(), node_type: "T".into(), properties: "{}".into() }, created_at: c, updated_at: u };
-        let edge = LoadEdge { edge: NewEdge { id: "e".into(), edge_type: "R".into(), from: "a".into(), to: "b".into(), properties: "{}".into(), weight: 0.5 }, created_at: 30 };
-        db.load(&[node("a", 10, 40), node("b", 20, 20)], &[edge]).unwrap();
+        let node = |id: &str, c, u| LoadRecord::Node(LoadNode { node: NewNode { id: id.into(), node_type: "T".into(), properties: "{}".into() }, created_at: c, updated_at: u });
+        let edge = LoadRecord::Edge(LoadEdge { edge: NewEdge { id: "e".into(), edge_type: "R".into(), from: "a".into(), to: "b".into(), properties: "{}".into(), weight: 0.5 }, created_at: 15 });
+        db.load(&[node("a", 10, 40), edge, node("b", 12, 12)]).unwrap_err();
+        let edge = LoadRecord::Edge(LoadEdge { edge: NewEdge { id: "e".into(), edge_type: "R".into(), from: "a".into(), to: "b".into(), properties: "{}".into(), weight: 0.5 }, created_at: 15 });
+        db.load(&[node("a", 10, 40), node("b", 12, 12), edge, node("z", 20, 20)]).unwrap();
         let a = db.get_node("a").unwrap().unwrap();
         assert_eq!((a.created_at, a.updated_at), (10, 40));
-        assert_eq!(db.get_edge("e").unwrap().unwrap().created_at, 30);
-        let err = db.load(&[node("c", 50, 50), node("a", 60, 60)], &[]).unwrap_err();
+        assert_eq!(db.get_edge("e").unwrap().unwrap().created_at, 15);
+        assert_eq!(db.get_node("z").unwrap().unwrap().created_at, 20);
+        let err = db.load(&[node("c", 50, 50), node("a", 60, 60)]).unwrap_err();
         assert_eq!(err.code, crate::Code::AlreadyExists);
         assert!(db.get_node("c").unwrap().is_none());
         assert!(crate::verify::verify(&db).unwrap().ok);
