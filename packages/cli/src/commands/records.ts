@@ -114,8 +114,12 @@ export async function exportDb(io: ProgramIO, o: Common & { out?: string }): Pro
     buffer += `${JSON.stringify(value)}\n`;
     if (buffer.length > 1 << 20) await flush();
   };
+  let created = false;
   try {
-    if (!toStdout) await once(stream, 'open');
+    if (!toStdout) {
+      await once(stream, 'open');
+      created = true;
+    }
     const stats = db.stats();
     const indexes = stats.indexes.filter((i) => i.kind === 'property').map((i) => ({ type: i.type, property: i.property }));
     await line({ kind: 'loomdb-export', version: EXPORT_VERSION, formatVersion: stats.formatVersion, spaces: stats.spaces.map(({ embeddings: _, ...spec }) => spec), indexes });
@@ -140,10 +144,9 @@ export async function exportDb(io: ProgramIO, o: Common & { out?: string }): Pro
       await once(stream, 'finish');
     }
   } catch (e) {
-    if (!toStdout) {
-      stream.destroy();
-      if (existsSync(outPath)) rmSync(outPath, { force: true });
-    }
+    if (!toStdout) stream.destroy();
+    // Remove only a file this export created, never one that was there.
+    if (created) rmSync(outPath, { force: true });
     throw e;
   } finally {
     db.close();
