@@ -38,7 +38,7 @@ pub use compact::{CompactReport, CHECKPOINT_PREFIX};
 pub use copy::Progress;
 pub use error::{Code, Error, Result};
 pub use load::{LoadEdge, LoadNode, LoadRecord};
-pub use metrics::{OpStats, Report as MetricsReport};
+pub use metrics::{Metrics, Op, OpStats, Report as MetricsReport};
 pub use store::{TableUsage, Usage};
 pub use verify::{Problem, VerifyReport};
 pub use filter::{Condition, NodeFilter};

@@ -43,3 +43,19 @@ pub(crate) fn upgrade(db: &Database, from: u64) -> Result<()> {
         put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::database::{put_meta_u64, META_FORMAT};
+    use crate::{Code, Database, OpenOptions};
+
+    #[test]
+    fn a_newer_format_is_unsupported_naming_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, 99)).unwrap();
+        let err = Database::open(dir.path(), OpenOptions::default()).err().unwrap();
+        assert_eq!(err.code, Code::Unsupported);
+        assert!(err.message.contains("format version 99") && err.message.contains(&format!("format version {}", super::FORMAT_VERSION)), "{}", err.message);
+    }
+}
