@@ -94,7 +94,7 @@ impl Histogram {
     /// Counts a call; true when its latency should be measured.
     fn count(&self) -> bool {
         let n = self.count.fetch_add(1, Relaxed);
-        n < ALWAYS || n % EVERY == 0
+        n < ALWAYS || n.is_multiple_of(EVERY)
     }
 
     fn record(&self, ns: u64) {

@@ -18,7 +18,6 @@
 //! Layout constants are LMDB's (`mdb.c`) for 64-bit builds with
 //! `MDB_DEVEL` off, which is what `lmdb-master-sys` compiles.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -109,7 +108,7 @@ struct Meta {
 pub fn check_file(path: &Path, snapshot: Snapshot) -> std::io::Result<Option<Report>> {
     let file = File::open(path)?;
     let len = file.metadata()?.len();
-    let mut walker = Walker { file, len, page_size: 0, pages_in_file: 0, seen: HashSet::new(), report: Report::default() };
+    let mut walker = Walker { file, len, page_size: 0, pages_in_file: 0, seen: PageSet::default(), report: Report::default() };
     let Some(meta) = walker.metas(snapshot)? else { return Ok(None) };
     if walker.report.errors.is_empty() {
         walker.report.txnid = meta.txnid;
@@ -125,7 +124,7 @@ struct Walker {
     page_size: u64,
     pages_in_file: u64,
     /// Every page reached so far, in any tree.
-    seen: HashSet<u64>,
+    seen: PageSet,
     report: Report,
 }
 
@@ -233,7 +232,7 @@ impl Walker {
         }
         self.report.tables = tables;
         // Free pages: listed once, in range, not in any tree.
-        let mut free = HashSet::new();
+        let mut free = PageSet::default();
         for data in free_lists {
             let Subdata::Value(data) = data else { continue };
             let bytes = match data {
@@ -253,15 +252,15 @@ impl Walker {
                 let page = u64_at(&bytes, 8 + i * 8);
                 if page < 2 || page > meta.last_page {
                     self.error(format!("the free list names page {page}, outside pages 2..={}", meta.last_page));
-                } else if self.seen.contains(&page) {
+                } else if self.seen.contains(page) {
                     self.error(format!("page {page} is both free and in use"));
                 } else if !free.insert(page) {
                     self.error(format!("page {page} is listed free twice"));
                 }
             }
         }
-        self.report.free_pages = free.len() as u64;
-        let accounted = 2 + self.seen.len() as u64 + free.len() as u64;
+        self.report.free_pages = free.len as u64;
+        let accounted = 2 + self.seen.len as u64 + free.len as u64;
         if self.report.errors.is_empty() && accounted != meta.last_page + 1 {
             self.error(format!("{} pages are neither in use nor free (pages 0..={})", (meta.last_page + 1).abs_diff(accounted), meta.last_page));
         }
@@ -283,8 +282,8 @@ impl Walker {
         }
         let mut counted = TreeRecord::default();
         // (page, depth, lower bound, upper bound)
-        let mut stack: Vec<(u64, u16, Option<Vec<u8>>, Option<Vec<u8>>)> = vec![(record.root, 1, None, None)];
-        while let Some((pgno, depth, low, high)) = stack.pop() {
+        let mut stack: Vec<Pending> = vec![Pending { pgno: record.root, depth: 1, low: None, high: None }];
+        while let Some(Pending { pgno, depth, low, high }) = stack.pop() {
             if self.full() {
                 return Ok(());
             }
@@ -375,7 +374,7 @@ impl Walker {
             let mut upper = high.clone();
             for (child, lower) in children.into_iter().rev() {
                 let bound = lower.clone();
-                stack.push((child, depth + 1, lower, upper));
+                stack.push(Pending { pgno: child, depth: depth + 1, low: lower, high: upper });
                 upper = bound;
             }
         }
@@ -412,7 +411,7 @@ impl Walker {
     /// `(offset, flags, key size, lo|hi)` of each node, all inside the page.
     fn nodes(&self, page: &[u8]) -> Result<Vec<(usize, u16, usize, u64)>, String> {
         let (lower, upper) = (u16_at(page, 12) as usize, u16_at(page, 14) as usize);
-        if lower < HEADER || lower > upper || upper > page.len() || (lower - HEADER) % 2 != 0 {
+        if lower < HEADER || lower > upper || upper > page.len() || !(lower - HEADER).is_multiple_of(2) {
             return Err(format!("has free-space bounds {lower}..{upper}"));
         }
         let count = (lower - HEADER) / 2;
@@ -451,6 +450,39 @@ impl Walker {
             }
         }
         Ok(Some(need))
+    }
+}
+
+/// A page still to visit, with the key range its parent allows.
+struct Pending {
+    pgno: u64,
+    depth: u16,
+    low: Option<Vec<u8>>,
+    high: Option<Vec<u8>>,
+}
+
+/// One bit per page: 32 MiB of bits cover a 1 TiB file of 4 KiB pages.
+#[derive(Default)]
+struct PageSet {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl PageSet {
+    /// Adds `page`; false when it was there.
+    fn insert(&mut self, page: u64) -> bool {
+        let (word, bit) = ((page / 64) as usize, page % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        let fresh = self.bits[word] & (1 << bit) == 0;
+        self.bits[word] |= 1 << bit;
+        self.len += usize::from(fresh);
+        fresh
+    }
+
+    fn contains(&self, page: u64) -> bool {
+        self.bits.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0)
     }
 }
 
