@@ -225,6 +225,22 @@ describe('compaction', () => {
     db.close();
   });
 
+  it('autoCompact compacts on open past its thresholds, and validates them', () => {
+    const path = fresh('auto');
+    const db = sample(path, 1500);
+    db.deleteNodes({ type: 'Message' });
+    db.close();
+    const size = statSync(join(path, 'data.mdb')).size;
+    EmbeddedDB.open(path, { autoCompact: { minReclaimableBytes: 1 << 30 } }).close();
+    expect(statSync(join(path, 'data.mdb')).size).toBe(size);
+    EmbeddedDB.open(path, { autoCompact: { minReclaimableBytes: 0, minRatio: 0.3 } }).close();
+    expect(statSync(join(path, 'data.mdb')).size).toBeLessThan(size * 0.6);
+    expect(code(() => EmbeddedDB.open(path, { autoCompact: { minRatio: 2 } }))).toBe('INVALID_ARGUMENT');
+    expect(code(() => EmbeddedDB.open(path, { autoCompact: 'yes' as never }))).toBe('INVALID_ARGUMENT');
+    expect(code(() => EmbeddedDB.restore('', fresh('x')))).toBe('INVALID_ARGUMENT');
+    expect(code(() => EmbeddedDB.restore(path, fresh('x'), { overwrite: 'yes' as never }))).toBe('INVALID_ARGUMENT');
+  });
+
   it('with another process holding the database open, compaction is LOCKED naming it', async () => {
     const path = fresh('shared');
     sample(path, 10).close();
