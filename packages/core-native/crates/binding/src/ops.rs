@@ -38,7 +38,7 @@ fn controls<'a>(cx: &mut FunctionContext<'a>, i: usize) -> NeonResult<(Option<Ha
 }
 
 /// Runs a long operation: on the JS thread calling `on_progress` directly,
-/// or on the libuv pool posting progress (at most every 50 ms) through a channel.
+/// or on a thread of its own posting progress (at most every 50 ms) through a channel.
 fn long<'a, T: crate::convert::IntoJs>(
     cx: &mut FunctionContext<'a>,
     at: usize,
@@ -46,36 +46,38 @@ fn long<'a, T: crate::convert::IntoJs>(
 ) -> JsResult<'a, JsValue> {
     let (on_progress, token) = controls(cx, at)?;
     if is_async(cx) {
+        // A thread of its own (long work would tie up a libuv pool thread),
+        // and progress and the result through one channel, so every
+        // progress call reaches JS before the promise settles.
         let channel = cx.channel();
         let callback = on_progress.map(|f| Arc::new(f.root(cx)));
-        let settle_callback = callback.clone();
-        let promise = cx
-            .task(move || {
-                let mut last = Instant::now() - Duration::from_secs(1);
-                guarded(|| {
-                    work(&mut |done, total| {
-                        if let Some(cb) = &callback {
-                            if done == total || last.elapsed() >= Duration::from_millis(50) {
-                                last = Instant::now();
-                                let cb = Arc::clone(cb);
-                                channel.send(move |mut cx| {
-                                    let f = cb.to_inner(&mut cx);
-                                    let (d, t) = (cx.number(done as f64), cx.number(total as f64));
-                                    f.call_with(&cx).arg(d).arg(t).exec(&mut cx)
-                                });
-                            }
+        let (deferred, promise) = cx.promise();
+        std::thread::spawn(move || {
+            let mut last = Instant::now() - Duration::from_secs(1);
+            let result = guarded(|| {
+                work(&mut |done, total| {
+                    if let Some(cb) = &callback {
+                        if done == total || last.elapsed() >= Duration::from_millis(50) {
+                            last = Instant::now();
+                            let cb = Arc::clone(cb);
+                            channel.send(move |mut cx| {
+                                let f = cb.to_inner(&mut cx);
+                                let (d, t) = (cx.number(done as f64), cx.number(total as f64));
+                                f.call_with(&cx).arg(d).arg(t).exec(&mut cx)
+                            });
                         }
-                        !token.load(Ordering::SeqCst)
-                    })
+                    }
+                    !token.load(Ordering::SeqCst)
                 })
-            })
-            .promise(move |mut cx, result: Result<T, Error>| {
-                drop(settle_callback);
+            });
+            deferred.settle_with(&channel, move |mut cx| {
+                drop(callback);
                 match result {
                     Ok(v) => v.into_js(&mut cx),
                     Err(e) => throw(&mut cx, e),
                 }
             });
+        });
         return Ok(promise.upcast());
     }
     let mut thrown = None;
