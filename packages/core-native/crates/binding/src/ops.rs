@@ -121,7 +121,10 @@ pub fn backup(mut cx: FunctionContext) -> JsResult<JsValue> {
 pub fn restore(mut cx: FunctionContext) -> JsResult<JsValue> {
     let backup = PathBuf::from(string(&mut cx, 0, "backupPath")?);
     let target = PathBuf::from(string(&mut cx, 1, "targetPath")?);
-    let overwrite = cx.argument::<JsBoolean>(2)?.value(&mut cx);
+    let overwrite = match cx.argument::<JsValue>(2)?.downcast::<JsBoolean, _>(&mut cx) {
+        Ok(b) => b.value(&mut cx),
+        Err(_) => return throw(&mut cx, crate::errors::bad_argument("overwrite", "a boolean")),
+    };
     long(&mut cx, 3, move |progress| Database::restore(&backup, &target, overwrite, progress).map(json))
 }
 
