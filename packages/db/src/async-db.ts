@@ -2,6 +2,7 @@ import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage
 import { invalid, loomError, toLoomError } from './errors.js';
 import { asyncTransaction, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
+import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations } from './storage.js';
 import type {
   Edge,
@@ -91,15 +92,18 @@ export class AsyncEmbeddedDB {
   #transactionEnded: Promise<void> | null = null;
   readonly path: string;
 
-  private constructor(backend: StorageBackend, path: string) {
+  readonly #registry: Registry;
+
+  private constructor(backend: StorageBackend, path: string, registry: Registry) {
+    this.#registry = registry;
     this.#backend = backend;
     this.#ops = operations(backend);
     this.path = path;
   }
 
   static async open(path?: string, options?: OpenOptions): Promise<AsyncEmbeddedDB> {
-    const { backend, path: dbPath, plugins } = openBackend(path, options);
-    const db = new AsyncEmbeddedDB(backend, dbPath);
+    const { backend, path: dbPath, plugins, registry } = openBackend(path, options);
+    const db = new AsyncEmbeddedDB(backend, dbPath, registry);
     try {
       for (const plugin of plugins) await plugin.onOpen?.(db);
     } catch (e) {
@@ -365,6 +369,16 @@ export class AsyncEmbeddedDB {
    * Closes the handle; later calls reject with `CLOSED`. Calls already
    * running finish first: the engine keeps the database open until they do.
    */
+  /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */
+  embedder(name: string, options?: PluginOptions): Embedder {
+    return this.#registry.embedder(name, options);
+  }
+
+  /** A new instance of the extractor registered as `name` (a plugin's), or `NOT_FOUND`. */
+  extractor(name: string, options?: PluginOptions): Extractor {
+    return this.#registry.extractor(name, options);
+  }
+
   close(): void {
     const backend = this.#backend;
     this.#backend = null;
