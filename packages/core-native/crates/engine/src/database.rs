@@ -13,7 +13,7 @@ use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
-use crate::writing::Writing;
+use crate::writing::{Held, Writing};
 use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
@@ -637,9 +637,10 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
     t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
-    t.node_ids.put(txn, n.id.as_bytes(), &seal(n.id.as_bytes(), &k))?;
+    t.put_held(Held::NodeIds, n.id.as_bytes().to_vec(), seal(n.id.as_bytes(), &k));
     let tk = keys::node_type(&n.node_type, key);
-    t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
+    let tv = seal(&tk, &[]);
+    t.put_held(Held::NodeTypes, tk, tv);
     indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
@@ -650,7 +651,7 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
     let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
-        lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
+        t.node_key(txn, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
     };
     let from_key = endpoint(txn, "from", &edge.from)?;
     let to_key = endpoint(txn, "to", &edge.to)?;
@@ -669,11 +670,13 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
     };
     let k = u64_key(key);
     t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
-    t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
+    t.put_held(Held::EdgeIds, edge.id.as_bytes().to_vec(), seal(edge.id.as_bytes(), &k));
     let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
-    t.out_adj.put(txn, &out, &seal(&out, &[]))?;
+    let out_value = seal(&out, &[]);
+    t.put_held(Held::OutAdj, out, out_value);
     let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
-    t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
+    let in_value = seal(&inn, &[]);
+    t.put_held(Held::InAdj, inn, in_value);
     log_change(txn, t, Change::EdgePut, key, 0)?;
     Ok(record)
 }
@@ -687,6 +690,7 @@ fn insert_embedding(txn: &mut RwTxn, t: &Writing, node_id: &str, space: &str, ve
 
 /// Removes a node record with its id, type entry, edges and embeddings.
 fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
+    t.forget_node_keys();
     let node = read_node(txn, t, key)?;
     for table in [t.out_adj, t.in_adj] {
         for (_, edge) in scan_adjacency(txn, table, key)? {
