@@ -83,8 +83,12 @@ export interface NativeAddon {
   traverse<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, optionsJson: string, async: A): Maybe<A, string>;
   /** Returns `{ nodes, edges }` as JSON, or null. */
   shortestPath<A extends boolean>(handle: NativeHandle, from: string, to: string, hopJson: string, maxDepth: number, async: A): Maybe<A, string | null>;
-  /** `queryJson`: `{ filter, order, descending, after, limit }`; returns `{ items, next }` as JSON. */
-  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
+  /**
+   * `queryJson`: `{ filter, order, descending, after, limit }`; returns `[json, ids]`: `{ items, next }`
+   * as JSON with each item's `id` left out, and the ids in item order (unique ids parsed from JSON
+   * would all be interned by V8, which slows scans).
+   */
+  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, [string, string[]]>;
   /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
   listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;

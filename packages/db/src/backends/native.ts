@@ -38,6 +38,19 @@ async function later<T>(call: () => Promise<T>): Promise<T> {
 }
 
 const parse = <T>(json: string): T => JSON.parse(json) as T;
+/** Puts back the ids that the addon sends beside a node page's JSON (see `NativeAddon.listNodes`). */
+function nodePage([json, ids]: [string, string[]]): NodePage {
+  const page = parse<{ items: Array<Omit<Node, 'id'>>; next: Position | null }>(json);
+  const items = page.items.map((n, i): Node => ({
+    id: ids[i] as string,
+    type: n.type,
+    properties: n.properties,
+    createdAt: n.createdAt,
+    updatedAt: n.updatedAt,
+  }));
+  return { items, next: page.next };
+}
+
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -139,7 +152,7 @@ class NativeOperations implements StorageOperations {
   }
 
   listNodes(query: PreparedNodePage): NodePage {
-    return sync(() => parse<NodePage>(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
+    return sync(() => nodePage(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
   }
 
   listEdges(query: PreparedEdgePage): EdgePage {
@@ -216,7 +229,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       degree: (id, hop) => later(() => a.degree(h, id, JSON.stringify(hop), true)),
       traverse: (id, hop, options) => later(async () => parse<Reached[]>(await a.traverse(h, id, JSON.stringify(hop), JSON.stringify(options), true))),
       shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
-      listNodes: (query) => later(async () => parse<NodePage>(await a.listNodes(h, JSON.stringify(query), true))),
+      listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
     };
