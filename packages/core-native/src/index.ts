@@ -47,7 +47,7 @@ export interface NativeAddon {
   /** Returns the node as JSON. */
   insertNode<A extends boolean>(handle: NativeHandle, id: string, type: string, propertiesJson: string, async: A): Maybe<A, string>;
   /** `nodesJson`: `[{ id, type, properties }]`; returns the nodes as a JSON array. */
-  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, string>;
+  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, number>;
   getNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
   updateNode<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, async: A): Maybe<A, string>;
   deleteNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
@@ -62,7 +62,7 @@ export interface NativeAddon {
     async: A,
   ): Maybe<A, string>;
   /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
-  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, string>;
+  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, number>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
   insertEmbeddings<A extends boolean>(
     handle: NativeHandle,

@@ -75,12 +75,12 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.dropIndex(this.#handle, spec.type, spec.property, false));
   }
 
-  insertNodes(nodes: PreparedNode[]): Node[] {
-    const [only] = nodes;
-    if (nodes.length === 1 && only) {
-      return [sync(() => parse<Node>(this.addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
-    }
-    return sync(() => parse<Node[]>(this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
+  insertNode(n: PreparedNode): Node {
+    return sync(() => parse<Node>(this.addon.insertNode(this.#handle, n.id, n.type, JSON.stringify(n.properties), false)));
+  }
+
+  insertNodes(nodes: PreparedNode[]): void {
+    sync(() => this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false));
   }
 
   getNode(id: string): Node | null {
@@ -119,8 +119,8 @@ class NativeOperations implements StorageOperations {
     return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
   }
 
-  insertEdges(edges: PreparedEdge[]): Edge[] {
-    return sync(() => parse<Edge[]>(this.addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
+  insertEdges(edges: PreparedEdge[]): void {
+    sync(() => this.addon.insertEdges(this.#handle, JSON.stringify(edges), false));
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
@@ -211,7 +211,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
       beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
-      insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
+      insertNode: (n) => later(async () => parse<Node>(await a.insertNode(h, n.id, n.type, JSON.stringify(n.properties), true))),
+      insertNodes: (nodes) => later(async () => void (await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
       updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
@@ -221,7 +222,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
-      insertEdges: (edges) => later(async () => parse<Edge[]>(await a.insertEdges(h, JSON.stringify(edges), true))),
+      insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
       deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),

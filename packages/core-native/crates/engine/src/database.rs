@@ -272,20 +272,21 @@ impl Database {
     }
 
     /// All-or-nothing: every node is validated, then all are written in one commit.
-    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
-        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now))
+    /// Returns how many were inserted.
+    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<u64> {
+        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now).map(drop))
     }
 
     /// Validates every item and rejects repeated ids before writing anything,
     /// then inserts all of them in one commit. Errors name the item's position.
-    fn insert_batch<I, R>(
+    fn insert_batch<I>(
         &self,
         what: &str,
         items: &[I],
         id: impl Fn(&I) -> &str,
         validate: impl Fn(&I) -> Result<()>,
-        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<R>,
-    ) -> Result<Vec<R>> {
+        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<()>,
+    ) -> Result<u64> {
         let mut seen = HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             validate(item).map_err(|e| in_batch(what, i, e))?;
@@ -293,7 +294,12 @@ impl Database {
                 return Err(Error::already_exists(format!("{what}[{i}]: id \"{}\" appears twice in the batch", id(item))));
             }
         }
-        self.write(|txn, t| items.iter().enumerate().map(|(i, item)| insert(txn, t, item).map_err(|e| in_batch(what, i, e))).collect())
+        self.write(|txn, t| {
+            for (i, item) in items.iter().enumerate() {
+                insert(txn, t, item).map_err(|e| in_batch(what, i, e))?;
+            }
+            Ok(items.len() as u64)
+        })
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
@@ -371,8 +377,9 @@ impl Database {
     }
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
-    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
-        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
+    /// Returns how many were inserted.
+    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<u64> {
+        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -636,7 +643,7 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     let key = t.next_id(txn)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
-    t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+    t.append(txn, t.nodes, &k, &seal(&k, &node.encode()))?;
     t.put_held(Held::NodeIds, n.id.as_bytes().to_vec(), seal(n.id.as_bytes(), &k));
     let tk = keys::node_type(&n.node_type, key);
     let tv = seal(&tk, &[]);
@@ -669,7 +676,7 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         created_at: now,
     };
     let k = u64_key(key);
-    t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
+    t.append(txn, t.edges, &k, &seal(&k, &record.encode()))?;
     t.put_held(Held::EdgeIds, edge.id.as_bytes().to_vec(), seal(edge.id.as_bytes(), &k));
     let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
     let out_value = seal(&out, &[]);
@@ -983,7 +990,7 @@ fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32
     w.buf.push(change as u8);
     w.u64(key).u32(space);
     let k = u64_key(seq);
-    Ok(t.changes.put(txn, &k, &seal(&k, &w.buf))?)
+    t.append(txn, t.changes, &k, &seal(&k, &w.buf))
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use crate::database::{get_meta_u64, put_meta_u64};
 use crate::error::Result;
 use crate::indexes::{self, IndexDef};
 use crate::store::{Table, Tables};
-use heed::RwTxn;
+use heed::{PutFlags, RwTxn};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -90,6 +90,13 @@ impl<'t> Writing<'t> {
             put_meta_u64(txn, self, META_CHANGE_SEQ, v)?;
         }
         Ok(())
+    }
+
+    /// Puts a record under a key that sorts after every key of `table` (a
+    /// fresh [`Writing::next_id`] or [`Writing::next_change`]): LMDB appends
+    /// it without a search and fills pages instead of splitting them in half.
+    pub fn append(&self, txn: &mut RwTxn, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(table.put_with_flags(txn, PutFlags::APPEND, key, value)?)
     }
 
     /// Puts `key` → `value` into `table` at `finish` (see the module invariants).
