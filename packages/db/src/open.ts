@@ -4,6 +4,7 @@ import { memoryStoragePlugin } from './backends/memory.js';
 import { invalid, toLoomError } from './errors.js';
 import { autoCompact } from './maintenance.js';
 import { defaultDbPath } from './paths.js';
+import { hashingEmbedderPlugin } from './embedders/hashing.js';
 import { type LoomPlugin, Registry } from './plugins.js';
 import type { StorageBackend } from './storage.js';
 import type { SpaceSpec } from './types.js';
@@ -46,10 +47,13 @@ function prepareAutoCompact(value: unknown): { minReclaimableBytes: number; minR
 }
 
 /** The built-in backends, registered through the same door as third-party plugins. */
-export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin];
+export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin, hashingEmbedderPlugin];
 
 /** Opens the backend for `EmbeddedDB.open` / `AsyncEmbeddedDB.open`. */
-export function openBackend(path: unknown, options: unknown): { backend: StorageBackend; path: string; plugins: LoomPlugin[] } {
+export function openBackend(
+  path: unknown,
+  options: unknown,
+): { backend: StorageBackend; path: string; plugins: LoomPlugin[]; registry: Registry } {
   if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
     throw invalid(`path must be a non-empty string or omitted, got ${describe(path)}`);
   }
@@ -96,5 +100,5 @@ export function openBackend(path: unknown, options: unknown): { backend: Storage
     backend.close();
     throw toLoomError(e);
   }
-  return { backend, path: dbPath, plugins };
+  return { backend, path: dbPath, plugins, registry };
 }

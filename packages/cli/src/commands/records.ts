@@ -1,9 +1,8 @@
-import { defaultDbPath, EmbeddedDB, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type Where } from '@loomdb/db';
+import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type Where } from '@loomdb/db';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { hashEmbed, DEMO_DIMENSIONS } from '../demo/hash-embed.js';
 import { paint, type ProgramIO } from '../output.js';
 import type { Common } from './maintenance.js';
 
@@ -60,13 +59,13 @@ export function search(io: ProgramIO, o: Common & { vector?: string; text?: stri
     if (!Array.isArray(parsed)) throw new LoomError('INVALID_ARGUMENT', `--vector must be a JSON array of numbers, got ${o.vector}`);
     vector = parsed as number[];
   } else {
-    vector = hashEmbed(o.text as string);
+    vector = hashingEmbed(o.text as string);
   }
   const db = EmbeddedDB.open(o.path, { readOnly: true });
   try {
     const space = db.stats().spaces.find((s) => s.name === o.space);
-    if (o.text !== undefined && space && space.dimensions !== DEMO_DIMENSIONS) {
-      throw new LoomError('DIMENSION_MISMATCH', `--text embeds with the demo's ${DEMO_DIMENSIONS}-d hashing embedder, but space "${o.space}" has ${space.dimensions} dimensions; pass --vector`);
+    if (o.text !== undefined && space && space.dimensions !== HASHING_DIMENSIONS) {
+      throw new LoomError('DIMENSION_MISMATCH', `--text embeds with the built-in ${HASHING_DIMENSIONS}-d hashing embedder, but space "${o.space}" has ${space.dimensions} dimensions; pass --vector`);
     }
     const hits = db.searchVectors(vector, { space: o.space, k: o.k, filter: o.type ? { type: o.type } : undefined });
     const rows = hits.map((h) => ({ ...h, node: db.getNode(h.id) }));

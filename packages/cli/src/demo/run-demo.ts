@@ -1,5 +1,4 @@
-import { EmbeddedDB, type EdgeInput, type NodeInput } from '@loomdb/db';
-import { DEMO_DIMENSIONS, hashEmbed } from './hash-embed.js';
+import { EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -11,7 +10,7 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
-const DEMO_SPACE = { default: { dimensions: DEMO_DIMENSIONS, metric: 'cosine' as const } };
+const DEMO_SPACE = { default: { dimensions: HASHING_DIMENSIONS, metric: 'cosine' as const } };
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 /**
@@ -34,7 +33,7 @@ function loadSample(db: EmbeddedDB): number {
       edges.push({ id: `${id}-in`, type: 'IN_CONVERSATION', from: id, to: c.id });
       if (mi > 0) edges.push({ id: `${id}-prev`, type: 'NEXT', from: `${c.id}-m${mi - 1}`, to: id });
       for (const key of m.mentions) edges.push({ id: `${id}-mentions-${key}`, type: 'MENTIONS', from: id, to: `entity-${key}` });
-      vectors.push([id, hashEmbed(m.content)]);
+      vectors.push([id, hashingEmbed(m.content)]);
     }
   }
   const missing = nodes.filter((n) => db.getNode(n.id as string) === null);
@@ -55,7 +54,7 @@ export function runDemo({ path, query, k, json, print }: DemoOptions): void {
   const db = EmbeddedDB.open(path, { spaces: DEMO_SPACE });
   try {
     const loaded = loadSample(db);
-    const hits = db.searchVectors(hashEmbed(query), { k, filter: { type: 'Message' } }).flatMap((hit) => {
+    const hits = db.searchVectors(hashingEmbed(query), { k, filter: { type: 'Message' } }).flatMap((hit) => {
       const message = db.getNode(hit.id);
       if (!message) return [];
       const conversation = db.getNode(String(message.properties.conversationId));

@@ -2,7 +2,10 @@
 //! creation/update times (`loomdb import` of an `export`).
 //!
 //! Invariant: every record is validated before the first put and all of
-//! them are written in one commit, so a failing load writes nothing.
+//! them are written in one transaction, so a failing load writes nothing.
+//! Inside it, each run of nodes and each run of edges is one write call: a
+//! call sees the records of earlier calls (an edge its endpoints), not its
+//! own (see `writing`).
 //! Creation times stay as given when records come in creation order into a
 //! database whose clock is not ahead of them (a fresh one); the engine's
 //! clock never goes back, so otherwise they move forward to it.
@@ -55,25 +58,65 @@ impl Database {
                 }
             }
         }
-        self.write(|txn, t| {
-            for (i, r) in records.iter().enumerate() {
-                match r {
-                    LoadRecord::Node(n) => {
-                        let mut node = insert_node(txn, t, &n.node, n.created_at).map_err(|e| in_batch("records", i, e))?;
+        if self.is_transaction() {
+            return self.load_runs(records);
+        }
+        let (tx, in_tx) = self.begin(self.lock_writer()?)?;
+        match in_tx.load_runs(records) {
+            Ok(()) => tx.commit(),
+            Err(e) => {
+                tx.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    fn load_runs(&self, records: &[LoadRecord]) -> Result<()> {
+        let mut start = 0;
+        while start < records.len() {
+            let nodes = matches!(records[start], LoadRecord::Node(_));
+            let len = records[start..].iter().take_while(|r| matches!(r, LoadRecord::Node(_)) == nodes).count();
+            let run = &records[start..start + len];
+            let at = |i: usize, e: Error| in_batch("records", start + i, e);
+            if nodes {
+                self.write(|txn, t| {
+                    for (i, r) in run.iter().enumerate() {
+                        if let LoadRecord::Node(n) = r {
+                            insert_node(txn, t, &n.node, n.created_at).map_err(|e| at(i, e))?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                // Update times, now that the id map holds the new nodes.
+                self.write(|txn, t| {
+                    for r in run {
+                        let LoadRecord::Node(n) = r else { continue };
+                        if n.updated_at <= n.created_at {
+                            continue;
+                        }
+                        let key = crate::database::lookup(txn, t.node_ids, &n.node.id)?.ok_or_else(|| Error::internal("a loaded node is missing"))?;
+                        let mut node = crate::database::read_node(txn, t, key)?;
                         if n.updated_at > node.updated_at {
-                            let key = crate::database::lookup(txn, t.node_ids, &node.id)?.ok_or_else(|| Error::internal("a node just inserted is missing"))?;
                             node.updated_at = n.updated_at;
                             let k = u64_key(key);
                             t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
                         }
                     }
-                    LoadRecord::Edge(e) => {
-                        insert_edge(txn, t, &e.edge, e.created_at).map_err(|err| in_batch("records", i, err))?;
+                    Ok(())
+                })?;
+            } else {
+                self.write(|txn, t| {
+                    for (i, r) in run.iter().enumerate() {
+                        if let LoadRecord::Edge(e) = r {
+                            insert_edge(txn, t, &e.edge, e.created_at).map_err(|err| at(i, err))?;
+                        }
                     }
-                }
+                    Ok(())
+                })?;
             }
-            Ok(())
-        })
+            start += len;
+        }
+        Ok(())
     }
 }
 
