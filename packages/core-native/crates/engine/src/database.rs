@@ -483,12 +483,6 @@ impl Database {
         })
     }
 
-    /// Writes the HNSW sidecar of every space whose graph changed since it
-    /// was last saved (also done when the last handle in this process closes).
-    pub fn save_vector_indexes(&self) -> Result<()> {
-        self.store.vectors.save_all()
-    }
-
     // ---- property indexes ----
 
     /// Declares an index on `property` of nodes of `node_type` and fills it;

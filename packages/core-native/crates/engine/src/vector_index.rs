@@ -18,8 +18,7 @@
 //!   the graph's write lock); searches hold the read lock, so they run in
 //!   parallel with each other.
 //! - Sidecars are written when the last handle on the directory in this
-//!   process goes away (and whenever [`VectorIndexes::save_all`] is called),
-//!   never half: see `hnsw::Hnsw::save`.
+//!   process goes away, never half: see `hnsw::Hnsw::save`.
 
 use crate::codec::{open as unseal, read_u64_be, u64_key};
 use crate::database::{space_count, Change};
@@ -102,7 +101,7 @@ impl VectorIndexes {
     }
 
     /// Writes the sidecar of every graph that changed since it was last saved.
-    pub fn save_all(&self) -> Result<()> {
+    fn save_all(&self) -> Result<()> {
         let open: Vec<Arc<SpaceIndex>> = self.spaces.lock().values().cloned().collect();
         for index in open {
             index.save(&self.dir)?;
