@@ -9,7 +9,8 @@ const require = createRequire(import.meta.url);
 const { HierarchicalNSW } = require('hnswlib-node') as typeof import('hnswlib-node');
 const usearch = require('usearch') as typeof import('usearch');
 
-const SYNTHETIC = { count: 100_000, dimensions: 384, queries: 300 };
+/** `VECTORS_COUNT` shrinks the synthetic set for a quick trial run. */
+const SYNTHETIC = { count: Number(process.env.VECTORS_COUNT ?? 100_000), dimensions: 384, queries: 300 };
 const K = 10;
 const TARGET_RECALL = 0.95;
 /** Same graph parameters for every HNSW: LoomDB's defaults. */
@@ -139,7 +140,7 @@ function usearchNpm(ds: Dataset, dir: string): System {
   return {
     name: 'usearch (npm)',
     build() {
-      index = new usearch.Index({ dimensions: ds.dimensions, metric, connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: 64 });
+      index = new usearch.Index({ dimensions: ds.dimensions, metric, quantization: usearch.ScalarKind.F32, connectivity: M, expansion_add: EF_CONSTRUCTION, expansion_search: 64, multi: false });
       index.add(BigUint64Array.from({ length: ds.count }, (_, i) => BigInt(i)), ds.data);
     },
     search(q, ef) {
