@@ -262,7 +262,7 @@ fn add_all(graph: &mut Hnsw, items: &[(u64, &[u8])]) -> Result<()> {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some((node, bytes)) = items.get(i) else { return Ok(()) };
             vectors::decode_into(bytes, &mut buf)?;
-            graph.put(*node, &buf)?;
+            graph.put(*node, &mut buf)?;
         }
     };
     let next = AtomicUsize::new(0);
@@ -272,7 +272,7 @@ fn add_all(graph: &mut Hnsw, items: &[(u64, &[u8])]) -> Result<()> {
     }
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads).map(|_| s.spawn(|| add_from(&next))).collect();
-        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err(Error::internal("an HNSW insert thread panicked")))).collect()
+        workers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|_| Err(Error::internal("an HNSW insert thread panicked"))))
     })
 }
 
@@ -296,6 +296,7 @@ fn log_reaches(txn: &RoTxn, t: &Tables, seq: u64) -> Result<bool> {
 /// Hash of everything that shapes a graph, so a sidecar written for other
 /// settings is never loaded.
 fn fingerprint(space: &Space, params: HnswParams) -> u64 {
-    let text = format!("{}|{:?}|{}|{}", space.spec.dimensions, space.spec.metric, params.m, params.ef_construction);
+    let scalar = crate::hnsw::scalar_kind(space.spec.metric);
+    let text = format!("{}|{:?}|{:?}|{}|{}", space.spec.dimensions, space.spec.metric, scalar, params.m, params.ef_construction);
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
 }

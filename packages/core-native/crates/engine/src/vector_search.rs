@@ -227,3 +227,76 @@ impl<'f> Filter<'f> {
         Ok(Some(keys))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Database, NewNode, NodeFilter, OpenOptions, SearchRequest, SpaceSpec};
+    use crate::filter::Condition;
+    use crate::vectors::Metric;
+
+    /// Points on a line, so the true neighbours are known: node `i` sits at `i`.
+    fn line(dir: &std::path::Path, n: usize) -> Database {
+        let db = Database::open(dir, OpenOptions::default()).unwrap();
+        let spec = SpaceSpec { dimensions: 4, metric: Metric::L2, index: None, m: Some(8), ef_construction: Some(32), ef: Some(16), embedder: None };
+        db.ensure_space("s", &spec).unwrap();
+        let nodes: Vec<NewNode> = (0..n)
+            .map(|i| NewNode { id: format!("n{i}"), node_type: if i % 100 == 0 { "Rare".into() } else { "Common".into() }, properties: format!(r#"{{"i":{i}}}"#) })
+            .collect();
+        db.insert_nodes(&nodes, 1).unwrap();
+        let items: Vec<(String, String, Vec<f32>)> = (0..n).map(|i| (format!("n{i}"), "s".into(), vec![i as f32, 0.0, 0.0, 0.0])).collect();
+        db.insert_embeddings(&items).unwrap();
+        db
+    }
+
+    fn ids(db: &Database, at: f32, k: usize, filter: NodeFilter) -> Vec<String> {
+        let request = SearchRequest { k, filter, ..SearchRequest::default() };
+        db.search("s", &[at, 0.0, 0.0, 0.0], &request).unwrap().into_iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn the_graph_finds_neighbours_and_filters_return_k_at_any_selectivity() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = line(dir.path(), 3000);
+        assert_eq!(ids(&db, 1500.2, 3, NodeFilter::default()), ["n1500", "n1501", "n1499"]);
+        // 1 % of the nodes: few enough for an exact scan of them.
+        let rare = NodeFilter { types: Some(vec!["Rare".into()]), ..NodeFilter::default() };
+        assert_eq!(ids(&db, 1500.0, 3, rare), ["n1500", "n1400", "n1600"]);
+        // Unindexed conditions: the graph walk skips what fails, exact when it comes back short.
+        let high = NodeFilter { conditions: vec![("i".into(), Condition::Gte(serde_json::json!(2990)))], ..NodeFilter::default() };
+        assert_eq!(ids(&db, 0.0, 20, high).len(), 10);
+        let most = NodeFilter { conditions: vec![("i".into(), Condition::Ne(serde_json::json!(1500)))], ..NodeFilter::default() };
+        assert_eq!(ids(&db, 1500.0, 2, most), ["n1499", "n1501"]);
+    }
+
+    #[test]
+    fn deleted_and_replaced_vectors_never_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = line(dir.path(), 3000);
+        assert_eq!(ids(&db, 10.0, 1, NodeFilter::default()), ["n10"]);
+        db.delete_node("n10").unwrap();
+        db.insert_embedding("n11", "s", &[-500.0, 0.0, 0.0, 0.0]).unwrap();
+        let near = ids(&db, 10.0, 3, NodeFilter::default());
+        assert!(near.len() == 3 && !near.contains(&"n10".to_owned()) && !near.contains(&"n11".to_owned()), "{near:?}");
+        let exact = SearchRequest { k: 3, exact: true, ..SearchRequest::default() };
+        let exact: Vec<String> = db.search("s", &[10.0, 0.0, 0.0, 0.0], &exact).unwrap().into_iter().map(|h| h.id).collect();
+        assert_eq!(exact, ["n9", "n8", "n12"]);
+        assert_eq!(ids(&db, -400.0, 1, NodeFilter::default()), ["n11"]);
+        let graph = db.stats().unwrap().spaces[0].graph.clone().unwrap();
+        assert_eq!((graph.vectors, graph.rebuilds), (2999, 1));
+        assert!(graph.catch_ups >= 1);
+    }
+
+    #[test]
+    fn a_reopened_database_loads_the_saved_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        let expected = {
+            let db = line(dir.path(), 2000);
+            ids(&db, 700.3, 5, NodeFilter::default())
+        };
+        assert!(dir.path().join("s.hnsw").exists(), "the graph is saved when the last handle goes");
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        assert_eq!(ids(&db, 700.3, 5, NodeFilter::default()), expected);
+        let graph = db.stats().unwrap().spaces[0].graph.clone().unwrap();
+        assert_eq!((graph.loads, graph.rebuilds, graph.vectors), (1, 0, 2000));
+    }
+}
