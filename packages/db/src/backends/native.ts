@@ -1,7 +1,7 @@
 import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageSearchOptions, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -51,6 +51,8 @@ function nodePage([json, ids]: [string, string[]]): NodePage {
   return { items, next: page.next };
 }
 
+/** The engine's search request. */
+const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -63,7 +65,7 @@ class NativeOperations implements StorageOperations {
     this.#handle = handle;
   }
 
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
+  ensureSpace(name: string, spec: SpaceSpec): void {
     sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
   }
 
@@ -115,8 +117,8 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.getEmbedding(this.#handle, nodeId, space, false));
   }
 
-  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
+  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options: StorageSearchOptions = {}): SearchHit[] {
+    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, searchJson(k, filter, options), false)));
   }
 
   insertEdges(edges: PreparedEdge[]): void {
@@ -221,7 +223,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
-      searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
+      searchVectors: (space, vector, k, filter, options = {}) =>
+        later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
       insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
