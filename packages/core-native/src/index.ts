@@ -103,8 +103,11 @@ export interface NativeAddon {
   deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
   insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;
   getEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, async: A): Maybe<A, Float32Array | null>;
-  /** `filterJson`: `{ types?, ids? }`; returns `[{ id, distance }]` as JSON, nearest first. */
-  search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, k: number, filterJson: string, async: A): Maybe<A, string>;
+  /**
+   * `optionsJson`: `{ k, ef?, exact?, filter?: { types?, ids?, where?: [[property, { op: value }]] } }`;
+   * returns `[{ id, distance }]` as JSON, nearest first.
+   */
+  search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, optionsJson: string, async: A): Maybe<A, string>;
   /** Returns committed-data statistics as JSON. */
   stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
   /**

@@ -31,6 +31,7 @@ import type {
   SearchOptions,
   ShortestPathOptions,
   SpaceOption,
+  SpaceSpec,
   Stats,
   TraverseOptions,
   Vector,
@@ -48,7 +49,7 @@ import {
   prepareTraverse,
   walkPagesAsync,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -279,10 +280,17 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.getEmbedding(id, space));
   }
 
+  /** {@link EmbeddedDB.searchVectors}, off the JavaScript thread; concurrent searches run in parallel. */
   async searchVectors(vector: Vector, options?: SearchOptions): Promise<SearchHit[]> {
     const v = prepareVector(vector);
-    const { space, k, filter } = prepareSearch(options);
-    return this.#run((o) => o.searchVectors(space, v, k, filter));
+    const { space, k, filter, options: search } = prepareSearch(options);
+    return this.#run((o) => o.searchVectors(space, v, k, filter, search));
+  }
+
+  /** {@link EmbeddedDB.createSpace}: declares a space or checks an existing one. */
+  async createSpace(name: string, spec: SpaceSpec): Promise<void> {
+    const s = prepareSpaceSpec(name, spec);
+    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, s)));
   }
 
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {

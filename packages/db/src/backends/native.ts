@@ -10,6 +10,7 @@ import type {
   StorageOpenOptions,
   StorageOperations,
   StorageSearchFilter,
+  StorageSearchOptions,
   StorageTransaction,
 } from '../storage.js';
 import type {
@@ -77,6 +78,8 @@ function nodePage([json, ids]: [string, string[]]): NodePage {
   return { items, next: page.next };
 }
 
+/** The engine's search request. */
+const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -89,7 +92,7 @@ class NativeOperations implements StorageOperations {
     this.#handle = handle;
   }
 
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
+  ensureSpace(name: string, spec: SpaceSpec): void {
     sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
   }
 
@@ -141,8 +144,8 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.getEmbedding(this.#handle, nodeId, space, false));
   }
 
-  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
+  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options: StorageSearchOptions = {}): SearchHit[] {
+    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, searchJson(k, filter, options), false)));
   }
 
   insertEdges(edges: PreparedEdge[]): void {
@@ -248,7 +251,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
-      searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
+      searchVectors: (space, vector, k, filter, options = {}) =>
+        later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
       insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),

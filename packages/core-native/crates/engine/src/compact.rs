@@ -11,8 +11,9 @@
 //!   (such as a vector index sidecar) has applied. With no checkpoint, no
 //!   index needs the log and all of it goes. `changes_pruned_through`
 //!   records the last sequence removed.
-//! - Vector index sidecars (`*.hnsw`) are removed with the old file, so
-//!   their indexes are rebuilt from the embeddings without deleted entries.
+//! - Vector index sidecars (`*.hnsw`) are removed with the old file and the
+//!   graphs of this process dropped, so each is rebuilt from the embeddings,
+//!   without deleted entries, on its next search.
 //! - The compacted copy passes the page check before it replaces the file;
 //!   a failure at any step leaves the old file in place and open.
 
@@ -84,6 +85,7 @@ pub fn compact(db: &Database, progress: Progress) -> Result<CompactReport> {
     }
     let mut removed_sidecars = Vec::new();
     let swapped = store.replace_file(&writer, &temp, || {
+        store.vectors.forget_all();
         for entry in std::fs::read_dir(db.path())? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "hnsw") {
@@ -115,7 +117,7 @@ impl Database {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Database, NewNode, NodeFilter, OpenOptions};
+    use crate::{Database, Metric, NewNode, NodeFilter, OpenOptions, SearchRequest, SpaceSpec};
 
     #[test]
     fn deleting_half_and_compacting_shrinks_the_file_and_keeps_the_data() {
@@ -124,6 +126,13 @@ mod tests {
         let nodes: Vec<NewNode> =
             (0..4000).map(|i| NewNode { id: format!("n{i:05}"), node_type: if i % 2 == 0 { "Keep" } else { "Drop" }.into(), properties: format!(r#"{{"text":"{}"}}"#, "y".repeat(200)) }).collect();
         db.insert_nodes(&nodes, 1).unwrap();
+        let hnsw = SpaceSpec { dimensions: 2, metric: Metric::L2, index: None, m: None, ef_construction: None, ef: None, embedder: None };
+        db.ensure_space("v", &hnsw).unwrap();
+        let vectors: Vec<(String, String, Vec<f32>)> = (0..4000).step_by(2).map(|i| (format!("n{i:05}"), "v".into(), vec![i as f32, (i % 7) as f32])).collect();
+        db.insert_embeddings(&vectors).unwrap();
+        let request = SearchRequest { k: 5, ef: None, exact: false, filter: NodeFilter::default() };
+        let ids = |db: &Database| db.search("v", &[1000.0, 3.0], &request).unwrap().into_iter().map(|h| h.id).collect::<Vec<_>>();
+        let nearest = ids(&db);
         let other = db.clone();
         db.delete_nodes(&NodeFilter { types: Some(vec!["Drop".into()]), ids: None, conditions: Vec::new() }).unwrap();
         let before = db.store().usage().unwrap();
@@ -135,6 +144,9 @@ mod tests {
         assert_eq!(other.stats().unwrap().nodes, 2000);
         assert!(other.get_node("n00002").unwrap().is_some());
         assert!(other.get_node("n00003").unwrap().is_none());
+        // The graph is rebuilt from the embeddings and answers as before.
+        assert!(!std::fs::read_dir(dir.path()).unwrap().any(|e| e.unwrap().path().extension().is_some_and(|x| x == "hnsw")));
+        assert_eq!(ids(&other), nearest);
         other.insert_node(&NewNode { id: "after".into(), node_type: "Keep".into(), properties: "{}".into() }, 2).unwrap();
         assert!(crate::verify::verify(&db).unwrap().ok);
     }

@@ -14,7 +14,9 @@ use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
 use crate::writing::{Held, Writing};
-use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
+use crate::vector_index::GraphStats;
+use crate::vector_search::{self, SearchRequest};
+use crate::vectors::{self, Space, SpaceSpec};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -102,12 +104,6 @@ pub struct EdgeSelector {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SearchFilter {
-    pub types: Option<Vec<String>>,
-    pub ids: Option<Vec<String>>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub id: String,
@@ -117,10 +113,13 @@ pub struct SearchHit {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SpaceStats {
     pub name: String,
-    pub dimensions: u32,
-    pub metric: vectors::Metric,
-    pub index: String,
+    /// The stored spec: defaults filled in.
+    #[serde(flatten)]
+    pub spec: SpaceSpec,
     pub embeddings: u64,
+    /// This process's HNSW graph of the space (`hnsw` spaces only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphStats>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -164,7 +163,7 @@ pub(crate) const SPACE_COUNT_PREFIX: &str = "space_count/";
 /// What a change-log entry records; pruned by the index checkpoints.
 #[repr(u8)]
 #[derive(Clone, Copy)]
-enum Change {
+pub(crate) enum Change {
     NodePut = 1,
     NodeDelete = 2,
     EdgePut = 3,
@@ -420,13 +419,15 @@ impl Database {
 
     // ---- spaces and embeddings ----
 
-    /// Declares a space, or checks that an existing one has the same spec.
+    /// Declares a space (defaults filled in), or checks that an existing one
+    /// agrees with every field the declaration gives.
     pub fn ensure_space(&self, name: &str, spec: &SpaceSpec) -> Result<()> {
         validate_space_name(name)?;
         spec.validate(name)?;
         if let Some(existing) = self.read(|txn, t| find_space(txn, t, name))? {
             return same_spec(&existing, spec);
         }
+        let spec = &spec.resolved();
         self.write(|txn, t| {
             if let Some(existing) = find_space(txn, t, name)? {
                 return same_spec(&existing, spec);
@@ -449,7 +450,9 @@ impl Database {
         self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
     }
 
-    /// All-or-nothing: `(nodeId, space, vector)` items in one commit.
+    /// All-or-nothing: `(nodeId, space, vector)` items in one commit. Then,
+    /// outside a transaction, brings the HNSW graphs of the spaces written up
+    /// to date, adding on every core.
     pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
         let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| {
@@ -457,7 +460,20 @@ impl Database {
                 insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
             }
             Ok(())
-        })
+        })?;
+        if self.transaction.is_none() {
+            let names: HashSet<&str> = items.iter().map(|(_, space, _)| space.as_str()).collect();
+            self.store.read(|txn, t| {
+                for name in names {
+                    let space = require_space(txn, t, name)?;
+                    if let Some(params) = space.spec.hnsw() {
+                        self.store.vectors.current(txn, t, &space, params)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
@@ -478,38 +494,22 @@ impl Database {
         })
     }
 
-    /// Exact k-nearest-neighbour search, nearest first. With a filter, only
-    /// nodes that pass are candidates, so `k` results come back whenever `k`
-    /// matching nodes have a vector in the space.
-    pub fn search(&self, space: &str, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
+    /// The `k` nearest nodes to `query` in `space` that pass the filter,
+    /// nearest first: exact scan or HNSW as `vector_search` plans it, and
+    /// `k` results whenever `k` passing nodes have a vector. Inside a
+    /// transaction the scan is exact (the graph holds committed data only).
+    pub fn search(&self, space: &str, query: &[f32], request: &SearchRequest) -> Result<Vec<SearchHit>> {
         let _timer = self.timer(crate::metrics::Op::Search);
+        request.validate()?;
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             vectors::check_vector(&space, query)?;
-            let q = Query::new(query, space.spec.metric);
-            let mut top = TopK::new(k);
-            let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-            let filter = NodeFilter { types: filter.types.clone(), ids: filter.ids.clone(), conditions: Vec::new() };
-            match node_candidates(txn, t, &filter, true)? {
-                Some(keys_set) => {
-                    for node in keys_set {
-                        let key = keys::embedding(space.id, node);
-                        if let Some(v) = t.embeddings.get(txn, &key)? {
-                            vectors::decode_into(unseal(&key, v, || format!("embedding key {}", codec::hex(&key)))?, &mut buf)?;
-                            top.push(q.distance(&buf), node);
-                        }
-                    }
-                }
-                None if k > 0 => {
-                    for entry in t.embeddings.prefix_iter(txn, &space.id.to_be_bytes())? {
-                        let (key, v) = entry?;
-                        vectors::decode_into(unseal(key, v, || format!("embedding key {}", codec::hex(key)))?, &mut buf)?;
-                        top.push(q.distance(&buf), read_u64_be(&key[4..]));
-                    }
-                }
-                None => {}
-            }
-            top.into_sorted()
+            let graph = match space.spec.hnsw() {
+                Some(params) if self.transaction.is_none() && !request.exact => Some(self.store.vectors.current(txn, t, &space, params)?),
+                _ => None,
+            };
+            let guard = graph.as_ref().map(|g| g.graph());
+            vector_search::nearest(txn, t, &space, query, request, guard.as_deref())?
                 .into_iter()
                 .map(|(distance, node)| Ok(SearchHit { id: read_node(txn, t, node)?.id, distance }))
                 .collect()
@@ -540,13 +540,8 @@ impl Database {
             let spaces = list_spaces(txn, t)?
                 .into_iter()
                 .map(|s| {
-                    Ok(SpaceStats {
-                        embeddings: get_meta_u64(txn, t, format!("{SPACE_COUNT_PREFIX}{}", s.id).as_bytes())?.unwrap_or(0),
-                        name: s.name,
-                        dimensions: s.spec.dimensions,
-                        metric: s.spec.metric,
-                        index: s.spec.index,
-                    })
+                    let graph = s.spec.hnsw().map(|_| self.store.vectors.stats(&s).unwrap_or_default());
+                    Ok(SpaceStats { embeddings: space_count(txn, t, s.id)?, name: s.name, spec: s.spec, graph })
                 })
                 .collect::<Result<_>>()?;
             Ok(Stats {
@@ -618,18 +613,15 @@ fn validate_space_name(name: &str) -> Result<()> {
 }
 
 fn same_spec(existing: &Space, spec: &SpaceSpec) -> Result<()> {
-    if existing.spec == *spec {
+    if existing.spec.admits(spec) {
         Ok(())
     } else {
+        let json = |s: &SpaceSpec| serde_json::to_string(s).expect("a spec serializes");
         Err(Error::invalid(format!(
-            "space \"{}\" already exists as {} dimensions / {:?} / {}; it was declared again as {} / {:?} / {}",
+            "space \"{}\" already exists as {}; it was declared again as {}",
             existing.name,
-            existing.spec.dimensions,
-            existing.spec.metric,
-            existing.spec.index,
-            spec.dimensions,
-            spec.metric,
-            spec.index
+            json(&existing.spec),
+            json(spec)
         )))
     }
 }
@@ -871,6 +863,11 @@ fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> R
     Ok(())
 }
 
+/// Vectors stored in a space.
+pub(crate) fn space_count(txn: &RoTxn, t: &Tables, space: u32) -> Result<u64> {
+    Ok(get_meta_u64(txn, t, format!("{SPACE_COUNT_PREFIX}{space}").as_bytes())?.unwrap_or(0))
+}
+
 fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> Result<()> {
     let key = format!("{SPACE_COUNT_PREFIX}{}", space.id);
     let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
@@ -1037,7 +1034,11 @@ mod tests {
     }
 
     fn spec(dimensions: u32) -> SpaceSpec {
-        SpaceSpec { dimensions, metric: Metric::L2, index: "flat".into() }
+        SpaceSpec { dimensions, metric: Metric::L2, index: Some("flat".into()), m: None, ef_construction: None, ef: None, embedder: None }
+    }
+
+    fn request(k: usize, filter: NodeFilter) -> SearchRequest {
+        SearchRequest { k, filter, ..SearchRequest::default() }
     }
 
     #[test]
@@ -1108,15 +1109,15 @@ mod tests {
             db.insert_node(&node(&id, if i % 2 == 0 { "Even" } else { "Odd" }), 1).unwrap();
             db.insert_embedding(&id, "s", &[i as f32, 0.0]).unwrap();
         }
-        let hits = db.search("s", &[10.2, 0.0], 3, &SearchFilter::default()).unwrap();
+        let hits = db.search("s", &[10.2, 0.0], &request(3, NodeFilter::default())).unwrap();
         let ids: Vec<_> = hits.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["n10", "n11", "n9"]);
-        let odd = SearchFilter { types: Some(vec!["Odd".into()]), ids: None };
-        let ids: Vec<_> = db.search("s", &[10.2, 0.0], 2, &odd).unwrap().into_iter().map(|h| h.id).collect();
+        let odd = request(2, NodeFilter { types: Some(vec!["Odd".into()]), ..NodeFilter::default() });
+        let ids: Vec<_> = db.search("s", &[10.2, 0.0], &odd).unwrap().into_iter().map(|h| h.id).collect();
         assert_eq!(ids, ["n11", "n9"]);
-        assert_eq!(db.search("s", &[1.0], 2, &odd).unwrap_err().code, Code::DimensionMismatch);
-        assert_eq!(db.search("s", &[f32::NAN, 0.0], 2, &odd).unwrap_err().code, Code::InvalidArgument);
-        assert_eq!(db.search("nope", &[1.0, 0.0], 2, &odd).unwrap_err().code, Code::NotFound);
+        assert_eq!(db.search("s", &[1.0], &odd).unwrap_err().code, Code::DimensionMismatch);
+        assert_eq!(db.search("s", &[f32::NAN, 0.0], &odd).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(db.search("nope", &[1.0, 0.0], &odd).unwrap_err().code, Code::NotFound);
     }
 
     #[test]
@@ -1126,6 +1127,18 @@ mod tests {
         db.ensure_space("s", &spec(2)).unwrap();
         db.ensure_space("s", &spec(2)).unwrap();
         assert_eq!(db.ensure_space("s", &spec(3)).unwrap_err().code, Code::InvalidArgument);
+        let hnsw = SpaceSpec { index: None, ..spec(2) };
+        db.ensure_space("h", &SpaceSpec { embedder: Some("hashing".into()), ..hnsw.clone() }).unwrap();
+        // Left out means "as stored"; given means "must equal".
+        db.ensure_space("h", &hnsw).unwrap();
+        db.ensure_space("h", &SpaceSpec { m: Some(16), ..hnsw.clone() }).unwrap();
+        for different in [SpaceSpec { m: Some(32), ..hnsw.clone() }, SpaceSpec { embedder: Some("other".into()), ..hnsw.clone() }, spec(2)] {
+            let err = db.ensure_space("h", &different).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgument);
+            assert!(err.message.contains("\"h\""));
+        }
+        let stored = &db.stats().unwrap().spaces[0];
+        assert_eq!((stored.spec.index.as_deref(), stored.spec.m, stored.spec.embedder.as_deref()), (Some("hnsw"), Some(16), Some("hashing")));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::error::{Code, Error, Result};
 use crate::metrics::{Metrics, Op};
 use crate::pagecheck::{self, Snapshot};
 use crate::presence::{Exclusive, Presence};
+use crate::vector_index::VectorIndexes;
 use crate::writer_lock::{WriterGuard, WriterLock};
 use heed::types::Bytes;
 use heed::{CompactionOption, Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
@@ -61,6 +62,8 @@ pub struct Store {
     writer: Arc<WriterLock>,
     presence: Presence,
     pub metrics: Metrics,
+    /// The HNSW graphs of the directory's spaces (saved when the store drops).
+    pub vectors: VectorIndexes,
 }
 
 /// A shared hold on the map guard that outlives a call: no map resize in
@@ -119,7 +122,7 @@ impl Store {
             let guard = writer.acquire(Duration::from_secs(30))?;
             open_live(path, initial_map_size, &guard)?
         };
-        Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default() })
+        Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default(), vectors: VectorIndexes::new(path.to_path_buf()) })
     }
 
     fn closed(&self) -> Error {

@@ -28,6 +28,11 @@ pub(crate) const META_NEXT_ID: &[u8] = b"next_id";
 pub(crate) const META_CHANGE_SEQ: &[u8] = b"change_seq";
 const META_CLOCK: &[u8] = b"clock";
 
+/// The sequence of the newest change-log entry committed as of `txn`.
+pub(crate) fn committed_change_seq(txn: &heed::RoTxn, t: &Tables) -> Result<u64> {
+    Ok(get_meta_u64(txn, t, META_CHANGE_SEQ)?.unwrap_or(0))
+}
+
 pub struct Writing<'t> {
     tables: &'t Tables,
     next_id: Cell<Option<u64>>,
