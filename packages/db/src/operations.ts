@@ -268,4 +268,17 @@ export abstract class DatabaseOperations {
   stats(): Stats {
     return this.run((b) => b.stats());
   }
+
+  /**
+   * Runs a query plan inside the storage engine (`capabilities.nativeQuery`),
+   * JSON text in and out; `UNSUPPORTED` otherwise. Use `@loomdb/query`,
+   * which builds the plans and falls back to its generic executor.
+   */
+  executeQuery(planJson: string): string {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    return this.run((b) => {
+      if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
+      return b.executeQuery(planJson);
+    });
+  }
 }

@@ -84,6 +84,11 @@ export interface StorageOperations {
   /** One page of edges in insertion order. */
   listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null };
   stats(): Stats;
+  /**
+   * Runs a whole `@loomdb/query` plan, given and answered as JSON text in
+   * that package's executor contract; present when `capabilities.nativeQuery`.
+   */
+  executeQuery?(planJson: string): string;
 }
 
 /**
@@ -148,6 +153,7 @@ export const ASYNC_OPERATIONS = [
   'listNodes',
   'listEdges',
   'stats',
+  'executeQuery',
 ] as const;
 
 /**

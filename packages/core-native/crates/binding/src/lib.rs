@@ -429,6 +429,13 @@ fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.search(&space, &query, k, &filter))
 }
 
+fn execute_plan(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let plan = string(&mut cx, 1, "plan")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.execute_plan(&plan))
+}
+
 fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let run_async = is_async(&mut cx);
@@ -477,6 +484,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("getEmbedding", get_embedding)?;
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
+    cx.export_function("executePlan", execute_plan)?;
     cx.export_function("debugPanic", debug_panic)?;
     Ok(())
 }

@@ -12,6 +12,8 @@ mod filter;
 mod graph;
 mod indexes;
 mod keys;
+mod plan;
+mod query;
 mod records;
 mod scan;
 mod store;
@@ -27,6 +29,8 @@ pub use database::{
 pub use error::{Code, Error, Result};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
+pub use plan::{Plan, PLAN_VERSION};
+pub use query::Stage;
 pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;
