@@ -126,7 +126,7 @@ export interface StorageBackend extends StorageOperations {
   readonly async?: AsyncStorageOperations;
 }
 
-type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
 
 /** The operations a backend may run off the JavaScript thread. */
 export const ASYNC_OPERATIONS = [

@@ -59,10 +59,24 @@ pub struct TimeRange {
     pub to: f64,
 }
 
+/// Anchors chosen by type and conditions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnchorMatch {
+    #[serde(default)]
+    pub types: Option<Vec<String>>,
+    #[serde(default, rename = "where")]
+    pub conditions: Vec<PlanCondition>,
+}
+
+/// Anchors are the nodes named in `anchors` plus those `anchor_match` selects.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GraphFilter {
+    #[serde(default)]
     pub anchors: Vec<String>,
+    #[serde(default)]
+    pub anchor_match: Option<AnchorMatch>,
     #[serde(default)]
     pub edge_types: Option<Vec<String>>,
     /// Seen from the result node: `Out` = result → … → anchor.
@@ -151,24 +165,20 @@ impl Plan {
             return Err(Error::invalid("plan.limit must be at least 1"));
         }
         plan.filter()?;
+        for (i, g) in plan.graph.iter().enumerate() {
+            if g.anchors.is_empty() && g.anchor_match.is_none() {
+                return Err(Error::invalid(format!("plan.graph[{i}] needs anchors or anchorMatch")));
+            }
+            if let Some(m) = &g.anchor_match {
+                node_filter(&format!("plan.graph[{i}].anchorMatch"), &m.types, &m.conditions)?;
+            }
+        }
         Ok(plan)
     }
 
     /// The type and property part of the plan as a node filter.
     pub fn filter(&self) -> Result<NodeFilter> {
-        let conditions = self
-            .conditions
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let mut one = serde_json::Map::new();
-                one.insert(c.op.clone(), c.value.clone());
-                serde_json::from_value::<Condition>(Value::Object(one))
-                    .map(|condition| (c.property.clone(), condition))
-                    .map_err(|e| Error::invalid(format!("plan.where[{i}]: operator {:?} with value {}: {e}", c.op, c.value)))
-            })
-            .collect::<Result<_>>()?;
-        Ok(NodeFilter { types: self.types.clone(), ids: None, conditions })
+        node_filter("plan", &self.types, &self.conditions)
     }
 
     /// Whether a node record passes the type, time and property parts.
@@ -189,6 +199,22 @@ impl Plan {
     pub fn needs_record(&self) -> bool {
         self.types.is_some() || !self.conditions.is_empty() || self.created_between.is_some()
     }
+}
+
+/// Types and `{ property, op, value }` conditions as a node filter; errors name `what`.
+pub fn node_filter(what: &str, types: &Option<Vec<String>>, conditions: &[PlanCondition]) -> Result<NodeFilter> {
+    let conditions = conditions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut one = serde_json::Map::new();
+            one.insert(c.op.clone(), c.value.clone());
+            serde_json::from_value::<Condition>(Value::Object(one))
+                .map(|condition| (c.property.clone(), condition))
+                .map_err(|e| Error::invalid(format!("{what}.where[{i}]: operator {:?} with value {}: {e}", c.op, c.value)))
+        })
+        .collect::<Result<_>>()?;
+    Ok(NodeFilter { types: types.clone(), ids: None, conditions })
 }
 
 fn rank_of(v: Option<&Value>) -> u8 {

@@ -9,14 +9,14 @@
 //!   smallest set drives); every candidate is still tested against the whole
 //!   plan, so the strategy never changes the answer.
 
-use crate::codec::{self, open as unseal, read_u64_be, u64_key};
-use crate::database::{read_node, require_space, Database};
+use crate::codec::{self, open as unseal, read_u64_be};
+use crate::database::{match_nodes, read_node, require_space, Database};
 use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
 use crate::graph::adjacent;
 use crate::indexes;
 use crate::keys;
-use crate::plan::{position_of, OrderKey, Plan, Position};
+use crate::plan::{node_filter, position_of, GraphFilter, OrderKey, Plan, Position};
 use crate::records::Node;
 use crate::store::Tables;
 use crate::vectors::{self, Query, Space};
@@ -79,9 +79,10 @@ impl Run<'_> {
         let (nodes, edges) = (self.t.nodes.len(self.txn)?, self.t.edges.len(self.txn)?);
         let degree = if nodes == 0 { 0.0 } else { edges as f64 / nodes as f64 };
         for g in &self.plan.graph {
-            let reach = self.reach(&g.anchors, &g.backwards(), g.max_hops)?;
-            let estimate = ((g.anchors.len() as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
-            let detail = format!("{} anchor(s), {:?}, ≤{} hops", g.anchors.len(), g.direction, g.max_hops).to_lowercase();
+            let anchors = self.anchors(g)?;
+            let reach = self.reach(&anchors, &g.backwards(), g.max_hops)?;
+            let estimate = ((anchors.len() as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
+            let detail = format!("{} anchor(s), {:?}, ≤{} hops", anchors.len(), g.direction, g.max_hops).to_lowercase();
             let size = reach.len();
             self.reaches.push(reach);
             self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
@@ -126,17 +127,24 @@ impl Run<'_> {
         Ok(self.render(&page, remaining > take, &strategy.join(" → ")))
     }
 
-    /// Multi-source breadth-first walk from the anchors; anchors excluded.
-    fn reach(&self, anchors: &[String], hop: &crate::graph::Hop, max_hops: u32) -> Result<Reach> {
-        let mut seen: Reach = HashMap::new();
-        let mut frontier = Vec::new();
-        for id in anchors {
-            if let Some(key) = crate::database::lookup(self.txn, self.t.node_ids, id)? {
-                if seen.insert(key, 0).is_none() {
-                    frontier.push(key);
-                }
-            }
+    /// The keys of a graph filter's anchors that exist, sorted, without repeats.
+    fn anchors(&self, g: &GraphFilter) -> Result<Vec<u64>> {
+        let mut keys = Vec::new();
+        for id in &g.anchors {
+            keys.extend(crate::database::lookup(self.txn, self.t.node_ids, id)?);
         }
+        if let Some(m) = &g.anchor_match {
+            keys.extend(match_nodes(self.txn, self.t, &node_filter("anchorMatch", &m.types, &m.conditions)?)?);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// Multi-source breadth-first walk from the anchors; anchors excluded.
+    fn reach(&self, anchors: &[u64], hop: &crate::graph::Hop, max_hops: u32) -> Result<Reach> {
+        let mut seen: Reach = anchors.iter().map(|&k| (k, 0)).collect();
+        let mut frontier = anchors.to_vec();
         for depth in 1..=max_hops {
             let mut next = Vec::new();
             for &node in &frontier {
@@ -164,7 +172,7 @@ impl Run<'_> {
             if !g.negate && best.as_ref().is_none_or(|(b, _)| self.reaches[i].len() < b.len()) {
                 let mut keys: Vec<u64> = self.reaches[i].keys().copied().collect();
                 keys.sort_unstable();
-                best = Some((keys, format!("graph[{i}]")));
+                best = Some((keys, format!("graph filter {i}")));
             }
         }
         let cap = best.as_ref().map_or(usize::MAX, |(b, _)| b.len());
@@ -175,7 +183,7 @@ impl Run<'_> {
         let detail = best.as_ref().map_or_else(|| "no index narrows: scan".to_owned(), |(_, d)| d.clone());
         self.lap("candidates", detail.clone(), size.map(|s| s as u64), size.unwrap_or(0));
         Ok(match best {
-            Some((keys, source)) => (Some(keys), source),
+            Some((keys, source)) => (Some(keys), source.split(' ').next().unwrap_or("index").to_owned()),
             None => (None, "scan".into()),
         })
     }
@@ -386,6 +394,8 @@ mod tests {
         assert_eq!(ids(&out), ["m12", "m18", "m06"]);
         db.create_index("M", "even").unwrap();
         assert_eq!(ids(&db.execute_plan(plan).unwrap()), ["m12", "m18", "m06"]);
+        let matched = plan.replace(r#""anchors":["e"]"#, r#""anchorMatch":{"types":["E"]}"#);
+        assert_eq!(ids(&db.execute_plan(&matched).unwrap()), ["m12", "m18", "m06"]);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["items"][0]["hops"], 1);
         assert_eq!(v["items"][0]["distance"], 1.0);
