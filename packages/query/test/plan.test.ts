@@ -93,7 +93,7 @@ describe('plans', () => {
       .explain();
     expect(e.executor).toBe('native');
     expect(e.strategy).toMatch(/^graph → exact-knn/);
-    expect(e.stages.map((s) => s.stage)).toEqual(['graph', 'candidates', 'filter', 'knn', 'order']);
+    expect(e.stages.map((s) => s.stage)).toEqual(['graph', 'candidates', 'distances', 'knn', 'order']);
     expect(e.stages.find((s) => s.stage === 'graph')!.actual).toBe(6);
     expect(e.stages.at(-1)!.actual).toBe(2);
     for (const s of e.stages) expect(s.timeMs).toBeGreaterThanOrEqual(0);

@@ -179,6 +179,9 @@ impl Run<'_> {
         if let Some(found) = self.index_candidates(cap)? {
             best = Some(found);
         }
+        if let Some((keys, detail)) = &mut best {
+            self.intersect_indexes(keys, detail)?;
+        }
         let size = best.as_ref().map(|(b, _)| b.len());
         let detail = best.as_ref().map_or_else(|| "no index narrows: scan".to_owned(), |(_, d)| d.clone());
         self.lap("candidates", detail.clone(), size.map(|s| s as u64), size.unwrap_or(0));
@@ -186,6 +189,29 @@ impl Run<'_> {
             Some((keys, source)) => (Some(keys), source.split(' ').next().unwrap_or("index").to_owned()),
             None => (None, "scan".into()),
         })
+    }
+
+    /// Narrows a sorted candidate set by every other indexed condition of a
+    /// single-type plan whose index range holds at most 8× as many nodes.
+    fn intersect_indexes(&self, keys: &mut Vec<u64>, detail: &mut String) -> Result<()> {
+        let Some([ty]) = self.filter.types.as_deref() else { return Ok(()) };
+        let defs = indexes::list(self.txn, self.t, Some(ty))?;
+        for (property, condition) in &self.filter.conditions {
+            let Some(def) = defs.iter().find(|d| d.property == *property) else { continue };
+            let name = format!("index {ty}.{property}");
+            if detail.contains(&name) {
+                continue;
+            }
+            if let Some(set) = indexes::candidates_within(self.txn, self.t, def, condition, keys.len().saturating_mul(8))? {
+                let mut other = set.iter().peekable();
+                keys.retain(|k| {
+                    while other.next_if(|o| *o < k).is_some() {}
+                    other.peek() == Some(&k)
+                });
+                detail.push_str(&format!(" ∩ {name}"));
+            }
+        }
+        Ok(())
     }
 
     /// Nodes of the plan's types from their most selective usable index (a
@@ -228,19 +254,27 @@ impl Run<'_> {
         Ok(Some((out, used.join(" + "))))
     }
 
-    /// Whether `key` passes the graph filters and, reading it only when
-    /// needed, the record filters; the record comes back when read.
-    fn passes(&self, key: u64) -> Result<Option<Option<Node>>> {
-        for (g, reach) in self.plan.graph.iter().zip(&self.reaches) {
-            if reach.contains_key(&key) == g.negate {
-                return Ok(None);
-            }
-        }
+    /// Whether `key` passes every graph filter (set lookups only).
+    fn in_graph(&self, key: u64) -> bool {
+        self.plan.graph.iter().zip(&self.reaches).all(|(g, reach)| reach.contains_key(&key) != g.negate)
+    }
+
+    /// Whether `key` passes the record filters, reading it only when some
+    /// need it; the record comes back when read.
+    fn record(&self, key: u64) -> Result<Option<Option<Node>>> {
         if !self.plan.needs_record() {
             return Ok(Some(None));
         }
         let node = read_node(self.txn, self.t, key)?;
         Ok(if self.plan.record_passes(&self.filter, &node)? { Some(Some(node)) } else { None })
+    }
+
+    /// Whether `key` passes the whole filter part of the plan.
+    fn passes(&self, key: u64) -> Result<Option<Option<Node>>> {
+        if !self.in_graph(key) {
+            return Ok(None);
+        }
+        self.record(key)
     }
 
     /// Every passing node, from the driver or from the whole node table.
@@ -271,21 +305,20 @@ impl Run<'_> {
     }
 
     /// The `k` nearest passing nodes within `max_distance`, nearest first,
-    /// ties by id. Exact today: over the driver's nodes, or over the whole
-    /// space with the filters as a predicate (the place a filtered
-    /// approximate index plugs in).
+    /// ties by id. Exact today: distances of every candidate that passes
+    /// the graph filters (the driver's nodes, or the whole space — where a
+    /// filtered approximate index plugs in), then records tested nearest
+    /// first until `k` pass, so a selective record filter costs reads of
+    /// the near candidates only.
     fn nearest(&mut self, space: &Space, vector: &[f32], k: usize, max_distance: Option<f64>, driver: Option<&[u64]>) -> Result<Vec<Hit>> {
         let q = Query::new(vector, space.spec.metric);
         let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-        let mut scored: Vec<Hit> = Vec::new();
-        let within = |d: f32| max_distance.is_none_or(|m| f64::from(d) <= m);
-        let mut consider = |key: u64, raw: &[u8], ekey: &[u8], run: &Self| -> Result<()> {
+        let mut scored: Vec<(f32, u64)> = Vec::new();
+        let mut score = |key: u64, ekey: &[u8], raw: &[u8]| -> Result<()> {
             vectors::decode_into(unseal(ekey, raw, || format!("embedding key {}", codec::hex(ekey)))?, &mut buf)?;
             let d = q.distance(&buf);
-            if within(d) {
-                if let Some(node) = run.passes(key)? {
-                    scored.push(Hit { key, node, distance: Some(d) });
-                }
+            if max_distance.is_none_or(|m| f64::from(d) <= m) {
+                scored.push((d, key));
             }
             Ok(())
         };
@@ -293,36 +326,57 @@ impl Run<'_> {
             Some(keys) => {
                 for &key in keys {
                     let ekey = keys::embedding(space.id, key);
-                    if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
-                        consider(key, raw, &ekey, self)?;
+                    if self.in_graph(key) {
+                        if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
+                            score(key, &ekey, raw)?;
+                        }
                     }
                 }
             }
             None => {
                 for entry in self.t.embeddings.prefix_iter(self.txn, &space.id.to_be_bytes())? {
                     let (ekey, raw) = entry?;
-                    consider(read_u64_be(&ekey[4..]), raw, ekey, self)?;
+                    let key = read_u64_be(&ekey[4..]);
+                    if self.in_graph(key) {
+                        score(key, ekey, raw)?;
+                    }
                 }
             }
         }
-        let passed = scored.len();
-        self.lap("filter", "candidates with a vector tested".into(), None, passed);
-        // Keep every hit as near as the k-th (ties included), then order ties by id.
-        if scored.len() > k {
-            scored.select_nth_unstable_by(k - 1, |a, b| a.distance.unwrap_or(0.0).total_cmp(&b.distance.unwrap_or(0.0)));
-            let kth = scored[k - 1].distance.unwrap_or(0.0);
-            scored.retain(|h| h.distance.unwrap_or(0.0) <= kth);
+        let scanned = scored.len();
+        self.lap("distances", format!("space {}, exact", space.name), None, scanned);
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut tested = 0usize;
+        let mut rest: &mut [(f32, u64)] = &mut scored;
+        // Nearest first, a window at a time: stop once k pass and the next is farther than the k-th.
+        'walk: while !rest.is_empty() {
+            let window = (4 * k).max(64).min(rest.len());
+            if window < rest.len() {
+                rest.select_nth_unstable_by(window - 1, |a, b| a.0.total_cmp(&b.0));
+            }
+            let (near, far) = std::mem::take(&mut rest).split_at_mut(window);
+            near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            for &(d, key) in near.iter() {
+                if hits.len() >= k && d > hits[k - 1].distance.unwrap_or(f32::INFINITY) {
+                    break 'walk;
+                }
+                tested += 1;
+                if let Some(node) = self.record(key)? {
+                    hits.push(Hit { key, node, distance: Some(d) });
+                }
+            }
+            rest = far;
         }
-        for hit in &mut scored {
+        for hit in &mut hits {
             if hit.node.is_none() {
                 hit.node = Some(read_node(self.txn, self.t, hit.key)?);
             }
         }
         let id = |h: &Hit| h.node.as_ref().map(|n| n.id.clone()).unwrap_or_default();
-        scored.sort_by(|a, b| a.distance.unwrap_or(0.0).total_cmp(&b.distance.unwrap_or(0.0)).then_with(|| id(a).as_bytes().cmp(id(b).as_bytes())));
-        scored.truncate(k);
-        self.lap("knn", format!("space {}, k={k}, exact", space.name), Some(k.min(passed) as u64), scored.len());
-        Ok(scored)
+        hits.sort_by(|a, b| a.distance.unwrap_or(0.0).total_cmp(&b.distance.unwrap_or(0.0)).then_with(|| id(a).as_bytes().cmp(id(b).as_bytes())));
+        hits.truncate(k);
+        self.lap("knn", format!("k={k}, {tested} nearest records tested"), Some(k.min(scanned) as u64), hits.len());
+        Ok(hits)
     }
 
     fn render(&self, page: &[Hit], more: bool, strategy: &str) -> String {
