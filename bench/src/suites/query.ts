@@ -83,7 +83,7 @@ function loadLoom(path: string, data: Data): { db: EmbeddedDB; seconds: number; 
     const CHUNK = 25_000;
     for (let s = 0; s < MESSAGES; s += CHUNK) {
       const nodes = [];
-      for (let i = s; i < s + CHUNK; i++) {
+      for (let i = s; i < Math.min(MESSAGES, s + CHUNK); i++) {
         const properties = {
           conversationId: cid(Math.floor(i / PER_CONVERSATION)),
           role: i % 2 === 0 ? 'user' : 'assistant',
@@ -115,7 +115,7 @@ function loadLoom(path: string, data: Data): { db: EmbeddedDB; seconds: number; 
     flush();
     for (let s = 0; s < MESSAGES; s += 10_000) {
       const items = [];
-      for (let i = s; i < s + 10_000; i++) items.push({ nodeId: mid(i), vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) });
+      for (let i = s; i < Math.min(MESSAGES, s + 10_000); i++) items.push({ nodeId: mid(i), vector: data.vectors.subarray(i * DIMS, (i + 1) * DIMS) });
       db.insertEmbeddingsBatch(items);
     }
     for (const index of MEMORY_INDEXES) db.createIndex(index);

@@ -366,11 +366,12 @@ export class AsyncEmbeddedDB {
   }
 
   /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
-  async executeQuery(planJson: string): Promise<string> {
+  async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
     if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
     return this.#run((o) => {
       if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
-      return o.executeQuery(planJson);
+      return o.executeQuery(planJson, v);
     });
   }
 

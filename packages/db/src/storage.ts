@@ -86,9 +86,10 @@ export interface StorageOperations {
   stats(): Stats;
   /**
    * Runs a whole `@loomdb/query` plan, given and answered as JSON text in
-   * that package's executor contract; present when `capabilities.nativeQuery`.
+   * that package's executor contract (the query vector may come beside the
+   * JSON); present when `capabilities.nativeQuery`.
    */
-  executeQuery?(planJson: string): string;
+  executeQuery?(planJson: string, vector?: Float32Array): string;
 }
 
 /**

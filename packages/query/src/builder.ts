@@ -12,7 +12,7 @@ type MaybePromise<T> = T | Promise<T>;
  */
 export interface QueryableDB extends RecordSource {
   readonly capabilities: StorageCapabilities;
-  executeQuery(planJson: string): MaybePromise<string>;
+  executeQuery(planJson: string, vector?: Float32Array): MaybePromise<string>;
   embedder(name: string): Embedder;
 }
 
@@ -212,12 +212,12 @@ export class ConvergedQuery {
     if (position) plan.position = position;
     if (similar) {
       const { text, vector, ...search } = similar;
-      plan.similar = { ...search, vector: vector ?? (await this.#embed(similar.space, text as string)) };
+      plan.similar = { ...search, vector: vector ? Float32Array.from(vector) : await this.#embed(similar.space, text as string) };
     }
     return plan;
   }
 
-  async #embed(space: string, text: string): Promise<number[]> {
+  async #embed(space: string, text: string): Promise<Float32Array> {
     let embedder = this.#options.embedder;
     if (!embedder) {
       const spec = (await this.#db.stats()).spaces.find((s) => s.name === space) as (SpaceStats & { embedder?: string }) | undefined;
@@ -227,15 +227,22 @@ export class ConvergedQuery {
     }
     const [vector] = await embedder.embed([text]);
     if (!vector) throw new LoomError('INTERNAL', `the embedder of space "${space}" returned no vector`);
-    return Array.from(vector);
+    return vector;
   }
 
   async #run(): Promise<{ execution: Execution; executor: QueryStats['executor']; timeMs: number }> {
     const started = performance.now();
     const plan = await this.#resolve();
     const native = this.#db.capabilities.nativeQuery;
-    const execution = native ? (JSON.parse(await this.#db.executeQuery(JSON.stringify(plan))) as Execution) : await executeGeneric(this.#db, plan);
+    const execution = native ? await this.#native(plan) : await executeGeneric(this.#db, plan);
     return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
+  }
+
+  /** One engine call: the plan as JSON, its query vector beside it. */
+  async #native(plan: ExecutablePlan): Promise<Execution> {
+    const vector = plan.similar?.vector;
+    const json = JSON.stringify(plan.similar ? { ...plan, similar: { ...plan.similar, vector: undefined } } : plan);
+    return JSON.parse(await this.#db.executeQuery(json, vector)) as Execution;
   }
 
   #project(node: Node): Node {

@@ -9,9 +9,12 @@ import type { Node } from '@loomdb/db';
 import type { Plan, PlanOrder, PlanSimilar } from './plan.js';
 import type { Position } from './semantics.js';
 
-/** A {@link Plan} ready to run: what the native engine receives as JSON. */
+/**
+ * A {@link Plan} ready to run: what the native engine receives as JSON, the
+ * query vector passed beside it as a `Float32Array`.
+ */
 export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit'> {
-  similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: number[] };
+  similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array };
   order: PlanOrder;
   /** Results start strictly after this position. */
   position?: Position;

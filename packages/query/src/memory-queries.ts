@@ -1,8 +1,8 @@
 import { LoomError, type Embedder, type Node } from '@loomdb/db';
-import { checkQueryable, fromPlan, query, type ConvergedQuery, type QueryableDB } from './builder.js';
+import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
 import type { QueryItem } from './executor.js';
 import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from './memory.js';
-import type { PlanGraphFilter } from './plan.js';
+import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
 export interface MemoryQueriesOptions {
   /** Embeds query texts: an embedder, or the name of a registered one. Default: the message space's own embedder. */
@@ -81,8 +81,11 @@ function entityAnchor(nameOrId: string, rest: Omit<PlanGraphFilter, 'anchors' | 
   return { anchors: [nameOrId], anchorMatch: { types: [NodeTypes.Entity], where: [{ property: 'name', op: 'eq', value: nameOrId }] }, ...rest };
 }
 
-const withGraph = (db: QueryableDB, q: ConvergedQuery, g: PlanGraphFilter, embedder?: Embedder) =>
-  fromPlan(db, { ...q.toPlan(), graph: [...(q.toPlan().graph ?? []), g] }, { embedder });
+const time = (what: string, value: unknown): number => {
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new LoomError('INVALID_ARGUMENT', `${what} must be a Date or ms since epoch, got ${String(value)}`);
+  return t;
+};
 
 const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
   const { items, nextCursor } = await q.execute();
@@ -111,23 +114,35 @@ export class MemoryQueries {
     this.#embedder = typeof o.embedder === 'string' ? db.embedder(o.embedder) : o.embedder;
   }
 
-  #query(): ConvergedQuery {
-    return query(this.#db, { embedder: this.#embedder });
+  /** The query a plan describes, embedding text with this instance's embedder. */
+  #query(plan: Omit<Plan, 'version'>): ConvergedQuery {
+    return fromPlan(this.#db, { version: PLAN_VERSION, ...plan }, { embedder: this.#embedder });
   }
 
   /** The `k` messages nearest to a text or vector, optionally only of a conversation, role, time span or mentioning an entity. */
   async findSimilarMemories(textOrVector: string | Float32Array | readonly number[], opts?: SimilarMemoriesOptions): Promise<MemoryPage> {
     const o = options('options', opts, ['k', 'conversationId', 'role', 'since', 'until', 'entity']);
-    let q = this.#query().type(NodeTypes.Message);
-    if (o.conversationId !== undefined) q = q.where('conversationId', 'eq', text('options.conversationId', o.conversationId));
-    if (o.role !== undefined) q = q.where('role', 'eq', text('options.role', o.role));
-    if (o.since !== undefined) q = q.where('timestamp', 'gte', o.since instanceof Date ? o.since.getTime() : o.since);
-    if (o.until !== undefined) q = q.where('timestamp', 'lte', o.until instanceof Date ? o.until.getTime() : o.until);
-    q = q.similarTo(textOrVector, { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1) });
-    if (o.entity !== undefined) {
-      q = withGraph(this.#db, q, entityAnchor(text('options.entity', o.entity), { edgeTypes: [EdgeTypes.MENTIONS], direction: 'out', maxHops: 1, negate: false }), this.#embedder);
-    }
-    return page(q);
+    const target =
+      typeof textOrVector === 'string'
+        ? { text: textOrVector }
+        : textOrVector instanceof Float32Array || Array.isArray(textOrVector)
+          ? { vector: Array.from(textOrVector as ArrayLike<number>) }
+          : null;
+    if (!target) throw new LoomError('INVALID_ARGUMENT', `findSimilarMemories needs a text or a vector (Float32Array or number[]), got ${textOrVector === null ? 'null' : typeof textOrVector}`);
+    const where: PlanCondition[] = [];
+    if (o.conversationId !== undefined) where.push({ property: 'conversationId', op: 'eq', value: text('options.conversationId', o.conversationId) });
+    if (o.role !== undefined) where.push({ property: 'role', op: 'eq', value: text('options.role', o.role) });
+    if (o.since !== undefined) where.push({ property: 'timestamp', op: 'gte', value: time('options.since', o.since) });
+    if (o.until !== undefined) where.push({ property: 'timestamp', op: 'lte', value: time('options.until', o.until) });
+    const graph = o.entity === undefined ? [] : [entityAnchor(text('options.entity', o.entity), { edgeTypes: [EdgeTypes.MENTIONS], direction: 'out', maxHops: 1, negate: false })];
+    return page(
+      this.#query({
+        types: [NodeTypes.Message],
+        ...(where.length ? { where } : {}),
+        ...(graph.length ? { graph } : {}),
+        similar: { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1), ...target },
+      }),
+    );
   }
 
   /**
@@ -146,42 +161,48 @@ export class MemoryQueries {
     if (!message || message.type !== NodeTypes.Message) throw new LoomError('NOT_FOUND', `message "${messageId}" does not exist`);
     const conversationId = message.properties.conversationId;
     if (typeof conversationId !== 'string') throw new LoomError('INVALID_ARGUMENT', `message "${messageId}" has no conversationId`);
-    const { items } = await this.#query().type(NodeTypes.Message).where('conversationId', 'eq', conversationId).orderBy('timestamp').execute();
+    const { items } = await this.#query({
+      types: [NodeTypes.Message],
+      where: [{ property: 'conversationId', op: 'eq', value: conversationId }],
+      orderBy: { key: 'property', property: 'timestamp', direction: 'asc' },
+    }).execute();
     const at = items.findIndex((it) => it.node.id === message.id);
     const window = items.slice(Math.max(0, at - before), at + after + 1);
     if (o.includeEntities === false) return { items: window };
-    const mentioned = await this.#query()
-      .type(NodeTypes.Entity)
-      .connectedTo(
-        window.map((it) => it.node.id),
-        { edgeTypes: [EdgeTypes.MENTIONS], direction: 'in', maxHops: 1 },
-      )
-      .orderBy('name')
-      .execute();
+    const mentioned = await this.#query({
+      types: [NodeTypes.Entity],
+      graph: [{ anchors: window.map((it) => it.node.id), edgeTypes: [EdgeTypes.MENTIONS], direction: 'in', maxHops: 1, negate: false }],
+      orderBy: { key: 'property', property: 'name', direction: 'asc' },
+    }).execute();
     return { items: [...window, ...mentioned.items] };
   }
 
   /** Nodes within `hops` of an entity (by id or name), newest first, `k` per page. */
   async searchByEntity(nameOrId: string, opts?: EntitySearchOptions): Promise<MemoryPage> {
     const o = options('options', opts, ['k', 'hops', 'types', 'cursor']);
-    let q = this.#query();
-    if (o.types !== undefined) q = q.type(o.types);
-    q = q.orderBy('createdAt', 'desc').limit(count('options.k', o.k, 10, 1));
-    if (o.cursor !== undefined) q = q.after(o.cursor);
-    const g = entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1), negate: false });
-    return page(withGraph(this.#db, q, g, this.#embedder));
+    return page(
+      this.#query({
+        ...(o.types === undefined ? {} : { types: o.types }),
+        graph: [entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1), negate: false })],
+        orderBy: { key: 'createdAt', direction: 'desc' },
+        limit: count('options.k', o.k, 10, 1),
+        ...(o.cursor === undefined ? {} : { after: o.cursor }),
+      }),
+    );
   }
 
   /** A conversation's messages by `timestamp`, a page at a time. */
   async getChatHistory(conversationId: string, opts?: ChatHistoryOptions): Promise<MemoryPage> {
     const o = options('options', opts, ['limit', 'cursor', 'order']);
     if (o.order !== undefined && o.order !== 'asc' && o.order !== 'desc') throw new LoomError('INVALID_ARGUMENT', `options.order must be 'asc' or 'desc', got ${String(o.order)}`);
-    let q = this.#query()
-      .type(NodeTypes.Message)
-      .where('conversationId', 'eq', text('conversationId', conversationId))
-      .orderBy('timestamp', o.order ?? 'asc')
-      .limit(count('options.limit', o.limit, 50, 1));
-    if (o.cursor !== undefined) q = q.after(o.cursor);
-    return page(q);
+    return page(
+      this.#query({
+        types: [NodeTypes.Message],
+        where: [{ property: 'conversationId', op: 'eq', value: text('conversationId', conversationId) }],
+        orderBy: { key: 'property', property: 'timestamp', direction: o.order ?? 'asc' },
+        limit: count('options.limit', o.limit, 50, 1),
+        ...(o.cursor === undefined ? {} : { after: o.cursor }),
+      }),
+    );
   }
 }

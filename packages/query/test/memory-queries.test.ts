@@ -177,7 +177,7 @@ for (const storage of ['native', 'memory'] as const) {
         [() => memory.findSimilarMemories('x', { k: 0 }), 'options.k'],
         [() => memory.findSimilarMemories('x', { kk: 1 } as never), 'options.kk'],
         [() => memory.findSimilarMemories('x', { conversationId: 5 } as never), 'options.conversationId'],
-        [() => memory.findSimilarMemories(null as never), 'similarTo'],
+        [() => memory.findSimilarMemories(null as never), 'findSimilarMemories'],
         [() => memory.getConversationContext('c-hike-1', { before: -1 }), 'options.before'],
         [() => memory.getConversationContext('c-hike-1', { includeEntities: 'yes' } as never), 'options.includeEntities'],
         [() => memory.getConversationContext(7 as never), 'messageId'],

@@ -150,8 +150,8 @@ class NativeOperations implements StorageOperations {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
 
-  executeQuery(planJson: string): string {
-    return sync(() => this.addon.executePlan(this.#handle, planJson, false));
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
   }
 }
 
@@ -223,7 +223,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       listNodes: (query) => later(async () => parse<NodePage>(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
-      executeQuery: (planJson) => later(() => a.executePlan(h, planJson, true)),
+      executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
   }
 

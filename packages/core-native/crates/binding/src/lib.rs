@@ -432,8 +432,10 @@ fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
 fn execute_plan(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let plan = string(&mut cx, 1, "plan")?;
+    let beside = cx.argument::<JsValue>(2)?;
+    let query = if beside.is_a::<JsNull, _>(&mut cx) { None } else { Some(vector(&mut cx, 2)?) };
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.execute_plan(&plan))
+    settle(&mut cx, run_async, move || db.execute_plan(&plan, query))
 }
 
 fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {

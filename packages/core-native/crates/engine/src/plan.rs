@@ -105,6 +105,8 @@ pub struct Similar {
     pub k: usize,
     #[serde(default)]
     pub max_distance: Option<f64>,
+    /// In the JSON, or passed beside it (see [`Plan::parse`]).
+    #[serde(default)]
     pub vector: Vec<f32>,
 }
 
@@ -144,9 +146,18 @@ pub struct Position {
 }
 
 impl Plan {
-    /// Parses and checks a plan; errors are `INVALID_ARGUMENT` naming the part.
-    pub fn parse(json: &str) -> Result<Plan> {
-        let plan: Plan = serde_json::from_str(json).map_err(|e| Error::invalid(format!("plan: {e}")))?;
+    /// Parses and checks a plan; errors are `INVALID_ARGUMENT` naming the
+    /// part. The query vector of `similar` may come beside the JSON, as
+    /// `vector`, which saves writing and parsing it as text.
+    pub fn parse(json: &str, vector: Option<Vec<f32>>) -> Result<Plan> {
+        let mut plan: Plan = serde_json::from_str(json).map_err(|e| Error::invalid(format!("plan: {e}")))?;
+        match (&mut plan.similar, vector) {
+            (Some(s), Some(v)) if s.vector.is_empty() => s.vector = v,
+            (Some(_), Some(_)) => return Err(Error::invalid("plan.similar.vector is given twice: in the plan and beside it")),
+            (None, Some(_)) => return Err(Error::invalid("a query vector was given for a plan without similar")),
+            (Some(s), None) if s.vector.is_empty() => return Err(Error::invalid("plan.similar.vector is missing")),
+            _ => {}
+        }
         if plan.version != PLAN_VERSION {
             return Err(Error::invalid(format!("plan.version is {}; this engine runs plan version {PLAN_VERSION}", plan.version)));
         }
@@ -235,14 +246,36 @@ pub fn position_of(order: &Order, node: &Node, distance: Option<f32>) -> Result<
         OrderKey::Distance => Position { rank: 3, value: number(f64::from(distance.unwrap_or(f32::NAN))), id: node.id.clone() },
         OrderKey::CreatedAt => Position { rank: 3, value: Value::from(node.created_at), id: node.id.clone() },
         OrderKey::Property => {
-            let property = order.property.as_deref().unwrap_or_default();
-            let mut props: serde_json::Map<String, Value> =
-                serde_json::from_str(&node.properties).map_err(|_| Error::corruption(format!("node \"{}\" holds properties that are not a JSON object", node.id)))?;
-            let v = props.remove(property);
+            let v = property_of(&node.properties, order.property.as_deref().unwrap_or_default())
+                .map_err(|_| Error::corruption(format!("node \"{}\" holds properties that are not a JSON object", node.id)))?;
             let rank = rank_of(v.as_ref());
             Position { rank, value: if rank == 0 || rank == 5 { Value::Null } else { v.unwrap_or(Value::Null) }, id: node.id.clone() }
         }
     })
+}
+
+/// One property of a JSON object, skipping over the others without building them.
+fn property_of(json: &str, name: &str) -> serde_json::Result<Option<Value>> {
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Find<'n>(&'n str);
+    impl<'de> Visitor<'de> for Find<'_> {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == self.0 {
+                    found = Some(map.next_value::<Value>()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+    serde_json::Deserializer::from_str(json).deserialize_map(Find(name))
 }
 
 /// Ascending order of positions.
@@ -280,7 +313,7 @@ mod tests {
     #[test]
     fn plans_are_checked_before_they_run() {
         let ok = r#"{"version":1,"order":{"key":"createdAt","direction":"asc"}}"#;
-        assert!(Plan::parse(ok).is_ok());
+        assert!(Plan::parse(ok, None).is_ok());
         let bad = [
             r#"{"version":2,"order":{"key":"createdAt","direction":"asc"}}"#,
             r#"{"version":1,"order":{"key":"distance","direction":"asc"}}"#,
@@ -290,7 +323,7 @@ mod tests {
             r#"{"version":1,"order":{"key":"createdAt","direction":"asc"},"where":[{"property":"p","op":"in","value":"x"}]}"#,
         ];
         for json in bad {
-            assert_eq!(Plan::parse(json).unwrap_err().code, crate::Code::InvalidArgument, "{json}");
+            assert_eq!(Plan::parse(json, None).unwrap_err().code, crate::Code::InvalidArgument, "{json}");
         }
     }
 
@@ -302,5 +335,7 @@ mod tests {
         assert!(positions.windows(2).all(|w| order.compare(&w[0], &w[1]) == Ordering::Less));
         let desc = Order { direction: OrderDirection::Desc, ..order };
         assert_eq!(desc.compare(&positions[0], &positions[1]), Ordering::Greater);
+        assert_eq!(property_of(r#"{"a":{"p":1},"p\u0041":2,"pA":[3]}"#, "pA").unwrap(), Some(serde_json::json!([3])));
+        assert_eq!(property_of(r#"{"a":1}"#, "p").unwrap(), None);
     }
 }

@@ -59,10 +59,11 @@ struct Run<'a> {
 }
 
 impl Database {
-    /// Runs an executable plan (JSON, see [`Plan`]) and returns its execution
+    /// Runs an executable plan (JSON, see [`Plan`]; the query vector may come
+    /// beside it) and returns its execution
     /// as JSON: `{ items: [{ node, distance?, hops? }], more, strategy, stages }`.
-    pub fn execute_plan(&self, plan_json: &str) -> Result<String> {
-        let plan = Plan::parse(plan_json)?;
+    pub fn execute_plan(&self, plan_json: &str, vector: Option<Vec<f32>>) -> Result<String> {
+        let plan = Plan::parse(plan_json, vector)?;
         let filter = plan.filter()?;
         self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), stages: Vec::new(), clock: Instant::now() }.execute())
     }
@@ -444,12 +445,12 @@ mod tests {
         let plan = r#"{"version":1,"types":["M"],"where":[{"property":"even","op":"eq","value":true}],
             "graph":[{"anchors":["e"],"direction":"out","maxHops":1,"negate":false}],
             "similar":{"space":"s","k":3,"vector":[13,0]},"order":{"key":"distance","direction":"asc"}}"#;
-        let out = db.execute_plan(plan).unwrap();
+        let out = db.execute_plan(plan, None).unwrap();
         assert_eq!(ids(&out), ["m12", "m18", "m06"]);
         db.create_index("M", "even").unwrap();
-        assert_eq!(ids(&db.execute_plan(plan).unwrap()), ["m12", "m18", "m06"]);
+        assert_eq!(ids(&db.execute_plan(plan, None).unwrap()), ["m12", "m18", "m06"]);
         let matched = plan.replace(r#""anchors":["e"]"#, r#""anchorMatch":{"types":["E"]}"#);
-        assert_eq!(ids(&db.execute_plan(&matched).unwrap()), ["m12", "m18", "m06"]);
+        assert_eq!(ids(&db.execute_plan(&matched, None).unwrap()), ["m12", "m18", "m06"]);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["items"][0]["hops"], 1);
         assert_eq!(v["items"][0]["distance"], 1.0);
@@ -461,7 +462,7 @@ mod tests {
         let db = db(dir.path());
         let page = |after: &str| {
             let plan = format!(r#"{{"version":1,"types":["M"],"order":{{"key":"property","property":"n","direction":"desc"}},"limit":3{after}}}"#);
-            let v: Value = serde_json::from_str(&db.execute_plan(&plan).unwrap()).unwrap();
+            let v: Value = serde_json::from_str(&db.execute_plan(&plan, None).unwrap()).unwrap();
             (ids(&v.to_string()), v["more"].as_bool().unwrap())
         };
         assert_eq!(page(""), (vec!["m19".into(), "m18".into(), "m17".into()], true));
@@ -475,8 +476,8 @@ mod tests {
         let db = db(dir.path());
         let plan = r#"{"version":1,"types":["M"],"where":[{"property":"n","op":"lt","value":5}],
             "graph":[{"anchors":["e","ghost"],"direction":"out","maxHops":2,"negate":true}],"order":{"key":"createdAt","direction":"asc"}}"#;
-        assert_eq!(ids(&db.execute_plan(plan).unwrap()), ["m01", "m02", "m04"]);
-        let err = db.execute_plan(r#"{"version":1,"similar":{"space":"s","k":1,"vector":[1]},"order":{"key":"distance","direction":"asc"}}"#).unwrap_err();
+        assert_eq!(ids(&db.execute_plan(plan, None).unwrap()), ["m01", "m02", "m04"]);
+        let err = db.execute_plan(r#"{"version":1,"similar":{"space":"s","k":1},"order":{"key":"distance","direction":"asc"}}"#, Some(vec![1.0])).unwrap_err();
         assert_eq!(err.code, crate::Code::DimensionMismatch);
     }
 }
