@@ -293,5 +293,5 @@ export function query(db: QueryableDB, options?: QueryOptions): ConvergedQuery {
 
 /** The query a plan describes; `INVALID_ARGUMENT` naming the JSON path when the plan is not valid. */
 export function fromPlan(db: QueryableDB, plan: unknown, options?: QueryOptions): ConvergedQuery {
-  return new ConvergedQuery(db, parsePlan(plan), options);
+  return new ConvergedQuery(db, plan as Plan, options);
 }
