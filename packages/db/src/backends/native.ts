@@ -164,6 +164,10 @@ class NativeOperations implements StorageOperations {
   stats(): Stats {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
+
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -199,7 +203,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: false, multiProcess: true };
   readonly async: AsyncStorageOperations;
   readonly #handle: NativeHandle;
 
@@ -236,6 +240,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
+      executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
   }
 
