@@ -42,6 +42,7 @@ import {
   walkPages,
   type Position,
 } from './walk.js';
+import { DurableQueue, prepareQueueName } from './queue.js';
 import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
@@ -267,5 +268,13 @@ export abstract class DatabaseOperations {
   /** Counts and definitions of committed data. */
   stats(): Stats {
     return this.run((b) => b.stats());
+  }
+
+  /**
+   * The durable queue `name` in this database (`capabilities.durableQueue`;
+   * else its calls throw `UNSUPPORTED`). Inside a transaction its calls join it.
+   */
+  queue(name: string): DurableQueue {
+    return new DurableQueue(() => this.target(), prepareQueueName(name));
   }
 }

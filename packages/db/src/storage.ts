@@ -17,6 +17,65 @@ export interface StorageCapabilities {
   multiProcess: boolean;
 }
 
+/** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */
+export interface QueueItemInput {
+  id: string;
+  payload: string;
+}
+
+/** An item leased to a consumer. `seq` orders the queue and names the item in later calls. */
+export interface LeasedQueueItem {
+  seq: number;
+  id: string;
+  payload: string;
+  /** Leases taken on the item so far, this one included (1 on first delivery). */
+  attempts: number;
+  /** When it was pushed, ms since epoch. */
+  enqueuedAt: number;
+}
+
+/** An item that failed for good, with the reason. */
+export interface DeadLetter {
+  seq: number;
+  id: string;
+  payload: string;
+  attempts: number;
+  error: string;
+  failedAt: number;
+}
+
+/** Counts of one queue (committed state). */
+export interface QueueStats {
+  /** Pushed and not yet acknowledged or dead-lettered (leased ones included). */
+  pending: number;
+  done: number;
+  dead: number;
+}
+
+/**
+ * Durable queues, version 1: present when `capabilities.durableQueue`. Named
+ * FIFO queues stored with the data, so a consumer can acknowledge items in
+ * the same transaction as the writes they caused. Contract:
+ * - an id is stored once per queue, ever (a repeated push returns `false`);
+ * - `queueLease` hands out the oldest items that are not leased, whose lease
+ *   expired (a consumer died) or whose release back-off has passed;
+ * - only the holder of an item's lease may ack, dead-letter or release it;
+ *   `queueAck` and `queueDeadLetter` throw `CONFLICT` otherwise and change nothing.
+ * Times are the backend's clock in ms.
+ */
+export interface StorageQueues {
+  /** Appends the items whose ids are new; returns for each whether it was stored. */
+  queuePush(queue: string, items: QueueItemInput[]): boolean[];
+  queueLease(queue: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[];
+  queueAck(queue: string, holder: string, seqs: number[]): void;
+  /** Makes items leasable again after `delayMs`; items `holder` no longer holds are skipped. */
+  queueRelease(queue: string, holder: string, seqs: number[], delayMs: number): void;
+  queueDeadLetter(queue: string, holder: string, seq: number, error: string): void;
+  queueStats(queue: string): QueueStats;
+  /** The oldest `limit` dead letters. */
+  queueDeadLetters(queue: string, limit: number): DeadLetter[];
+}
+
 /** The filter a backend's `searchVectors` receives, already validated. */
 export interface StorageSearchFilter {
   types?: string[];
@@ -29,9 +88,10 @@ export interface StorageSearchFilter {
  * properties; vector lengths against the space are the backend's to check),
  * so a backend only stores and retrieves. Each write call is atomic: it
  * either fully happens or throws and changes nothing. Errors should be
- * `LoomError`s (or carry one of its codes as `code`).
+ * `LoomError`s (or carry one of its codes as `code`). The queue methods are
+ * there when `capabilities.durableQueue` is.
  */
-export interface StorageOperations {
+export interface StorageOperations extends Partial<StorageQueues> {
   /** Declares a space, or checks an existing one equals `spec` (else `INVALID_ARGUMENT`). */
   ensureSpace(name: string, spec: Required<SpaceSpec>): void;
   /**

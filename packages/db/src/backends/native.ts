@@ -1,7 +1,7 @@
 import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type { AsyncStorageOperations, DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -149,6 +149,34 @@ class NativeOperations implements StorageOperations {
   stats(): Stats {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
+
+  queuePush(queue: string, items: QueueItemInput[]): boolean[] {
+    return sync(() => parse<boolean[]>(this.addon.queuePush(this.#handle, queue, JSON.stringify(items), false)));
+  }
+
+  queueLease(queue: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[] {
+    return sync(() => parse<LeasedQueueItem[]>(this.addon.queueLease(this.#handle, queue, holder, max, leaseMs, false)));
+  }
+
+  queueAck(queue: string, holder: string, seqs: number[]): void {
+    sync(() => this.addon.queueAck(this.#handle, queue, holder, JSON.stringify(seqs), false));
+  }
+
+  queueRelease(queue: string, holder: string, seqs: number[], delayMs: number): void {
+    sync(() => this.addon.queueRelease(this.#handle, queue, holder, JSON.stringify(seqs), delayMs, false));
+  }
+
+  queueDeadLetter(queue: string, holder: string, seq: number, error: string): void {
+    sync(() => this.addon.queueDeadLetter(this.#handle, queue, holder, seq, error, false));
+  }
+
+  queueStats(queue: string): QueueStats {
+    return sync(() => parse<QueueStats>(this.addon.queueStats(this.#handle, queue, false)));
+  }
+
+  queueDeadLetters(queue: string, limit: number): DeadLetter[] {
+    return sync(() => parse<DeadLetter[]>(this.addon.queueDeadLetters(this.#handle, queue, limit, false)));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -184,7 +212,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: true };
   readonly async: AsyncStorageOperations;
   readonly #handle: NativeHandle;
 

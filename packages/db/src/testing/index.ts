@@ -608,6 +608,126 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       });
     });
 
+    describe('durable queues', () => {
+      const queued = () => {
+        const db = fresh();
+        if (!db.capabilities.durableQueue) {
+          expectLoomError(() => db.queue('q').stats(), 'UNSUPPORTED');
+          return null;
+        }
+        return db;
+      };
+      const items = (...ids: string[]) => ids.map((id) => ({ id, payload: `payload of ${id}` }));
+      const lease = (db: EmbeddedDB, holder: string, max = 100, leaseMs = 60_000) => db.queue('q').lease({ holder, max, leaseMs });
+
+      it('store each id once, ever, and hand items out oldest first', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        expect(q.push(items('a', 'b', 'a'))).toEqual([true, true, false]);
+        const taken = lease(db, 'w1');
+        expect(taken.map((i) => [i.id, i.payload, i.attempts])).toEqual([['a', 'payload of a', 1], ['b', 'payload of b', 1]]);
+        expect(taken[0]!.seq).toBeLessThan(taken[1]!.seq);
+        q.ack('w1', taken.map((i) => i.seq));
+        expect(q.push(items('a', 'c'))).toEqual([false, true]);
+        expect(q.stats()).toEqual({ pending: 1, done: 2, dead: 0 });
+        expect(db.queue('other').stats()).toEqual({ pending: 0, done: 0, dead: 0 });
+      });
+
+      it('lease to one holder at a time; only the holder acks, all or nothing', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a', 'b', 'c'));
+        const w1 = lease(db, 'w1', 2);
+        const w2 = lease(db, 'w2');
+        expect(w2.map((i) => i.id)).toEqual(['c']);
+        expect(lease(db, 'w3')).toEqual([]);
+        const conflict = expectLoomError(() => q.ack('w1', [w1[0]!.seq, w2[0]!.seq]), 'CONFLICT');
+        expect(conflict.message).toContain('w1');
+        expect(q.stats().pending).toBe(3);
+        expectLoomError(() => q.ack('w1', [w1[0]!.seq, w1[0]!.seq]), 'INVALID_ARGUMENT');
+        q.ack('w1', w1.map((i) => i.seq));
+        expectLoomError(() => q.ack('w1', [w1[0]!.seq]), 'CONFLICT');
+        expect(q.stats()).toEqual({ pending: 1, done: 2, dead: 0 });
+      });
+
+      it('let another holder take over an expired lease, after which the old holder cannot ack', async () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a'));
+        const [first] = lease(db, 'dead-worker', 1, 20);
+        expect(lease(db, 'w2')).toEqual([]);
+        await new Promise((r) => setTimeout(r, 40));
+        const [again] = lease(db, 'w2');
+        expect(again).toMatchObject({ seq: first!.seq, id: 'a', attempts: 2 });
+        expectLoomError(() => q.ack('dead-worker', [first!.seq]), 'CONFLICT');
+        q.ack('w2', [again!.seq]);
+      });
+
+      it('release items for a later attempt and dead-letter them with their error', async () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a', 'b'));
+        const [a, b] = lease(db, 'w1');
+        q.release('w1', [a!.seq], { delayMs: 30 });
+        q.release('w2', [b!.seq]);
+        expect(lease(db, 'w1')).toEqual([]);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(lease(db, 'w1').map((i) => [i.id, i.attempts])).toEqual([['a', 2]]);
+        expectLoomError(() => q.deadLetter('w2', b!.seq, 'x'), 'CONFLICT');
+        q.deadLetter('w1', b!.seq, 'content: bad input');
+        expect(q.deadLetters()).toEqual([expect.objectContaining({ seq: b!.seq, id: 'b', payload: 'payload of b', attempts: 1, error: 'content: bad input' })]);
+        expect(q.stats()).toEqual({ pending: 1, done: 0, dead: 1 });
+        expect(q.push(items('b'))).toEqual([false]);
+      });
+
+      it('ack inside a transaction together with its writes, or not at all', () => {
+        const db = queued();
+        if (!db?.capabilities.transactions) return;
+        db.queue('q').push(items('a', 'b'));
+        const [a, b] = lease(db, 'w1');
+        expect(() =>
+          db.transaction((tx) => {
+            tx.insertNode({ id: 'from-a', type: 'T' });
+            tx.queue('q').ack('w1', [a!.seq]);
+            expect(tx.queue('q').stats().pending).toBe(1);
+            throw new Error('crash before commit');
+          }),
+        ).toThrow('crash before commit');
+        expect(db.getNode('from-a')).toBeNull();
+        expect(db.queue('q').stats().pending).toBe(2);
+        db.transaction((tx) => {
+          tx.insertNode({ id: 'from-b', type: 'T' });
+          tx.queue('q').ack('w1', [b!.seq]);
+        });
+        expect(db.getNode('from-b')).not.toBeNull();
+        expect(db.queue('q').stats()).toEqual({ pending: 1, done: 1, dead: 0 });
+      });
+
+      it('reject bad input with INVALID_ARGUMENT and store nothing', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        expectLoomError(() => db.queue(''), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.queue('a\0b'), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.queue('x'.repeat(65)), 'INVALID_ARGUMENT');
+        expect(expectLoomError(() => q.push([{ id: 'ok', payload: '' }, { id: '', payload: '' }]), 'INVALID_ARGUMENT').message).toContain('items[1].id');
+        expectLoomError(() => q.push([{ id: 'a', payload: 7 as never }]), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.push('nope' as never), 'INVALID_ARGUMENT');
+        expect(q.stats().pending).toBe(0);
+        expectLoomError(() => q.lease({ holder: '', max: 1, leaseMs: 1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.lease({ holder: 'w', max: 0, leaseMs: 1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.lease({ holder: 'w', max: 1, leaseMs: Number.NaN }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.ack('w', [1.5]), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.ack('w', 'x' as never), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.release('w', [1], { delayMs: -1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.deadLetter('w', 1, 5 as never), 'INVALID_ARGUMENT');
+      });
+    });
+
     it('throws CLOSED after close, and close is idempotent', () => {
       const db = fresh();
       db.insertNode({ id: 'a', type: 'T' });

@@ -9,8 +9,8 @@ mod errors;
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchFilter, SpaceSpec, Transaction,
-    WriterGuard,
+    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchFilter, SpaceSpec,
+    Transaction, WriterGuard,
 };
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
@@ -435,6 +435,86 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.stats())
 }
 
+// ---- durable queues: results cross as JSON text ----
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("queue results serialize")
+}
+
+fn count(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<u64> {
+    let n = number(cx, i, name)?;
+    if n.fract() != 0.0 || !(0.0..=9_007_199_254_740_991.0).contains(&n) {
+        return throw(cx, bad_argument(name, "a non-negative integer"));
+    }
+    Ok(n as u64)
+}
+
+/// `itemsJson`: `[{ id, payload }]`; returns `[stored]` as JSON.
+fn queue_push(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let items: Vec<QueueItem> = json(&mut cx, 2, "items")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_push(&queue, &items, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+}
+
+/// Returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON.
+fn queue_lease(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let max = count(&mut cx, 3, "max")? as usize;
+    let lease_ms = count(&mut cx, 4, "leaseMs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_lease(&queue, &holder, max, lease_ms, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+}
+
+fn queue_ack(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_ack(&queue, &holder, &seqs))
+}
+
+fn queue_release(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
+    let delay_ms = count(&mut cx, 4, "delayMs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_release(&queue, &holder, &seqs, delay_ms, loomdb_engine::now_ms()))
+}
+
+fn queue_dead_letter(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seq = count(&mut cx, 3, "seq")?;
+    let error = string(&mut cx, 4, "error")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_dead_letter(&queue, &holder, seq, &error, loomdb_engine::now_ms()))
+}
+
+/// Returns `{ pending, done, dead }` as JSON.
+fn queue_stats(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_stats(&queue).map(|v| to_json(&v)))
+}
+
+/// Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON.
+fn queue_dead_letters(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let limit = count(&mut cx, 2, "limit")? as usize;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_dead_letters(&queue, limit).map(|v| to_json(&v)))
+}
+
 /// Test-only: panics inside engine work, to prove a panic becomes `INTERNAL`.
 fn debug_panic(mut cx: FunctionContext) -> JsResult<JsValue> {
     let run_async = is_async(&mut cx);
@@ -477,6 +557,13 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("getEmbedding", get_embedding)?;
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
+    cx.export_function("queuePush", queue_push)?;
+    cx.export_function("queueLease", queue_lease)?;
+    cx.export_function("queueAck", queue_ack)?;
+    cx.export_function("queueRelease", queue_release)?;
+    cx.export_function("queueDeadLetter", queue_dead_letter)?;
+    cx.export_function("queueStats", queue_stats)?;
+    cx.export_function("queueDeadLetters", queue_dead_letters)?;
     cx.export_function("debugPanic", debug_panic)?;
     Ok(())
 }

@@ -220,7 +220,7 @@ impl Database {
     }
 
     /// One atomic write: in the open transaction, or in a commit of its own.
-    fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
         self.writable()?;
         let mut call = |txn: &mut RwTxn<'_>, t: &Tables| {
             let w = Writing::new(t);

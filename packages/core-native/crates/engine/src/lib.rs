@@ -12,6 +12,7 @@ mod filter;
 mod graph;
 mod indexes;
 mod keys;
+mod queue;
 mod records;
 mod scan;
 mod store;
@@ -27,6 +28,7 @@ pub use database::{
 pub use error::{Code, Error, Result};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
+pub use queue::{DeadLetter, LeasedItem, QueueItem, QueueStats, MAX_QUEUE_ID_BYTES, MAX_QUEUE_NAME_BYTES};
 pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;

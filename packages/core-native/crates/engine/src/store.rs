@@ -40,10 +40,12 @@ pub struct Tables {
     pub embeddings: Table,
     pub changes: Table,
     pub prop_index: Table,
+    /// Durable queues (see `queue`).
+    pub queues: Table,
 }
 
-const TABLE_NAMES: [&str; 11] =
-    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index"];
+const TABLE_NAMES: [&str; 12] =
+    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index", "queues"];
 
 pub struct Store {
     pub path: PathBuf,
@@ -131,6 +133,7 @@ impl Store {
                 embeddings: t[8],
                 changes: t[9],
                 prop_index: t[10],
+                queues: t[11],
             }
         };
         Ok(Store { path: store_path, env, tables, map_guard: RwLock::new(()), writer })
