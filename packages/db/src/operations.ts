@@ -23,6 +23,7 @@ import type {
   SearchOptions,
   ShortestPathOptions,
   SpaceOption,
+  SpaceSpec,
   Stats,
   TraverseOptions,
   Vector,
@@ -43,7 +44,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -115,6 +116,16 @@ export abstract class DatabaseOperations {
   createIndex(index: IndexSpec): boolean {
     const spec = prepareIndexSpec(index);
     return this.run((b) => b.createIndex(spec));
+  }
+
+  /**
+   * Declares an embedding space after opening (as `open`'s `spaces` option
+   * does), or checks that the existing one has the same spec (else
+   * `INVALID_ARGUMENT`).
+   */
+  ensureSpace(name: string, spec: SpaceSpec): void {
+    const prepared = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, prepared));
   }
 
   /** Removes a property index; `false` when there was none. */
