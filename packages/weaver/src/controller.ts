@@ -68,7 +68,7 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 /** Failures worth another whole try later rather than splitting the batch. */
 const TRANSIENT = new Set(['LOCKED', 'BACKPRESSURE', 'IO']);
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref?.());
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function positiveInt(name: string, value: unknown, fallback: number, max = 2 ** 31): number {
   if (value === undefined) return fallback;
@@ -128,8 +128,6 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   /** Wakes the loop: new local events, room freed, or stop. */
   #wake: (() => void) | null = null;
   #roomWaiters: Array<() => void> = [];
-  /** Items released for a later try by this weaver; draining waits for them. */
-  #retrying = 0;
 
   #submitted = 0;
   #pending = 0;
@@ -326,7 +324,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
 
   /**
    * Stops the weaver. With `drain`, it first commits the submissions in
-   * flight and writes everything it can lease from the inbox; without, it
+   * flight and waits until the inbox is empty: it writes what it can lease,
+   * and waits for what weavers in other processes hold (they write it, or
+   * their leases expire and this one takes it over); without, it
    * finishes the batch in hand and gives back what it had leased. Either
    * way the inbox stays consistent: what is not done stays pending for the
    * next `initialize()`.
@@ -363,12 +363,23 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
         await this.#process(items);
         continue;
       }
-      if (this.#drain && this.#outbox.length === 0 && this.#retrying === 0) break;
-      const submitted = await this.#idle(this.#drain ? this.#options.retryDelayMs || 1 : this.#options.pollMs);
+      if (this.#drain && this.#outbox.length === 0 && this.#inboxEmpty()) break;
+      const submitted = await this.#idle(this.#drain ? Math.min(this.#options.pollMs, this.#options.retryDelayMs || 1) : this.#options.pollMs);
       // Woken by a submission that does not fill a batch: give the rest of the burst a moment.
       if (submitted && !this.#drain && this.#pending < this.#options.batchSize && this.#options.maxLatencyMs > 0) await sleep(this.#options.maxLatencyMs);
     }
     if (this.#state === 'stopping') this.#state = 'stopped';
+  }
+
+  /** Whether the inbox has nothing pending, from any process (what a drain waits for). */
+  #inboxEmpty(): boolean {
+    try {
+      this.#pending = this.#db.queue(this.#options.queue).stats().pending;
+    } catch (e) {
+      this.#report(asLoomError(e), []);
+      return false;
+    }
+    return this.#pending === 0;
   }
 
   /** Waits for a local submission or stop (true), or `ms` (false). */
@@ -444,11 +455,6 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     const attempts = Math.max(...items.map((i) => i.attempts));
     this.#release(items, this.#options.retryDelayMs * 2 ** (attempts - 1));
     this.#failed += items.length;
-    this.#retrying += items.length;
-    setTimeout(() => {
-      this.#retrying -= items.length;
-      this.#wake?.();
-    }, this.#options.retryDelayMs * 2 ** (attempts - 1)).unref?.();
   }
 
   /** Parses, extracts and embeds, outside the transaction (these may be slow or async). */
