@@ -1,8 +1,9 @@
 import { writeResults, type SuiteResult } from './harness.js';
 import { graph } from './suites/graph.js';
 import { pointOps } from './suites/point-ops.js';
+import { weaver } from './suites/weaver.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, weaver };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];

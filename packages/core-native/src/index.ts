@@ -88,6 +88,8 @@ export interface NativeAddon {
   /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
   listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
+  /** Merges `patchJson` into the edge's properties; `weightJson` is a number or `null` (keep). Returns the edge as JSON. */
+  updateEdge<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, weightJson: string, async: A): Maybe<A, string>;
   deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
   insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;
   getEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, async: A): Maybe<A, Float32Array | null>;

@@ -44,7 +44,7 @@ import {
   prepareTraverse,
   walkPagesAsync,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -256,6 +256,12 @@ export class AsyncEmbeddedDB {
   async getEdge(id: string): Promise<Edge | null> {
     const checked = checkId('id', id);
     return this.#run((o) => o.getEdge(checked));
+  }
+
+  async updateEdge(id: string, update: { properties?: EdgeInput['properties']; weight?: number }): Promise<Edge> {
+    const checked = checkId('id', id);
+    const { properties, weight } = prepareEdgePatch(update);
+    return this.#write((o) => o.updateEdge(checked, properties, weight));
   }
 
   async deleteEdge(id: string): Promise<boolean> {

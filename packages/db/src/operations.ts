@@ -44,7 +44,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -171,6 +171,13 @@ export abstract class DatabaseOperations {
   getEdge(id: string): Edge | null {
     const checked = checkId('id', id);
     return this.run((b) => b.getEdge(checked));
+  }
+
+  /** Shallow-merges `properties` (a `null` value deletes its key) and/or sets `weight`; type and endpoints stay. */
+  updateEdge(id: string, update: { properties?: EdgeInput['properties']; weight?: number }): Edge {
+    const checked = checkId('id', id);
+    const { properties, weight } = prepareEdgePatch(update);
+    return this.run((b) => b.updateEdge(checked, properties, weight));
   }
 
   deleteEdge(id: string): boolean {

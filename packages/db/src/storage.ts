@@ -111,6 +111,8 @@ export interface StorageOperations extends Partial<StorageQueues> {
   /** `NOT_FOUND` naming a missing endpoint. */
   insertEdge(edge: PreparedEdge): Edge;
   getEdge(id: string): Edge | null;
+  /** Shallow-merges `patch` into the properties (`null` deletes a key) and sets the weight when given. `NOT_FOUND` when absent. */
+  updateEdge(id: string, patch: Properties, weight?: number): Edge;
   deleteEdge(id: string): boolean;
   /** Stores or replaces a vector (`NOT_FOUND` for an unknown node or space, `DIMENSION_MISMATCH`). */
   insertEmbedding(nodeId: string, space: string, vector: Float32Array): void;
@@ -193,6 +195,7 @@ export const ASYNC_OPERATIONS = [
   'deleteNode',
   'insertEdge',
   'getEdge',
+  'updateEdge',
   'deleteEdge',
   'insertEmbedding',
   'getEmbedding',

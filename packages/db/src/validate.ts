@@ -35,7 +35,8 @@ export function requireObject(what: string, value: unknown): Record<string, unkn
 
 export function checkString(what: string, value: unknown, maxBytes: number): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(value)}`);
-  if (encoder.encode(value).length > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: only long strings need encoding.
+  if (value.length * 3 > maxBytes && encoder.encode(value).length > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
   return value;
 }
 
@@ -147,6 +148,16 @@ export function preparePatch(input: unknown): Properties {
   const patch = requireObject('update', input) as { properties?: unknown };
   if (patch.properties === undefined) throw invalid('update.properties is required, e.g. updateNode(id, { properties: { name: "x" } })');
   return checkProperties('update.properties', patch.properties, true);
+}
+
+/** An edge update: properties to merge and/or a new weight. */
+export function prepareEdgePatch(input: unknown): { properties: Properties; weight?: number } {
+  const u = requireObject('update', input) as { properties?: unknown; weight?: unknown };
+  for (const key of Object.keys(u)) if (key !== 'properties' && key !== 'weight') throw invalid(`update.${key} is not editable; an edge update has properties and/or weight`);
+  if (u.properties === undefined && u.weight === undefined) throw invalid('update needs properties and/or weight, e.g. updateEdge(id, { weight: 2 })');
+  if (u.weight !== undefined && (typeof u.weight !== 'number' || !Number.isFinite(u.weight))) throw invalid(`update.weight must be a finite number, got ${describe(u.weight)}`);
+  const properties = u.properties === undefined ? {} : checkProperties('update.properties', u.properties, true);
+  return u.weight === undefined ? { properties } : { properties, weight: u.weight as number };
 }
 
 /** Copies a vector into a Float32Array after checking every element. */

@@ -262,18 +262,23 @@ export class MemoryWriter {
     return tx.listNodes({ type: NodeTypes.Message, where: { eventId }, limit: 1 }).items[0];
   }
 
-  /** Adds each pair's count to its RELATED_TO weight (an edge whose weight reaches 0 goes). */
+  /** Adds each pair's count to its RELATED_TO weight: new pairs get an edge, an edge whose weight reaches 0 goes. */
   #adjustRelated(tx: Transaction, counts: ReadonlyMap<string, number>, edges: EdgeInput[]): void {
-    const replaced: string[] = [];
+    const gone: string[] = [];
     for (const [k, delta] of counts) {
       const [a, b] = k.split('\0') as [string, string];
       const id = relatedId(a, b);
       const existing = tx.getEdge(id);
-      if (existing) replaced.push(id);
       const weight = (existing?.weight ?? 0) + delta;
-      if (weight > 0) edges.push({ id, type: EdgeTypes.RELATED_TO, from: a, to: b, weight });
+      if (!existing) {
+        if (weight > 0) edges.push({ id, type: EdgeTypes.RELATED_TO, from: a, to: b, weight });
+      } else if (weight > 0) {
+        tx.updateEdge(id, { weight });
+      } else {
+        gone.push(id);
+      }
     }
-    if (replaced.length > 0) tx.deleteEdges(replaced);
+    if (gone.length > 0) tx.deleteEdges(gone);
   }
 
   /** Removes messages, their edges and embeddings, and entities they alone mentioned. */

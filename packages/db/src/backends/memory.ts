@@ -359,6 +359,21 @@ abstract class MemoryOperations implements StorageOperations {
     return edge ? copy(edge) : null;
   }
 
+  updateEdge(id: string, patch: Properties, weight?: number): Edge {
+    this.writable();
+    const edge = this.state.edges.get(id);
+    if (!edge) throw loomError('NOT_FOUND', `edge "${id}" does not exist`);
+    const properties = { ...edge.properties };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete properties[key];
+      else properties[key] = copy(value);
+    }
+    const updated = { ...edge, properties, weight: weight ?? edge.weight };
+    this.state.edges.set(id, updated);
+    this.state.keys.set(updated, this.state.keys.get(edge) as number);
+    return copy(updated);
+  }
+
   deleteEdge(id: string): boolean {
     this.writable();
     return this.state.edges.delete(id);

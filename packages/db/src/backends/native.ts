@@ -90,6 +90,10 @@ class NativeOperations implements StorageOperations {
     return sync(() => parseOrNull<Edge>(this.addon.getEdge(this.#handle, id, false)));
   }
 
+  updateEdge(id: string, patch: Properties, weight?: number): Edge {
+    return sync(() => parse<Edge>(this.addon.updateEdge(this.#handle, id, JSON.stringify(patch), JSON.stringify(weight ?? null), false)));
+  }
+
   deleteEdge(id: string): boolean {
     return sync(() => this.addon.deleteEdge(this.#handle, id, false));
   }
@@ -232,6 +236,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
       insertEdge: (e) => later(async () => parse<Edge>(await a.insertEdge(h, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, true))),
       getEdge: (id) => later(async () => parseOrNull<Edge>(await a.getEdge(h, id, true))),
+      updateEdge: (id, patch, weight) => later(async () => parse<Edge>(await a.updateEdge(h, id, JSON.stringify(patch), JSON.stringify(weight ?? null), true))),
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),

@@ -153,6 +153,15 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(err.message).toContain('ghost');
       expectLoomError(() => db.insertEdge({ id: 'e', type: 'KNOWS', from: 'a', to: 'b' }), 'ALREADY_EXISTS');
       expect(db.stats().edges).toBe(2);
+      const updated = db.updateEdge('e', { properties: { since: null, note: 'x' }, weight: 3 });
+      expect(updated).toMatchObject({ id: 'e', type: 'KNOWS', from: 'a', to: 'b', properties: { note: 'x' }, weight: 3 });
+      expect(db.getEdge('e')).toEqual(updated);
+      expect(db.updateEdge('e', { weight: 4 }).properties).toEqual({ note: 'x' });
+      expectLoomError(() => db.updateEdge('ghost', { weight: 1 }), 'NOT_FOUND');
+      expectLoomError(() => db.updateEdge('e', { weight: Number.NaN }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.updateEdge('e', { from: 'b' } as never), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.updateEdge('e', {}), 'INVALID_ARGUMENT');
+      expect(db.getEdge('e')?.weight).toBe(4);
       expect(db.deleteEdge('e')).toBe(true);
       expect(db.deleteEdge('e')).toBe(false);
       expect(db.getEdge('e')).toBeNull();

@@ -385,6 +385,16 @@ fn get_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.get_edge(&id))
 }
 
+/// `weightJson`: a number, or `null` to keep the weight.
+fn update_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let patch = string(&mut cx, 2, "properties")?;
+    let weight: Option<f64> = json(&mut cx, 3, "weight")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.update_edge(&id, &patch, weight))
+}
+
 fn delete_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let id = string(&mut cx, 1, "id")?;
@@ -552,6 +562,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("listNodes", list_nodes)?;
     cx.export_function("listEdges", list_edges)?;
     cx.export_function("getEdge", get_edge)?;
+    cx.export_function("updateEdge", update_edge)?;
     cx.export_function("deleteEdge", delete_edge)?;
     cx.export_function("insertEmbedding", insert_embedding)?;
     cx.export_function("getEmbedding", get_embedding)?;

@@ -382,6 +382,40 @@ impl Database {
         })
     }
 
+    /// Shallow-merges `patch` (a JSON object as text; `null` deletes a key)
+    /// into the edge's properties and sets its weight when given. Type and
+    /// endpoints never change, so adjacency is untouched.
+    pub fn update_edge(&self, id: &str, patch: &str, weight: Option<f64>) -> Result<Edge> {
+        let patch: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
+        if weight.is_some_and(|w| !w.is_finite()) {
+            return Err(Error::invalid(format!("weight must be a finite number, got {}", weight.unwrap_or_default())));
+        }
+        self.write(|txn, t| {
+            let key = lookup(txn, t.edge_ids, id)?.ok_or_else(|| Error::not_found(format!("edge \"{id}\" does not exist")))?;
+            let mut edge = read_edge(txn, t, key)?;
+            if !patch.is_empty() {
+                let mut props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&edge.properties)
+                    .map_err(|_| Error::corruption(format!("edge \"{id}\" holds properties that are not a JSON object")))?;
+                for (k, v) in &patch {
+                    if v.is_null() {
+                        props.remove(k);
+                    } else {
+                        props.insert(k.clone(), v.clone());
+                    }
+                }
+                edge.properties = serde_json::to_string(&props).expect("JSON map serializes");
+            }
+            if let Some(w) = weight {
+                edge.weight = w;
+            }
+            let k = u64_key(key);
+            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
+            Ok(edge)
+        })
+    }
+
     pub fn delete_edge(&self, id: &str) -> Result<bool> {
         self.write(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => delete_edge_record(txn, t, key).map(|()| true),
@@ -1037,6 +1071,22 @@ mod tests {
         assert!(err.message.contains("nodes[1]"));
         assert!(db.get_node("new1").unwrap().is_none());
         assert_eq!(db.stats().unwrap(), before);
+    }
+
+    #[test]
+    fn updating_an_edge_merges_properties_and_sets_the_weight() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        db.insert_edge(&NewEdge { properties: r#"{"x":1,"y":2}"#.into(), ..edge("ab", "a", "b") }, 1).unwrap();
+        let e = db.update_edge("ab", r#"{"y":null,"z":3}"#, Some(2.5)).unwrap();
+        assert_eq!((e.properties.as_str(), e.weight), (r#"{"x":1,"z":3}"#, 2.5));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap(), e);
+        let hop = crate::Hop { direction: crate::Direction::Out, edge_types: None };
+        assert_eq!(db.neighbors("a", &hop, None).unwrap().len(), 1);
+        assert_eq!(db.update_edge("nope", "{}", None).unwrap_err().code, Code::NotFound);
+        assert_eq!(db.update_edge("ab", "{}", Some(f64::NAN)).unwrap_err().code, Code::InvalidArgument);
     }
 
     #[test]

@@ -1,0 +1,14 @@
+import { EmbeddedDB } from '@loomdb/db';
+import { WeaverController } from '@loomdb/weaver';
+import { makeEvents } from './suites/weaver.js';
+import { scratchDir, removeScratch } from './harness.js';
+const events = makeEvents();
+const dir = scratchDir('prof');
+const db = EmbeddedDB.open(dir, { durability: 'immediate' });
+const w = new WeaverController(db, { batchSize: 256, maxPending: 2048, onBackpressure: 'wait' });
+await w.initialize();
+const t0 = Date.now();
+for (let i = 0; i < events.length; i += 1000) await w.submitEvents(events.slice(i, i + 1000));
+await w.shutdown({ drain: true });
+console.log(Date.now() - t0, w.stats());
+db.close(); removeScratch(dir);
