@@ -63,6 +63,8 @@ export interface NativeAddon {
   ): Maybe<A, string>;
   /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
   insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, string>;
+  /** `edgesJson` as for `insertEdges`: adds each weight to the edge with that id, creating it when absent, deleting it at 0 or below. */
+  addEdgeWeights<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, void>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
   insertEmbeddings<A extends boolean>(
     handle: NativeHandle,

@@ -295,6 +295,15 @@ export class AsyncEmbeddedDB {
     return inserted.map((e) => e.id);
   }
 
+  /** Counter edges: see {@link EmbeddedDB.addEdgeWeights}. */
+  async addEdgeWeights(edges: Array<EdgeInput & { id: string }>): Promise<void> {
+    const prepared = prepareEdgeBatch(edges);
+    prepared.forEach((e, i) => {
+      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+    });
+    return this.#write((o) => o.addEdgeWeights(prepared));
+  }
+
   async insertEmbeddingsBatch(items: EmbeddingInput[], options?: LongOperationOptions): Promise<void> {
     const long = prepareLongOptions(options);
     const prepared = prepareEmbeddingBatch(items);

@@ -212,6 +212,19 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.insertEdges(prepared).map((e) => e.id));
   }
 
+  /**
+   * Counter edges (co-mention counts, …), in one commit: adds each edge's
+   * `weight` (default 1) to the edge with its `id`, creating it when absent,
+   * deleting it when the sum drops to 0 or below.
+   */
+  addEdgeWeights(edges: Array<EdgeInput & { id: string }>): void {
+    const prepared = prepareEdgeBatch(edges);
+    prepared.forEach((e, i) => {
+      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+    });
+    this.run((b) => b.addEdgeWeights(prepared));
+  }
+
   /** Stores every vector or none, in one commit. */
   insertEmbeddingsBatch(items: EmbeddingInput[]): void {
     const prepared = prepareEmbeddingBatch(items);

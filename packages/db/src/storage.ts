@@ -125,6 +125,13 @@ export interface StorageOperations extends Partial<StorageQueues> {
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[];
   /** Inserts all edges in one atomic write; `NOT_FOUND` names a missing endpoint. */
   insertEdges(edges: PreparedEdge[]): Edge[];
+  /**
+   * Counter edges, in one atomic write: adds each edge's weight to the
+   * edge with its id, creating it as given when absent (and the weight is
+   * positive), deleting it when the sum drops to 0 or below. An existing
+   * edge with another type or endpoints is `INVALID_ARGUMENT`.
+   */
+  addEdgeWeights(edges: PreparedEdge[]): void;
   /** Stores all vectors in one atomic write. */
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void;
   /** Deletes the nodes the filter admits (ids, types, where), with their edges and embeddings; returns the count. */
@@ -201,6 +208,7 @@ export const ASYNC_OPERATIONS = [
   'getEmbedding',
   'searchVectors',
   'insertEdges',
+  'addEdgeWeights',
   'insertEmbeddings',
   'deleteNodes',
   'deleteEdges',

@@ -236,7 +236,7 @@ export class MemoryWriter {
       for (const id of addedIds) edges.push({ type: EdgeTypes.MENTIONS, from: message, to: id });
       countPairs(counts, [...before.values(), ...addedIds], addedIds, 1);
     }
-    this.#adjustRelated(tx, counts, edges);
+    this.#adjustRelated(tx, counts);
   }
 
   /** Node ids of the entities with these keys, creating the missing ones. */
@@ -262,23 +262,15 @@ export class MemoryWriter {
     return tx.listNodes({ type: NodeTypes.Message, where: { eventId }, limit: 1 }).items[0];
   }
 
-  /** Adds each pair's count to its RELATED_TO weight: new pairs get an edge, an edge whose weight reaches 0 goes. */
-  #adjustRelated(tx: Transaction, counts: ReadonlyMap<string, number>, edges: EdgeInput[]): void {
-    const gone: string[] = [];
-    for (const [k, delta] of counts) {
-      const [a, b] = k.split('\0') as [string, string];
-      const id = relatedId(a, b);
-      const existing = tx.getEdge(id);
-      const weight = (existing?.weight ?? 0) + delta;
-      if (!existing) {
-        if (weight > 0) edges.push({ id, type: EdgeTypes.RELATED_TO, from: a, to: b, weight });
-      } else if (weight > 0) {
-        tx.updateEdge(id, { weight });
-      } else {
-        gone.push(id);
-      }
-    }
-    if (gone.length > 0) tx.deleteEdges(gone);
+  /** Adds each pair's count to its RELATED_TO weight (new pairs get an edge; one whose weight reaches 0 goes). */
+  #adjustRelated(tx: Transaction, counts: ReadonlyMap<string, number>): void {
+    if (counts.size === 0) return;
+    tx.addEdgeWeights(
+      [...counts].map(([k, weight]) => {
+        const [from, to] = k.split('\0') as [string, string];
+        return { id: relatedId(from, to), type: EdgeTypes.RELATED_TO, from, to, weight };
+      }),
+    );
   }
 
   /** Removes messages, their edges and embeddings, and entities they alone mentioned. */
@@ -302,9 +294,8 @@ export class MemoryWriter {
       tails.set(m.properties.conversationId as string, null);
     }
     if (targets.length > 0) tx.deleteNodes(targets.map((m) => m.id));
-    const edges: EdgeInput[] = [...relink];
-    this.#adjustRelated(tx, counts, edges);
-    if (edges.length > 0) tx.insertEdgesBatch(edges);
+    if (relink.length > 0) tx.insertEdgesBatch(relink);
+    this.#adjustRelated(tx, counts);
     const orphans = [...entities].filter((id) => tx.degree(id, { direction: 'in', edgeTypes: [EdgeTypes.MENTIONS] }) === 0);
     if (orphans.length > 0) tx.deleteNodes(orphans);
     if (e.conversationId !== undefined) {

@@ -212,6 +212,33 @@ abstract class MemoryOperations implements StorageOperations {
     });
   }
 
+  addEdgeWeights(edges: PreparedEdge[]): void {
+    this.writable();
+    const before = fork(this.state);
+    try {
+      edges.forEach((e, i) => {
+        const existing = this.state.edges.get(e.id);
+        if (!existing) {
+          if (e.weight > 0) {
+            if (!this.state.nodes.has(e.from)) throw loomError('NOT_FOUND', `edges[${i}]: edge from node "${e.from}" does not exist`);
+            if (!this.state.nodes.has(e.to)) throw loomError('NOT_FOUND', `edges[${i}]: edge to node "${e.to}" does not exist`);
+            this.insertEdges([e]);
+          }
+          return;
+        }
+        if (existing.type !== e.type || existing.from !== e.from || existing.to !== e.to) {
+          throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}" exists as ${existing.type} ${existing.from} → ${existing.to}`);
+        }
+        const weight = existing.weight + e.weight;
+        if (weight <= 0) this.state.edges.delete(e.id);
+        else this.updateEdge(e.id, {}, weight);
+      });
+    } catch (err) {
+      this.state = before;
+      throw err;
+    }
+  }
+
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
     this.writable();
     items.forEach(({ nodeId, space: name, vector }, i) => {

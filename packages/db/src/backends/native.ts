@@ -114,6 +114,10 @@ class NativeOperations implements StorageOperations {
     return sync(() => parse<Edge[]>(this.addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
   }
 
+  addEdgeWeights(edges: PreparedEdge[]): void {
+    sync(() => this.addon.addEdgeWeights(this.#handle, JSON.stringify(edges), false));
+  }
+
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
     sync(() => this.addon.insertEmbeddings(this.#handle, ...flatten(items), false));
   }
@@ -242,6 +246,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
       insertEdges: (edges) => later(async () => parse<Edge[]>(await a.insertEdges(h, JSON.stringify(edges), true))),
+      addEdgeWeights: (edges) => later(() => a.addEdgeWeights(h, JSON.stringify(edges), true)),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
       deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),

@@ -328,6 +328,29 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(db.searchVectors([3, 3], { k: 2 }).map((h) => h.id)).toEqual(['b', 'a']);
     });
 
+    it('accumulates counter edge weights, creating and deleting edges, all or nothing', async () => {
+      const db = fresh();
+      db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      const w = (weight: number, from = 'a', to = 'b') => ({ id: 'ab', type: 'CO', from, to, weight });
+      db.addEdgeWeights([w(1), w(2)]);
+      expect(db.getEdge('ab')).toMatchObject({ type: 'CO', from: 'a', to: 'b', weight: 3 });
+      db.addEdgeWeights([w(-3)]);
+      expect(db.getEdge('ab')).toBeNull();
+      db.addEdgeWeights([w(-1)]);
+      expect(db.getEdge('ab')).toBeNull();
+      db.addEdgeWeights([w(2)]);
+      const before = db.stats();
+      expect(expectLoomError(() => db.addEdgeWeights([w(1), w(1, 'b', 'a')]), 'INVALID_ARGUMENT').message).toContain('edges[1]');
+      expectLoomError(() => db.addEdgeWeights([w(1), { ...w(1), id: 'new', to: 'ghost' }]), 'NOT_FOUND');
+      expectLoomError(() => db.addEdgeWeights([{ type: 'CO', from: 'a', to: 'b' } as never]), 'INVALID_ARGUMENT');
+      expect(db.getEdge('ab')?.weight).toBe(2);
+      expect(db.stats()).toEqual(before);
+      const adb = await freshAsync();
+      await adb.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      await adb.addEdgeWeights([w(1), w(1)]);
+      expect((await adb.getEdge('ab'))?.weight).toBe(2);
+    });
+
     it('deletes nodes and edges in bulk by ids, type and where', () => {
       const db = withSpace(1, 'l2');
       smallGraph(db);

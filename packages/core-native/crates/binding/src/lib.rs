@@ -281,6 +281,18 @@ fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.insert_edges(&edges, loomdb_engine::now_ms()))
 }
 
+/// `edgesJson` as for `insertEdges`; weights are added to existing edges.
+fn add_edge_weights(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let items: Vec<BatchEdge> = json(&mut cx, 1, "edges")?;
+    let edges: Vec<NewEdge> = items
+        .into_iter()
+        .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
+        .collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.add_edge_weights(&edges, loomdb_engine::now_ms()))
+}
+
 /// `nodeIds`: JSON array; `spaces`: JSON array; `vectors`: one Float32Array, concatenated.
 fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
@@ -552,6 +564,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("deleteNode", delete_node)?;
     cx.export_function("insertEdge", insert_edge)?;
     cx.export_function("insertEdges", insert_edges)?;
+    cx.export_function("addEdgeWeights", add_edge_weights)?;
     cx.export_function("insertEmbeddings", insert_embeddings)?;
     cx.export_function("deleteNodes", delete_nodes)?;
     cx.export_function("deleteEdges", delete_edges)?;

@@ -375,6 +375,43 @@ impl Database {
         self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
     }
 
+    /// Counter edges (co-mention counts and the like): adds each item's
+    /// weight to the edge with its id, creating it as given when absent (and
+    /// the weight is positive) and deleting it when the sum drops to 0 or
+    /// below. An existing edge must have the item's type and endpoints. Items
+    /// apply in order (an id may repeat), all in one commit.
+    pub fn add_edge_weights(&self, items: &[NewEdge], now: i64) -> Result<()> {
+        for (i, e) in items.iter().enumerate() {
+            validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
+        }
+        self.write(|txn, t| {
+            for (i, e) in items.iter().enumerate() {
+                match lookup(txn, t.edge_ids, &e.id)? {
+                    Some(key) => {
+                        let mut edge = read_edge(txn, t, key)?;
+                        if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
+                            let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
+                            return Err(in_batch("edges", i, Error::invalid(message)));
+                        }
+                        edge.weight += e.weight;
+                        if edge.weight <= 0.0 {
+                            delete_edge_record(txn, t, key)?;
+                        } else {
+                            let k = u64_key(key);
+                            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+                            log_change(txn, t, Change::EdgePut, key, 0)?;
+                        }
+                    }
+                    None if e.weight > 0.0 => {
+                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
+        })
+    }
+
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
         self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => read_edge(txn, t, key).map(Some),
@@ -1087,6 +1124,27 @@ mod tests {
         assert_eq!(db.neighbors("a", &hop, None).unwrap().len(), 1);
         assert_eq!(db.update_edge("nope", "{}", None).unwrap_err().code, Code::NotFound);
         assert_eq!(db.update_edge("ab", "{}", Some(f64::NAN)).unwrap_err().code, Code::InvalidArgument);
+    }
+
+    #[test]
+    fn edge_weights_accumulate_create_and_vanish() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        let w = |weight: f64| NewEdge { weight, ..edge("ab", "a", "b") };
+        db.add_edge_weights(&[w(1.0), w(2.0)], 1).unwrap();
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 3.0);
+        db.add_edge_weights(&[w(-3.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(-1.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(1.0)], 1).unwrap();
+        let err = db.add_edge_weights(&[w(1.0), NewEdge { weight: 1.0, ..edge("ab", "b", "a") }], 1).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(err.message.contains("edges[1]"));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 1.0, "a failing call changes nothing");
+        assert_eq!(db.stats().unwrap().edges, 1);
     }
 
     #[test]
