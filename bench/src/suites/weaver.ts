@@ -5,7 +5,7 @@ import { compare, removeScratch, scratchDir, type Measurement, type SuiteResult 
 
 const EVENTS = Number(process.env.WEAVER_BENCH_EVENTS ?? 100_000);
 const CONVERSATIONS = 1_000;
-const BATCH = 256;
+const BATCH = Number(process.env.WEAVER_BENCH_BATCH ?? 256);
 
 /** mulberry32: the same events on every run. */
 function random(seed: number): () => number {
@@ -25,7 +25,7 @@ const CODE = ['insert_nodes_batch', 'searchVectors', 'WeaverController', 'parse_
 const FILLER = 'the a to of and in is it for on with that this we can how should could about from when then after before'.split(' ');
 
 /** Chat-like messages, ~25 words, each mentioning two to four entities of a few hundred. */
-export function makeEvents(): MessageEvent[] {
+function makeEvents(): MessageEvent[] {
   const r = random(7);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)] as T;
   const t0 = 1_700_000_000_000;
