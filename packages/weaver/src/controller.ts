@@ -217,7 +217,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       return;
     }
     signal?.addEventListener('abort', () => void this.shutdown({ drain: false }), { once: true });
-    this.#loop = this.#run();
+    this.#loop = this.#run().catch((e: unknown) => {
+      this.#report(asLoomError(e), []);
+      this.#state = 'stopped';
+    });
   }
 
   #resolveExtractor(): Extractor {
@@ -340,8 +343,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
     if (this.#state === 'running') {
       this.#drain = options.drain === true;
-      if (this.#drain) this.#flush();
-      else this.#state = 'stopping';
+      this.#flush(); // what was accepted is committed either way
+      if (!this.#drain) this.#state = 'stopping';
       this.#wake?.();
     }
     await this.#loop;
@@ -518,8 +521,17 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       this.#pending = Math.max(0, this.#pending - items.length); // an estimate until the next read succeeds
     }
     this.#roomFreed();
-    this.emit('batch', { size: items.length, durationMs, eventIds: items.map((i) => i.id) });
-    this.emit('progress', { processed: this.#processed, pending: this.#pending, deadLettered: this.#deadLettered });
+    this.#notify('batch', { size: items.length, durationMs, eventIds: items.map((i) => i.id) });
+    this.#notify('progress', { processed: this.#processed, pending: this.#pending, deadLettered: this.#deadLettered });
+  }
+
+  /** Emits to listeners; a listener that throws is reported, never allowed to break the loop. */
+  #notify<K extends keyof WeaverEvents>(event: K, ...args: WeaverEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: WeaverEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      if (event !== 'error') this.#report(asLoomError(e), []);
+    }
   }
 
   #roomFreed(): void {
@@ -528,7 +540,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
 
   /** Emits `error` when someone listens (an unheard `error` event would throw). */
   #report(error: LoomError, items: LeasedQueueItem[]): void {
-    if (this.listenerCount('error') > 0) this.emit('error', Object.assign(error, { eventIds: items.map((i) => i.id) }));
+    if (this.listenerCount('error') > 0) this.#notify('error', Object.assign(error, { eventIds: items.map((i) => i.id) }));
   }
 }
 

@@ -221,6 +221,19 @@ describe('WeaverController', () => {
     }, 'CLOSED');
   });
 
+  it('keeps going when its listeners throw', async () => {
+    const { db, weaver } = await start();
+    weaver.on('batch', () => {
+      throw new Error('listener bug');
+    });
+    weaver.on('error', () => {
+      throw new Error('error listener bug');
+    });
+    await ingest(weaver, messages(10));
+    expect(weaver.stats()).toMatchObject({ processed: 10, failed: 0 });
+    expect(db.stats().spaces[0]!.embeddings).toBe(10);
+  });
+
   it('runs on the in-memory backend too', async () => {
     const db = EmbeddedDB.open(undefined, { storage: 'memory' });
     const { weaver } = await start({}, db);
