@@ -65,6 +65,8 @@ const DEFAULTS = {
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+const MAX_BACKOFF_MS = 60_000;
+
 /** Failures worth another whole try later rather than splitting the batch. */
 const TRANSIENT = new Set(['LOCKED', 'BACKPRESSURE', 'IO']);
 
@@ -470,10 +472,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
   }
 
-  /** Gives the items back to the inbox for another try after a back-off that doubles per attempt. */
+  /** Gives the items back to the inbox for another try after a back-off that doubles per attempt (at most a minute). */
   #retryLater(items: LeasedQueueItem[]): void {
     const attempts = Math.max(...items.map((i) => i.attempts));
-    this.#release(items, this.#options.retryDelayMs * 2 ** (attempts - 1));
+    this.#release(items, Math.min(MAX_BACKOFF_MS, this.#options.retryDelayMs * 2 ** Math.min(attempts - 1, 30)));
     this.#failed += items.length;
   }
 
