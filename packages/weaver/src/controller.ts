@@ -312,6 +312,11 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       });
       o.resolve(results);
     }
+    // Events written by weavers in other processes never come back here: keep the map bounded (oldest first).
+    for (const id of this.#submittedAt.keys()) {
+      if (this.#submittedAt.size <= 2 * this.#options.maxPending) break;
+      this.#submittedAt.delete(id);
+    }
     this.#wake?.();
   }
 

@@ -176,7 +176,7 @@ export class MemoryWriter {
     let existing: ChainLink[];
     if (isNew) {
       existing = [];
-    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(tx, cid, tail)) {
+    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(tx, tail)) {
       existing = [tail];
     } else {
       const freshIds = new Set(fresh.map((l) => l.nodeId));
@@ -190,9 +190,14 @@ export class MemoryWriter {
     tails.set(cid, all[all.length - 1] as ChainLink);
   }
 
-  #stillLast(tx: Transaction, cid: string, tail: ChainLink): boolean {
-    const node = tx.getNode(tail.nodeId);
-    return node?.properties.conversationId === cid && tx.degree(tail.nodeId, NEXT_OUT) === 0;
+  /** Whether the remembered tail still exists and has no NEXT (node ids are never reused, so it is still in its conversation). */
+  #stillLast(tx: Transaction, tail: ChainLink): boolean {
+    try {
+      return tx.degree(tail.nodeId, NEXT_OUT) === 0;
+    } catch (e) {
+      if (LoomError.is(e) && e.code === 'NOT_FOUND') return false; // forgotten meanwhile
+      throw e;
+    }
   }
 
   /** Entities (merged by key), MENTIONS edges, and RELATED_TO weights for every pair newly co-mentioned. */
