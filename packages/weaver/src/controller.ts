@@ -129,7 +129,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #flushScheduled = false;
   /** Events submitted here, by id → when (ms), for submit → written latency. */
   readonly #submittedAt = new Map<string, number>();
-  /** Wakes the loop: new local events, room freed, or stop. */
+  /** Wakes the idle loop: new local events, or a stop. */
   #wake: (() => void) | null = null;
   #roomWaiters: Array<() => void> = [];
 
