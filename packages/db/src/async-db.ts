@@ -27,6 +27,7 @@ import type {
   SearchOptions,
   ShortestPathOptions,
   SpaceOption,
+  SpaceSpec,
   Stats,
   TraverseOptions,
   Vector,
@@ -44,7 +45,8 @@ import {
   prepareTraverse,
   walkPagesAsync,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { DurableQueue, prepareQueueName } from './queue.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -212,6 +214,22 @@ export class AsyncEmbeddedDB {
   async createIndex(index: IndexSpec): Promise<boolean> {
     const spec = prepareIndexSpec(index);
     return this.#write((o) => o.createIndex(spec));
+  }
+
+  /** Declares an embedding space after opening, or checks the existing one has the same spec. */
+  async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
+    const prepared = prepareSpaceSpec(name, spec);
+    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
+  }
+
+  /**
+   * The durable queue `name` (`capabilities.durableQueue`). Its calls are
+   * quick and synchronous; while this handle has a transaction open they
+   * throw `LOCKED` (use `tx.queue(name)` inside it).
+   */
+  queue(name: string): DurableQueue {
+    const n = prepareQueueName(name);
+    return new DurableQueue(() => call(this.#backend, (b) => b), n);
   }
 
   async dropIndex(index: IndexSpec): Promise<boolean> {

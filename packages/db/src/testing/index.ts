@@ -739,6 +739,22 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         expect(db.queue('q').stats()).toEqual({ pending: 1, done: 1, dead: 0 });
       });
 
+      it('work on an async handle, acknowledging inside an async transaction', async () => {
+        const adb = await freshAsync();
+        if (!adb.capabilities.durableQueue || !adb.capabilities.transactions) return;
+        await adb.ensureSpace('small', { dimensions: 2, metric: 'l2' });
+        expect((await adb.stats()).spaces.map((s) => s.name)).toEqual(['small']);
+        expect(adb.queue('q').push(items('a'))).toEqual([true]);
+        const [a] = adb.queue('q').lease({ holder: 'w1', max: 5, leaseMs: 60_000 });
+        await adb.transaction(async (tx) => {
+          await tx.insertNode({ id: 'from-a', type: 'T' });
+          expectLoomError(() => adb.queue('q').ack('w1', [a!.seq]), 'LOCKED');
+          (await tx.queue('q')).ack('w1', [a!.seq]);
+        });
+        expect(adb.queue('q').stats()).toEqual({ pending: 0, done: 1, dead: 0 });
+        expect(await adb.getNode('from-a')).not.toBeNull();
+      });
+
       it('reject bad input with INVALID_ARGUMENT and store nothing', () => {
         const db = queued();
         if (!db) return;
