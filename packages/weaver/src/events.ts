@@ -68,16 +68,72 @@ const forgetSchema = z
 
 const eventSchema = z.discriminatedUnion('type', [messageSchema, conversationSchema, entitySchema, forgetSchema]);
 
+/** Fields every event has. Fields an event type does not define are moved into `metadata`. */
+interface EventBase {
+  /** Unique per event: an id submitted twice is applied once. At most 256 bytes of UTF-8. */
+  id: string;
+  /** JSON values kept with what the event writes. */
+  metadata?: Record<string, JsonValue>;
+  [field: string]: unknown;
+}
+
 /** A chat message: becomes a `Message` node in its conversation, embedded and mined for entities. */
-export type MessageEvent = z.input<typeof messageSchema>;
+export interface MessageEvent extends EventBase {
+  type: 'message';
+  /** Id of its `Conversation` node (created when missing). */
+  conversationId: string;
+  role: Role;
+  content: string;
+  /** When it was written, ms since epoch: the order of `NEXT`, whatever the arrival order. */
+  timestamp: number;
+  /** Where it came from (`'chatgpt.com'`, `'cli'`, …); `'unknown'` when absent. */
+  source?: string;
+  /** The conversation's title, if it has none yet. */
+  title?: string;
+}
+
 /** Starts a conversation or renames it. */
-export type ConversationEvent = z.input<typeof conversationSchema>;
+export interface ConversationEvent extends EventBase {
+  type: 'conversation';
+  conversationId: string;
+  title?: string;
+  source?: string;
+  /** Its start, ms since epoch (the earliest of this and its messages' timestamps). */
+  timestamp?: number;
+}
+
 /** An explicit entity (bring your own, no extraction), mentioned by a message when `messageId` is given. */
-export type EntityEvent = z.input<typeof entitySchema>;
+export interface EntityEvent extends EventBase {
+  type: 'entity';
+  name: string;
+  kind: string;
+  /** Identity that merges mentions; default `` `${kind}:${name lower-cased}` ``. */
+  key?: string;
+  /** The id of the message event that mentions it (it waits, with retries, for that message). */
+  messageId?: string;
+}
+
 /** Removes a conversation or one message, their embeddings and edges, and entities left with no mention. */
-export type ForgetEvent = z.input<typeof forgetSchema>;
-/** What `submitEvent` accepts. Fields not listed here are kept in `metadata`. */
+export interface ForgetEvent extends EventBase {
+  type: 'forget';
+  /** Forget this conversation and all its messages… */
+  conversationId?: string;
+  /** …or the message of this message event (exactly one of the two). */
+  messageId?: string;
+}
+
+/** What `submitEvent` accepts. */
 export type WeaverEvent = MessageEvent | ConversationEvent | EntityEvent | ForgetEvent;
+
+/** Compile-time check that each schema produces its interface (a mismatch fails the build here). */
+type Produces<S extends z.ZodType, T> = z.output<S> extends T ? true : false;
+type AllTrue<T extends true[]> = T;
+type SchemasMatch = AllTrue<[
+  Produces<typeof messageSchema, MessageEvent>,
+  Produces<typeof conversationSchema, ConversationEvent>,
+  Produces<typeof entitySchema, EntityEvent>,
+  Produces<typeof forgetSchema, ForgetEvent>,
+]>;
 
 const KNOWN: Record<WeaverEvent['type'], ReadonlySet<string>> = {
   message: new Set(Object.keys(messageSchema.shape)),
