@@ -130,7 +130,7 @@ describe('WeaverController', () => {
   });
 
   it('writes explicit entities, waiting for a message that has not arrived yet', async () => {
-    const { db, weaver } = await start({ batchSize: 4, retryDelayMs: 25 });
+    const { db, weaver } = await start({ batchSize: 4, retryDelayMs: 25, maxAttempts: 6 });
     await weaver.submitEvents([
       { id: 'x1', type: 'entity', name: 'LoomDB', kind: 'product', messageId: 'm1' },
       { id: 'x2', type: 'entity', name: 'Quiet', kind: 'topic' },

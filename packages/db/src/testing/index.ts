@@ -689,9 +689,9 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         if (!db) return;
         const q = db.queue('q');
         q.push(items('a'));
-        const [first] = lease(db, 'dead-worker', 1, 20);
+        const [first] = lease(db, 'dead-worker', 1, 300);
         expect(lease(db, 'w2')).toEqual([]);
-        await new Promise((r) => setTimeout(r, 40));
+        await new Promise((r) => setTimeout(r, 350));
         const [again] = lease(db, 'w2');
         expect(again).toMatchObject({ seq: first!.seq, id: 'a', attempts: 2 });
         expectLoomError(() => q.ack('dead-worker', [first!.seq]), 'CONFLICT');
@@ -704,10 +704,10 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         const q = db.queue('q');
         q.push(items('a', 'b'));
         const [a, b] = lease(db, 'w1');
-        q.release('w1', [a!.seq], { delayMs: 30 });
+        q.release('w1', [a!.seq], { delayMs: 300 });
         q.release('w2', [b!.seq]);
         expect(lease(db, 'w1')).toEqual([]);
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 350));
         expect(lease(db, 'w1').map((i) => [i.id, i.attempts])).toEqual([['a', 2]]);
         expectLoomError(() => q.deadLetter('w2', b!.seq, 'x'), 'CONFLICT');
         q.deadLetter('w1', b!.seq, 'content: bad input');
