@@ -368,7 +368,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       try {
         if (items.length === 0) items = this.#db.queue(this.#options.queue).lease(this.#leaseOptions());
       } catch (e) {
-        this.#report(asLoomError(e), []);
+        const error = asLoomError(e);
+        this.#report(error, []);
+        if (error.code === 'CLOSED') break; // the database was closed under the weaver: nothing more to do
         await this.#idle(this.#options.pollMs);
         continue;
       }
@@ -381,9 +383,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       // Woken by a submission that does not fill a batch: give the rest of the burst a moment.
       if (submitted && !this.#drain && this.#pending < this.#options.batchSize && this.#options.maxLatencyMs > 0) await sleep(this.#options.maxLatencyMs);
     }
-    if (this.#next.length > 0) this.#release(this.#next, 0);
+    if (this.#next.length > 0 && !this.#db.closed) this.#release(this.#next, 0);
     this.#next = [];
-    if (this.#state === 'stopping') this.#state = 'stopped';
+    this.#state = 'stopped';
   }
 
   #leaseOptions() {
@@ -454,6 +456,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       const error = asLoomError(e);
       this.#report(error, items);
       if (error.code === 'CONFLICT') return; // another weaver took these over and owns them now
+      if (error.code === 'CLOSED') {
+        this.#state = 'stopping'; // the inbox keeps the items for the next initialize()
+        return;
+      }
       if (this.#state !== 'running') return this.#release(items, 0);
       if (TRANSIENT.has(error.code)) return this.#retryLater(items);
       if (items.length > 1) {

@@ -221,6 +221,19 @@ describe('WeaverController', () => {
     }, 'CLOSED');
   });
 
+  it('stops by itself when the database is closed under it', async () => {
+    const db = freshDb();
+    const weaver = new WeaverController(db, { pollMs: 5 });
+    await weaver.initialize();
+    const errors: string[] = [];
+    weaver.on('error', (e) => errors.push(e.code));
+    db.close();
+    await new Promise((r) => setTimeout(r, 30));
+    await weaver.shutdown({ drain: true });
+    expect(errors).toContain('CLOSED');
+    await expect(weaver.submitEvent(messages(1)[0]!)).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('keeps going when its listeners throw', async () => {
     const { db, weaver } = await start();
     weaver.on('batch', () => {
