@@ -45,8 +45,8 @@ function makeEvents(): MessageEvent[] {
   });
 }
 
-function open(dir: string): EmbeddedDB {
-  return EmbeddedDB.open(dir, { durability: 'immediate' });
+function open(dir: string, durability: 'immediate' | 'relaxed' = 'immediate'): EmbeddedDB {
+  return EmbeddedDB.open(dir, { durability });
 }
 
 /**
@@ -101,8 +101,8 @@ function batchPlan(source: EmbeddedDB, events: MessageEvent[]) {
   return batches;
 }
 
-function upperBound(plan: ReturnType<typeof batchPlan>, events: number, dir: string): Measurement {
-  const db = open(dir);
+function upperBound(plan: ReturnType<typeof batchPlan>, events: number, dir: string, durability: 'immediate' | 'relaxed'): Measurement {
+  const db = open(dir, durability);
   db.ensureSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
   for (const index of MEMORY_INDEXES) db.createIndex(index);
   const perBatch = new Float64Array(plan.length);
@@ -122,7 +122,7 @@ function upperBound(plan: ReturnType<typeof batchPlan>, events: number, dir: str
   perBatch.sort();
   return {
     case: 'durable ingestion (events/s)',
-    system: `batch APIs, ${BATCH}-event transactions (upper bound; ${stats.nodes} nodes, ${stats.edges} edges)`,
+    system: `batch APIs, ${BATCH}-event ${durability} transactions (${stats.nodes} nodes, ${stats.edges} edges)`,
     ops: events,
     opsPerSec: events / seconds,
     p50us: perBatch[Math.floor(perBatch.length / 2)] as number,
@@ -135,23 +135,28 @@ export async function weaver(): Promise<SuiteResult> {
   const events = makeEvents();
   const weaverDir = scratchDir('weaver');
   const boundDir = scratchDir('weaver-bound');
+  const relaxedDir = scratchDir('weaver-bound-relaxed');
   try {
     const { m, db } = await weaverRun(events, weaverDir);
     const plan = batchPlan(db, events);
     db.close();
-    const bound = upperBound(plan, events.length, boundDir);
-    const measurements = [m, bound];
+    const bound = upperBound(plan, events.length, boundDir, 'immediate');
+    const relaxed = upperBound(plan, events.length, relaxedDir, 'relaxed');
+    const measurements = [m, bound, relaxed];
     return {
       suite: 'weaver',
       dataset:
         `${EVENTS.toLocaleString('en-US')} message events over ${CONVERSATIONS} conversations (~25 words, 3–4 entity mentions each), durability 'immediate', ` +
-        `default rule-based extractor and hashing embedder, batch ${BATCH}. Weaver p50/p99: submit → written per event; upper bound p50/p99: per-batch commit. ` +
-        `Target: ≥ 5,000 events/s and ≥ 0.5× the upper bound.`,
+        `default rule-based extractor and hashing embedder, batch ${BATCH}. Weaver p50/p99: submit → written per event; batch-API p50/p99: per-batch commit. ` +
+        `The weaver commits each event to its inbox durably (immediate) before submit resolves, then writes each batch and marks its events done in one ` +
+        `relaxed commit (an OS crash can only make it write them again). The upper bound is the same final graph written directly with immediate commits ` +
+        `(a direct writer has nothing to replay from); the relaxed row is shown for reference. Target: ≥ 5,000 events/s and ≥ 0.5× the upper bound.`,
       measurements,
-      comparisons: [compare(measurements, m.case, m.system, bound.system, 0.5)],
+      comparisons: [compare(measurements, m.case, m.system, bound.system, 0.5), compare(measurements, m.case, m.system, relaxed.system)],
     };
   } finally {
     removeScratch(weaverDir);
     removeScratch(boundDir);
+    removeScratch(relaxedDir);
   }
 }

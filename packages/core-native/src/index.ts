@@ -32,8 +32,11 @@ export interface NativeAddon {
   /** `options`: JSON `{ durability?, busyTimeoutMs?, readOnly?, mapSize? }`. */
   open(path: string, optionsJson: string): NativeHandle;
   close(handle: NativeHandle): void;
-  /** Begins a write transaction; with `async`, waits for the writer lock off the JS thread. */
-  txBegin<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, NativeTransaction>;
+  /**
+   * Begins a write transaction committing with `durabilityJson` (`"immediate"`, `"relaxed"`, or `null` for the
+   * handle's); with `async`, waits for the writer lock off the JS thread.
+   */
+  txBegin<A extends boolean>(handle: NativeHandle, durabilityJson: string, async: A): Maybe<A, NativeTransaction>;
   txCommit(tx: NativeTransaction): void;
   txRollback(tx: NativeTransaction): void;
   txSavepoint(tx: NativeTransaction): void;

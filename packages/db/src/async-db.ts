@@ -1,9 +1,9 @@
 import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { invalid, loomError, toLoomError } from './errors.js';
-import { asyncTransaction, Transaction, type AsyncTransaction } from './transaction.js';
+import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
-import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations } from './storage.js';
+import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations, type TransactionOptions } from './storage.js';
 import type {
   Edge,
   EdgeInput,
@@ -146,13 +146,14 @@ export class AsyncEmbeddedDB {
    * });
    * ```
    */
-  async transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T, options?: { signal?: AbortSignal }): Promise<T> {
+  async transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T, options?: { signal?: AbortSignal } & TransactionOptions): Promise<T> {
     if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
-    const { signal } = prepareLongOptions(options);
-    return this.#withTransaction((tx) => fn(asyncTransaction(tx)), signal);
+    const prepared = prepareTransactionOptions(options, ['signal']);
+    const { signal } = prepareLongOptions(options === undefined ? undefined : { signal: (options as { signal?: AbortSignal }).signal });
+    return this.#withTransaction((tx) => fn(asyncTransaction(tx)), signal, prepared);
   }
 
-  async #withTransaction<T>(fn: (tx: Transaction) => Promise<T> | T, signal?: AbortSignal): Promise<T> {
+  async #withTransaction<T>(fn: (tx: Transaction) => Promise<T> | T, signal?: AbortSignal, options?: TransactionOptions): Promise<T> {
     const begin = this.#ops.beginTransaction;
     if (!begin) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no transactions`);
     while (this.#transactionEnded) await this.#transactionEnded;
@@ -162,7 +163,7 @@ export class AsyncEmbeddedDB {
     const abort = () => tx?.end(false);
     try {
       signal?.throwIfAborted();
-      tx = new Transaction(await this.#run(() => begin()));
+      tx = new Transaction(await this.#run(() => begin(options)));
       signal?.addEventListener('abort', abort, { once: true });
       try {
         const result = await fn(tx);

@@ -57,6 +57,7 @@ export type {
   StorageSearchFilter,
   StorageOperations,
   StorageTransaction,
+  TransactionOptions,
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';

@@ -183,8 +183,13 @@ export interface StorageBackend extends StorageOperations {
   /** The name the backend was registered under. */
   readonly name: string;
   readonly capabilities: StorageCapabilities;
-  /** Begins a write transaction, waiting up to the busy timeout for other writers (when `capabilities.transactions`). */
-  beginTransaction?(): StorageTransaction;
+  /**
+   * Begins a write transaction, waiting up to the busy timeout for other
+   * writers (when `capabilities.transactions`). `durability` overrides the
+   * database's for this transaction's commit (backends without durability
+   * levels ignore it).
+   */
+  beginTransaction?(options?: TransactionOptions): StorageTransaction;
   close(): void;
   /** Off-thread versions of the methods above, when the backend has them. */
   readonly async?: AsyncStorageOperations;
@@ -227,8 +232,18 @@ export const ASYNC_OPERATIONS = [
  * JavaScript thread.
  */
 export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>> & {
-  beginTransaction?(): Promise<StorageTransaction>;
+  beginTransaction?(options?: TransactionOptions): Promise<StorageTransaction>;
 };
+/** Options of one transaction. */
+export interface TransactionOptions {
+  /**
+   * How its commit reaches the disk, instead of the database's setting:
+   * `relaxed` suits work that can be redone after an OS crash, such as
+   * items acknowledged from a durable queue in the same commit.
+   */
+  durability?: 'immediate' | 'relaxed';
+}
+
 /** What a storage factory receives from `EmbeddedDB.open`. */
 export interface StorageOpenOptions {
   /** Database directory (absolute). */

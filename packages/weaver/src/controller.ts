@@ -443,12 +443,17 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       const prepared = await this.#prepare(items);
       let remember = () => {};
       let next: LeasedQueueItem[] = [];
-      this.#db.transaction((tx) => {
-        remember = this.#writer.write(tx, prepared);
-        const inbox = tx.queue(this.#options.queue);
-        inbox.ack(this.holder, items.map((i) => i.seq));
-        if (prefetch && this.#state === 'running') next = inbox.lease(this.#leaseOptions());
-      });
+      // Relaxed: the events are durable in the inbox and acknowledged in this same commit, so an OS
+      // crash that loses the commit loses nothing: the events are simply written again.
+      this.#db.transaction(
+        (tx) => {
+          remember = this.#writer.write(tx, prepared);
+          const inbox = tx.queue(this.#options.queue);
+          inbox.ack(this.holder, items.map((i) => i.seq));
+          if (prefetch && this.#state === 'running') next = inbox.lease(this.#leaseOptions());
+        },
+        { durability: 'relaxed' },
+      );
       remember();
       this.#next = next;
       this.#written(items, performance.now() - started);

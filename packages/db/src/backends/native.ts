@@ -1,7 +1,7 @@
 import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type { AsyncStorageOperations, TransactionOptions, DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -233,7 +233,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     this.async = {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
-      beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
+      beginTransaction: (options) => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, JSON.stringify(options?.durability ?? null), true))),
       insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
       updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
@@ -260,8 +260,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     };
   }
 
-  beginTransaction(): StorageTransaction {
-    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, false)));
+  beginTransaction(options?: TransactionOptions): StorageTransaction {
+    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, JSON.stringify(options?.durability ?? null), false)));
   }
 
   close(): void {

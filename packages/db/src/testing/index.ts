@@ -490,6 +490,20 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         expect(db.getEdge('ab')).not.toBeNull();
       });
 
+      it('take their own durability, and reject bad transaction options', async () => {
+        const db = transactional();
+        if (!db) return;
+        db.transaction((tx) => tx.insertNode({ id: 'relaxed', type: 'T' }), { durability: 'relaxed' });
+        db.transaction((tx) => tx.insertNode({ id: 'immediate', type: 'T' }), { durability: 'immediate' });
+        expect(db.stats().nodes).toBe(2);
+        expectLoomError(() => db.transaction(() => undefined, { durability: 'eventually' as never }), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.transaction(() => undefined, { signal: 1 } as never), 'INVALID_ARGUMENT');
+        const adb = await freshAsync();
+        await adb.transaction(async (tx) => tx.insertNode({ id: 'a', type: 'T' }), { durability: 'relaxed' });
+        expect(await adb.getNode('a')).not.toBeNull();
+        await expect(adb.transaction(async () => undefined, { durability: 'x' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      });
+
       it('roll back everything on a throw and rethrow the very same error', () => {
         const db = transactional();
         if (!db) return;

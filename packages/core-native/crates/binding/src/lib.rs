@@ -9,7 +9,7 @@ mod errors;
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchFilter, SpaceSpec,
+    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchFilter, SpaceSpec,
     Transaction, WriterGuard,
 };
 use neon::prelude::*;
@@ -129,21 +129,30 @@ fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     Ok(cx.undefined())
 }
 
-/// Begins a transaction. With `async`, the writer lock is awaited on the
+/// Begins a transaction; `durabilityJson` is `"immediate"`, `"relaxed"` or
+/// `null` (the handle's). With `async`, the writer lock is awaited on the
 /// libuv pool and the transaction then begins on the JS thread.
 fn tx_begin(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
+    let durability: Option<Durability> = json(&mut cx, 1, "durability")?;
     if is_async(&mut cx) {
         let locking = db.clone();
-        let promise = cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer));
+        let promise =
+            cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer, durability));
         return Ok(promise.upcast());
     }
     let writer = guarded(|| db.lock_writer());
-    begin_with(&mut cx, &db, writer)
+    begin_with(&mut cx, &db, writer, durability)
 }
 
-fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<WriterGuard, Error>) -> JsResult<'a, JsValue> {
-    match writer.and_then(|w| guarded(|| db.begin(w))) {
+fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<WriterGuard, Error>, durability: Option<Durability>) -> JsResult<'a, JsValue> {
+    let begun = writer.and_then(|w| {
+        guarded(|| match durability {
+            Some(d) => db.begin_with(w, d),
+            None => db.begin(w),
+        })
+    });
+    match begun {
         Ok((tx, db)) => Ok(cx.boxed(TxHandle { tx, db }).upcast()),
         Err(e) => throw(cx, e),
     }

@@ -260,7 +260,14 @@ impl Database {
     /// its reads see its writes, nobody else sees them before
     /// [`Transaction::commit`], and other writers wait until it ends.
     pub fn begin(&self, writer: WriterGuard) -> Result<(Arc<Transaction>, Database)> {
-        let tx = Arc::new(Transaction::begin(&self.store, writer, self.durable())?);
+        self.begin_with(writer, self.options.durability)
+    }
+
+    /// As [`Database::begin`], committing with `durability` instead of the
+    /// handle's: `Relaxed` suits work that can be redone after an OS crash,
+    /// such as items acknowledged from a durable queue in the same commit.
+    pub fn begin_with(&self, writer: WriterGuard, durability: Durability) -> Result<(Arc<Transaction>, Database)> {
+        let tx = Arc::new(Transaction::begin(&self.store, writer, durability == Durability::Immediate)?);
         Ok((Arc::clone(&tx), Database { transaction: Some(tx), ..self.clone() }))
     }
 
