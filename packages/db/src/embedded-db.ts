@@ -2,8 +2,8 @@ import { invalid, loomError } from './errors.js';
 import { openBackend, type OpenOptions } from './open.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { call, DatabaseOperations } from './operations.js';
-import type { StorageBackend, StorageCapabilities, StorageOperations } from './storage.js';
-import { runTransaction, Transaction } from './transaction.js';
+import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
+import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -77,12 +77,13 @@ export class EmbeddedDB extends DatabaseOperations {
    * });
    * ```
    */
-  transaction<T>(fn: (tx: Transaction) => T): T {
+  transaction<T>(fn: (tx: Transaction) => T, options?: TransactionOptions): T {
     if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
+    const prepared = prepareTransactionOptions(options);
     const backend = this.target() as StorageBackend;
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
-    return runTransaction(new Transaction(call(backend, () => begin())), fn);
+    return runTransaction(new Transaction(call(backend, () => begin(prepared))), fn);
   }
 
   /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */

@@ -41,10 +41,12 @@ pub struct Tables {
     pub embeddings: Table,
     pub changes: Table,
     pub prop_index: Table,
+    /// Durable queues (see `queue`).
+    pub queues: Table,
 }
 
-const TABLE_NAMES: [&str; 11] =
-    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index"];
+const TABLE_NAMES: [&str; 12] =
+    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index", "queues"];
 
 pub struct Store {
     pub path: PathBuf,
@@ -134,6 +136,7 @@ impl Store {
                 embeddings: t[8],
                 changes: t[9],
                 prop_index: t[10],
+                queues: t[11],
             }
         };
         let vectors = VectorIndexes::new(store_path.clone());
