@@ -6,8 +6,8 @@ import { toPrometheus } from './prometheus.js';
 import type { BackupResult, CompactResult, ExportedRecord, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { call, DatabaseOperations } from './operations.js';
-import type { StorageBackend, StorageCapabilities, StorageOperations } from './storage.js';
-import { runTransaction, Transaction } from './transaction.js';
+import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
+import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -82,12 +82,13 @@ export class EmbeddedDB extends DatabaseOperations {
    * });
    * ```
    */
-  transaction<T>(fn: (tx: Transaction) => T): T {
+  transaction<T>(fn: (tx: Transaction) => T, options?: TransactionOptions): T {
     if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
+    const prepared = prepareTransactionOptions(options);
     const backend = this.target() as StorageBackend;
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
-    return runTransaction(new Transaction(call(backend, () => begin())), fn);
+    return runTransaction(new Transaction(call(backend, () => begin(prepared))), fn);
   }
 
   /**

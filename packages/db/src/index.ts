@@ -43,7 +43,13 @@ export type {
   ExtractedEntity,
 } from './plugins.js';
 export { hashingEmbed, createHashingEmbedder, hashingEmbedderPlugin, HASHING_DIMENSIONS } from './embedders/hashing.js';
+export { DurableQueue, MAX_QUEUE_NAME_BYTES, MAX_LEASE, type LeaseOptions } from './queue.js';
 export type {
+  QueueItemInput,
+  LeasedQueueItem,
+  DeadLetter,
+  QueueStats,
+  StorageQueues,
   StorageBackend,
   StorageCapabilities,
   StorageFactory,
@@ -52,6 +58,7 @@ export type {
   StorageSearchOptions,
   StorageOperations,
   StorageTransaction,
+  TransactionOptions,
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';

@@ -43,7 +43,8 @@ import {
   walkPages,
   type Position,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
+import { DurableQueue, prepareQueueName } from './queue.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -117,6 +118,16 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.createIndex(spec));
   }
 
+  /**
+   * Declares an embedding space after opening (as `open`'s `spaces` option
+   * does), or checks that the existing one has the same spec (else
+   * `INVALID_ARGUMENT`).
+   */
+  ensureSpace(name: string, spec: SpaceSpec): void {
+    const prepared = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, prepared));
+  }
+
   /** Removes a property index; `false` when there was none. */
   dropIndex(index: IndexSpec): boolean {
     const spec = prepareIndexSpec(index);
@@ -161,6 +172,13 @@ export abstract class DatabaseOperations {
   getEdge(id: string): Edge | null {
     const checked = checkId('id', id);
     return this.run((b) => b.getEdge(checked));
+  }
+
+  /** Shallow-merges `properties` (a `null` value deletes its key) and/or sets `weight`; type and endpoints stay. */
+  updateEdge(id: string, update: { properties?: EdgeInput['properties']; weight?: number }): Edge {
+    const checked = checkId('id', id);
+    const { properties, weight } = prepareEdgePatch(update);
+    return this.run((b) => b.updateEdge(checked, properties, weight));
   }
 
   deleteEdge(id: string): boolean {
@@ -209,6 +227,19 @@ export abstract class DatabaseOperations {
     const prepared = prepareEdgeBatch(edges);
     this.run((b) => b.insertEdges(prepared));
     return prepared.map((e) => e.id);
+  }
+
+  /**
+   * Counter edges (co-mention counts, …), in one commit: adds each edge's
+   * `weight` (default 1) to the edge with its `id`, creating it when absent,
+   * deleting it when the sum drops to 0 or below.
+   */
+  addEdgeWeights(edges: Array<EdgeInput & { id: string }>): void {
+    const prepared = prepareEdgeBatch(edges);
+    prepared.forEach((e, i) => {
+      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+    });
+    this.run((b) => b.addEdgeWeights(prepared));
   }
 
   /** Stores every vector or none, in one commit. */
@@ -285,5 +316,28 @@ export abstract class DatabaseOperations {
   /** Counts and definitions of committed data. */
   stats(): Stats {
     return this.run((b) => b.stats());
+  }
+
+  /**
+   * Runs a query plan inside the storage engine (`capabilities.nativeQuery`),
+   * JSON text in and out (the query vector may come beside the JSON);
+   * `UNSUPPORTED` otherwise. Use `@loomdb/query`,
+   * which builds the plans and falls back to its generic executor.
+   */
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.run((b) => {
+      if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
+      return b.executeQuery(planJson, v);
+    });
+  }
+
+  /**
+   * The durable queue `name` in this database (`capabilities.durableQueue`;
+   * else its calls throw `UNSUPPORTED`). Inside a transaction its calls join it.
+   */
+  queue(name: string): DurableQueue {
+    return new DurableQueue(() => this.target(), prepareQueueName(name));
   }
 }

@@ -5,8 +5,13 @@ import type {
   AsyncStorageOperations,
   EngineMetrics,
   MaintenanceControl,
-  StorageBackend,
   StorageMaintenance,
+  TransactionOptions,
+  DeadLetter,
+  LeasedQueueItem,
+  QueueItemInput,
+  QueueStats,
+  StorageBackend,
   StorageOpenOptions,
   StorageOperations,
   StorageSearchFilter,
@@ -132,6 +137,10 @@ class NativeOperations implements StorageOperations {
     return sync(() => parseOrNull<Edge>(this.addon.getEdge(this.#handle, id, false)));
   }
 
+  updateEdge(id: string, patch: Properties, weight?: number): Edge {
+    return sync(() => parse<Edge>(this.addon.updateEdge(this.#handle, id, JSON.stringify(patch), JSON.stringify(weight ?? null), false)));
+  }
+
   deleteEdge(id: string): boolean {
     return sync(() => this.addon.deleteEdge(this.#handle, id, false));
   }
@@ -150,6 +159,10 @@ class NativeOperations implements StorageOperations {
 
   insertEdges(edges: PreparedEdge[]): void {
     sync(() => this.addon.insertEdges(this.#handle, JSON.stringify(edges), false));
+  }
+
+  addEdgeWeights(edges: PreparedEdge[]): void {
+    sync(() => this.addon.addEdgeWeights(this.#handle, JSON.stringify(edges), false));
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
@@ -191,6 +204,38 @@ class NativeOperations implements StorageOperations {
   stats(): Stats {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
+
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
+  }
+
+  queuePush(queue: string, items: QueueItemInput[]): boolean[] {
+    return sync(() => parse<boolean[]>(this.addon.queuePush(this.#handle, queue, JSON.stringify(items), false)));
+  }
+
+  queueLease(queue: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[] {
+    return sync(() => parse<LeasedQueueItem[]>(this.addon.queueLease(this.#handle, queue, holder, max, leaseMs, false)));
+  }
+
+  queueAck(queue: string, holder: string, seqs: number[]): void {
+    sync(() => this.addon.queueAck(this.#handle, queue, holder, JSON.stringify(seqs), false));
+  }
+
+  queueRelease(queue: string, holder: string, seqs: number[], delayMs: number): void {
+    sync(() => this.addon.queueRelease(this.#handle, queue, holder, JSON.stringify(seqs), delayMs, false));
+  }
+
+  queueDeadLetter(queue: string, holder: string, seq: number, error: string): void {
+    sync(() => this.addon.queueDeadLetter(this.#handle, queue, holder, seq, error, false));
+  }
+
+  queueStats(queue: string): QueueStats {
+    return sync(() => parse<QueueStats>(this.addon.queueStats(this.#handle, queue, false)));
+  }
+
+  queueDeadLetters(queue: string, limit: number): DeadLetter[] {
+    return sync(() => parse<DeadLetter[]>(this.addon.queueDeadLetters(this.#handle, queue, limit, false)));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -226,7 +271,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true };
   readonly async: AsyncStorageOperations;
   readonly maintenance: StorageMaintenance;
   readonly #handle: NativeHandle;
@@ -240,7 +285,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     this.async = {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
-      beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
+      beginTransaction: (options) => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, JSON.stringify(options?.durability ?? null), true))),
       insertNode: (n) => later(async () => parse<Node>(await a.insertNode(h, n.id, n.type, JSON.stringify(n.properties), true))),
       insertNodes: (nodes) => later(async () => void (await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
@@ -248,12 +293,14 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
       insertEdge: (e) => later(async () => parse<Edge>(await a.insertEdge(h, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, true))),
       getEdge: (id) => later(async () => parseOrNull<Edge>(await a.getEdge(h, id, true))),
+      updateEdge: (id, patch, weight) => later(async () => parse<Edge>(await a.updateEdge(h, id, JSON.stringify(patch), JSON.stringify(weight ?? null), true))),
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter, options = {}) =>
         later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
       insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
+      addEdgeWeights: (edges) => later(() => a.addEdgeWeights(h, JSON.stringify(edges), true)),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
       deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),
@@ -268,6 +315,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
           const [stats, storage] = await Promise.all([a.stats(h, true), a.usage(h, true)]);
           return { ...parse<Stats>(stats), storage: parse<StorageUsage>(storage) };
         }),
+      executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
     this.maintenance = {
       backup: (dest, control) => sync(() => parse<BackupResult>(a.backup(h, dest, control.onProgress ?? null, null, false))),
@@ -290,8 +338,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     return { ...super.stats(), storage: this.maintenance.usage() };
   }
 
-  beginTransaction(): StorageTransaction {
-    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, false)));
+  beginTransaction(options?: TransactionOptions): StorageTransaction {
+    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, JSON.stringify(options?.durability ?? null), false)));
   }
 
   close(): void {

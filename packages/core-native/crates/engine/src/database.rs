@@ -270,7 +270,14 @@ impl Database {
     /// its reads see its writes, nobody else sees them before
     /// [`Transaction::commit`], and other writers wait until it ends.
     pub fn begin(&self, writer: WriterGuard) -> Result<(Arc<Transaction>, Database)> {
-        let tx = Arc::new(Transaction::begin(&self.store, writer, self.durable())?);
+        self.begin_with(writer, self.options.durability)
+    }
+
+    /// As [`Database::begin`], committing with `durability` instead of the
+    /// handle's: `Relaxed` suits work that can be redone after an OS crash,
+    /// such as items acknowledged from a durable queue in the same commit.
+    pub fn begin_with(&self, writer: WriterGuard, durability: Durability) -> Result<(Arc<Transaction>, Database)> {
+        let tx = Arc::new(Transaction::begin(&self.store, writer, durability == Durability::Immediate)?);
         Ok((Arc::clone(&tx), Database { transaction: Some(tx), ..self.clone() }))
     }
 
@@ -401,11 +408,84 @@ impl Database {
         self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
+    /// Counter edges (co-mention counts and the like): adds each item's
+    /// weight to the edge with its id, creating it as given when absent (and
+    /// the weight is positive) and deleting it when the sum drops to 0 or
+    /// below. An existing edge must have the item's type and endpoints. Items
+    /// apply in order (an id may repeat), all in one commit.
+    pub fn add_edge_weights(&self, items: &[NewEdge], now: i64) -> Result<()> {
+        for (i, e) in items.iter().enumerate() {
+            validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
+        }
+        self.write(|txn, t| {
+            for (i, e) in items.iter().enumerate() {
+                match lookup(txn, t.edge_ids, &e.id)? {
+                    Some(key) => {
+                        let mut edge = read_edge(txn, t, key)?;
+                        if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
+                            let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
+                            return Err(in_batch("edges", i, Error::invalid(message)));
+                        }
+                        edge.weight += e.weight;
+                        if edge.weight <= 0.0 {
+                            delete_edge_record(txn, t, key)?;
+                        } else {
+                            let k = u64_key(key);
+                            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+                            log_change(txn, t, Change::EdgePut, key, 0)?;
+                        }
+                    }
+                    None if e.weight > 0.0 => {
+                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
+                        // A later item may name the same edge: make it visible.
+                        t.apply_held(txn)?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
+        })
+    }
+
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
         let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => read_edge(txn, t, key).map(Some),
             None => Ok(None),
+        })
+    }
+
+    /// Shallow-merges `patch` (a JSON object as text; `null` deletes a key)
+    /// into the edge's properties and sets its weight when given. Type and
+    /// endpoints never change, so adjacency is untouched.
+    pub fn update_edge(&self, id: &str, patch: &str, weight: Option<f64>) -> Result<Edge> {
+        let patch: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
+        if weight.is_some_and(|w| !w.is_finite()) {
+            return Err(Error::invalid(format!("weight must be a finite number, got {}", weight.unwrap_or_default())));
+        }
+        self.write(|txn, t| {
+            let key = lookup(txn, t.edge_ids, id)?.ok_or_else(|| Error::not_found(format!("edge \"{id}\" does not exist")))?;
+            let mut edge = read_edge(txn, t, key)?;
+            if !patch.is_empty() {
+                let mut props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&edge.properties)
+                    .map_err(|_| Error::corruption(format!("edge \"{id}\" holds properties that are not a JSON object")))?;
+                for (k, v) in &patch {
+                    if v.is_null() {
+                        props.remove(k);
+                    } else {
+                        props.insert(k.clone(), v.clone());
+                    }
+                }
+                edge.properties = serde_json::to_string(&props).expect("JSON map serializes");
+            }
+            if let Some(w) = weight {
+                edge.weight = w;
+            }
+            let k = u64_key(key);
+            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
+            Ok(edge)
         })
     }
 
@@ -968,7 +1048,7 @@ fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
     }
 }
 
-fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
+pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
     find_space(txn, t, name)?.ok_or_else(|| {
         Error::not_found(format!("space \"{name}\" does not exist; declare it with open(path, {{ spaces: {{ {name}: {{ dimensions, metric }} }} }})"))
     })
@@ -1075,6 +1155,43 @@ mod tests {
         assert!(err.message.contains("nodes[1]"));
         assert!(db.get_node("new1").unwrap().is_none());
         assert_eq!(db.stats().unwrap(), before);
+    }
+
+    #[test]
+    fn updating_an_edge_merges_properties_and_sets_the_weight() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        db.insert_edge(&NewEdge { properties: r#"{"x":1,"y":2}"#.into(), ..edge("ab", "a", "b") }, 1).unwrap();
+        let e = db.update_edge("ab", r#"{"y":null,"z":3}"#, Some(2.5)).unwrap();
+        assert_eq!((e.properties.as_str(), e.weight), (r#"{"x":1,"z":3}"#, 2.5));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap(), e);
+        let hop = crate::Hop { direction: crate::Direction::Out, edge_types: None };
+        assert_eq!(db.neighbors("a", &hop, None).unwrap().len(), 1);
+        assert_eq!(db.update_edge("nope", "{}", None).unwrap_err().code, Code::NotFound);
+        assert_eq!(db.update_edge("ab", "{}", Some(f64::NAN)).unwrap_err().code, Code::InvalidArgument);
+    }
+
+    #[test]
+    fn edge_weights_accumulate_create_and_vanish() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        let w = |weight: f64| NewEdge { weight, ..edge("ab", "a", "b") };
+        db.add_edge_weights(&[w(1.0), w(2.0)], 1).unwrap();
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 3.0);
+        db.add_edge_weights(&[w(-3.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(-1.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(1.0)], 1).unwrap();
+        let err = db.add_edge_weights(&[w(1.0), NewEdge { weight: 1.0, ..edge("ab", "b", "a") }], 1).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(err.message.contains("edges[1]"));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 1.0, "a failing call changes nothing");
+        assert_eq!(db.stats().unwrap().edges, 1);
     }
 
     #[test]

@@ -44,10 +44,12 @@ pub struct Tables {
     pub embeddings: Table,
     pub changes: Table,
     pub prop_index: Table,
+    /// Durable queues (see `queue`).
+    pub queues: Table,
 }
 
-const TABLE_NAMES: [&str; 11] =
-    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index"];
+const TABLE_NAMES: [&str; 12] =
+    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index", "queues"];
 
 /// An open environment and its tables.
 pub struct Live {
@@ -311,6 +313,7 @@ impl Store {
         let named = [
             ("meta", t.meta), ("node_ids", t.node_ids), ("edge_ids", t.edge_ids), ("nodes", t.nodes), ("edges", t.edges), ("out_adj", t.out_adj),
             ("in_adj", t.in_adj), ("node_types", t.node_types), ("embeddings", t.embeddings), ("changes", t.changes), ("prop_index", t.prop_index),
+            ("queues", t.queues),
         ];
         let main: Option<Table> = live.env.open_database(&rtxn, None)?;
         let main_pages = match main {
@@ -424,6 +427,7 @@ fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Res
         embeddings: t[8],
         changes: t[9],
         prop_index: t[10],
+        queues: t[11],
     };
     Ok(Live { env, tables })
 }

@@ -227,6 +227,18 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_may_commit_with_its_own_durability() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path(), 50);
+        let (tx, in_tx) = db.begin_with(db.lock_writer().unwrap(), crate::Durability::Relaxed).unwrap();
+        in_tx.insert_node(&node("a"), 1).unwrap();
+        tx.commit().unwrap();
+        drop(in_tx);
+        drop(db);
+        assert!(open(dir.path(), 50).get_node("a").unwrap().is_some());
+    }
+
+    #[test]
     fn rollback_and_drop_undo_everything() {
         let dir = tempfile::tempdir().unwrap();
         let db = open(dir.path(), 50);
