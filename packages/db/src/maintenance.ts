@@ -108,6 +108,7 @@ export function assembleMetrics(storage: string, engine: EngineMetrics | null, s
     operations: engine?.operations ?? [],
     caches: engine?.caches ?? [],
     usage: engine?.storage ?? null,
+    readers: engine?.readers ?? 0,
     sidecars: engine?.sidecars ?? [],
     sources,
   };
