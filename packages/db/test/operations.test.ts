@@ -291,7 +291,13 @@ describe('metrics', () => {
     expect(text).toMatch(/^loomdb_operations_total\{op="get"\} 200$/m);
     expect(text).toMatch(/^loomdb_source_weaver_inbox_pending 3$/m);
     for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) loomdb_\w+ .+|loomdb_\w+(\{[^}]*\})? [-\d.e+NaN]+)$/);
-    expect(code(() => db.registerMetricsSource('weaver', () => ({})))).toBe('ALREADY_EXISTS');
+    // A restarted component registers again: the newest source wins, and removing the old one leaves it.
+    const removeOld = db.registerMetricsSource('gauge', () => ({ v: 1 }));
+    const removeNew = db.registerMetricsSource('gauge', () => ({ v: 2 }));
+    removeOld();
+    expect(db.metrics().sources.gauge).toEqual({ v: 2 });
+    removeNew();
+    expect(db.metrics().sources.gauge).toBeUndefined();
     expect(code(() => db.registerMetricsSource('bad name', () => ({})))).toBe('INVALID_ARGUMENT');
     expect(code(() => db.registerMetricsSource('x', 'no' as never))).toBe('INVALID_ARGUMENT');
     expect(code(() => db.metrics({ format: 'xml' } as never))).toBe('INVALID_ARGUMENT');
