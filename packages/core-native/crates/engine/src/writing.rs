@@ -25,8 +25,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
 
-const META_NEXT_ID: &[u8] = b"next_id";
-const META_CHANGE_SEQ: &[u8] = b"change_seq";
+pub(crate) const META_NEXT_ID: &[u8] = b"next_id";
+pub(crate) const META_CHANGE_SEQ: &[u8] = b"change_seq";
 const META_CLOCK: &[u8] = b"clock";
 
 /// The sequence of the newest change-log entry committed as of `txn`.
