@@ -8,12 +8,17 @@
 //! - Indexes and reach sets only choose which nodes are looked at first (the
 //!   smallest set drives); every candidate is still tested against the whole
 //!   plan, so the strategy never changes the answer.
+//! - A graph filter whose last level would read more than
+//!   [`LAST_LEVEL_BUDGET`] adjacency entries is kept [`Reach::Partial`] when an
+//!   index gives at most that many candidates instead: its levels before the last are
+//!   known exactly, and each candidate checks the last hop from its own side
+//!   (a node is at distance `h` exactly when a neighbour is at `h - 1`).
 
 use crate::codec::{self, open as unseal, read_u64_be};
 use crate::database::{match_nodes, read_node, require_space, Database};
 use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
-use crate::graph::adjacent;
+use crate::graph::{adjacent, Hop};
 use crate::indexes;
 use crate::keys;
 use crate::plan::{node_filter, position_of, GraphFilter, OrderKey, Plan, Position};
@@ -45,8 +50,39 @@ struct Hit {
     distance: Option<f32>,
 }
 
-/// Nodes reached by a graph filter and their fewest hops.
-type Reach = HashMap<u64, u32>;
+/// Adjacency entries the last level of a graph filter may read before the
+/// planner looks for a cheaper candidate set (see the module invariants).
+const LAST_LEVEL_BUDGET: usize = 8192;
+
+/// Hashes internal node keys (engine-assigned, so no adversary picks them)
+/// with one multiply: walks insert tens of thousands per query.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_u64(&mut self, key: u64) {
+        self.0 = (key ^ (key >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Node key → fewest hops.
+type Hops = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// Nodes a graph filter admits and their fewest hops.
+enum Reach {
+    /// Every admitted node (anchors excluded).
+    Complete(Hops),
+    /// The nodes within `max_hops - 1` (anchors at 0); `forward` walks from a candidate towards them.
+    Partial { inner: Hops, forward: Hop },
+}
 
 struct Run<'a> {
     txn: &'a RoTxn<'a>,
@@ -54,6 +90,9 @@ struct Run<'a> {
     plan: &'a Plan,
     filter: NodeFilter,
     reaches: Vec<Reach>,
+    /// Last-level reads before a walk may stay partial, and the most
+    /// candidates an index may then give ([`LAST_LEVEL_BUDGET`] both, but in tests).
+    budget: (usize, usize),
     stages: Vec<Stage>,
     clock: Instant,
 }
@@ -63,9 +102,13 @@ impl Database {
     /// beside it) and returns its execution
     /// as JSON: `{ items: [{ node, distance?, hops? }], more, strategy, stages }`.
     pub fn execute_plan(&self, plan_json: &str, vector: Option<Vec<f32>>) -> Result<String> {
+        self.execute_plan_within(plan_json, vector, (LAST_LEVEL_BUDGET, LAST_LEVEL_BUDGET))
+    }
+
+    fn execute_plan_within(&self, plan_json: &str, vector: Option<Vec<f32>>, budget: (usize, usize)) -> Result<String> {
         let plan = Plan::parse(plan_json, vector)?;
         let filter = plan.filter()?;
-        self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), stages: Vec::new(), clock: Instant::now() }.execute())
+        self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), budget, stages: Vec::new(), clock: Instant::now() }.execute())
     }
 }
 
@@ -79,16 +122,27 @@ impl Run<'_> {
     fn execute(mut self) -> Result<String> {
         let (nodes, edges) = (self.t.nodes.len(self.txn)?, self.t.edges.len(self.txn)?);
         let degree = if nodes == 0 { 0.0 } else { edges as f64 / nodes as f64 };
+        let mut anchors = Vec::new();
         for g in &self.plan.graph {
-            let anchors = self.anchors(g)?;
-            let reach = self.reach(&anchors, &g.backwards(), g.max_hops)?;
-            let estimate = ((anchors.len() as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
-            let detail = format!("{} anchor(s), {:?}, ≤{} hops", anchors.len(), g.direction, g.max_hops).to_lowercase();
-            let size = reach.len();
+            anchors.push(self.anchors(g)?);
+            let reach = self.reach(anchors.last().expect("pushed"), g, Some(self.budget.0))?;
+            self.graph_lap(g, anchors.last().expect("pushed").len(), &reach, nodes, degree);
             self.reaches.push(reach);
-            self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
         }
-        let (driver, source) = self.driver()?;
+        let (driver, source) = match self.driver()? {
+            (None, _) if self.reaches.iter().any(|r| matches!(r, Reach::Partial { .. })) => {
+                // No index to check the last hops from: complete the walks after all.
+                for (i, g) in self.plan.graph.iter().enumerate() {
+                    if matches!(self.reaches[i], Reach::Partial { .. }) {
+                        let reach = self.reach(&anchors[i], g, None)?;
+                        self.graph_lap(g, anchors[i].len(), &reach, nodes, degree);
+                        self.reaches[i] = reach;
+                    }
+                }
+                self.driver()?
+            }
+            found => found,
+        };
         let similar = self.plan.similar.clone();
         let mut hits = match &similar {
             Some(s) => {
@@ -125,7 +179,7 @@ impl Run<'_> {
         };
         self.lap("order", format!("{order_name} {:?}", order.direction).to_lowercase(), None, page.len());
         strategy.push("order".into());
-        Ok(self.render(&page, remaining > take, &strategy.join(" → ")))
+        self.render(&page, remaining > take, &strategy.join(" → "))
     }
 
     /// The keys of a graph filter's anchors that exist, sorted, without repeats.
@@ -142,14 +196,33 @@ impl Run<'_> {
         Ok(keys)
     }
 
-    /// Multi-source breadth-first walk from the anchors; anchors excluded.
-    fn reach(&self, anchors: &[u64], hop: &crate::graph::Hop, max_hops: u32) -> Result<Reach> {
-        let mut seen: Reach = anchors.iter().map(|&k| (k, 0)).collect();
+    fn graph_lap(&mut self, g: &GraphFilter, anchors: usize, reach: &Reach, nodes: u64, degree: f64) {
+        let estimate = ((anchors as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
+        let (size, how) = match reach {
+            Reach::Complete(m) => (m.len(), String::new()),
+            Reach::Partial { inner, .. } => (inner.len(), format!(", last hop checked per candidate ({} within {})", inner.len(), g.max_hops - 1)),
+        };
+        let detail = format!("{anchors} anchor(s), {:?}, ≤{} hops{how}", g.direction, g.max_hops).to_lowercase();
+        self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
+    }
+
+    /// Multi-source breadth-first walk from the anchors, anchors excluded;
+    /// partial when the last level would read more than `budget` entries.
+    fn reach(&self, anchors: &[u64], g: &GraphFilter, budget: Option<usize>) -> Result<Reach> {
+        let hop = g.backwards();
+        let mut seen: Hops = anchors.iter().map(|&k| (k, 0)).collect();
         let mut frontier = anchors.to_vec();
-        for depth in 1..=max_hops {
+        for depth in 1..=g.max_hops {
             let mut next = Vec::new();
+            let mut read = 0usize;
             for &node in &frontier {
-                for (neighbour, _) in adjacent(self.txn, self.t, node, hop)? {
+                let around = adjacent(self.txn, self.t, node, &hop)?;
+                read += around.len();
+                if depth == g.max_hops && budget.is_some_and(|b| read > b) {
+                    seen.retain(|_, hops| *hops < depth);
+                    return Ok(Reach::Partial { inner: seen, forward: Hop { direction: g.direction, edge_types: g.edge_types.clone() } });
+                }
+                for (neighbour, _) in around {
                     seen.entry(neighbour).or_insert_with(|| {
                         next.push(neighbour);
                         depth
@@ -162,7 +235,26 @@ impl Run<'_> {
             frontier = next;
         }
         seen.retain(|_, hops| *hops > 0);
-        Ok(seen)
+        Ok(Reach::Complete(seen))
+    }
+
+    /// Fewest hops from `key` to an anchor of graph filter `i`, when within its `max_hops`.
+    fn hops(&self, i: usize, key: u64) -> Result<Option<u32>> {
+        match &self.reaches[i] {
+            Reach::Complete(m) => Ok(m.get(&key).copied()),
+            Reach::Partial { inner, forward } => {
+                if let Some(&d) = inner.get(&key) {
+                    return Ok((d > 0).then_some(d));
+                }
+                let mut best = None;
+                for (neighbour, _) in adjacent(self.txn, self.t, key, forward)? {
+                    if let Some(&d) = inner.get(&neighbour) {
+                        best = Some(best.map_or(d + 1, |b: u32| b.min(d + 1)));
+                    }
+                }
+                Ok(best)
+            }
+        }
     }
 
     /// The smallest candidate set among the positive graph filters and the
@@ -170,13 +262,16 @@ impl Run<'_> {
     fn driver(&mut self) -> Result<(Option<Vec<u64>>, String)> {
         let mut best: Option<(Vec<u64>, String)> = None;
         for (i, g) in self.plan.graph.iter().enumerate() {
-            if !g.negate && best.as_ref().is_none_or(|(b, _)| self.reaches[i].len() < b.len()) {
-                let mut keys: Vec<u64> = self.reaches[i].keys().copied().collect();
-                keys.sort_unstable();
-                best = Some((keys, format!("graph filter {i}")));
+            if let (false, Reach::Complete(reach)) = (g.negate, &self.reaches[i]) {
+                if best.as_ref().is_none_or(|(b, _)| reach.len() < b.len()) {
+                    let mut keys: Vec<u64> = reach.keys().copied().collect();
+                    keys.sort_unstable();
+                    best = Some((keys, format!("graph filter {i}")));
+                }
             }
         }
-        let cap = best.as_ref().map_or(usize::MAX, |(b, _)| b.len());
+        let partial = self.reaches.iter().any(|r| matches!(r, Reach::Partial { .. }));
+        let cap = best.as_ref().map_or(if partial { self.budget.1 } else { usize::MAX }, |(b, _)| b.len());
         if let Some(found) = self.index_candidates(cap)? {
             best = Some(found);
         }
@@ -193,7 +288,7 @@ impl Run<'_> {
     }
 
     /// Narrows a sorted candidate set by every other indexed condition of a
-    /// single-type plan whose index range holds at most 8× as many nodes.
+    /// single-type plan whose index range holds at most 4× as many nodes.
     fn intersect_indexes(&self, keys: &mut Vec<u64>, detail: &mut String) -> Result<()> {
         let Some([ty]) = self.filter.types.as_deref() else { return Ok(()) };
         let defs = indexes::list(self.txn, self.t, Some(ty))?;
@@ -203,7 +298,7 @@ impl Run<'_> {
             if detail.contains(&name) {
                 continue;
             }
-            if let Some(set) = indexes::candidates_within(self.txn, self.t, def, condition, keys.len().saturating_mul(8))? {
+            if let Some(set) = indexes::candidates_within(self.txn, self.t, def, condition, keys.len().saturating_mul(4))? {
                 let mut other = set.iter().peekable();
                 keys.retain(|k| {
                     while other.next_if(|o| *o < k).is_some() {}
@@ -238,6 +333,10 @@ impl Run<'_> {
                     continue 'types;
                 }
             }
+            if self.plan.similar.is_some() {
+                // Vectors are read in key order faster than looked up per node; types are tested on the nearest records.
+                return Ok(None);
+            }
             for entry in self.t.node_types.prefix_iter(self.txn, &keys::node_type_prefix(ty))? {
                 if out.len() >= cap {
                     return Ok(None);
@@ -255,9 +354,14 @@ impl Run<'_> {
         Ok(Some((out, used.join(" + "))))
     }
 
-    /// Whether `key` passes every graph filter (set lookups only).
-    fn in_graph(&self, key: u64) -> bool {
-        self.plan.graph.iter().zip(&self.reaches).all(|(g, reach)| reach.contains_key(&key) != g.negate)
+    /// Whether `key` passes every graph filter (set lookups, and an adjacency read per partial filter).
+    fn in_graph(&self, key: u64) -> Result<bool> {
+        for (i, g) in self.plan.graph.iter().enumerate() {
+            if self.hops(i, key)?.is_some() == g.negate {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Whether `key` passes the record filters, reading it only when some
@@ -272,7 +376,7 @@ impl Run<'_> {
 
     /// Whether `key` passes the whole filter part of the plan.
     fn passes(&self, key: u64) -> Result<Option<Option<Node>>> {
-        if !self.in_graph(key) {
+        if !self.in_graph(key)? {
             return Ok(None);
         }
         self.record(key)
@@ -327,7 +431,7 @@ impl Run<'_> {
             Some(keys) => {
                 for &key in keys {
                     let ekey = keys::embedding(space.id, key);
-                    if self.in_graph(key) {
+                    if self.in_graph(key)? {
                         if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
                             score(key, &ekey, raw)?;
                         }
@@ -338,7 +442,7 @@ impl Run<'_> {
                 for entry in self.t.embeddings.prefix_iter(self.txn, &space.id.to_be_bytes())? {
                     let (ekey, raw) = entry?;
                     let key = read_u64_be(&ekey[4..]);
-                    if self.in_graph(key) {
+                    if self.in_graph(key)? {
                         score(key, ekey, raw)?;
                     }
                 }
@@ -380,8 +484,8 @@ impl Run<'_> {
         Ok(hits)
     }
 
-    fn render(&self, page: &[Hit], more: bool, strategy: &str) -> String {
-        let first = self.plan.graph.iter().position(|g| !g.negate).map(|i| &self.reaches[i]);
+    fn render(&self, page: &[Hit], more: bool, strategy: &str) -> Result<String> {
+        let first = self.plan.graph.iter().position(|g| !g.negate);
         let mut out = String::from("{\"items\":[");
         for (i, hit) in page.iter().enumerate() {
             if i > 0 {
@@ -392,7 +496,7 @@ impl Run<'_> {
             if let Some(d) = hit.distance {
                 let _ = write!(out, ",\"distance\":{}", serde_json::Number::from_f64(f64::from(d)).map_or("null".into(), |n| n.to_string()));
             }
-            if let Some(hops) = first.and_then(|r| r.get(&hit.key)) {
+            if let Some(hops) = first.map(|i| self.hops(i, hit.key)).transpose()?.flatten() {
                 let _ = write!(out, ",\"hops\":{hops}");
             }
             out.push('}');
@@ -403,7 +507,7 @@ impl Run<'_> {
             serde_json::to_string(strategy).expect("a string serializes"),
             serde_json::to_string(&self.stages).expect("stages serialize")
         );
-        out
+        Ok(out)
     }
 }
 
@@ -468,6 +572,48 @@ mod tests {
         assert_eq!(page(""), (vec!["m19".into(), "m18".into(), "m17".into()], true));
         assert_eq!(page(r#","position":{"rank":3,"value":17,"id":"m17"}"#).0, ["m16", "m15", "m14"]);
         assert_eq!(page(r#","position":{"rank":3,"value":2,"id":"m02"}"#), (vec!["m01".into(), "m00".into()], false));
+    }
+
+    #[test]
+    fn partial_walks_check_the_last_hop_per_candidate_with_the_same_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        db.create_index("M", "n").unwrap();
+        // Entities related to e, and messages mentioning them: reach at 2 hops is partial with budget 0.
+        let more: Vec<NewNode> = (0..4).map(|i| NewNode { id: format!("f{i}"), node_type: "E".into(), properties: "{}".into() }).collect();
+        db.insert_nodes(&more, 1).unwrap();
+        let mut edges: Vec<NewEdge> = (0..4)
+            .map(|i| NewEdge { id: format!("r{i}"), edge_type: "REL".into(), from: format!("f{i}"), to: "e".into(), properties: "{}".into(), weight: 1.0 })
+            .collect();
+        edges.extend((0..20).filter(|i| i % 4 == 1).map(|i| NewEdge {
+            id: format!("y{i}"),
+            edge_type: "MENTIONS".into(),
+            from: format!("m{i:02}"),
+            to: format!("f{}", i % 3),
+            properties: "{}".into(),
+            weight: 1.0,
+        }));
+        db.insert_edges(&edges, 1).unwrap();
+        for negate in [false, true] {
+            for similar in ["", r#","similar":{"space":"s","k":4,"vector":[7,0]}"#] {
+                let order = if similar.is_empty() { "createdAt" } else { "distance" };
+                let plan = format!(
+                    r#"{{"version":1,"types":["M"],"where":[{{"property":"n","op":"gte","value":2}}],
+                    "graph":[{{"anchors":["e"],"edgeTypes":["MENTIONS","REL"],"direction":"out","maxHops":2,"negate":{negate}}}]{similar},
+                    "order":{{"key":"{order}","direction":"asc"}}}}"#
+                );
+                let whole = db.execute_plan(&plan, None).unwrap();
+                let partial = db.execute_plan_within(&plan, None, (0, usize::MAX)).unwrap();
+                assert!(partial.contains("last hop checked per candidate"), "{partial}");
+                let items = |json: &str| serde_json::from_str::<Value>(json).unwrap()["items"].clone();
+                assert_eq!(items(&partial), items(&whole), "negate {negate}, similar {similar:?}");
+                assert!(!items(&whole).as_array().unwrap().is_empty());
+            }
+        }
+        // Without an index to drive, the walk is completed instead.
+        let scan = r#"{"version":1,"graph":[{"anchors":["e"],"direction":"out","maxHops":2,"negate":false}],"order":{"key":"createdAt","direction":"asc"}}"#;
+        assert_eq!(db.execute_plan_within(scan, None, (0, usize::MAX)).unwrap().matches("\"stage\":\"graph\"").count(), 2);
+        assert_eq!(ids(&db.execute_plan_within(scan, None, (0, usize::MAX)).unwrap()), ids(&db.execute_plan(scan, None).unwrap()));
     }
 
     #[test]
