@@ -2,8 +2,9 @@ import { writeResults, type SuiteResult } from './harness.js';
 import { graph } from './suites/graph.js';
 import { pointOps } from './suites/point-ops.js';
 import { querySuite } from './suites/query.js';
+import { vectors } from './suites/vectors.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, query: querySuite };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];

@@ -23,6 +23,7 @@ import type {
   SearchOptions,
   ShortestPathOptions,
   SpaceOption,
+  SpaceSpec,
   Stats,
   TraverseOptions,
   Vector,
@@ -42,7 +43,7 @@ import {
   walkPages,
   type Position,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -124,13 +125,14 @@ export abstract class DatabaseOperations {
 
   insertNode(node: NodeInput): Node {
     const n = prepareNode(node);
-    return this.run((b) => b.insertNodes([n])[0] as Node);
+    return this.run((b) => b.insertNode(n));
   }
 
   /** Inserts every node or none, in one commit; returns their ids in order. */
   insertNodesBatch(nodes: NodeInput[]): string[] {
     const prepared = prepareBatch(nodes);
-    return this.run((b) => b.insertNodes(prepared).map((n) => n.id));
+    this.run((b) => b.insertNodes(prepared));
+    return prepared.map((n) => n.id);
   }
 
   getNode(id: string): Node | null {
@@ -180,17 +182,33 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.getEmbedding(id, space));
   }
 
-  /** The `k` (default 10) nearest nodes to `vector`, nearest first. */
+  /**
+   * The `k` (default 10) nearest nodes to `vector` that pass `filter`,
+   * nearest first; `k` of them whenever `k` passing nodes have a vector.
+   * On an `hnsw` space the search is approximate (raise `ef` for recall,
+   * or pass `exact: true`).
+   */
   searchVectors(vector: Vector, options?: SearchOptions): SearchHit[] {
     const v = prepareVector(vector);
-    const { space, k, filter } = prepareSearch(options);
-    return this.run((b) => b.searchVectors(space, v, k, filter));
+    const { space, k, filter, options: search } = prepareSearch(options);
+    return this.run((b) => b.searchVectors(space, v, k, filter, search));
+  }
+
+  /**
+   * Declares an embedding space, as `open({ spaces })` does: creates it
+   * (defaults filled in) or checks that the existing one has every field
+   * `spec` gives (`INVALID_ARGUMENT` otherwise).
+   */
+  createSpace(name: string, spec: SpaceSpec): void {
+    const s = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, s));
   }
 
   /** Inserts every edge or none, in one commit; returns their ids in order. */
   insertEdgesBatch(edges: EdgeInput[]): string[] {
     const prepared = prepareEdgeBatch(edges);
-    return this.run((b) => b.insertEdges(prepared).map((e) => e.id));
+    this.run((b) => b.insertEdges(prepared));
+    return prepared.map((e) => e.id);
   }
 
   /** Stores every vector or none, in one commit. */

@@ -9,7 +9,7 @@ mod errors;
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchFilter, SpaceSpec, Transaction,
+    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchRequest, SpaceSpec, Transaction,
     WriterGuard,
 };
 use neon::prelude::*;
@@ -409,24 +409,14 @@ fn get_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.get_embedding(&node, &space))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FilterJson {
-    types: Option<Vec<String>>,
-    ids: Option<Vec<String>>,
-}
-
+/// `options`: JSON `{ k, ef?, exact?, filter?: { types?, ids?, where? } }`.
 fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let space = string(&mut cx, 1, "space")?;
     let query = vector(&mut cx, 2)?;
-    let k = number(&mut cx, 3, "k")?;
-    let filter: FilterJson = json(&mut cx, 4, "filter")?;
+    let request: SearchRequest = json(&mut cx, 3, "search options")?;
     let run_async = is_async(&mut cx);
-    let filter = SearchFilter { types: filter.types, ids: filter.ids };
-    // JS validated k as a positive safe integer.
-    let k = k as usize;
-    settle(&mut cx, run_async, move || db.search(&space, &query, k, &filter))
+    settle(&mut cx, run_async, move || db.search(&space, &query, &request))
 }
 
 fn execute_plan(mut cx: FunctionContext) -> JsResult<JsValue> {

@@ -10,6 +10,7 @@ mod database;
 mod error;
 mod filter;
 mod graph;
+mod hnsw;
 mod indexes;
 mod keys;
 mod plan;
@@ -18,12 +19,14 @@ mod records;
 mod scan;
 mod store;
 mod transaction;
+mod vector_index;
+mod vector_search;
 mod vectors;
 mod writer_lock;
 mod writing;
 
 pub use database::{
-    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
+    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
 pub use error::{Code, Error, Result};
@@ -35,7 +38,9 @@ pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;
 pub use scan::{EdgePageQuery, NodeOrder, NodePageQuery, Page, Position};
-pub use vectors::{Metric, Space, SpaceSpec};
+pub use vector_index::GraphStats;
+pub use vector_search::SearchRequest;
+pub use vectors::{HnswParams, Metric, Space, SpaceSpec};
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt`/`updatedAt`.
 pub fn now_ms() -> i64 {

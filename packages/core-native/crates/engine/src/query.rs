@@ -73,6 +73,13 @@ impl std::hash::Hasher for KeyHasher {
     }
 }
 
+/// One index read: a condition, or a lower and an upper bound on one property.
+#[derive(Clone, Copy)]
+enum Probe<'a> {
+    One(&'a Condition),
+    Between(&'a Condition, &'a Condition),
+}
+
 /// Node key → fewest hops.
 type Hops = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
@@ -291,14 +298,12 @@ impl Run<'_> {
     /// single-type plan whose index range holds at most 4× as many nodes.
     fn intersect_indexes(&self, keys: &mut Vec<u64>, detail: &mut String) -> Result<()> {
         let Some([ty]) = self.filter.types.as_deref() else { return Ok(()) };
-        let defs = indexes::list(self.txn, self.t, Some(ty))?;
-        for (property, condition) in &self.filter.conditions {
-            let Some(def) = defs.iter().find(|d| d.property == *property) else { continue };
-            let name = format!("index {ty}.{property}");
+        for (def, probe) in self.probes(ty)? {
+            let name = format!("index {ty}.{}", def.property);
             if detail.contains(&name) {
                 continue;
             }
-            if let Some(set) = indexes::candidates_within(self.txn, self.t, def, condition, keys.len().saturating_mul(4))? {
+            if let Some(set) = self.probe(&def, probe, keys.len().saturating_mul(4))? {
                 let mut other = set.iter().peekable();
                 keys.retain(|k| {
                     while other.next_if(|o| *o < k).is_some() {}
@@ -310,24 +315,48 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The indexed conditions on nodes of `ty`, most selective kind first:
+    /// `eq`, `in`, a lower and an upper bound on one property, one bound.
+    fn probes(&self, ty: &str) -> Result<Vec<(indexes::IndexDef, Probe<'_>)>> {
+        let defs = indexes::list(self.txn, self.t, Some(ty))?;
+        let conditions = &self.filter.conditions;
+        let mut out = Vec::new();
+        for def in defs {
+            let on: Vec<&Condition> = conditions.iter().filter(|(p, _)| *p == def.property).map(|(_, c)| c).collect();
+            let lower = on.iter().find(|c| matches!(c, Condition::Gt(_) | Condition::Gte(_)));
+            let upper = on.iter().find(|c| matches!(c, Condition::Lt(_) | Condition::Lte(_)));
+            if let (Some(lo), Some(hi)) = (lower, upper) {
+                out.push((def.clone(), Probe::Between(lo, hi)));
+            }
+            out.extend(on.into_iter().map(|c| (def.clone(), Probe::One(c))));
+        }
+        let rank = |p: &Probe| match p {
+            Probe::One(Condition::Eq(_)) => 0,
+            Probe::One(Condition::In(_)) => 1,
+            Probe::Between(..) => 2,
+            Probe::One(_) => 3,
+        };
+        out.sort_by_key(|(_, p)| rank(p));
+        Ok(out)
+    }
+
+    fn probe(&self, def: &indexes::IndexDef, probe: Probe, cap: usize) -> Result<Option<Vec<u64>>> {
+        match probe {
+            Probe::One(c) => indexes::candidates_within(self.txn, self.t, def, c, cap),
+            Probe::Between(lo, hi) => indexes::between_within(self.txn, self.t, def, lo, hi, cap),
+        }
+    }
+
     /// Nodes of the plan's types from their most selective usable index (a
     /// property index, else the type index), or `None` when there are no
     /// types or the set would exceed `cap`.
     fn index_candidates(&self, cap: usize) -> Result<Option<(Vec<u64>, String)>> {
         let Some(types) = &self.filter.types else { return Ok(None) };
-        let rank = |c: &Condition| match c {
-            Condition::Eq(_) => 0,
-            Condition::In(_) => 1,
-            _ => 2,
-        };
         let mut out = Vec::new();
         let mut used = Vec::new();
         'types: for ty in types {
-            let defs = indexes::list(self.txn, self.t, Some(ty))?;
-            let mut usable: Vec<_> = self.filter.conditions.iter().filter_map(|(p, c)| defs.iter().find(|d| d.property == *p).map(|d| (d, c))).collect();
-            usable.sort_by_key(|(_, c)| rank(c));
-            for (def, condition) in usable {
-                if let Some(keys) = indexes::candidates_within(self.txn, self.t, def, condition, cap.saturating_sub(out.len()))? {
+            for (def, probe) in self.probes(ty)? {
+                if let Some(keys) = self.probe(&def, probe, cap.saturating_sub(out.len()))? {
                     out.extend(keys);
                     used.push(format!("index {}.{}", def.node_type, def.property));
                     continue 'types;
@@ -519,7 +548,7 @@ mod tests {
 
     fn db(dir: &std::path::Path) -> Database {
         let db = Database::open(dir, OpenOptions::default()).unwrap();
-        db.ensure_space("s", &SpaceSpec { dimensions: 2, metric: Metric::L2, index: "flat".into() }).unwrap();
+        db.ensure_space("s", &SpaceSpec { dimensions: 2, metric: Metric::L2, index: Some("flat".into()), m: None, ef_construction: None, ef: None, embedder: None }).unwrap();
         let nodes: Vec<NewNode> = (0..20)
             .map(|i| NewNode { id: format!("m{i:02}"), node_type: "M".into(), properties: format!(r#"{{"n":{i},"even":{}}}"#, i % 2 == 0) })
             .chain([NewNode { id: "e".into(), node_type: "E".into(), properties: "{}".into() }])
