@@ -75,7 +75,7 @@ const timed = (f: () => unknown): number => {
 };
 
 function loadLoom(path: string, data: Data): { db: EmbeddedDB; seconds: number; edges: number } {
-  const db = EmbeddedDB.open(path, { durability: 'relaxed', spaces: { [MESSAGE_SPACE]: { dimensions: DIMS, metric: 'cosine' } } });
+  const db = EmbeddedDB.open(path, { durability: 'relaxed', spaces: { [MESSAGE_SPACE]: { dimensions: DIMS, metric: 'cosine', index: 'flat' } } });
   let edges = 0;
   const seconds = timed(() => {
     db.insertNodesBatch(Array.from({ length: CONVERSATIONS }, (_, c) => ({ id: cid(c), type: NodeTypes.Conversation, properties: { title: `conversation ${c}`, source: 'bench' } })));

@@ -15,6 +15,7 @@ mod indexes;
 mod keys;
 mod plan;
 mod query;
+mod reach;
 mod records;
 mod scan;
 mod store;

@@ -8,26 +8,24 @@
 //! - Indexes and reach sets only choose which nodes are looked at first (the
 //!   smallest set drives); every candidate is still tested against the whole
 //!   plan, so the strategy never changes the answer.
-//! - A graph filter whose last level would read more than
-//!   [`LAST_LEVEL_BUDGET`] adjacency entries is kept [`Reach::Partial`] when an
-//!   index gives at most that many candidates instead: its levels before the last are
-//!   known exactly, and each candidate checks the last hop from its own side
-//!   (a node is at distance `h` exactly when a neighbour is at `h - 1`).
+//! - A graph filter whose walk would read more than
+//!   [`reach::LAST_LEVEL_BUDGET`] adjacency entries on its last level stays
+//!   partial when an index gives at most that many candidates instead (see
+//!   [`Reach`]).
 
 use crate::codec::{self, open as unseal, read_u64_be};
-use crate::database::{match_nodes, read_node, require_space, Database};
+use crate::database::{read_node, require_space, Database};
 use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
-use crate::graph::{adjacent, Hop};
 use crate::indexes;
 use crate::keys;
-use crate::plan::{node_filter, position_of, GraphFilter, OrderKey, Plan, Position};
+use crate::plan::{position_of, GraphFilter, OrderKey, Plan, Position};
+use crate::reach::{self, Reach};
 use crate::records::Node;
 use crate::store::Tables;
 use crate::vectors::{self, Query, Space};
 use heed::RoTxn;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -50,45 +48,11 @@ struct Hit {
     distance: Option<f32>,
 }
 
-/// Adjacency entries the last level of a graph filter may read before the
-/// planner looks for a cheaper candidate set (see the module invariants).
-const LAST_LEVEL_BUDGET: usize = 8192;
-
-/// Hashes internal node keys (engine-assigned, so no adversary picks them)
-/// with one multiply: walks insert tens of thousands per query.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl std::hash::Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_u64(&mut self, key: u64) {
-        self.0 = (key ^ (key >> 29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 /// One index read: a condition, or a lower and an upper bound on one property.
 #[derive(Clone, Copy)]
 enum Probe<'a> {
     One(&'a Condition),
     Between(&'a Condition, &'a Condition),
-}
-
-/// Node key → fewest hops.
-type Hops = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
-
-/// Nodes a graph filter admits and their fewest hops.
-enum Reach {
-    /// Every admitted node (anchors excluded).
-    Complete(Hops),
-    /// The nodes within `max_hops - 1` (anchors at 0); `forward` walks from a candidate towards them.
-    Partial { inner: Hops, forward: Hop },
 }
 
 struct Run<'a> {
@@ -98,7 +62,7 @@ struct Run<'a> {
     filter: NodeFilter,
     reaches: Vec<Reach>,
     /// Last-level reads before a walk may stay partial, and the most
-    /// candidates an index may then give ([`LAST_LEVEL_BUDGET`] both, but in tests).
+    /// candidates an index may then give ([`reach::LAST_LEVEL_BUDGET`] both, but in tests).
     budget: (usize, usize),
     stages: Vec<Stage>,
     clock: Instant,
@@ -109,7 +73,7 @@ impl Database {
     /// beside it) and returns its execution
     /// as JSON: `{ items: [{ node, distance?, hops? }], more, strategy, stages }`.
     pub fn execute_plan(&self, plan_json: &str, vector: Option<Vec<f32>>) -> Result<String> {
-        self.execute_plan_within(plan_json, vector, (LAST_LEVEL_BUDGET, LAST_LEVEL_BUDGET))
+        self.execute_plan_within(plan_json, vector, (reach::LAST_LEVEL_BUDGET, reach::LAST_LEVEL_BUDGET))
     }
 
     fn execute_plan_within(&self, plan_json: &str, vector: Option<Vec<f32>>, budget: (usize, usize)) -> Result<String> {
@@ -131,8 +95,8 @@ impl Run<'_> {
         let degree = if nodes == 0 { 0.0 } else { edges as f64 / nodes as f64 };
         let mut anchors = Vec::new();
         for g in &self.plan.graph {
-            anchors.push(self.anchors(g)?);
-            let reach = self.reach(anchors.last().expect("pushed"), g, Some(self.budget.0))?;
+            anchors.push(reach::anchors(self.txn, self.t, g)?);
+            let reach = Reach::walk(self.txn, self.t, anchors.last().expect("pushed"), g, Some(self.budget.0))?;
             self.graph_lap(g, anchors.last().expect("pushed").len(), &reach, nodes, degree);
             self.reaches.push(reach);
         }
@@ -141,7 +105,7 @@ impl Run<'_> {
                 // No index to check the last hops from: complete the walks after all.
                 for (i, g) in self.plan.graph.iter().enumerate() {
                     if matches!(self.reaches[i], Reach::Partial { .. }) {
-                        let reach = self.reach(&anchors[i], g, None)?;
+                        let reach = Reach::walk(self.txn, self.t, &anchors[i], g, None)?;
                         self.graph_lap(g, anchors[i].len(), &reach, nodes, degree);
                         self.reaches[i] = reach;
                     }
@@ -189,20 +153,6 @@ impl Run<'_> {
         self.render(&page, remaining > take, &strategy.join(" → "))
     }
 
-    /// The keys of a graph filter's anchors that exist, sorted, without repeats.
-    fn anchors(&self, g: &GraphFilter) -> Result<Vec<u64>> {
-        let mut keys = Vec::new();
-        for id in &g.anchors {
-            keys.extend(crate::database::lookup(self.txn, self.t.node_ids, id)?);
-        }
-        if let Some(m) = &g.anchor_match {
-            keys.extend(match_nodes(self.txn, self.t, &node_filter("anchorMatch", &m.types, &m.conditions)?)?);
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        Ok(keys)
-    }
-
     fn graph_lap(&mut self, g: &GraphFilter, anchors: usize, reach: &Reach, nodes: u64, degree: f64) {
         let estimate = ((anchors as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
         let (size, how) = match reach {
@@ -211,57 +161,6 @@ impl Run<'_> {
         };
         let detail = format!("{anchors} anchor(s), {:?}, ≤{} hops{how}", g.direction, g.max_hops).to_lowercase();
         self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
-    }
-
-    /// Multi-source breadth-first walk from the anchors, anchors excluded;
-    /// partial when the last level would read more than `budget` entries.
-    fn reach(&self, anchors: &[u64], g: &GraphFilter, budget: Option<usize>) -> Result<Reach> {
-        let hop = g.backwards();
-        let mut seen: Hops = anchors.iter().map(|&k| (k, 0)).collect();
-        let mut frontier = anchors.to_vec();
-        for depth in 1..=g.max_hops {
-            let mut next = Vec::new();
-            let mut read = 0usize;
-            for &node in &frontier {
-                let around = adjacent(self.txn, self.t, node, &hop)?;
-                read += around.len();
-                if depth == g.max_hops && budget.is_some_and(|b| read > b) {
-                    seen.retain(|_, hops| *hops < depth);
-                    return Ok(Reach::Partial { inner: seen, forward: Hop { direction: g.direction, edge_types: g.edge_types.clone() } });
-                }
-                for (neighbour, _) in around {
-                    seen.entry(neighbour).or_insert_with(|| {
-                        next.push(neighbour);
-                        depth
-                    });
-                }
-            }
-            if next.is_empty() {
-                break;
-            }
-            frontier = next;
-        }
-        seen.retain(|_, hops| *hops > 0);
-        Ok(Reach::Complete(seen))
-    }
-
-    /// Fewest hops from `key` to an anchor of graph filter `i`, when within its `max_hops`.
-    fn hops(&self, i: usize, key: u64) -> Result<Option<u32>> {
-        match &self.reaches[i] {
-            Reach::Complete(m) => Ok(m.get(&key).copied()),
-            Reach::Partial { inner, forward } => {
-                if let Some(&d) = inner.get(&key) {
-                    return Ok((d > 0).then_some(d));
-                }
-                let mut best = None;
-                for (neighbour, _) in adjacent(self.txn, self.t, key, forward)? {
-                    if let Some(&d) = inner.get(&neighbour) {
-                        best = Some(best.map_or(d + 1, |b: u32| b.min(d + 1)));
-                    }
-                }
-                Ok(best)
-            }
-        }
     }
 
     /// The smallest candidate set among the positive graph filters and the
@@ -386,7 +285,7 @@ impl Run<'_> {
     /// Whether `key` passes every graph filter (set lookups, and an adjacency read per partial filter).
     fn in_graph(&self, key: u64) -> Result<bool> {
         for (i, g) in self.plan.graph.iter().enumerate() {
-            if self.hops(i, key)?.is_some() == g.negate {
+            if self.reaches[i].hops(self.txn, self.t, key)?.is_some() == g.negate {
                 return Ok(false);
             }
         }
@@ -525,7 +424,7 @@ impl Run<'_> {
             if let Some(d) = hit.distance {
                 let _ = write!(out, ",\"distance\":{}", serde_json::Number::from_f64(f64::from(d)).map_or("null".into(), |n| n.to_string()));
             }
-            if let Some(hops) = first.map(|i| self.hops(i, hit.key)).transpose()?.flatten() {
+            if let Some(hops) = first.map(|i| self.reaches[i].hops(self.txn, self.t, hit.key)).transpose()?.flatten() {
                 let _ = write!(out, ",\"hops\":{hops}");
             }
             out.push('}');
