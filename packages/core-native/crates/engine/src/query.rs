@@ -185,7 +185,11 @@ impl Run<'_> {
             self.intersect_indexes(keys, detail)?;
         }
         let size = best.as_ref().map(|(b, _)| b.len());
-        let detail = best.as_ref().map_or_else(|| "no index narrows: scan".to_owned(), |(_, d)| d.clone());
+        let detail = match &best {
+            Some((_, d)) => d.clone(),
+            None if partial => format!("no index gives at most {cap} candidates: the walks are completed"),
+            None => "no index narrows: scan".to_owned(),
+        };
         self.lap("candidates", detail.clone(), size.map(|s| s as u64), size.unwrap_or(0));
         Ok(match best {
             Some((keys, source)) => (Some(keys), source.split(' ').next().unwrap_or("index").to_owned()),
