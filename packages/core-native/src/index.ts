@@ -47,7 +47,7 @@ export interface NativeAddon {
   /** Returns the node as JSON. */
   insertNode<A extends boolean>(handle: NativeHandle, id: string, type: string, propertiesJson: string, async: A): Maybe<A, string>;
   /** `nodesJson`: `[{ id, type, properties }]`; returns the nodes as a JSON array. */
-  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, string>;
+  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, number>;
   getNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
   updateNode<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, async: A): Maybe<A, string>;
   deleteNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
@@ -62,7 +62,7 @@ export interface NativeAddon {
     async: A,
   ): Maybe<A, string>;
   /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
-  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, string>;
+  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, number>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
   insertEmbeddings<A extends boolean>(
     handle: NativeHandle,
@@ -83,8 +83,12 @@ export interface NativeAddon {
   traverse<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, optionsJson: string, async: A): Maybe<A, string>;
   /** Returns `{ nodes, edges }` as JSON, or null. */
   shortestPath<A extends boolean>(handle: NativeHandle, from: string, to: string, hopJson: string, maxDepth: number, async: A): Maybe<A, string | null>;
-  /** `queryJson`: `{ filter, order, descending, after, limit }`; returns `{ items, next }` as JSON. */
-  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
+  /**
+   * `queryJson`: `{ filter, order, descending, after, limit }`; returns `[json, ids]`: `{ items, next }`
+   * as JSON with each item's `id` left out, and the ids in item order (unique ids parsed from JSON
+   * would all be interned by V8, which slows scans).
+   */
+  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, [string, string[]]>;
   /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
   listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;

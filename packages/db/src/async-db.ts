@@ -2,6 +2,7 @@ import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage
 import { invalid, loomError, toLoomError } from './errors.js';
 import { asyncTransaction, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
+import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations } from './storage.js';
 import type {
   Edge,
@@ -92,15 +93,18 @@ export class AsyncEmbeddedDB {
   #transactionEnded: Promise<void> | null = null;
   readonly path: string;
 
-  private constructor(backend: StorageBackend, path: string) {
+  readonly #registry: Registry;
+
+  private constructor(backend: StorageBackend, path: string, registry: Registry) {
+    this.#registry = registry;
     this.#backend = backend;
     this.#ops = operations(backend);
     this.path = path;
   }
 
   static async open(path?: string, options?: OpenOptions): Promise<AsyncEmbeddedDB> {
-    const { backend, path: dbPath, plugins } = openBackend(path, options);
-    const db = new AsyncEmbeddedDB(backend, dbPath);
+    const { backend, path: dbPath, plugins, registry } = openBackend(path, options);
+    const db = new AsyncEmbeddedDB(backend, dbPath, registry);
     try {
       for (const plugin of plugins) await plugin.onOpen?.(db);
     } catch (e) {
@@ -180,20 +184,18 @@ export class AsyncEmbeddedDB {
    * midway, chunks in one transaction with a turn of the event loop between
    * them. Either way it commits whole or not at all.
    */
-  async #batch<P, R>(items: P[], options: LongOperationOptions, write: (o: StorageOperations, items: P[]) => R[], whole: (o: AsyncStorageOperations) => Promise<R[]>): Promise<R[]> {
+  async #batch<P>(items: P[], options: LongOperationOptions, write: (o: StorageOperations, items: P[]) => void, whole: (o: AsyncStorageOperations) => Promise<void>): Promise<void> {
     const { signal, onProgress } = options;
     if (!signal && !onProgress) return this.#write(whole);
     return this.#withTransaction(async (tx) => {
-      const out: R[] = [];
       for (let done = 0; done < items.length; ) {
         const chunk = items.slice(done, done + CHUNK);
-        out.push(...write(tx.storage, chunk));
+        write(tx.storage, chunk);
         done += chunk.length;
         onProgress?.({ done, total: items.length });
         await nextTurn();
         signal?.throwIfAborted();
       }
-      return out;
     }, signal);
   }
 
@@ -218,15 +220,15 @@ export class AsyncEmbeddedDB {
 
   async insertNode(node: NodeInput): Promise<Node> {
     const n = prepareNode(node);
-    return (await this.#write((o) => o.insertNodes([n])))[0] as Node;
+    return this.#write((o) => o.insertNode(n));
   }
 
   /** Inserts every node or none, in one commit, off the JS thread; returns their ids in order. */
   async insertNodesBatch(nodes: NodeInput[], options?: LongOperationOptions): Promise<string[]> {
     const long = prepareLongOptions(options);
     const prepared = prepareBatch(nodes);
-    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertNodes(chunk), (o) => o.insertNodes(prepared));
-    return inserted.map((n) => n.id);
+    await this.#batch(prepared, long, (o, chunk) => o.insertNodes(chunk), (o) => o.insertNodes(prepared));
+    return prepared.map((n) => n.id);
   }
 
   async getNode(id: string): Promise<Node | null> {
@@ -289,21 +291,14 @@ export class AsyncEmbeddedDB {
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {
     const long = prepareLongOptions(options);
     const prepared = prepareEdgeBatch(edges);
-    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
-    return inserted.map((e) => e.id);
+    await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
+    return prepared.map((e) => e.id);
   }
 
   async insertEmbeddingsBatch(items: EmbeddingInput[], options?: LongOperationOptions): Promise<void> {
     const long = prepareLongOptions(options);
     const prepared = prepareEmbeddingBatch(items);
-    const put = (o: StorageOperations, chunk: typeof prepared) => {
-      o.insertEmbeddings(chunk);
-      return [];
-    };
-    await this.#batch(prepared, long, put, async (o) => {
-      await o.insertEmbeddings(prepared);
-      return [];
-    });
+    await this.#batch(prepared, long, (o, chunk) => o.insertEmbeddings(chunk), (o) => o.insertEmbeddings(prepared));
   }
 
   async deleteNodes(selector: NodeSelector): Promise<number> {
@@ -373,6 +368,16 @@ export class AsyncEmbeddedDB {
    * Closes the handle; later calls reject with `CLOSED`. Calls already
    * running finish first: the engine keeps the database open until they do.
    */
+  /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */
+  embedder(name: string, options?: PluginOptions): Embedder {
+    return this.#registry.embedder(name, options);
+  }
+
+  /** A new instance of the extractor registered as `name` (a plugin's), or `NOT_FOUND`. */
+  extractor(name: string, options?: PluginOptions): Extractor {
+    return this.#registry.extractor(name, options);
+  }
+
   close(): void {
     const backend = this.#backend;
     this.#backend = null;

@@ -1,5 +1,6 @@
 import { invalid, loomError } from './errors.js';
 import { openBackend, type OpenOptions } from './open.js';
+import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { call, DatabaseOperations } from './operations.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations } from './storage.js';
 import { runTransaction, Transaction } from './transaction.js';
@@ -21,8 +22,11 @@ export class EmbeddedDB extends DatabaseOperations {
   /** The database directory (absolute), or `''` for a backend given as an instance. */
   readonly path: string;
 
-  private constructor(backend: StorageBackend, path: string) {
+  readonly #registry: Registry;
+
+  private constructor(backend: StorageBackend, path: string, registry: Registry) {
     super();
+    this.#registry = registry;
     this.#backend = backend;
     this.path = path;
   }
@@ -35,8 +39,8 @@ export class EmbeddedDB extends DatabaseOperations {
 
   /** Opens (creating if needed) the database at `path`, default {@link defaultDbPath}. */
   static open(path?: string, options?: OpenOptions): EmbeddedDB {
-    const { backend, path: dbPath, plugins } = openBackend(path, options);
-    const db = new EmbeddedDB(backend, dbPath);
+    const { backend, path: dbPath, plugins, registry } = openBackend(path, options);
+    const db = new EmbeddedDB(backend, dbPath, registry);
     for (const plugin of plugins) {
       const pending = plugin.onOpen?.(db);
       if (pending instanceof Promise) {
@@ -79,6 +83,16 @@ export class EmbeddedDB extends DatabaseOperations {
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
     return runTransaction(new Transaction(call(backend, () => begin())), fn);
+  }
+
+  /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */
+  embedder(name: string, options?: PluginOptions): Embedder {
+    return this.#registry.embedder(name, options);
+  }
+
+  /** A new instance of the extractor registered as `name` (a plugin's), or `NOT_FOUND`. */
+  extractor(name: string, options?: PluginOptions): Extractor {
+    return this.#registry.extractor(name, options);
   }
 
   /** Closes the handle; later calls throw `CLOSED`. Closing twice is harmless. */

@@ -32,7 +32,17 @@ export {
   InternalError,
 } from './errors.js';
 export { defaultDbPath, DEFAULT_DB_NAME } from './paths.js';
-export type { LoomPlugin, PluginRegistry } from './plugins.js';
+export type {
+  LoomPlugin,
+  PluginRegistry,
+  PluginOptions,
+  Embedder,
+  EmbedderFactory,
+  Extractor,
+  ExtractorFactory,
+  ExtractedEntity,
+} from './plugins.js';
+export { hashingEmbed, createHashingEmbedder, hashingEmbedderPlugin, HASHING_DIMENSIONS } from './embedders/hashing.js';
 export type {
   StorageBackend,
   StorageCapabilities,

@@ -3,6 +3,7 @@ import { nativeStoragePlugin } from './backends/native.js';
 import { memoryStoragePlugin } from './backends/memory.js';
 import { invalid, toLoomError } from './errors.js';
 import { defaultDbPath } from './paths.js';
+import { hashingEmbedderPlugin } from './embedders/hashing.js';
 import { type LoomPlugin, Registry } from './plugins.js';
 import type { StorageBackend } from './storage.js';
 import type { SpaceSpec } from './types.js';
@@ -27,10 +28,13 @@ export interface OpenOptions {
 const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize']);
 
 /** The built-in backends, registered through the same door as third-party plugins. */
-export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin];
+export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin, hashingEmbedderPlugin];
 
 /** Opens the backend for `EmbeddedDB.open` / `AsyncEmbeddedDB.open`. */
-export function openBackend(path: unknown, options: unknown): { backend: StorageBackend; path: string; plugins: LoomPlugin[] } {
+export function openBackend(
+  path: unknown,
+  options: unknown,
+): { backend: StorageBackend; path: string; plugins: LoomPlugin[]; registry: Registry } {
   if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
     throw invalid(`path must be a non-empty string or omitted, got ${describe(path)}`);
   }
@@ -75,5 +79,5 @@ export function openBackend(path: unknown, options: unknown): { backend: Storage
     backend.close();
     throw toLoomError(e);
   }
-  return { backend, path: dbPath, plugins };
+  return { backend, path: dbPath, plugins, registry };
 }

@@ -125,13 +125,14 @@ export abstract class DatabaseOperations {
 
   insertNode(node: NodeInput): Node {
     const n = prepareNode(node);
-    return this.run((b) => b.insertNodes([n])[0] as Node);
+    return this.run((b) => b.insertNode(n));
   }
 
   /** Inserts every node or none, in one commit; returns their ids in order. */
   insertNodesBatch(nodes: NodeInput[]): string[] {
     const prepared = prepareBatch(nodes);
-    return this.run((b) => b.insertNodes(prepared).map((n) => n.id));
+    this.run((b) => b.insertNodes(prepared));
+    return prepared.map((n) => n.id);
   }
 
   getNode(id: string): Node | null {
@@ -206,7 +207,8 @@ export abstract class DatabaseOperations {
   /** Inserts every edge or none, in one commit; returns their ids in order. */
   insertEdgesBatch(edges: EdgeInput[]): string[] {
     const prepared = prepareEdgeBatch(edges);
-    return this.run((b) => b.insertEdges(prepared).map((e) => e.id));
+    this.run((b) => b.insertEdges(prepared));
+    return prepared.map((e) => e.id);
   }
 
   /** Stores every vector or none, in one commit. */

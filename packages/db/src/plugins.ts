@@ -1,9 +1,40 @@
 import { invalid, loomError } from './errors.js';
 import type { StorageFactory } from './storage.js';
 
+/**
+ * Turns texts into vectors for a space whose spec names it. `embed` may be
+ * slow (a model); `embedSync` is for embedders cheap enough to call on the
+ * JavaScript thread (the synchronous `EmbeddedDB` accepts text only then).
+ */
+export interface Embedder {
+  /** Length of every vector it returns. */
+  readonly dimensions: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  embedSync?(texts: readonly string[]): Float32Array[];
+}
+
+/** An entity found in a text: `key` is the normalised identity that merges mentions (`'person:ada lovelace'`). */
+export interface ExtractedEntity {
+  name: string;
+  kind: string;
+  key: string;
+}
+
+/** Finds the entities a message mentions (the weaver's extraction step). */
+export interface Extractor {
+  extract(text: string): ExtractedEntity[] | Promise<ExtractedEntity[]>;
+}
+
+/** Options a plugin's embedder or extractor factory receives (its own settings). */
+export type PluginOptions = Record<string, unknown>;
+export type EmbedderFactory = (options: PluginOptions) => Embedder;
+export type ExtractorFactory = (options: PluginOptions) => Extractor;
+
 /** Where plugins register what they provide. */
 export interface PluginRegistry {
   registerStorage(name: string, factory: StorageFactory): void;
+  registerEmbedder(name: string, factory: EmbedderFactory): void;
+  registerExtractor(name: string, factory: ExtractorFactory): void;
 }
 
 /**
@@ -16,9 +47,15 @@ export interface LoomPlugin {
   onOpen?(db: unknown): void | Promise<void>;
 }
 
-/** Storage backends by name. The built-ins register through the same door as plugins. */
+type Kind = 'storage' | 'embedder' | 'extractor';
+
+/** Backends, embedders and extractors by name. The built-ins register through the same door as plugins. */
 export class Registry implements PluginRegistry {
-  readonly #storage = new Map<string, StorageFactory>();
+  readonly #factories: Record<Kind, Map<string, (options: never) => unknown>> = {
+    storage: new Map(),
+    embedder: new Map(),
+    extractor: new Map(),
+  };
 
   constructor(plugins: readonly LoomPlugin[] = []) {
     for (const plugin of plugins) this.use(plugin);
@@ -32,15 +69,48 @@ export class Registry implements PluginRegistry {
   }
 
   registerStorage(name: string, factory: StorageFactory): void {
-    if (typeof name !== 'string' || name.length === 0) throw invalid(`a storage name must be a non-empty string, got ${String(name)}`);
-    if (typeof factory !== 'function') throw invalid(`storage "${name}" needs a factory function`);
-    this.#storage.set(name, factory);
+    this.#register('storage', name, factory);
+  }
+
+  registerEmbedder(name: string, factory: EmbedderFactory): void {
+    this.#register('embedder', name, factory);
+  }
+
+  registerExtractor(name: string, factory: ExtractorFactory): void {
+    this.#register('extractor', name, factory);
   }
 
   storage(name: string): StorageFactory {
-    const factory = this.#storage.get(name);
+    return this.#lookup('storage', name) as StorageFactory;
+  }
+
+  /** A new embedder from the factory registered as `name`. */
+  embedder(name: string, options: PluginOptions = {}): Embedder {
+    const embedder = (this.#lookup('embedder', name) as EmbedderFactory)(options);
+    if (!Number.isSafeInteger(embedder?.dimensions) || typeof embedder.embed !== 'function') {
+      throw invalid(`embedder "${name}" must have integer dimensions and an embed function`);
+    }
+    return embedder;
+  }
+
+  /** A new extractor from the factory registered as `name`. */
+  extractor(name: string, options: PluginOptions = {}): Extractor {
+    const extractor = (this.#lookup('extractor', name) as ExtractorFactory)(options);
+    if (typeof extractor?.extract !== 'function') throw invalid(`extractor "${name}" must have an extract function`);
+    return extractor;
+  }
+
+  #register(kind: Kind, name: string, factory: unknown): void {
+    if (typeof name !== 'string' || name.length === 0) throw invalid(`a ${kind} name must be a non-empty string, got ${String(name)}`);
+    if (typeof factory !== 'function') throw invalid(`${kind} "${name}" needs a factory function`);
+    this.#factories[kind].set(name, factory as (options: never) => unknown);
+  }
+
+  #lookup(kind: Kind, name: string): (options: never) => unknown {
+    const factory = this.#factories[kind].get(name);
     if (!factory) {
-      throw loomError('NOT_FOUND', `no storage backend named "${name}" is registered (have: ${[...this.#storage.keys()].join(', ')})`);
+      const have = [...this.#factories[kind].keys()].join(', ') || 'none';
+      throw loomError('NOT_FOUND', `no ${kind} named "${name}" is registered (have: ${have})`);
     }
     return factory;
   }

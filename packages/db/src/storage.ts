@@ -56,8 +56,10 @@ export interface StorageOperations {
   createIndex(spec: IndexSpec): boolean;
   /** Removes a property index; `false` when there was none. */
   dropIndex(spec: IndexSpec): boolean;
+  /** `ALREADY_EXISTS` on a taken id. */
+  insertNode(node: PreparedNode): Node;
   /** Inserts all nodes in one atomic write (`ALREADY_EXISTS` on a taken id). */
-  insertNodes(nodes: PreparedNode[]): Node[];
+  insertNodes(nodes: PreparedNode[]): void;
   getNode(id: string): Node | null;
   /** Shallow merge; a `null` value deletes its key. `NOT_FOUND` when absent. */
   updateNode(id: string, patch: Properties): Node;
@@ -78,7 +80,7 @@ export interface StorageOperations {
    */
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options?: StorageSearchOptions): SearchHit[];
   /** Inserts all edges in one atomic write; `NOT_FOUND` names a missing endpoint. */
-  insertEdges(edges: PreparedEdge[]): Edge[];
+  insertEdges(edges: PreparedEdge[]): void;
   /** Stores all vectors in one atomic write. */
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void;
   /** Deletes the nodes the filter admits (ids, types, where), with their edges and embeddings; returns the count. */
@@ -143,6 +145,7 @@ type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R 
 export const ASYNC_OPERATIONS = [
   'createIndex',
   'dropIndex',
+  'insertNode',
   'insertNodes',
   'getNode',
   'updateNode',

@@ -13,7 +13,6 @@ export const MAX_K = 100_000;
 export const MAX_DIMENSIONS = 65_536;
 const MAX_DEPTH = 64;
 
-const encoder = new TextEncoder();
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -35,9 +34,19 @@ export function requireObject(what: string, value: unknown): Record<string, unkn
   return value;
 }
 
+/**
+ * The UTF-8 length of `s`, or any number above `max` once it is known to
+ * exceed it. Most strings are decided by their UTF-16 length alone (a code
+ * unit is 1 to 3 bytes), without encoding them.
+ */
+function utf8Length(s: string, max: number): number {
+  if (s.length * 3 <= max || s.length > max) return s.length;
+  return Buffer.byteLength(s, 'utf8');
+}
+
 export function checkString(what: string, value: unknown, maxBytes: number): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(value)}`);
-  if (encoder.encode(value).length > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
+  if (utf8Length(value, maxBytes) > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
   return value;
 }
 

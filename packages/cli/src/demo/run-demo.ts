@@ -1,5 +1,4 @@
-import { EmbeddedDB, type EdgeInput, type NodeInput } from '@loomdb/db';
-import { DEMO_DIMENSIONS, hashEmbed } from './hash-embed.js';
+import { EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -9,7 +8,7 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
-const DEMO_SPACE = { default: { dimensions: DEMO_DIMENSIONS, metric: 'cosine' as const } };
+const DEMO_SPACE = { default: { dimensions: HASHING_DIMENSIONS, metric: 'cosine' as const } };
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 /**
@@ -32,7 +31,7 @@ function loadSample(db: EmbeddedDB): number {
       edges.push({ id: `${id}-in`, type: 'IN_CONVERSATION', from: id, to: c.id });
       if (mi > 0) edges.push({ id: `${id}-prev`, type: 'NEXT', from: `${c.id}-m${mi - 1}`, to: id });
       for (const key of m.mentions) edges.push({ id: `${id}-mentions-${key}`, type: 'MENTIONS', from: id, to: `entity-${key}` });
-      vectors.push([id, hashEmbed(m.content)]);
+      vectors.push([id, hashingEmbed(m.content)]);
     }
   }
   const missing = nodes.filter((n) => db.getNode(n.id as string) === null);
@@ -57,7 +56,7 @@ export function runDemo({ path, query, k, print }: DemoOptions): void {
     print(loaded > 0 ? `Loaded a sample memory: ${loaded} messages in ${SAMPLE_CONVERSATIONS.length} conversations.` : 'The sample memory was already loaded.');
     print('');
     print(`Nearest messages to "${query}":`);
-    const hits = db.searchVectors(hashEmbed(query), { k, filter: { type: 'Message' } });
+    const hits = db.searchVectors(hashingEmbed(query), { k, filter: { type: 'Message' } });
     const rows = [['distance', 'role', 'conversation', 'message']];
     for (const hit of hits) {
       const message = db.getNode(hit.id);

@@ -131,7 +131,15 @@ abstract class MemoryOperations implements StorageOperations {
     return this.state.indexes.delete(key);
   }
 
-  insertNodes(nodes: PreparedNode[]): Node[] {
+  insertNode(n: PreparedNode): Node {
+    return this.#addNodes([n])[0] as Node;
+  }
+
+  insertNodes(nodes: PreparedNode[]): void {
+    this.#addNodes(nodes);
+  }
+
+  #addNodes(nodes: PreparedNode[]): Node[] {
     this.writable();
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
@@ -178,10 +186,14 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   insertEdge(e: PreparedEdge): Edge {
-    return this.insertEdges([e])[0] as Edge;
+    return this.#addEdges([e])[0] as Edge;
   }
 
-  insertEdges(edges: PreparedEdge[]): Edge[] {
+  insertEdges(edges: PreparedEdge[]): void {
+    this.#addEdges(edges);
+  }
+
+  #addEdges(edges: PreparedEdge[]): Edge[] {
     this.writable();
     const seen = new Set<string>();
     edges.forEach((e, i) => {

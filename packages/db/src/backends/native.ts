@@ -41,6 +41,20 @@ const parse = <T>(json: string): T => JSON.parse(json) as T;
 
 /** The engine's search request. */
 const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
+
+/** Puts back the ids that the addon sends beside a node page's JSON (see `NativeAddon.listNodes`). */
+function nodePage([json, ids]: [string, string[]]): NodePage {
+  const page = parse<{ items: Array<Omit<Node, 'id'>>; next: Position | null }>(json);
+  const items = page.items.map((n, i): Node => ({
+    id: ids[i] as string,
+    type: n.type,
+    properties: n.properties,
+    createdAt: n.createdAt,
+    updatedAt: n.updatedAt,
+  }));
+  return { items, next: page.next };
+}
+
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -65,12 +79,12 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.dropIndex(this.#handle, spec.type, spec.property, false));
   }
 
-  insertNodes(nodes: PreparedNode[]): Node[] {
-    const [only] = nodes;
-    if (nodes.length === 1 && only) {
-      return [sync(() => parse<Node>(this.addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
-    }
-    return sync(() => parse<Node[]>(this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
+  insertNode(n: PreparedNode): Node {
+    return sync(() => parse<Node>(this.addon.insertNode(this.#handle, n.id, n.type, JSON.stringify(n.properties), false)));
+  }
+
+  insertNodes(nodes: PreparedNode[]): void {
+    sync(() => this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false));
   }
 
   getNode(id: string): Node | null {
@@ -109,8 +123,8 @@ class NativeOperations implements StorageOperations {
     return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, searchJson(k, filter, options), false)));
   }
 
-  insertEdges(edges: PreparedEdge[]): Edge[] {
-    return sync(() => parse<Edge[]>(this.addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
+  insertEdges(edges: PreparedEdge[]): void {
+    sync(() => this.addon.insertEdges(this.#handle, JSON.stringify(edges), false));
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
@@ -142,7 +156,7 @@ class NativeOperations implements StorageOperations {
   }
 
   listNodes(query: PreparedNodePage): NodePage {
-    return sync(() => parse<NodePage>(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
+    return sync(() => nodePage(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
   }
 
   listEdges(query: PreparedEdgePage): EdgePage {
@@ -201,7 +215,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
       beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
-      insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
+      insertNode: (n) => later(async () => parse<Node>(await a.insertNode(h, n.id, n.type, JSON.stringify(n.properties), true))),
+      insertNodes: (nodes) => later(async () => void (await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
       updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
@@ -212,7 +227,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter, options = {}) =>
         later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
-      insertEdges: (edges) => later(async () => parse<Edge[]>(await a.insertEdges(h, JSON.stringify(edges), true))),
+      insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
       deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),
@@ -220,7 +235,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       degree: (id, hop) => later(() => a.degree(h, id, JSON.stringify(hop), true)),
       traverse: (id, hop, options) => later(async () => parse<Reached[]>(await a.traverse(h, id, JSON.stringify(hop), JSON.stringify(options), true))),
       shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
-      listNodes: (query) => later(async () => parse<NodePage>(await a.listNodes(h, JSON.stringify(query), true))),
+      listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
     };

@@ -13,7 +13,7 @@ use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
-use crate::writing::Writing;
+use crate::writing::{Held, Writing};
 use crate::vector_index::GraphStats;
 use crate::vector_search::{self, SearchRequest};
 use crate::vectors::{self, Space, SpaceSpec};
@@ -271,20 +271,21 @@ impl Database {
     }
 
     /// All-or-nothing: every node is validated, then all are written in one commit.
-    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
-        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now))
+    /// Returns how many were inserted.
+    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<u64> {
+        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now).map(drop))
     }
 
     /// Validates every item and rejects repeated ids before writing anything,
     /// then inserts all of them in one commit. Errors name the item's position.
-    fn insert_batch<I, R>(
+    fn insert_batch<I>(
         &self,
         what: &str,
         items: &[I],
         id: impl Fn(&I) -> &str,
         validate: impl Fn(&I) -> Result<()>,
-        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<R>,
-    ) -> Result<Vec<R>> {
+        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<()>,
+    ) -> Result<u64> {
         let mut seen = HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             validate(item).map_err(|e| in_batch(what, i, e))?;
@@ -292,7 +293,12 @@ impl Database {
                 return Err(Error::already_exists(format!("{what}[{i}]: id \"{}\" appears twice in the batch", id(item))));
             }
         }
-        self.write(|txn, t| items.iter().enumerate().map(|(i, item)| insert(txn, t, item).map_err(|e| in_batch(what, i, e))).collect())
+        self.write(|txn, t| {
+            for (i, item) in items.iter().enumerate() {
+                insert(txn, t, item).map_err(|e| in_batch(what, i, e))?;
+            }
+            Ok(items.len() as u64)
+        })
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
@@ -370,8 +376,9 @@ impl Database {
     }
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
-    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
-        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
+    /// Returns how many were inserted.
+    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<u64> {
+        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -628,10 +635,11 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     let key = t.next_id(txn)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
-    t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
-    t.node_ids.put(txn, n.id.as_bytes(), &seal(n.id.as_bytes(), &k))?;
+    t.append(txn, t.nodes, &k, &seal(&k, &node.encode()))?;
+    t.put_held(Held::NodeIds, n.id.as_bytes().to_vec(), seal(n.id.as_bytes(), &k));
     let tk = keys::node_type(&n.node_type, key);
-    t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
+    let tv = seal(&tk, &[]);
+    t.put_held(Held::NodeTypes, tk, tv);
     indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
@@ -642,7 +650,7 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
     let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
-        lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
+        t.node_key(txn, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
     };
     let from_key = endpoint(txn, "from", &edge.from)?;
     let to_key = endpoint(txn, "to", &edge.to)?;
@@ -660,12 +668,14 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         created_at: now,
     };
     let k = u64_key(key);
-    t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
-    t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
+    t.append(txn, t.edges, &k, &seal(&k, &record.encode()))?;
+    t.put_held(Held::EdgeIds, edge.id.as_bytes().to_vec(), seal(edge.id.as_bytes(), &k));
     let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
-    t.out_adj.put(txn, &out, &seal(&out, &[]))?;
+    let out_value = seal(&out, &[]);
+    t.put_held(Held::OutAdj, out, out_value);
     let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
-    t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
+    let in_value = seal(&inn, &[]);
+    t.put_held(Held::InAdj, inn, in_value);
     log_change(txn, t, Change::EdgePut, key, 0)?;
     Ok(record)
 }
@@ -679,6 +689,7 @@ fn insert_embedding(txn: &mut RwTxn, t: &Writing, node_id: &str, space: &str, ve
 
 /// Removes a node record with its id, type entry, edges and embeddings.
 fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
+    t.forget_node_keys();
     let node = read_node(txn, t, key)?;
     for table in [t.out_adj, t.in_adj] {
         for (_, edge) in scan_adjacency(txn, table, key)? {
@@ -976,7 +987,7 @@ fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32
     w.buf.push(change as u8);
     w.u64(key).u32(space);
     let k = u64_key(seq);
-    Ok(t.changes.put(txn, &k, &seal(&k, &w.buf))?)
+    t.append(txn, t.changes, &k, &seal(&k, &w.buf))
 }
 
 #[cfg(test)]

@@ -1,0 +1,63 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EmbeddedDB, type LoomPlugin } from '../index.js';
+import { createHashingEmbedder, hashingEmbed, HASHING_DIMENSIONS } from './hashing.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'loomdb-embedder-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const cosine = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+
+describe('hashing embedder', () => {
+  it('is deterministic, 384-d and L2-normalised', () => {
+    const a = hashingEmbed('Rust embedded databases use LMDB');
+    expect(a).toHaveLength(HASHING_DIMENSIONS);
+    expect(Array.from(hashingEmbed('Rust embedded databases use LMDB'))).toEqual(Array.from(a));
+    expect(cosine(a, a)).toBeCloseTo(1, 5);
+  });
+
+  it('puts texts that share words and stems closer than unrelated ones', () => {
+    const q = hashingEmbed('which database should I embed?');
+    const near = hashingEmbed('an embedded database stores data in process');
+    const far = hashingEmbed('we hiked up the mountain on saturday');
+    expect(cosine(q, near)).toBeGreaterThan(cosine(q, far) + 0.1);
+  });
+
+  it('maps a text without letters or digits to the zero vector', () => {
+    expect(hashingEmbed('  ?! ').every((x) => x === 0)).toBe(true);
+  });
+
+  it('embeds batches sync and async alike, and rejects non-strings and bad dimensions', async () => {
+    const e = createHashingEmbedder({ dimensions: 16 });
+    expect(e.dimensions).toBe(16);
+    const [sync] = e.embedSync!(['hello world']);
+    const [async] = await e.embed(['hello world']);
+    expect(Array.from(async!)).toEqual(Array.from(sync!));
+    expect(() => e.embedSync!([42 as unknown as string])).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('texts[0]') }));
+    expect(() => createHashingEmbedder({ dimensions: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+  });
+});
+
+describe('embedder and extractor registry', () => {
+  it('serves the built-in hashing embedder and plugins registered the same way', () => {
+    const upper: LoomPlugin = {
+      name: 'upper',
+      register: (r) => {
+        r.registerEmbedder('ones', () => ({ dimensions: 2, embed: async (t) => t.map(() => new Float32Array([1, 1])) }));
+        r.registerExtractor('caps', () => ({ extract: (t) => (t.match(/[A-Z]\w+/g) ?? []).map((name) => ({ name, kind: 'name', key: name.toLowerCase() })) }));
+      },
+    };
+    const db = EmbeddedDB.open(join(dir, 'registry'), { plugins: [upper] });
+    expect(db.embedder('hashing').dimensions).toBe(384);
+    expect(db.embedder('ones').dimensions).toBe(2);
+    expect(db.extractor('caps').extract('Ada met Grace')).toEqual([
+      { name: 'Ada', kind: 'name', key: 'ada' },
+      { name: 'Grace', kind: 'name', key: 'grace' },
+    ]);
+    expect(() => db.embedder('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: expect.stringContaining('"nope"') }));
+    expect(() => db.extractor('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    db.close();
+  });
+});
