@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { EmbeddedDB, type Metric, type SearchHit } from '@loomdb/db';
+import { AsyncEmbeddedDB, EmbeddedDB, type Metric, type SearchHit } from '@loomdb/db';
 import { EmbeddingModel, recall, row } from '@loomdb/db/testing/data';
 import { removeScratch, scratchDir, type Comparison, type Measurement, type SuiteResult } from '../harness.js';
 
@@ -224,6 +224,33 @@ async function benchDataset(ds: Dataset, rows: Row[], filtered: Measurement[]): 
       const { qps, recall: r } = timed[i] as { qps: number; recall: number };
       rows.push({ dataset: ds.name, system: system.name, buildSec, rssMiB: rss, fileMiB: (system.fileBytes?.() ?? 0) / 2 ** 20, ef, recall: r, qps, reopenMs: system === loom ? reopenMs : undefined });
     });
+    // Concurrent searches through AsyncEmbeddedDB: off the JS thread, in parallel.
+    const loomRow = rows.find((r) => r.dataset === ds.name && r.system === 'LoomDB') as Row;
+    const adb = await AsyncEmbeddedDB.open(join(dir, 'loomdb'));
+    for (const inFlight of [1, 4]) {
+      let next = 0;
+      const samples = new Float64Array(ds.queryCount);
+      const t0 = performance.now();
+      const worker = async () => {
+        for (let q = next++; q < ds.queryCount; q = next++) {
+          const t = performance.now();
+          await adb.searchVectors(row(ds.queries, ds.dimensions, q), { k: K, space: 'v', ef: loomRow.ef ?? undefined });
+          samples[q] = (performance.now() - t) * 1000;
+        }
+      };
+      await Promise.all(Array.from({ length: inFlight }, worker));
+      const seconds = (performance.now() - t0) / 1000;
+      samples.sort();
+      filtered.push({
+        case: `unfiltered via AsyncEmbeddedDB, ${inFlight} in flight (ef ${loomRow.ef})`,
+        system: 'LoomDB',
+        ops: ds.queryCount,
+        opsPerSec: ds.queryCount / seconds,
+        p50us: samples[Math.floor(ds.queryCount / 2)] as number,
+        p99us: samples[Math.floor(ds.queryCount * 0.99)] as number,
+      });
+    }
+    adb.close();
     // Exact scan through LoomDB's public API.
     const db = loom.db();
     const t0 = performance.now();
