@@ -2,8 +2,9 @@ import { writeResults, type SuiteResult } from './harness.js';
 import { graph } from './suites/graph.js';
 import { pointOps } from './suites/point-ops.js';
 import { vectors } from './suites/vectors.js';
+import { querySuite } from './suites/query.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];

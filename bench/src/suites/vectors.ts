@@ -182,20 +182,24 @@ function tune(system: System, ds: Dataset, truth: SearchHit[][]): number {
 }
 
 /**
- * Queries/s of every system at its tuned ef, in alternating rounds, so that
- * load from other work on the machine hits them alike.
+ * Queries/s of every system at its tuned ef: alternating rounds of every
+ * query, reporting each system's median round, so that bursts of load from
+ * other work on the machine hit all systems alike and outliers drop out.
  */
-function timeInterleaved(systems: Array<{ system: System; ef: number }>, ds: Dataset, truth: SearchHit[][], rounds = 4) {
-  const seconds = systems.map(() => 0);
+function timeInterleaved(systems: Array<{ system: System; ef: number }>, ds: Dataset, truth: SearchHit[][], rounds = 15) {
+  const perRound = systems.map(() => [] as number[]);
   const recalls = systems.map(() => 0);
   for (let round = 0; round < rounds; round++) {
     systems.forEach(({ system, ef }, i) => {
       const r = run(system, ds, truth, ef);
-      seconds[i] = (seconds[i] as number) + ds.queryCount / r.qps;
+      (perRound[i] as number[]).push(r.qps);
       recalls[i] = r.recall;
     });
   }
-  return systems.map((_, i) => ({ qps: (rounds * ds.queryCount) / (seconds[i] as number), recall: recalls[i] as number }));
+  return systems.map((_, i) => {
+    const sorted = (perRound[i] as number[]).sort((a, b) => a - b);
+    return { qps: sorted[Math.floor(sorted.length / 2)] as number, recall: recalls[i] as number };
+  });
 }
 
 async function benchDataset(ds: Dataset, rows: Row[], filtered: Measurement[]): Promise<void> {
@@ -335,7 +339,7 @@ function table(rows: Row[]): string[] {
   const out: string[] = [];
   for (const name of [...new Set(rows.map((r) => r.dataset))]) {
     out.push(
-      `## ${name}: recall@${K} and queries/s at the smallest ef reaching recall ≥ ${TARGET_RECALL} (one search thread each; M=${M}, efConstruction=${EF_CONSTRUCTION} for every HNSW)`,
+      `## ${name}: recall@${K} and queries/s at the smallest ef reaching recall ≥ ${TARGET_RECALL} (one search thread each, median of 15 alternating rounds of all queries; M=${M}, efConstruction=${EF_CONSTRUCTION} for every HNSW)`,
       '',
       '| system | ef | recall@10 | queries/s | build s | RSS growth MiB (after build, whole process) | index file MiB | reopen ms |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',

@@ -100,6 +100,8 @@ export interface NativeAddon {
    * returns `[{ id, distance }]` as JSON, nearest first.
    */
   search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, optionsJson: string, async: A): Maybe<A, string>;
+  /** Runs a `@loomdb/query` executable plan (JSON; its query vector may come beside it) in one read transaction; returns its execution as JSON. */
+  executePlan<A extends boolean>(handle: NativeHandle, planJson: string, vector: Float32Array | null, async: A): Maybe<A, string>;
   /** Returns committed-data statistics as JSON. */
   stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
   /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */

@@ -364,6 +364,16 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.stats());
   }
 
+  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
+  async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.#run((o) => {
+      if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
+      return o.executeQuery(planJson, v);
+    });
+  }
+
   /**
    * Closes the handle; later calls reject with `CLOSED`. Calls already
    * running finish first: the engine keeps the database open until they do.

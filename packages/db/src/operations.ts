@@ -286,4 +286,19 @@ export abstract class DatabaseOperations {
   stats(): Stats {
     return this.run((b) => b.stats());
   }
+
+  /**
+   * Runs a query plan inside the storage engine (`capabilities.nativeQuery`),
+   * JSON text in and out (the query vector may come beside the JSON);
+   * `UNSUPPORTED` otherwise. Use `@loomdb/query`,
+   * which builds the plans and falls back to its generic executor.
+   */
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.run((b) => {
+      if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
+      return b.executeQuery(planJson, v);
+    });
+  }
 }

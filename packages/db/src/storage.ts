@@ -102,6 +102,12 @@ export interface StorageOperations {
   /** One page of edges in insertion order. */
   listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null };
   stats(): Stats;
+  /**
+   * Runs a whole `@loomdb/query` plan, given and answered as JSON text in
+   * that package's executor contract (the query vector may come beside the
+   * JSON); present when `capabilities.nativeQuery`.
+   */
+  executeQuery?(planJson: string, vector?: Float32Array): string;
 }
 
 /**
@@ -139,7 +145,7 @@ export interface StorageBackend extends StorageOperations {
   readonly async?: AsyncStorageOperations;
 }
 
-type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
 
 /** The operations a backend may run off the JavaScript thread. */
 export const ASYNC_OPERATIONS = [
@@ -167,6 +173,7 @@ export const ASYNC_OPERATIONS = [
   'listNodes',
   'listEdges',
   'stats',
+  'executeQuery',
 ] as const;
 
 /**

@@ -38,10 +38,6 @@ async function later<T>(call: () => Promise<T>): Promise<T> {
 }
 
 const parse = <T>(json: string): T => JSON.parse(json) as T;
-
-/** The engine's search request. */
-const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
-
 /** Puts back the ids that the addon sends beside a node page's JSON (see `NativeAddon.listNodes`). */
 function nodePage([json, ids]: [string, string[]]): NodePage {
   const page = parse<{ items: Array<Omit<Node, 'id'>>; next: Position | null }>(json);
@@ -55,6 +51,8 @@ function nodePage([json, ids]: [string, string[]]): NodePage {
   return { items, next: page.next };
 }
 
+/** The engine's search request. */
+const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -166,6 +164,10 @@ class NativeOperations implements StorageOperations {
   stats(): Stats {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
+
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -201,7 +203,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: false, multiProcess: true };
   readonly async: AsyncStorageOperations;
   readonly #handle: NativeHandle;
 
@@ -238,6 +240,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
+      executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
   }
 

@@ -419,6 +419,15 @@ fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.search(&space, &query, &request))
 }
 
+fn execute_plan(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let plan = string(&mut cx, 1, "plan")?;
+    let beside = cx.argument::<JsValue>(2)?;
+    let query = if beside.is_a::<JsNull, _>(&mut cx) { None } else { Some(vector(&mut cx, 2)?) };
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.execute_plan(&plan, query))
+}
+
 fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let run_async = is_async(&mut cx);
@@ -467,6 +476,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("getEmbedding", get_embedding)?;
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
+    cx.export_function("executePlan", execute_plan)?;
     cx.export_function("debugPanic", debug_panic)?;
     Ok(())
 }

@@ -942,7 +942,7 @@ fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
     }
 }
 
-fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
+pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
     find_space(txn, t, name)?.ok_or_else(|| {
         Error::not_found(format!("space \"{name}\" does not exist; declare it with open(path, {{ spaces: {{ {name}: {{ dimensions, metric }} }} }})"))
     })

@@ -13,6 +13,8 @@ mod graph;
 mod hnsw;
 mod indexes;
 mod keys;
+mod plan;
+mod query;
 mod records;
 mod scan;
 mod store;
@@ -30,6 +32,8 @@ pub use database::{
 pub use error::{Code, Error, Result};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
+pub use plan::{Plan, PLAN_VERSION};
+pub use query::Stage;
 pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;
