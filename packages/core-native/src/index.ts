@@ -24,6 +24,14 @@ export interface NativeTransaction extends NativeHandle {
   readonly __loomdbNativeTransaction: unique symbol;
 }
 
+/** Cancels an asynchronous long operation. Opaque. */
+export interface NativeCancelToken {
+  readonly __loomdbCancelToken: unique symbol;
+}
+
+/** Progress of a long operation in bytes; returning `false` stops a synchronous one. */
+export type NativeProgress = (done: number, total: number) => boolean | void;
+
 /** Returned synchronously (`false`) or as a promise (`true`). */
 type Maybe<A extends boolean, T> = A extends true ? Promise<T> : T;
 
@@ -32,8 +40,11 @@ export interface NativeAddon {
   /** `options`: JSON `{ durability?, busyTimeoutMs?, readOnly?, mapSize? }`. */
   open(path: string, optionsJson: string): NativeHandle;
   close(handle: NativeHandle): void;
-  /** Begins a write transaction; with `async`, waits for the writer lock off the JS thread. */
-  txBegin<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, NativeTransaction>;
+  /**
+   * Begins a write transaction committing with `durabilityJson` (`"immediate"`, `"relaxed"`, or `null` for the
+   * handle's); with `async`, waits for the writer lock off the JS thread.
+   */
+  txBegin<A extends boolean>(handle: NativeHandle, durabilityJson: string, async: A): Maybe<A, NativeTransaction>;
   txCommit(tx: NativeTransaction): void;
   txRollback(tx: NativeTransaction): void;
   txSavepoint(tx: NativeTransaction): void;
@@ -63,6 +74,8 @@ export interface NativeAddon {
   ): Maybe<A, string>;
   /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
   insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, number>;
+  /** `edgesJson` as for `insertEdges`: adds each weight to the edge with that id, creating it when absent, deleting it at 0 or below. */
+  addEdgeWeights<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, void>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
   insertEmbeddings<A extends boolean>(
     handle: NativeHandle,
@@ -92,6 +105,8 @@ export interface NativeAddon {
   /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
   listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
+  /** Merges `patchJson` into the edge's properties; `weightJson` is a number or `null` (keep). Returns the edge as JSON. */
+  updateEdge<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, weightJson: string, async: A): Maybe<A, string>;
   deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
   insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;
   getEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, async: A): Maybe<A, Float32Array | null>;
@@ -104,6 +119,49 @@ export interface NativeAddon {
   executePlan<A extends boolean>(handle: NativeHandle, planJson: string, vector: Float32Array | null, async: A): Maybe<A, string>;
   /** Returns committed-data statistics as JSON. */
   stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Durable queue: `itemsJson` `[{ id, payload }]`; returns `[stored]` as JSON (false: id seen before). */
+  queuePush<A extends boolean>(handle: NativeHandle, queue: string, itemsJson: string, async: A): Maybe<A, string>;
+  /** Leases up to `max` items to `holder`; returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON. */
+  queueLease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, max: number, leaseMs: number, async: A): Maybe<A, string>;
+  /** Marks leased items done (`CONFLICT` unless `holder` holds them all). `seqsJson`: `[seq]`. */
+  queueAck<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, async: A): Maybe<A, void>;
+  /** Gives leased items back, leasable again after `delayMs`. */
+  queueRelease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, delayMs: number, async: A): Maybe<A, void>;
+  queueDeadLetter<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seq: number, error: string, async: A): Maybe<A, void>;
+  /** Returns `{ pending, done, dead }` as JSON. */
+  queueStats<A extends boolean>(handle: NativeHandle, queue: string, async: A): Maybe<A, string>;
+  /** Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON, oldest first. */
+  queueDeadLetters<A extends boolean>(handle: NativeHandle, queue: string, limit: number, async: A): Maybe<A, string>;
+  /**
+   * Writes a backup directory; returns `{ path, bytes, formatVersion }` as JSON.
+   * Long operations (backup, restore, compact) take `onProgress(done, total)`
+   * in bytes (returning `false` stops a synchronous run) and a cancel token
+   * (for asynchronous runs).
+   */
+  backup<A extends boolean>(handle: NativeHandle, destPath: string, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, string>;
+  /** Checks and restores a backup; returns `{ path, bytes, nodes, edges, replaced }` as JSON. */
+  restore<A extends boolean>(
+    backupPath: string,
+    targetPath: string,
+    overwrite: boolean,
+    onProgress: NativeProgress | null,
+    token: NativeCancelToken | null,
+    async: A,
+  ): Maybe<A, string>;
+  /** Checks a backup's manifest and hash; returns the manifest as JSON. */
+  checkBackup<A extends boolean>(backupPath: string, async: A): Maybe<A, string>;
+  /** Compacts the database; returns `{ bytesBefore, bytesAfter, prunedChanges, removedSidecars }` as JSON. */
+  compact<A extends boolean>(handle: NativeHandle, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, string>;
+  /** Returns `{ ok, errors: [{ check, message }], checked }` as JSON. */
+  verify<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Returns `{ uptimeS, operations, storage, sidecars, caches }` as JSON. */
+  metrics<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Returns the storage usage (file, tables, reclaimable bytes) as JSON. */
+  usage<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Inserts exported records with their ids and times, in creation order, in one commit: `[{ node } | { edge }]`. */
+  load<A extends boolean>(handle: NativeHandle, recordsJson: string, async: A): Maybe<A, void>;
+  cancelToken(): NativeCancelToken;
+  cancel(token: NativeCancelToken): void;
   /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */
   debugPanic<A extends boolean>(async: A): Maybe<A, void>;
 }

@@ -1,9 +1,13 @@
 import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { invalid, loomError, toLoomError } from './errors.js';
-import { asyncTransaction, Transaction, type AsyncTransaction } from './transaction.js';
+import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
+import { restoreNativeAsync } from './backends/native.js';
+import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
+import { toPrometheus } from './prometheus.js';
+import type { BackupResult, CompactResult, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
-import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations } from './storage.js';
+import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations, type TransactionOptions } from './storage.js';
 import type {
   Edge,
   EdgeInput,
@@ -45,7 +49,8 @@ import {
   prepareTraverse,
   walkPagesAsync,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
+import { DurableQueue, prepareQueueName } from './queue.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -91,6 +96,7 @@ export class AsyncEmbeddedDB {
   readonly #ops: AsyncStorageOperations;
   /** Settles when this handle's open transaction ends; its writes wait for it. */
   #transactionEnded: Promise<void> | null = null;
+  readonly #sources = new MetricsSources();
   readonly path: string;
 
   readonly #registry: Registry;
@@ -145,13 +151,14 @@ export class AsyncEmbeddedDB {
    * });
    * ```
    */
-  async transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T, options?: { signal?: AbortSignal }): Promise<T> {
+  async transaction<T>(fn: (tx: AsyncTransaction) => Promise<T> | T, options?: { signal?: AbortSignal } & TransactionOptions): Promise<T> {
     if (typeof fn !== 'function') throw invalid(`transaction needs a function, got ${typeof fn}`);
-    const { signal } = prepareLongOptions(options);
-    return this.#withTransaction((tx) => fn(asyncTransaction(tx)), signal);
+    const prepared = prepareTransactionOptions(options, ['signal']);
+    const { signal } = prepareLongOptions(options === undefined ? undefined : { signal: (options as { signal?: AbortSignal }).signal });
+    return this.#withTransaction((tx) => fn(asyncTransaction(tx)), signal, prepared);
   }
 
-  async #withTransaction<T>(fn: (tx: Transaction) => Promise<T> | T, signal?: AbortSignal): Promise<T> {
+  async #withTransaction<T>(fn: (tx: Transaction) => Promise<T> | T, signal?: AbortSignal, options?: TransactionOptions): Promise<T> {
     const begin = this.#ops.beginTransaction;
     if (!begin) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no transactions`);
     while (this.#transactionEnded) await this.#transactionEnded;
@@ -161,7 +168,7 @@ export class AsyncEmbeddedDB {
     const abort = () => tx?.end(false);
     try {
       signal?.throwIfAborted();
-      tx = new Transaction(await this.#run(() => begin()));
+      tx = new Transaction(await this.#run(() => begin(options)));
       signal?.addEventListener('abort', abort, { once: true });
       try {
         const result = await fn(tx);
@@ -213,6 +220,22 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.createIndex(spec));
   }
 
+  /** Declares an embedding space after opening, or checks the existing one has every field `spec` gives. */
+  async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
+    const prepared = prepareSpaceSpec(name, spec);
+    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
+  }
+
+  /**
+   * The durable queue `name` (`capabilities.durableQueue`). Its calls are
+   * quick and synchronous; while this handle has a transaction open they
+   * throw `LOCKED` (use `tx.queue(name)` inside it).
+   */
+  queue(name: string): DurableQueue {
+    const n = prepareQueueName(name);
+    return new DurableQueue(() => call(this.#backend, (b) => b), n);
+  }
+
   async dropIndex(index: IndexSpec): Promise<boolean> {
     const spec = prepareIndexSpec(index);
     return this.#write((o) => o.dropIndex(spec));
@@ -257,6 +280,12 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.getEdge(checked));
   }
 
+  async updateEdge(id: string, update: { properties?: EdgeInput['properties']; weight?: number }): Promise<Edge> {
+    const checked = checkId('id', id);
+    const { properties, weight } = prepareEdgePatch(update);
+    return this.#write((o) => o.updateEdge(checked, properties, weight));
+  }
+
   async deleteEdge(id: string): Promise<boolean> {
     const checked = checkId('id', id);
     return this.#write((o) => o.deleteEdge(checked));
@@ -282,10 +311,9 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.searchVectors(space, v, k, filter, search));
   }
 
-  /** {@link EmbeddedDB.createSpace}: declares a space or checks an existing one. */
+  /** The same as {@link AsyncEmbeddedDB.ensureSpace}. */
   async createSpace(name: string, spec: SpaceSpec): Promise<void> {
-    const s = prepareSpaceSpec(name, spec);
-    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, s)));
+    return this.ensureSpace(name, spec);
   }
 
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {
@@ -293,6 +321,15 @@ export class AsyncEmbeddedDB {
     const prepared = prepareEdgeBatch(edges);
     await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
     return prepared.map((e) => e.id);
+  }
+
+  /** Counter edges: see {@link EmbeddedDB.addEdgeWeights}. */
+  async addEdgeWeights(edges: Array<EdgeInput & { id: string }>): Promise<void> {
+    const prepared = prepareEdgeBatch(edges);
+    prepared.forEach((e, i) => {
+      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+    });
+    return this.#write((o) => o.addEdgeWeights(prepared));
   }
 
   async insertEmbeddingsBatch(items: EmbeddingInput[], options?: LongOperationOptions): Promise<void> {
@@ -372,6 +409,55 @@ export class AsyncEmbeddedDB {
       if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
       return o.executeQuery(planJson, v);
     });
+  }
+
+  /** {@link EmbeddedDB.backup}, off the JS thread; `signal` stops it. */
+  async backup(destPath: string, options?: MaintenanceOptions): Promise<BackupResult> {
+    const dest = preparePath('destPath', destPath);
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#live(), 'backups');
+    return runLong(o, (control) => m.async.backup(dest, control));
+  }
+
+  /** {@link EmbeddedDB.restore}, off the JS thread. */
+  static async restore(backupPath: string, targetPath: string, options?: RestoreOptions): Promise<RestoreResult> {
+    const from = preparePath('backupPath', backupPath);
+    const to = preparePath('targetPath', targetPath);
+    const o = prepareMaintenance(options, true);
+    return runLong(o, (control) => restoreNativeAsync(from, to, o.overwrite ?? false, control));
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const m = maintenanceOf(this.#live(), 'verify');
+    return this.#run(() => m.async.verify());
+  }
+
+  /** {@link EmbeddedDB.compact}, off the JS thread; waits for this handle's transaction. */
+  async compact(options?: MaintenanceOptions): Promise<CompactResult> {
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#live(), 'compaction');
+    while (this.#transactionEnded) await this.#transactionEnded;
+    return runLong(o, (control) => m.async.compact(control));
+  }
+
+  async metrics(): Promise<Metrics>;
+  async metrics(options: { format: 'json' }): Promise<Metrics>;
+  async metrics(options: { format: 'prometheus' }): Promise<string>;
+  async metrics(options?: { format?: 'json' | 'prometheus' }): Promise<Metrics | string> {
+    const format = prepareMetricsFormat(options);
+    const backend = this.#live();
+    const engine = backend.maintenance ? await this.#run(() => (backend.maintenance as NonNullable<typeof backend.maintenance>).async.metrics()) : null;
+    const m = assembleMetrics(backend.name, engine, this.#sources.collect());
+    return format === 'prometheus' ? toPrometheus(m) : m;
+  }
+
+  registerMetricsSource(name: string, source: () => object): void {
+    this.#live();
+    this.#sources.register(name, source);
+  }
+
+  #live(): StorageBackend {
+    return call(this.#backend, (b) => b);
   }
 
   /**

@@ -43,7 +43,13 @@ export type {
   ExtractedEntity,
 } from './plugins.js';
 export { hashingEmbed, createHashingEmbedder, hashingEmbedderPlugin, HASHING_DIMENSIONS } from './embedders/hashing.js';
+export { DurableQueue, MAX_QUEUE_NAME_BYTES, MAX_LEASE, type LeaseOptions } from './queue.js';
 export type {
+  QueueItemInput,
+  LeasedQueueItem,
+  DeadLetter,
+  QueueStats,
+  StorageQueues,
   StorageBackend,
   StorageCapabilities,
   StorageFactory,
@@ -52,6 +58,7 @@ export type {
   StorageSearchOptions,
   StorageOperations,
   StorageTransaction,
+  TransactionOptions,
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';
@@ -61,5 +68,7 @@ export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';
 export { MAX_PAGE, MAX_DEPTH } from './walk.js';
 export { ASYNC_OPERATIONS } from './storage.js';
+export type { EngineMetrics, MaintenanceControl, StorageMaintenance } from './storage.js';
+export { toPrometheus } from './prometheus.js';
 export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 export type * from './types.js';

@@ -43,7 +43,8 @@ import {
   walkPages,
   type Position,
 } from './walk.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
+import { DurableQueue, prepareQueueName } from './queue.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -117,6 +118,16 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.createIndex(spec));
   }
 
+  /**
+   * Declares an embedding space after opening, as `open({ spaces })` does:
+   * creates it (defaults filled in) or checks that the existing one has
+   * every field `spec` gives (`INVALID_ARGUMENT` otherwise).
+   */
+  ensureSpace(name: string, spec: SpaceSpec): void {
+    const prepared = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, prepared));
+  }
+
   /** Removes a property index; `false` when there was none. */
   dropIndex(index: IndexSpec): boolean {
     const spec = prepareIndexSpec(index);
@@ -163,6 +174,13 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.getEdge(checked));
   }
 
+  /** Shallow-merges `properties` (a `null` value deletes its key) and/or sets `weight`; type and endpoints stay. */
+  updateEdge(id: string, update: { properties?: EdgeInput['properties']; weight?: number }): Edge {
+    const checked = checkId('id', id);
+    const { properties, weight } = prepareEdgePatch(update);
+    return this.run((b) => b.updateEdge(checked, properties, weight));
+  }
+
   deleteEdge(id: string): boolean {
     const checked = checkId('id', id);
     return this.run((b) => b.deleteEdge(checked));
@@ -194,14 +212,9 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.searchVectors(space, v, k, filter, search));
   }
 
-  /**
-   * Declares an embedding space, as `open({ spaces })` does: creates it
-   * (defaults filled in) or checks that the existing one has every field
-   * `spec` gives (`INVALID_ARGUMENT` otherwise).
-   */
+  /** The same as {@link DatabaseOperations.ensureSpace}. */
   createSpace(name: string, spec: SpaceSpec): void {
-    const s = prepareSpaceSpec(name, spec);
-    this.run((b) => b.ensureSpace(name, s));
+    this.ensureSpace(name, spec);
   }
 
   /** Inserts every edge or none, in one commit; returns their ids in order. */
@@ -209,6 +222,19 @@ export abstract class DatabaseOperations {
     const prepared = prepareEdgeBatch(edges);
     this.run((b) => b.insertEdges(prepared));
     return prepared.map((e) => e.id);
+  }
+
+  /**
+   * Counter edges (co-mention counts, …), in one commit: adds each edge's
+   * `weight` (default 1) to the edge with its `id`, creating it when absent,
+   * deleting it when the sum drops to 0 or below.
+   */
+  addEdgeWeights(edges: Array<EdgeInput & { id: string }>): void {
+    const prepared = prepareEdgeBatch(edges);
+    prepared.forEach((e, i) => {
+      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+    });
+    this.run((b) => b.addEdgeWeights(prepared));
   }
 
   /** Stores every vector or none, in one commit. */
@@ -300,5 +326,13 @@ export abstract class DatabaseOperations {
       if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
       return b.executeQuery(planJson, v);
     });
+  }
+
+  /**
+   * The durable queue `name` in this database (`capabilities.durableQueue`;
+   * else its calls throw `UNSUPPORTED`). Inside a transaction its calls join it.
+   */
+  queue(name: string): DurableQueue {
+    return new DurableQueue(() => this.target(), prepareQueueName(name));
   }
 }

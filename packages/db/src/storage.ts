@@ -1,4 +1,21 @@
-import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
+import type {
+  BackupResult,
+  CompactResult,
+  Edge,
+  IndexSpec,
+  Metrics,
+  Neighbor,
+  Node,
+  Path,
+  Properties,
+  Reached,
+  SearchHit,
+  SpaceSpec,
+  Stats,
+  StorageUsage,
+  VerifyResult,
+  ExportedRecord,
+} from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
@@ -15,6 +32,65 @@ export interface StorageCapabilities {
   durableQueue: boolean;
   /** Several processes may open the same database at once. */
   multiProcess: boolean;
+}
+
+/** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */
+export interface QueueItemInput {
+  id: string;
+  payload: string;
+}
+
+/** An item leased to a consumer. `seq` orders the queue and names the item in later calls. */
+export interface LeasedQueueItem {
+  seq: number;
+  id: string;
+  payload: string;
+  /** Leases taken on the item so far, this one included (1 on first delivery). */
+  attempts: number;
+  /** When it was pushed, ms since epoch. */
+  enqueuedAt: number;
+}
+
+/** An item that failed for good, with the reason. */
+export interface DeadLetter {
+  seq: number;
+  id: string;
+  payload: string;
+  attempts: number;
+  error: string;
+  failedAt: number;
+}
+
+/** Counts of one queue (committed state). */
+export interface QueueStats {
+  /** Pushed and not yet acknowledged or dead-lettered (leased ones included). */
+  pending: number;
+  done: number;
+  dead: number;
+}
+
+/**
+ * Durable queues, version 1: present when `capabilities.durableQueue`. Named
+ * FIFO queues stored with the data, so a consumer can acknowledge items in
+ * the same transaction as the writes they caused. Contract:
+ * - an id is stored once per queue, ever (a repeated push returns `false`);
+ * - `queueLease` hands out the oldest items that are not leased, whose lease
+ *   expired (a consumer died) or whose release back-off has passed;
+ * - only the holder of an item's lease may ack, dead-letter or release it;
+ *   `queueAck` and `queueDeadLetter` throw `CONFLICT` otherwise and change nothing.
+ * Times are the backend's clock in ms.
+ */
+export interface StorageQueues {
+  /** Appends the items whose ids are new; returns for each whether it was stored. */
+  queuePush(queue: string, items: QueueItemInput[]): boolean[];
+  queueLease(queue: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[];
+  queueAck(queue: string, holder: string, seqs: number[]): void;
+  /** Makes items leasable again after `delayMs`; items `holder` no longer holds are skipped. */
+  queueRelease(queue: string, holder: string, seqs: number[], delayMs: number): void;
+  queueDeadLetter(queue: string, holder: string, seq: number, error: string): void;
+  queueStats(queue: string): QueueStats;
+  /** The oldest `limit` dead letters. */
+  queueDeadLetters(queue: string, limit: number): DeadLetter[];
 }
 
 /** The filter a backend's `searchVectors` receives, already validated. */
@@ -39,9 +115,10 @@ export interface StorageSearchOptions {
  * properties; vector lengths against the space are the backend's to check),
  * so a backend only stores and retrieves. Each write call is atomic: it
  * either fully happens or throws and changes nothing. Errors should be
- * `LoomError`s (or carry one of its codes as `code`).
+ * `LoomError`s (or carry one of its codes as `code`). The queue methods are
+ * there when `capabilities.durableQueue` is.
  */
-export interface StorageOperations {
+export interface StorageOperations extends Partial<StorageQueues> {
   /**
    * Declares a space (filling in `index: 'hnsw'` and, for hnsw, `M: 16`,
    * `efConstruction: 128`, `ef: 64`), or checks that an existing one has
@@ -68,6 +145,8 @@ export interface StorageOperations {
   /** `NOT_FOUND` naming a missing endpoint. */
   insertEdge(edge: PreparedEdge): Edge;
   getEdge(id: string): Edge | null;
+  /** Shallow-merges `patch` into the properties (`null` deletes a key) and sets the weight when given. `NOT_FOUND` when absent. */
+  updateEdge(id: string, patch: Properties, weight?: number): Edge;
   deleteEdge(id: string): boolean;
   /** Stores or replaces a vector (`NOT_FOUND` for an unknown node or space, `DIMENSION_MISMATCH`). */
   insertEmbedding(nodeId: string, space: string, vector: Float32Array): void;
@@ -81,6 +160,13 @@ export interface StorageOperations {
   searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options?: StorageSearchOptions): SearchHit[];
   /** Inserts all edges in one atomic write; `NOT_FOUND` names a missing endpoint. */
   insertEdges(edges: PreparedEdge[]): void;
+  /**
+   * Counter edges, in one atomic write: adds each edge's weight to the
+   * edge with its id, creating it as given when absent (and the weight is
+   * positive), deleting it when the sum drops to 0 or below. An existing
+   * edge with another type or endpoints is `INVALID_ARGUMENT`.
+   */
+  addEdgeWeights(edges: PreparedEdge[]): void;
   /** Stores all vectors in one atomic write. */
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void;
   /** Deletes the nodes the filter admits (ids, types, where), with their edges and embeddings; returns the count. */
@@ -138,11 +224,50 @@ export interface StorageBackend extends StorageOperations {
   /** The name the backend was registered under. */
   readonly name: string;
   readonly capabilities: StorageCapabilities;
-  /** Begins a write transaction, waiting up to the busy timeout for other writers (when `capabilities.transactions`). */
-  beginTransaction?(): StorageTransaction;
+  /**
+   * Begins a write transaction, waiting up to the busy timeout for other
+   * writers (when `capabilities.transactions`). `durability` overrides the
+   * database's for this transaction's commit (backends without durability
+   * levels ignore it).
+   */
+  beginTransaction?(options?: TransactionOptions): StorageTransaction;
   close(): void;
   /** Off-thread versions of the methods above, when the backend has them. */
   readonly async?: AsyncStorageOperations;
+  /** Backup, compaction, verification and engine metrics, for a backend with a data file. */
+  readonly maintenance?: StorageMaintenance;
+}
+
+/**
+ * Control of a long maintenance call: `onProgress` sees bytes copied and
+ * returns `false` to stop a synchronous run; `signal` stops an asynchronous one.
+ */
+export interface MaintenanceControl {
+  onProgress?: (done: number, total: number) => boolean;
+  signal?: AbortSignal;
+}
+
+/** Engine figures a backend reports for `db.metrics()`. */
+export type EngineMetrics = Pick<Metrics, 'uptimeS' | 'operations' | 'caches' | 'sidecars'> & { storage: StorageUsage };
+
+/** Whole-database operations (`StorageBackend.maintenance`). Each runs synchronously or, under `async`, off the JS thread. */
+export interface StorageMaintenance {
+  /** A consistent snapshot into a new directory, while others read and write. */
+  backup(destPath: string, control: MaintenanceControl): BackupResult;
+  /** Rewrites the file without free pages; `LOCKED` naming other processes that have it open. */
+  compact(control: MaintenanceControl): CompactResult;
+  verify(): VerifyResult;
+  metrics(): EngineMetrics;
+  usage(): StorageUsage;
+  /** Inserts exported records as they were (ids, times), in creation order, in one commit. */
+  load(records: ExportedRecord[]): void;
+  readonly async: {
+    backup(destPath: string, control: MaintenanceControl): Promise<BackupResult>;
+    compact(control: MaintenanceControl): Promise<CompactResult>;
+    verify(): Promise<VerifyResult>;
+    metrics(): Promise<EngineMetrics>;
+    usage(): Promise<StorageUsage>;
+  };
 }
 
 type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
@@ -158,11 +283,13 @@ export const ASYNC_OPERATIONS = [
   'deleteNode',
   'insertEdge',
   'getEdge',
+  'updateEdge',
   'deleteEdge',
   'insertEmbedding',
   'getEmbedding',
   'searchVectors',
   'insertEdges',
+  'addEdgeWeights',
   'insertEmbeddings',
   'deleteNodes',
   'deleteEdges',
@@ -182,8 +309,18 @@ export const ASYNC_OPERATIONS = [
  * JavaScript thread.
  */
 export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>> & {
-  beginTransaction?(): Promise<StorageTransaction>;
+  beginTransaction?(options?: TransactionOptions): Promise<StorageTransaction>;
 };
+/** Options of one transaction. */
+export interface TransactionOptions {
+  /**
+   * How its commit reaches the disk, instead of the database's setting:
+   * `relaxed` suits work that can be redone after an OS crash, such as
+   * items acknowledged from a durable queue in the same commit.
+   */
+  durability?: 'immediate' | 'relaxed';
+}
+
 /** What a storage factory receives from `EmbeddedDB.open`. */
 export interface StorageOpenOptions {
   /** Database directory (absolute). */

@@ -1,6 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import { DatabaseOperations } from './operations.js';
-import type { StorageOperations, StorageTransaction } from './storage.js';
+import type { StorageOperations, StorageTransaction, TransactionOptions } from './storage.js';
 import type { Edge, EdgeWalkOptions, Node, NodeWalkOptions } from './types.js';
 
 /**
@@ -59,6 +59,20 @@ export class Transaction extends DatabaseOperations {
     this.#raw = null;
     if (raw) settle(() => (commit ? raw.commit() : raw.rollback()));
   }
+}
+
+/** Checks `{ durability? }` (the signal of async transactions is checked by their caller). */
+export function prepareTransactionOptions(options: unknown, extra: readonly string[] = []): TransactionOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${options === null ? 'null' : typeof options}`);
+  for (const key of Object.keys(options)) {
+    if (key !== 'durability' && !extra.includes(key)) throw invalid(`options.${key} is not a transaction option (durability${extra.map((k) => `, ${k}`).join('')})`);
+  }
+  const { durability } = options as TransactionOptions;
+  if (durability !== undefined && durability !== 'immediate' && durability !== 'relaxed') {
+    throw invalid(`options.durability must be 'immediate' or 'relaxed', got ${String(durability)}`);
+  }
+  return durability === undefined ? {} : { durability };
 }
 
 function settle(op: () => void): void {

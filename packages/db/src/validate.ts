@@ -160,6 +160,16 @@ export function preparePatch(input: unknown): Properties {
   return checkProperties('update.properties', patch.properties, true);
 }
 
+/** An edge update: properties to merge and/or a new weight. */
+export function prepareEdgePatch(input: unknown): { properties: Properties; weight?: number } {
+  const u = requireObject('update', input) as { properties?: unknown; weight?: unknown };
+  for (const key of Object.keys(u)) if (key !== 'properties' && key !== 'weight') throw invalid(`update.${key} is not editable; an edge update has properties and/or weight`);
+  if (u.properties === undefined && u.weight === undefined) throw invalid('update needs properties and/or weight, e.g. updateEdge(id, { weight: 2 })');
+  if (u.weight !== undefined && (typeof u.weight !== 'number' || !Number.isFinite(u.weight))) throw invalid(`update.weight must be a finite number, got ${describe(u.weight)}`);
+  const properties = u.properties === undefined ? {} : checkProperties('update.properties', u.properties, true);
+  return u.weight === undefined ? { properties } : { properties, weight: u.weight as number };
+}
+
 /** Copies a vector into a Float32Array after checking every element. */
 export function prepareVector(value: unknown, what = 'vector'): Float32Array {
   if (!(value instanceof Float32Array) && !Array.isArray(value) && !(value instanceof Float64Array)) {

@@ -1,7 +1,7 @@
 import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -49,6 +49,20 @@ interface Space {
 
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** One durable queue; records are replaced, never changed in place. */
+interface Queue {
+  nextSeq: number;
+  items: Map<number, { id: string; payload: string; enqueuedAt: number }>;
+  /** A lease with an empty holder is a released item waiting out its back-off. */
+  leases: Map<number, { holder: string; expires: number; attempts: number }>;
+  /** Every id ever pushed. */
+  ids: Set<string>;
+  dead: Map<number, DeadLetter>;
+  done: number;
+}
+
+const forkQueue = (q: Queue): Queue => ({ ...q, items: new Map(q.items), leases: new Map(q.leases), ids: new Set(q.ids), dead: new Map(q.dead) });
+
 /** Everything an in-memory database holds. */
 interface MemoryState {
   nodes: Map<string, Node>;
@@ -59,9 +73,10 @@ interface MemoryState {
   spaces: Map<string, Space>;
   /** Declared property indexes as `type\0property`; this backend scans, so they only show in stats. */
   indexes: Set<string>;
+  queues: Map<string, Queue>;
 }
 
-const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set() });
+const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set(), queues: new Map() });
 
 /**
  * A copy to write on. Records are replaced, never changed in place, so the
@@ -74,6 +89,7 @@ const fork = (s: MemoryState): MemoryState => ({
   sequence: s.sequence,
   indexes: new Set(s.indexes),
   spaces: new Map([...s.spaces].map(([name, space]) => [name, { spec: space.spec, vectors: new Map(space.vectors) }])),
+  queues: new Map([...s.queues].map(([name, q]) => [name, forkQueue(q)])),
 });
 
 /** The data operations over one state: the database's or a transaction's. */
@@ -209,6 +225,33 @@ abstract class MemoryOperations implements StorageOperations {
       this.state.keys.set(edge, ++this.state.sequence);
       return copy(edge);
     });
+  }
+
+  addEdgeWeights(edges: PreparedEdge[]): void {
+    this.writable();
+    const before = fork(this.state);
+    try {
+      edges.forEach((e, i) => {
+        const existing = this.state.edges.get(e.id);
+        if (!existing) {
+          if (e.weight > 0) {
+            if (!this.state.nodes.has(e.from)) throw loomError('NOT_FOUND', `edges[${i}]: edge from node "${e.from}" does not exist`);
+            if (!this.state.nodes.has(e.to)) throw loomError('NOT_FOUND', `edges[${i}]: edge to node "${e.to}" does not exist`);
+            this.insertEdges([e]);
+          }
+          return;
+        }
+        if (existing.type !== e.type || existing.from !== e.from || existing.to !== e.to) {
+          throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}" exists as ${existing.type} ${existing.from} → ${existing.to}`);
+        }
+        const weight = existing.weight + e.weight;
+        if (weight <= 0) this.state.edges.delete(e.id);
+        else this.updateEdge(e.id, {}, weight);
+      });
+    } catch (err) {
+      this.state = before;
+      throw err;
+    }
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
@@ -358,6 +401,21 @@ abstract class MemoryOperations implements StorageOperations {
     return edge ? copy(edge) : null;
   }
 
+  updateEdge(id: string, patch: Properties, weight?: number): Edge {
+    this.writable();
+    const edge = this.state.edges.get(id);
+    if (!edge) throw loomError('NOT_FOUND', `edge "${id}" does not exist`);
+    const properties = { ...edge.properties };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === null) delete properties[key];
+      else properties[key] = copy(value);
+    }
+    const updated = { ...edge, properties, weight: weight ?? edge.weight };
+    this.state.edges.set(id, updated);
+    this.state.keys.set(updated, this.state.keys.get(edge) as number);
+    return copy(updated);
+  }
+
   deleteEdge(id: string): boolean {
     this.writable();
     return this.state.edges.delete(id);
@@ -384,6 +442,95 @@ abstract class MemoryOperations implements StorageOperations {
     const nodeFilter: PreparedNodeFilter = { types: filter.types, where: filter.where ?? [] };
     const passes = ([id]: [string, Float32Array]) => (!ids || ids.has(id)) && this.#matches(this.state.nodes.get(id) as Node, nodeFilter);
     return exactSearch([...space.vectors].filter(passes), vector, space.spec.metric, k);
+  }
+
+  #queue(name: string): Queue {
+    let q = this.state.queues.get(name);
+    if (!q) {
+      q = { nextSeq: 1, items: new Map(), leases: new Map(), ids: new Set(), dead: new Map(), done: 0 };
+      this.state.queues.set(name, q);
+    }
+    return q;
+  }
+
+  /** The holder's lease on `seq`, or `CONFLICT`. */
+  #held(q: Queue, name: string, holder: string, seq: number) {
+    const lease = q.leases.get(seq);
+    if (!q.items.has(seq)) throw loomError('CONFLICT', `queue "${name}" item #${seq} is no longer pending (another consumer finished it)`);
+    if (lease?.holder !== holder) throw loomError('CONFLICT', `queue "${name}" item #${seq} is not leased by "${holder}" (its lease expired and was taken over)`);
+    return lease;
+  }
+
+  #unique(seqs: number[]): number[] {
+    const repeated = seqs.find((s, i) => seqs.indexOf(s) !== i);
+    if (repeated !== undefined) throw loomError('INVALID_ARGUMENT', `seqs lists item #${repeated} twice`);
+    return seqs;
+  }
+
+  queuePush(name: string, items: QueueItemInput[]): boolean[] {
+    this.writable();
+    const q = this.#queue(name);
+    const now = Date.now();
+    return items.map(({ id, payload }) => {
+      if (q.ids.has(id)) return false;
+      q.ids.add(id);
+      q.items.set(q.nextSeq++, { id, payload, enqueuedAt: now });
+      return true;
+    });
+  }
+
+  queueLease(name: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[] {
+    this.writable();
+    const q = this.#queue(name);
+    const now = Date.now();
+    const taken: LeasedQueueItem[] = [];
+    for (const [seq, item] of q.items) {
+      if (taken.length >= max) break;
+      const lease = q.leases.get(seq);
+      if (lease && lease.expires > now) continue;
+      taken.push({ seq, ...item, attempts: (lease?.attempts ?? 0) + 1 });
+    }
+    for (const t of taken) q.leases.set(t.seq, { holder, expires: now + leaseMs, attempts: t.attempts });
+    return taken;
+  }
+
+  queueAck(name: string, holder: string, seqs: number[]): void {
+    this.writable();
+    const q = this.#queue(name);
+    for (const seq of this.#unique(seqs)) this.#held(q, name, holder, seq);
+    for (const seq of seqs) {
+      q.items.delete(seq);
+      q.leases.delete(seq);
+      q.done++;
+    }
+  }
+
+  queueRelease(name: string, holder: string, seqs: number[], delayMs: number): void {
+    this.writable();
+    const q = this.#queue(name);
+    for (const seq of this.#unique(seqs)) {
+      const lease = q.leases.get(seq);
+      if (q.items.has(seq) && lease?.holder === holder) q.leases.set(seq, { holder: '', expires: Date.now() + delayMs, attempts: lease.attempts });
+    }
+  }
+
+  queueDeadLetter(name: string, holder: string, seq: number, error: string): void {
+    this.writable();
+    const q = this.#queue(name);
+    const lease = this.#held(q, name, holder, seq);
+    const item = q.items.get(seq) as { id: string; payload: string };
+    q.dead.set(seq, { seq, id: item.id, payload: item.payload, attempts: lease.attempts, error, failedAt: Date.now() });
+    q.items.delete(seq);
+    q.leases.delete(seq);
+  }
+
+  queueStats(name: string): QueueStats {
+    const q = this.state.queues.get(name);
+    return q ? { pending: q.items.size, done: q.done, dead: q.dead.size } : { pending: 0, done: 0, dead: 0 };
+  }
+
+  queueDeadLetters(name: string, limit: number): DeadLetter[] {
+    return [...(this.state.queues.get(name)?.dead.values() ?? [])].slice(0, limit).map(copy);
   }
 
   stats(): Stats {
@@ -415,7 +562,7 @@ abstract class MemoryOperations implements StorageOperations {
 export class MemoryStorage extends MemoryOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'memory';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: false };
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: false };
   readonly #readOnly: boolean;
   #transaction: MemoryTransaction | null = null;
 

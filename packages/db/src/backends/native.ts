@@ -1,8 +1,40 @@
-import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
+import { native, type NativeAddon, type NativeCancelToken, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageSearchOptions, StorageTransaction } from '../storage.js';
-import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type {
+  AsyncStorageOperations,
+  EngineMetrics,
+  MaintenanceControl,
+  TransactionOptions,
+  DeadLetter,
+  LeasedQueueItem,
+  QueueItemInput,
+  QueueStats,
+  StorageBackend,
+  StorageMaintenance,
+  StorageOpenOptions,
+  StorageOperations,
+  StorageSearchFilter,
+  StorageSearchOptions,
+  StorageTransaction,
+} from '../storage.js';
+import type {
+  BackupResult,
+  CompactResult,
+  Edge,
+  IndexSpec,
+  Neighbor,
+  Node,
+  Path,
+  Properties,
+  Reached,
+  RestoreResult,
+  SearchHit,
+  SpaceSpec,
+  Stats,
+  StorageUsage,
+  VerifyResult,
+} from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
@@ -105,6 +137,10 @@ class NativeOperations implements StorageOperations {
     return sync(() => parseOrNull<Edge>(this.addon.getEdge(this.#handle, id, false)));
   }
 
+  updateEdge(id: string, patch: Properties, weight?: number): Edge {
+    return sync(() => parse<Edge>(this.addon.updateEdge(this.#handle, id, JSON.stringify(patch), JSON.stringify(weight ?? null), false)));
+  }
+
   deleteEdge(id: string): boolean {
     return sync(() => this.addon.deleteEdge(this.#handle, id, false));
   }
@@ -123,6 +159,10 @@ class NativeOperations implements StorageOperations {
 
   insertEdges(edges: PreparedEdge[]): void {
     sync(() => this.addon.insertEdges(this.#handle, JSON.stringify(edges), false));
+  }
+
+  addEdgeWeights(edges: PreparedEdge[]): void {
+    sync(() => this.addon.addEdgeWeights(this.#handle, JSON.stringify(edges), false));
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
@@ -168,6 +208,34 @@ class NativeOperations implements StorageOperations {
   executeQuery(planJson: string, vector?: Float32Array): string {
     return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
   }
+
+  queuePush(queue: string, items: QueueItemInput[]): boolean[] {
+    return sync(() => parse<boolean[]>(this.addon.queuePush(this.#handle, queue, JSON.stringify(items), false)));
+  }
+
+  queueLease(queue: string, holder: string, max: number, leaseMs: number): LeasedQueueItem[] {
+    return sync(() => parse<LeasedQueueItem[]>(this.addon.queueLease(this.#handle, queue, holder, max, leaseMs, false)));
+  }
+
+  queueAck(queue: string, holder: string, seqs: number[]): void {
+    sync(() => this.addon.queueAck(this.#handle, queue, holder, JSON.stringify(seqs), false));
+  }
+
+  queueRelease(queue: string, holder: string, seqs: number[], delayMs: number): void {
+    sync(() => this.addon.queueRelease(this.#handle, queue, holder, JSON.stringify(seqs), delayMs, false));
+  }
+
+  queueDeadLetter(queue: string, holder: string, seq: number, error: string): void {
+    sync(() => this.addon.queueDeadLetter(this.#handle, queue, holder, seq, error, false));
+  }
+
+  queueStats(queue: string): QueueStats {
+    return sync(() => parse<QueueStats>(this.addon.queueStats(this.#handle, queue, false)));
+  }
+
+  queueDeadLetters(queue: string, limit: number): DeadLetter[] {
+    return sync(() => parse<DeadLetter[]>(this.addon.queueDeadLetters(this.#handle, queue, limit, false)));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -203,8 +271,9 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: false, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true };
   readonly async: AsyncStorageOperations;
+  readonly maintenance: StorageMaintenance;
   readonly #handle: NativeHandle;
 
   constructor(options: StorageOpenOptions) {
@@ -216,7 +285,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
     this.async = {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
-      beginTransaction: () => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, true))),
+      beginTransaction: (options) => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, JSON.stringify(options?.durability ?? null), true))),
       insertNode: (n) => later(async () => parse<Node>(await a.insertNode(h, n.id, n.type, JSON.stringify(n.properties), true))),
       insertNodes: (nodes) => later(async () => void (await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
@@ -224,12 +293,14 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
       insertEdge: (e) => later(async () => parse<Edge>(await a.insertEdge(h, e.id, e.type, e.from, e.to, JSON.stringify(e.properties), e.weight, true))),
       getEdge: (id) => later(async () => parseOrNull<Edge>(await a.getEdge(h, id, true))),
+      updateEdge: (id, patch, weight) => later(async () => parse<Edge>(await a.updateEdge(h, id, JSON.stringify(patch), JSON.stringify(weight ?? null), true))),
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
       searchVectors: (space, vector, k, filter, options = {}) =>
         later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
       insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
+      addEdgeWeights: (edges) => later(() => a.addEdgeWeights(h, JSON.stringify(edges), true)),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
       deleteEdges: (selector) => later(() => a.deleteEdges(h, JSON.stringify(selector), true)),
@@ -239,18 +310,64 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
       listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
-      stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
+      stats: () =>
+        later(async () => {
+          const [stats, storage] = await Promise.all([a.stats(h, true), a.usage(h, true)]);
+          return { ...parse<Stats>(stats), storage: parse<StorageUsage>(storage) };
+        }),
       executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
+    };
+    this.maintenance = {
+      backup: (dest, control) => sync(() => parse<BackupResult>(a.backup(h, dest, control.onProgress ?? null, null, false))),
+      compact: (control) => sync(() => parse<CompactResult>(a.compact(h, control.onProgress ?? null, null, false))),
+      verify: () => sync(() => parse<VerifyResult>(a.verify(h, false))),
+      metrics: () => sync(() => parse<EngineMetrics>(a.metrics(h, false))),
+      usage: () => sync(() => parse<StorageUsage>(a.usage(h, false))),
+      load: (records) => sync(() => a.load(h, JSON.stringify(records), false)),
+      async: {
+        backup: (dest, control) => cancellable(a, control, (token) => a.backup(h, dest, control.onProgress ?? null, token, true)).then((j) => parse<BackupResult>(j)),
+        compact: (control) => cancellable(a, control, (token) => a.compact(h, control.onProgress ?? null, token, true)).then((j) => parse<CompactResult>(j)),
+        verify: () => later(async () => parse<VerifyResult>(await a.verify(h, true))),
+        metrics: () => later(async () => parse<EngineMetrics>(await a.metrics(h, true))),
+        usage: () => later(async () => parse<StorageUsage>(await a.usage(h, true))),
+      },
     };
   }
 
-  beginTransaction(): StorageTransaction {
-    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, false)));
+  override stats(): Stats {
+    return { ...super.stats(), storage: this.maintenance.usage() };
+  }
+
+  beginTransaction(options?: TransactionOptions): StorageTransaction {
+    return new NativeStorageTransaction(this.addon, sync(() => this.addon.txBegin(this.#handle, JSON.stringify(options?.durability ?? null), false)));
   }
 
   close(): void {
     this.addon.close(this.#handle);
   }
+}
+
+/** Runs an asynchronous long call with a cancel token that `control.signal` triggers. */
+async function cancellable<T>(addon: NativeAddon, control: MaintenanceControl, run: (token: NativeCancelToken) => Promise<T>): Promise<T> {
+  const token = addon.cancelToken();
+  const abort = () => addon.cancel(token);
+  control.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await later(() => run(token));
+  } finally {
+    control.signal?.removeEventListener('abort', abort);
+  }
+}
+
+/** Checks a backup (manifest, hash, pages, every record) and restores it into `targetPath`. */
+export function restoreNative(backupPath: string, targetPath: string, overwrite: boolean, control: MaintenanceControl): RestoreResult {
+  const a = native();
+  return sync(() => parse<RestoreResult>(a.restore(backupPath, targetPath, overwrite, control.onProgress ?? null, null, false)));
+}
+
+export async function restoreNativeAsync(backupPath: string, targetPath: string, overwrite: boolean, control: MaintenanceControl): Promise<RestoreResult> {
+  const a = native();
+  return parse<RestoreResult>(await cancellable(a, control, (token) => a.restore(backupPath, targetPath, overwrite, control.onProgress ?? null, token, true)));
 }
 
 /** Registers the native backend as `native`, the same way a third-party plugin would. */

@@ -25,6 +25,33 @@ describe('hashing embedder', () => {
     expect(cosine(q, near)).toBeGreaterThan(cosine(q, far) + 0.1);
   });
 
+  it('hashes each feature exactly as the FNV-1a of its text', () => {
+    // The reference: build every feature string and hash it whole.
+    const fnv = (t: string) => {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < t.length; i++) h = Math.imul(h ^ t.charCodeAt(i), 0x01000193);
+      return h >>> 0;
+    };
+    const reference = (text: string) => {
+      const v = new Float32Array(HASHING_DIMENSIONS);
+      const add = (f: string, w: number) => {
+        const h = fnv(f);
+        v[h % HASHING_DIMENSIONS] += h & 0x80000000 ? -w : w;
+      };
+      const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+      words.forEach((word, i) => {
+        add(`w:${word}`, 1);
+        if (i > 0) add(`b:${words[i - 1]} ${word}`, 0.7);
+        for (const n of [3, 4]) for (let j = 0; j + n <= word.length + 2; j++) add(`c${n}:${`<${word}>`.slice(j, j + n)}`, 0.25);
+      });
+      const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+      return norm > 0 ? v.map((x) => x / norm) : v;
+    };
+    for (const text of ['Rust embedded databases use LMDB', 'Ünïcode — 東京 and emoji 🎉 too', 'a', 'x y', 'Ada Lovelace, #rust @grace https://x.io']) {
+      expect(Array.from(hashingEmbed(text))).toEqual(Array.from(reference(text)));
+    }
+  });
+
   it('maps a text without letters or digits to the zero vector', () => {
     expect(hashingEmbed('  ?! ').every((x) => x === 0)).toBe(true);
   });

@@ -4,17 +4,23 @@ import type { Embedder, LoomPlugin, PluginOptions } from '../plugins.js';
 /** Dimensions of the built-in `hashing` embedder (the memory vocabulary's message space). */
 export const HASHING_DIMENSIONS = 384;
 
-/** FNV-1a over UTF-16 code units, 32-bit. */
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
+const FNV_OFFSET = 0x811c9dc5;
+
+/** Continues an FNV-1a hash (UTF-16 code units, 32-bit) over `text[from, to)`. */
+function fnv1a(h: number, text: string, from = 0, to = text.length): number {
+  for (let i = from; i < to; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return h >>> 0;
+  return h;
 }
 
 const WORD = /[\p{L}\p{N}]+/gu;
+/** The hash state after each feature's prefix, so features hash without building strings. */
+const WORD_SEED = fnv1a(FNV_OFFSET, 'w:');
+const BIGRAM_SEED = fnv1a(FNV_OFFSET, 'b:');
+const GRAM_SEEDS = { 3: fnv1a(FNV_OFFSET, 'c3:'), 4: fnv1a(FNV_OFFSET, 'c4:') } as const;
+const SPACE = 0x20;
 
 /**
  * Feature hashing of a text into `dimensions` floats, L2-normalised: word
@@ -23,21 +29,24 @@ const WORD = /[\p{L}\p{N}]+/gu;
  * hashed position (the sign from another hash bit keeps collisions
  * unbiased). Deterministic and offline: same text, same vector, everywhere.
  * An empty text (no letters or digits) is the zero vector.
+ *
+ * A feature is hashed as the FNV-1a of its text (`w:word`, `b:prev word`,
+ * `c3:<wo`, …), computed from the hash of its prefix.
  */
 export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Float32Array {
   const v = new Float32Array(dimensions);
-  const add = (feature: string, weight: number) => {
-    const h = fnv1a(feature);
+  const add = (hash: number, weight: number) => {
+    const h = hash >>> 0;
     v[h % dimensions] += h & 0x80000000 ? -weight : weight;
   };
   const words = text.toLowerCase().match(WORD) ?? [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
-    add(`w:${word}`, 1);
-    if (i > 0) add(`b:${words[i - 1]} ${word}`, 0.7);
+    add(fnv1a(WORD_SEED, word), 1);
+    if (i > 0) add(fnv1a(Math.imul(fnv1a(BIGRAM_SEED, words[i - 1]!) ^ SPACE, 0x01000193), word), 0.7);
     const padded = `<${word}>`;
-    for (const n of [3, 4]) {
-      for (let j = 0; j + n <= padded.length; j++) add(`c${n}:${padded.slice(j, j + n)}`, 0.25);
+    for (const n of [3, 4] as const) {
+      for (let j = 0; j + n <= padded.length; j++) add(fnv1a(GRAM_SEEDS[n], padded, j, j + n), 0.25);
     }
   }
   let norm = 0;

@@ -145,6 +145,15 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(err.message).toContain('ghost');
       expectLoomError(() => db.insertEdge({ id: 'e', type: 'KNOWS', from: 'a', to: 'b' }), 'ALREADY_EXISTS');
       expect(db.stats().edges).toBe(2);
+      const updated = db.updateEdge('e', { properties: { since: null, note: 'x' }, weight: 3 });
+      expect(updated).toMatchObject({ id: 'e', type: 'KNOWS', from: 'a', to: 'b', properties: { note: 'x' }, weight: 3 });
+      expect(db.getEdge('e')).toEqual(updated);
+      expect(db.updateEdge('e', { weight: 4 }).properties).toEqual({ note: 'x' });
+      expectLoomError(() => db.updateEdge('ghost', { weight: 1 }), 'NOT_FOUND');
+      expectLoomError(() => db.updateEdge('e', { weight: Number.NaN }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.updateEdge('e', { from: 'b' } as never), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.updateEdge('e', {}), 'INVALID_ARGUMENT');
+      expect(db.getEdge('e')?.weight).toBe(4);
       expect(db.deleteEdge('e')).toBe(true);
       expect(db.deleteEdge('e')).toBe(false);
       expect(db.getEdge('e')).toBeNull();
@@ -368,6 +377,29 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(db.searchVectors([3, 3], { k: 2 }).map((h) => h.id)).toEqual(['b', 'a']);
     });
 
+    it('accumulates counter edge weights, creating and deleting edges, all or nothing', async () => {
+      const db = fresh();
+      db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      const w = (weight: number, from = 'a', to = 'b') => ({ id: 'ab', type: 'CO', from, to, weight });
+      db.addEdgeWeights([w(1), w(2)]);
+      expect(db.getEdge('ab')).toMatchObject({ type: 'CO', from: 'a', to: 'b', weight: 3 });
+      db.addEdgeWeights([w(-3)]);
+      expect(db.getEdge('ab')).toBeNull();
+      db.addEdgeWeights([w(-1)]);
+      expect(db.getEdge('ab')).toBeNull();
+      db.addEdgeWeights([w(2)]);
+      const before = db.stats();
+      expect(expectLoomError(() => db.addEdgeWeights([w(1), w(1, 'b', 'a')]), 'INVALID_ARGUMENT').message).toContain('edges[1]');
+      expectLoomError(() => db.addEdgeWeights([w(1), { ...w(1), id: 'new', to: 'ghost' }]), 'NOT_FOUND');
+      expectLoomError(() => db.addEdgeWeights([{ type: 'CO', from: 'a', to: 'b' } as never]), 'INVALID_ARGUMENT');
+      expect(db.getEdge('ab')?.weight).toBe(2);
+      expect(db.stats()).toEqual(before);
+      const adb = await freshAsync();
+      await adb.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      await adb.addEdgeWeights([w(1), w(1)]);
+      expect((await adb.getEdge('ab'))?.weight).toBe(2);
+    });
+
     it('deletes nodes and edges in bulk by ids, type and where', () => {
       const db = withSpace(1, 'l2');
       smallGraph(db);
@@ -505,6 +537,20 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         expect(result).toBe('done');
         expect(db.getNode('a')?.properties).toEqual({ n: 2 });
         expect(db.getEdge('ab')).not.toBeNull();
+      });
+
+      it('take their own durability, and reject bad transaction options', async () => {
+        const db = transactional();
+        if (!db) return;
+        db.transaction((tx) => tx.insertNode({ id: 'relaxed', type: 'T' }), { durability: 'relaxed' });
+        db.transaction((tx) => tx.insertNode({ id: 'immediate', type: 'T' }), { durability: 'immediate' });
+        expect(db.stats().nodes).toBe(2);
+        expectLoomError(() => db.transaction(() => undefined, { durability: 'eventually' as never }), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.transaction(() => undefined, { signal: 1 } as never), 'INVALID_ARGUMENT');
+        const adb = await freshAsync();
+        await adb.transaction(async (tx) => tx.insertNode({ id: 'a', type: 'T' }), { durability: 'relaxed' });
+        expect(await adb.getNode('a')).not.toBeNull();
+        await expect(adb.transaction(async () => undefined, { durability: 'x' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       });
 
       it('roll back everything on a throw and rethrow the very same error', () => {
@@ -654,6 +700,142 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         await expect(aborting).rejects.toThrow('enough');
         expect((await adb.stats()).edges).toBe(0);
         await expect(adb.insertNodesBatch(nodes.slice(0, 1), { onProgress: 'no' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      });
+    });
+
+    describe('durable queues', () => {
+      const queued = () => {
+        const db = fresh();
+        if (!db.capabilities.durableQueue) {
+          expectLoomError(() => db.queue('q').stats(), 'UNSUPPORTED');
+          return null;
+        }
+        return db;
+      };
+      const items = (...ids: string[]) => ids.map((id) => ({ id, payload: `payload of ${id}` }));
+      const lease = (db: EmbeddedDB, holder: string, max = 100, leaseMs = 60_000) => db.queue('q').lease({ holder, max, leaseMs });
+
+      it('store each id once, ever, and hand items out oldest first', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        expect(q.push(items('a', 'b', 'a'))).toEqual([true, true, false]);
+        const taken = lease(db, 'w1');
+        expect(taken.map((i) => [i.id, i.payload, i.attempts])).toEqual([['a', 'payload of a', 1], ['b', 'payload of b', 1]]);
+        expect(taken[0]!.seq).toBeLessThan(taken[1]!.seq);
+        q.ack('w1', taken.map((i) => i.seq));
+        expect(q.push(items('a', 'c'))).toEqual([false, true]);
+        expect(q.stats()).toEqual({ pending: 1, done: 2, dead: 0 });
+        expect(db.queue('other').stats()).toEqual({ pending: 0, done: 0, dead: 0 });
+      });
+
+      it('lease to one holder at a time; only the holder acks, all or nothing', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a', 'b', 'c'));
+        const w1 = lease(db, 'w1', 2);
+        const w2 = lease(db, 'w2');
+        expect(w2.map((i) => i.id)).toEqual(['c']);
+        expect(lease(db, 'w3')).toEqual([]);
+        const conflict = expectLoomError(() => q.ack('w1', [w1[0]!.seq, w2[0]!.seq]), 'CONFLICT');
+        expect(conflict.message).toContain('w1');
+        expect(q.stats().pending).toBe(3);
+        expectLoomError(() => q.ack('w1', [w1[0]!.seq, w1[0]!.seq]), 'INVALID_ARGUMENT');
+        q.ack('w1', w1.map((i) => i.seq));
+        expectLoomError(() => q.ack('w1', [w1[0]!.seq]), 'CONFLICT');
+        expect(q.stats()).toEqual({ pending: 1, done: 2, dead: 0 });
+      });
+
+      it('let another holder take over an expired lease, after which the old holder cannot ack', async () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a'));
+        const [first] = lease(db, 'dead-worker', 1, 300);
+        expect(lease(db, 'w2')).toEqual([]);
+        await new Promise((r) => setTimeout(r, 350));
+        const [again] = lease(db, 'w2');
+        expect(again).toMatchObject({ seq: first!.seq, id: 'a', attempts: 2 });
+        expectLoomError(() => q.ack('dead-worker', [first!.seq]), 'CONFLICT');
+        q.ack('w2', [again!.seq]);
+      });
+
+      it('release items for a later attempt and dead-letter them with their error', async () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        q.push(items('a', 'b'));
+        const [a, b] = lease(db, 'w1');
+        q.release('w1', [a!.seq], { delayMs: 300 });
+        q.release('w2', [b!.seq]);
+        expect(lease(db, 'w1')).toEqual([]);
+        await new Promise((r) => setTimeout(r, 350));
+        expect(lease(db, 'w1').map((i) => [i.id, i.attempts])).toEqual([['a', 2]]);
+        expectLoomError(() => q.deadLetter('w2', b!.seq, 'x'), 'CONFLICT');
+        q.deadLetter('w1', b!.seq, 'content: bad input');
+        expect(q.deadLetters()).toEqual([expect.objectContaining({ seq: b!.seq, id: 'b', payload: 'payload of b', attempts: 1, error: 'content: bad input' })]);
+        expect(q.stats()).toEqual({ pending: 1, done: 0, dead: 1 });
+        expect(q.push(items('b'))).toEqual([false]);
+      });
+
+      it('ack inside a transaction together with its writes, or not at all', () => {
+        const db = queued();
+        if (!db?.capabilities.transactions) return;
+        db.queue('q').push(items('a', 'b'));
+        const [a, b] = lease(db, 'w1');
+        expect(() =>
+          db.transaction((tx) => {
+            tx.insertNode({ id: 'from-a', type: 'T' });
+            tx.queue('q').ack('w1', [a!.seq]);
+            expect(tx.queue('q').stats().pending).toBe(1);
+            throw new Error('crash before commit');
+          }),
+        ).toThrow('crash before commit');
+        expect(db.getNode('from-a')).toBeNull();
+        expect(db.queue('q').stats().pending).toBe(2);
+        db.transaction((tx) => {
+          tx.insertNode({ id: 'from-b', type: 'T' });
+          tx.queue('q').ack('w1', [b!.seq]);
+        });
+        expect(db.getNode('from-b')).not.toBeNull();
+        expect(db.queue('q').stats()).toEqual({ pending: 1, done: 1, dead: 0 });
+      });
+
+      it('work on an async handle, acknowledging inside an async transaction', async () => {
+        const adb = await freshAsync();
+        if (!adb.capabilities.durableQueue || !adb.capabilities.transactions) return;
+        await adb.ensureSpace('small', { dimensions: 2, metric: 'l2' });
+        expect((await adb.stats()).spaces.map((s) => s.name)).toEqual(['small']);
+        expect(adb.queue('q').push(items('a'))).toEqual([true]);
+        const [a] = adb.queue('q').lease({ holder: 'w1', max: 5, leaseMs: 60_000 });
+        await adb.transaction(async (tx) => {
+          await tx.insertNode({ id: 'from-a', type: 'T' });
+          expectLoomError(() => adb.queue('q').ack('w1', [a!.seq]), 'LOCKED');
+          (await tx.queue('q')).ack('w1', [a!.seq]);
+        });
+        expect(adb.queue('q').stats()).toEqual({ pending: 0, done: 1, dead: 0 });
+        expect(await adb.getNode('from-a')).not.toBeNull();
+      });
+
+      it('reject bad input with INVALID_ARGUMENT and store nothing', () => {
+        const db = queued();
+        if (!db) return;
+        const q = db.queue('q');
+        expectLoomError(() => db.queue(''), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.queue('a\0b'), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.queue('x'.repeat(65)), 'INVALID_ARGUMENT');
+        expect(expectLoomError(() => q.push([{ id: 'ok', payload: '' }, { id: '', payload: '' }]), 'INVALID_ARGUMENT').message).toContain('items[1].id');
+        expectLoomError(() => q.push([{ id: 'a', payload: 7 as never }]), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.push('nope' as never), 'INVALID_ARGUMENT');
+        expect(q.stats().pending).toBe(0);
+        expectLoomError(() => q.lease({ holder: '', max: 1, leaseMs: 1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.lease({ holder: 'w', max: 0, leaseMs: 1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.lease({ holder: 'w', max: 1, leaseMs: Number.NaN }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.ack('w', [1.5]), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.ack('w', 'x' as never), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.release('w', [1], { delayMs: -1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => q.deadLetter('w', 1, 5 as never), 'INVALID_ARGUMENT');
       });
     });
 

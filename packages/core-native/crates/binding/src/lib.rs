@@ -5,12 +5,13 @@
 
 mod convert;
 mod errors;
+mod ops;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, SearchRequest, SpaceSpec, Transaction,
-    WriterGuard,
+    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchRequest,
+    SpaceSpec, Transaction, WriterGuard,
 };
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
@@ -129,21 +130,30 @@ fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     Ok(cx.undefined())
 }
 
-/// Begins a transaction. With `async`, the writer lock is awaited on the
+/// Begins a transaction; `durabilityJson` is `"immediate"`, `"relaxed"` or
+/// `null` (the handle's). With `async`, the writer lock is awaited on the
 /// libuv pool and the transaction then begins on the JS thread.
 fn tx_begin(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
+    let durability: Option<Durability> = json(&mut cx, 1, "durability")?;
     if is_async(&mut cx) {
         let locking = db.clone();
-        let promise = cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer));
+        let promise =
+            cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer, durability));
         return Ok(promise.upcast());
     }
     let writer = guarded(|| db.lock_writer());
-    begin_with(&mut cx, &db, writer)
+    begin_with(&mut cx, &db, writer, durability)
 }
 
-fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<WriterGuard, Error>) -> JsResult<'a, JsValue> {
-    match writer.and_then(|w| guarded(|| db.begin(w))) {
+fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<WriterGuard, Error>, durability: Option<Durability>) -> JsResult<'a, JsValue> {
+    let begun = writer.and_then(|w| {
+        guarded(|| match durability {
+            Some(d) => db.begin_with(w, d),
+            None => db.begin(w),
+        })
+    });
+    match begun {
         Ok((tx, db)) => Ok(cx.boxed(TxHandle { tx, db }).upcast()),
         Err(e) => throw(cx, e),
     }
@@ -281,6 +291,18 @@ fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.insert_edges(&edges, loomdb_engine::now_ms()))
 }
 
+/// `edgesJson` as for `insertEdges`; weights are added to existing edges.
+fn add_edge_weights(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let items: Vec<BatchEdge> = json(&mut cx, 1, "edges")?;
+    let edges: Vec<NewEdge> = items
+        .into_iter()
+        .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
+        .collect();
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.add_edge_weights(&edges, loomdb_engine::now_ms()))
+}
+
 /// `nodeIds`: JSON array; `spaces`: JSON array; `vectors`: one Float32Array, concatenated.
 fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
@@ -385,6 +407,16 @@ fn get_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.get_edge(&id))
 }
 
+/// `weightJson`: a number, or `null` to keep the weight.
+fn update_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let id = string(&mut cx, 1, "id")?;
+    let patch = string(&mut cx, 2, "properties")?;
+    let weight: Option<f64> = json(&mut cx, 3, "weight")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.update_edge(&id, &patch, weight))
+}
+
 fn delete_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let id = string(&mut cx, 1, "id")?;
@@ -434,6 +466,86 @@ fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.stats())
 }
 
+// ---- durable queues: results cross as JSON text ----
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("queue results serialize")
+}
+
+fn count(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<u64> {
+    let n = number(cx, i, name)?;
+    if n.fract() != 0.0 || !(0.0..=9_007_199_254_740_991.0).contains(&n) {
+        return throw(cx, bad_argument(name, "a non-negative integer"));
+    }
+    Ok(n as u64)
+}
+
+/// `itemsJson`: `[{ id, payload }]`; returns `[stored]` as JSON.
+fn queue_push(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let items: Vec<QueueItem> = json(&mut cx, 2, "items")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_push(&queue, &items, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+}
+
+/// Returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON.
+fn queue_lease(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let max = count(&mut cx, 3, "max")? as usize;
+    let lease_ms = count(&mut cx, 4, "leaseMs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_lease(&queue, &holder, max, lease_ms, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+}
+
+fn queue_ack(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_ack(&queue, &holder, &seqs))
+}
+
+fn queue_release(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
+    let delay_ms = count(&mut cx, 4, "delayMs")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_release(&queue, &holder, &seqs, delay_ms, loomdb_engine::now_ms()))
+}
+
+fn queue_dead_letter(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let holder = string(&mut cx, 2, "holder")?;
+    let seq = count(&mut cx, 3, "seq")?;
+    let error = string(&mut cx, 4, "error")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_dead_letter(&queue, &holder, seq, &error, loomdb_engine::now_ms()))
+}
+
+/// Returns `{ pending, done, dead }` as JSON.
+fn queue_stats(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_stats(&queue).map(|v| to_json(&v)))
+}
+
+/// Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON.
+fn queue_dead_letters(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let queue = string(&mut cx, 1, "queue")?;
+    let limit = count(&mut cx, 2, "limit")? as usize;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.queue_dead_letters(&queue, limit).map(|v| to_json(&v)))
+}
+
 /// Test-only: panics inside engine work, to prove a panic becomes `INTERNAL`.
 fn debug_panic(mut cx: FunctionContext) -> JsResult<JsValue> {
     let run_async = is_async(&mut cx);
@@ -461,6 +573,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("deleteNode", delete_node)?;
     cx.export_function("insertEdge", insert_edge)?;
     cx.export_function("insertEdges", insert_edges)?;
+    cx.export_function("addEdgeWeights", add_edge_weights)?;
     cx.export_function("insertEmbeddings", insert_embeddings)?;
     cx.export_function("deleteNodes", delete_nodes)?;
     cx.export_function("deleteEdges", delete_edges)?;
@@ -471,12 +584,30 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("listNodes", list_nodes)?;
     cx.export_function("listEdges", list_edges)?;
     cx.export_function("getEdge", get_edge)?;
+    cx.export_function("updateEdge", update_edge)?;
     cx.export_function("deleteEdge", delete_edge)?;
     cx.export_function("insertEmbedding", insert_embedding)?;
     cx.export_function("getEmbedding", get_embedding)?;
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
     cx.export_function("executePlan", execute_plan)?;
+    cx.export_function("queuePush", queue_push)?;
+    cx.export_function("queueLease", queue_lease)?;
+    cx.export_function("queueAck", queue_ack)?;
+    cx.export_function("queueRelease", queue_release)?;
+    cx.export_function("queueDeadLetter", queue_dead_letter)?;
+    cx.export_function("queueStats", queue_stats)?;
+    cx.export_function("queueDeadLetters", queue_dead_letters)?;
     cx.export_function("debugPanic", debug_panic)?;
+    cx.export_function("backup", ops::backup)?;
+    cx.export_function("restore", ops::restore)?;
+    cx.export_function("checkBackup", ops::check_backup)?;
+    cx.export_function("compact", ops::compact)?;
+    cx.export_function("verify", ops::verify)?;
+    cx.export_function("metrics", ops::metrics)?;
+    cx.export_function("usage", ops::usage)?;
+    cx.export_function("cancelToken", ops::cancel_token)?;
+    cx.export_function("cancel", ops::cancel)?;
+    cx.export_function("load", ops::load)?;
     Ok(())
 }

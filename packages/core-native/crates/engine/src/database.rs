@@ -24,8 +24,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build writes (and the newest it reads; older
+/// ones are upgraded on open, see `upgrade`).
+pub const FORMAT_VERSION: u32 = crate::upgrade::FORMAT_VERSION;
 /// Longest public id, in UTF-8 bytes (LMDB keys are at most 511 bytes).
 pub const MAX_ID_BYTES: usize = 256;
 /// Longest node or edge type, in UTF-8 bytes.
@@ -153,11 +154,11 @@ pub struct Database {
     transaction: Option<Arc<Transaction>>,
 }
 
-const META_FORMAT: &[u8] = b"format_version";
+pub(crate) const META_FORMAT: &[u8] = b"format_version";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
 pub(crate) const META_NEXT_INDEX: &[u8] = b"next_index_id";
 const SPACE_PREFIX: &str = "space/";
-const SPACE_COUNT_PREFIX: &str = "space_count/";
+pub(crate) const SPACE_COUNT_PREFIX: &str = "space_count/";
 
 /// What a change-log entry records; pruned by the index checkpoints.
 #[repr(u8)]
@@ -188,19 +189,29 @@ impl Database {
         let found = self.store.read(|txn, t| get_meta_u64(txn, t, META_FORMAT))?;
         match found {
             Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
-            Some(v) => Err(Error::new(
+            Some(v) if v > u64::from(FORMAT_VERSION) => Err(Error::new(
                 Code::Unsupported,
                 format!(
-                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION}",
+                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION} and older",
                     self.path().display()
                 ),
             )),
-            None if self.options.read_only => Ok(()),
-            None => self.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))),
+            // Older formats are read as they are; a writable open upgrades them.
+            Some(_) | None if self.options.read_only => Ok(()),
+            Some(v) => crate::upgrade::upgrade(self, v),
+            None => self.write(|txn, t| crate::upgrade::stamp_new(txn, t)),
         }
     }
 
-    fn writable(&self) -> Result<()> {
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn is_transaction(&self) -> bool {
+        self.transaction.is_some()
+    }
+
+    pub(crate) fn writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::new(
                 Code::ReadOnly,
@@ -210,16 +221,16 @@ impl Database {
         Ok(())
     }
 
-    fn durable(&self) -> bool {
+    pub(crate) fn durable(&self) -> bool {
         self.options.durability == Durability::Immediate
     }
 
-    fn busy_timeout(&self) -> Duration {
+    pub(crate) fn busy_timeout(&self) -> Duration {
         Duration::from_millis(self.options.busy_timeout_ms)
     }
 
     /// One atomic write: in the open transaction, or in a commit of its own.
-    fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
         self.writable()?;
         let mut call = |txn: &mut RwTxn<'_>, t: &Tables| {
             let w = Writing::new(t);
@@ -259,13 +270,21 @@ impl Database {
     /// its reads see its writes, nobody else sees them before
     /// [`Transaction::commit`], and other writers wait until it ends.
     pub fn begin(&self, writer: WriterGuard) -> Result<(Arc<Transaction>, Database)> {
-        let tx = Arc::new(Transaction::begin(&self.store, writer, self.durable())?);
+        self.begin_with(writer, self.options.durability)
+    }
+
+    /// As [`Database::begin`], committing with `durability` instead of the
+    /// handle's: `Relaxed` suits work that can be redone after an OS crash,
+    /// such as items acknowledged from a durable queue in the same commit.
+    pub fn begin_with(&self, writer: WriterGuard, durability: Durability) -> Result<(Arc<Transaction>, Database)> {
+        let tx = Arc::new(Transaction::begin(&self.store, writer, durability == Durability::Immediate)?);
         Ok((Arc::clone(&tx), Database { transaction: Some(tx), ..self.clone() }))
     }
 
     // ---- nodes ----
 
     pub fn insert_node(&self, node: &NewNode, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_node(node)?;
         self.write(|txn, t| insert_node(txn, t, node, now))
     }
@@ -273,6 +292,7 @@ impl Database {
     /// All-or-nothing: every node is validated, then all are written in one commit.
     /// Returns how many were inserted.
     pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now).map(drop))
     }
 
@@ -302,6 +322,7 @@ impl Database {
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => read_node(txn, t, key).map(Some),
             None => Ok(None),
@@ -311,6 +332,7 @@ impl Database {
     /// Shallow-merges `patch` (a JSON object as text) into the properties; a
     /// `null` value deletes its key.
     pub fn update_node(&self, id: &str, patch: &str, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Update);
         let patch: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
         self.write(|txn, t| {
@@ -337,6 +359,7 @@ impl Database {
 
     /// Deletes the node, its edges and its embeddings. `false` when absent.
     pub fn delete_node(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => delete_node(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -347,6 +370,7 @@ impl Database {
     /// filter admits, with their edges and embeddings, in one commit.
     /// Returns how many were deleted.
     pub fn delete_nodes(&self, filter: &NodeFilter) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed: Vec<u64> = match_nodes(txn, t, filter)?;
             for &key in &doomed {
@@ -359,6 +383,7 @@ impl Database {
     /// Deletes the listed edges, or every edge of `edge_type` (optionally only
     /// those from and/or to the given nodes), in one commit. Returns the count.
     pub fn delete_edges(&self, selector: &EdgeSelector) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed = match_edges(txn, t, selector)?;
             for &key in &doomed {
@@ -371,6 +396,7 @@ impl Database {
     // ---- edges ----
 
     pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_edge(edge)?;
         self.write(|txn, t| insert_edge(txn, t, edge, now))
     }
@@ -378,17 +404,93 @@ impl Database {
     /// All-or-nothing: every edge is validated, then all are written in one commit.
     /// Returns how many were inserted.
     pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
+    /// Counter edges (co-mention counts and the like): adds each item's
+    /// weight to the edge with its id, creating it as given when absent (and
+    /// the weight is positive) and deleting it when the sum drops to 0 or
+    /// below. An existing edge must have the item's type and endpoints. Items
+    /// apply in order (an id may repeat), all in one commit.
+    pub fn add_edge_weights(&self, items: &[NewEdge], now: i64) -> Result<()> {
+        for (i, e) in items.iter().enumerate() {
+            validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
+        }
+        self.write(|txn, t| {
+            for (i, e) in items.iter().enumerate() {
+                match lookup(txn, t.edge_ids, &e.id)? {
+                    Some(key) => {
+                        let mut edge = read_edge(txn, t, key)?;
+                        if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
+                            let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
+                            return Err(in_batch("edges", i, Error::invalid(message)));
+                        }
+                        edge.weight += e.weight;
+                        if edge.weight <= 0.0 {
+                            delete_edge_record(txn, t, key)?;
+                        } else {
+                            let k = u64_key(key);
+                            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+                            log_change(txn, t, Change::EdgePut, key, 0)?;
+                        }
+                    }
+                    None if e.weight > 0.0 => {
+                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
+                        // A later item may name the same edge: make it visible.
+                        t.apply_held(txn)?;
+                    }
+                    None => {}
+                }
+            }
+            Ok(())
+        })
+    }
+
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => read_edge(txn, t, key).map(Some),
             None => Ok(None),
         })
     }
 
+    /// Shallow-merges `patch` (a JSON object as text; `null` deletes a key)
+    /// into the edge's properties and sets its weight when given. Type and
+    /// endpoints never change, so adjacency is untouched.
+    pub fn update_edge(&self, id: &str, patch: &str, weight: Option<f64>) -> Result<Edge> {
+        let patch: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
+        if weight.is_some_and(|w| !w.is_finite()) {
+            return Err(Error::invalid(format!("weight must be a finite number, got {}", weight.unwrap_or_default())));
+        }
+        self.write(|txn, t| {
+            let key = lookup(txn, t.edge_ids, id)?.ok_or_else(|| Error::not_found(format!("edge \"{id}\" does not exist")))?;
+            let mut edge = read_edge(txn, t, key)?;
+            if !patch.is_empty() {
+                let mut props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&edge.properties)
+                    .map_err(|_| Error::corruption(format!("edge \"{id}\" holds properties that are not a JSON object")))?;
+                for (k, v) in &patch {
+                    if v.is_null() {
+                        props.remove(k);
+                    } else {
+                        props.insert(k.clone(), v.clone());
+                    }
+                }
+                edge.properties = serde_json::to_string(&props).expect("JSON map serializes");
+            }
+            if let Some(w) = weight {
+                edge.weight = w;
+            }
+            let k = u64_key(key);
+            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
+            Ok(edge)
+        })
+    }
+
     pub fn delete_edge(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => delete_edge_record(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -424,6 +526,7 @@ impl Database {
 
     /// Stores (or replaces) the node's vector in `space`.
     pub fn insert_embedding(&self, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
     }
 
@@ -431,6 +534,7 @@ impl Database {
     /// outside a transaction, brings the HNSW graphs of the spaces written up
     /// to date, adding on every core.
     pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| {
             for (i, (node, space, vector)) in items.iter().enumerate() {
                 insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
@@ -453,6 +557,7 @@ impl Database {
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             let Some(node) = lookup(txn, t.node_ids, node_id)? else { return Ok(None) };
@@ -474,6 +579,7 @@ impl Database {
     /// `k` results whenever `k` passing nodes have a vector. Inside a
     /// transaction the scan is exact (the graph holds committed data only).
     pub fn search(&self, space: &str, query: &[f32], request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let _timer = self.timer(crate::metrics::Op::Search);
         request.validate()?;
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
@@ -533,7 +639,7 @@ impl Database {
                         })
                     }))
                     .collect::<Result<_>>()?,
-                format_version: FORMAT_VERSION,
+                format_version: get_meta_u64(txn, t, META_FORMAT)?.map_or(FORMAT_VERSION, |v| u32::try_from(v).unwrap_or(u32::MAX)),
             })
         })
     }
@@ -563,7 +669,7 @@ fn validate_properties(json: &str) -> Result<()> {
     }
 }
 
-fn validate_edge(e: &NewEdge) -> Result<()> {
+pub(crate) fn validate_edge(e: &NewEdge) -> Result<()> {
     validate_id("edge id", &e.id)?;
     validate_type("edge type", &e.edge_type)?;
     validate_properties(&e.properties)?;
@@ -573,7 +679,7 @@ fn validate_edge(e: &NewEdge) -> Result<()> {
     Ok(())
 }
 
-fn validate_node(n: &NewNode) -> Result<()> {
+pub(crate) fn validate_node(n: &NewNode) -> Result<()> {
     validate_id("node id", &n.id)?;
     validate_type("node type", &n.node_type)?;
     validate_properties(&n.properties)
@@ -627,7 +733,7 @@ pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
 }
 
-fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
+pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
     if lookup(txn, t.node_ids, &n.id)?.is_some() {
         return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
     }
@@ -645,7 +751,7 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     Ok(node)
 }
 
-fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
+pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
     if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
@@ -790,7 +896,7 @@ fn match_edges(txn: &RoTxn, t: &Tables, selector: &EdgeSelector) -> Result<Vec<u
 
 /// Prefixes a batch item's error with its position. A full map passes
 /// unchanged: `Store::write` grows the map and runs the batch again.
-fn in_batch(what: &str, i: usize, e: Error) -> Error {
+pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
     if e.is_map_full() {
         return e;
     }
@@ -948,7 +1054,7 @@ pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space
     })
 }
 
-fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
+pub(crate) fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
     let mut out = Vec::new();
     for entry in t.meta.prefix_iter(txn, SPACE_PREFIX.as_bytes())? {
         let (k, v) = entry?;
@@ -1049,6 +1155,43 @@ mod tests {
         assert!(err.message.contains("nodes[1]"));
         assert!(db.get_node("new1").unwrap().is_none());
         assert_eq!(db.stats().unwrap(), before);
+    }
+
+    #[test]
+    fn updating_an_edge_merges_properties_and_sets_the_weight() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        db.insert_edge(&NewEdge { properties: r#"{"x":1,"y":2}"#.into(), ..edge("ab", "a", "b") }, 1).unwrap();
+        let e = db.update_edge("ab", r#"{"y":null,"z":3}"#, Some(2.5)).unwrap();
+        assert_eq!((e.properties.as_str(), e.weight), (r#"{"x":1,"z":3}"#, 2.5));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap(), e);
+        let hop = crate::Hop { direction: crate::Direction::Out, edge_types: None };
+        assert_eq!(db.neighbors("a", &hop, None).unwrap().len(), 1);
+        assert_eq!(db.update_edge("nope", "{}", None).unwrap_err().code, Code::NotFound);
+        assert_eq!(db.update_edge("ab", "{}", Some(f64::NAN)).unwrap_err().code, Code::InvalidArgument);
+    }
+
+    #[test]
+    fn edge_weights_accumulate_create_and_vanish() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.insert_node(&node("a", "P"), 1).unwrap();
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        let w = |weight: f64| NewEdge { weight, ..edge("ab", "a", "b") };
+        db.add_edge_weights(&[w(1.0), w(2.0)], 1).unwrap();
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 3.0);
+        db.add_edge_weights(&[w(-3.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(-1.0)], 1).unwrap();
+        assert!(db.get_edge("ab").unwrap().is_none());
+        db.add_edge_weights(&[w(1.0)], 1).unwrap();
+        let err = db.add_edge_weights(&[w(1.0), NewEdge { weight: 1.0, ..edge("ab", "b", "a") }], 1).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(err.message.contains("edges[1]"));
+        assert_eq!(db.get_edge("ab").unwrap().unwrap().weight, 1.0, "a failing call changes nothing");
+        assert_eq!(db.stats().unwrap().edges, 1);
     }
 
     #[test]

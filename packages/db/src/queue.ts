@@ -1,0 +1,126 @@
+import { invalid, loomError, toLoomError } from './errors.js';
+import type { DeadLetter, LeasedQueueItem, QueueStats, StorageOperations, StorageQueues } from './storage.js';
+import { checkId, checkString, describe, requireObject } from './validate.js';
+
+/** Longest queue name in UTF-8 bytes. */
+export const MAX_QUEUE_NAME_BYTES = 64;
+/** Most items one lease call hands out. */
+export const MAX_LEASE = 100_000;
+
+export interface LeaseOptions {
+  /** Who takes the lease: unique per consumer (process and instance). */
+  holder: string;
+  /** Most items to take. */
+  max: number;
+  /** How long the lease lasts, ms; after that another consumer may take the items. */
+  leaseMs: number;
+}
+
+const checkCount = (what: string, value: unknown, min: number, max: number): number => {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw invalid(`${what} must be an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value as number;
+};
+
+function checkSeqs(seqs: unknown): number[] {
+  if (!Array.isArray(seqs)) throw invalid(`seqs must be an array, got ${describe(seqs)}`);
+  return seqs.map((s, i) => checkCount(`seqs[${i}]`, s, 1, Number.MAX_SAFE_INTEGER));
+}
+
+export function prepareQueueName(name: unknown): string {
+  const n = checkString('queue name', name, MAX_QUEUE_NAME_BYTES);
+  if (n.includes('\0')) throw invalid(`queue name must not contain NUL, got ${describe(n)}`);
+  return n;
+}
+
+/**
+ * A durable queue stored in the database (`capabilities.durableQueue`):
+ * items pushed are on disk when `push` returns, each id is stored once
+ * ever, and consumers take items with leases. From `db.queue(name)`; from
+ * `tx.queue(name)` its calls join the transaction, so acknowledging items
+ * commits together with the work they caused.
+ *
+ * ```ts
+ * const inbox = db.queue('inbox');
+ * inbox.push([{ id: 'e1', payload: JSON.stringify(event) }]);
+ * const [item] = inbox.lease({ holder: 'worker-1', max: 10, leaseMs: 30_000 });
+ * db.transaction((tx) => {
+ *   tx.insertNode({ type: 'Event', properties: JSON.parse(item.payload) });
+ *   tx.queue('inbox').ack('worker-1', [item.seq]);
+ * });
+ * ```
+ */
+export class DurableQueue {
+  readonly name: string;
+  readonly #target: () => StorageOperations;
+
+  /** @internal */
+  constructor(target: () => StorageOperations, name: string) {
+    this.#target = target;
+    this.name = name;
+  }
+
+  #run<T>(op: (q: StorageQueues) => T): T {
+    const target = this.#target();
+    if (typeof target.queuePush !== 'function') throw loomError('UNSUPPORTED', 'this storage backend has no durable queues (capabilities.durableQueue)');
+    try {
+      return op(target as StorageQueues);
+    } catch (e) {
+      throw toLoomError(e);
+    }
+  }
+
+  /** Appends the items whose ids the queue has never seen; returns for each whether it was stored. */
+  push(items: ReadonlyArray<{ id: string; payload: string }>): boolean[] {
+    if (!Array.isArray(items)) throw invalid(`items must be an array, got ${describe(items)}`);
+    const prepared = items.map((item, i) => {
+      const o = requireObject(`items[${i}]`, item);
+      if (typeof o.payload !== 'string') throw invalid(`items[${i}].payload must be a string, got ${describe(o.payload)}`);
+      return { id: checkId(`items[${i}].id`, o.id), payload: o.payload };
+    });
+    return this.#run((q) => q.queuePush(this.name, prepared));
+  }
+
+  /** Leases up to `max` of the oldest available items to `holder` for `leaseMs`. */
+  lease(options: LeaseOptions): LeasedQueueItem[] {
+    const o = requireObject('options', options);
+    const holder = checkId('options.holder', o.holder);
+    const max = checkCount('options.max', o.max, 1, MAX_LEASE);
+    const leaseMs = checkCount('options.leaseMs', o.leaseMs, 1, 2 ** 31);
+    return this.#run((q) => q.queueLease(this.name, holder, max, leaseMs));
+  }
+
+  /** Marks leased items done. `CONFLICT` (and nothing changes) unless `holder` holds every one. */
+  ack(holder: string, seqs: number[]): void {
+    const h = checkId('holder', holder);
+    const s = checkSeqs(seqs);
+    this.#run((q) => q.queueAck(this.name, h, s));
+  }
+
+  /** Gives leased items back for another attempt, leasable again after `delayMs` (default 0). */
+  release(holder: string, seqs: number[], options: { delayMs?: number } = {}): void {
+    const h = checkId('holder', holder);
+    const s = checkSeqs(seqs);
+    const delayMs = checkCount('options.delayMs', requireObject('options', options).delayMs ?? 0, 0, 2 ** 31);
+    this.#run((q) => q.queueRelease(this.name, h, s, delayMs));
+  }
+
+  /** Moves a leased item to the dead letters with the reason. */
+  deadLetter(holder: string, seq: number, error: string): void {
+    const h = checkId('holder', holder);
+    const [s] = checkSeqs([seq]) as [number];
+    if (typeof error !== 'string') throw invalid(`error must be a string, got ${describe(error)}`);
+    this.#run((q) => q.queueDeadLetter(this.name, h, s, error));
+  }
+
+  stats(): QueueStats {
+    return this.#run((q) => q.queueStats(this.name));
+  }
+
+  /** The oldest dead letters (default 100). */
+  deadLetters(limit = 100): DeadLetter[] {
+    const n = checkCount('limit', limit, 1, MAX_LEASE);
+    return this.#run((q) => q.queueDeadLetters(this.name, n));
+  }
+}

@@ -1,0 +1,311 @@
+import { LoomError, type EdgeInput, type EmbeddingInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction } from '@loomdb/db';
+import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from '@loomdb/query/memory';
+import type { ConversationEvent, EntityEvent, ForgetEvent, MessageEvent } from './events.js';
+
+/** An event ready to write: messages come with their entities and vector. */
+export type PreparedEvent =
+  | { event: MessageEvent; entities: ExtractedEntity[]; vector: Float32Array }
+  | { event: ConversationEvent | EntityEvent | ForgetEvent };
+
+/** A message's place in its conversation's NEXT chain. */
+interface ChainLink {
+  nodeId: string;
+  timestamp: number;
+  eventId: string;
+}
+
+/** NEXT order: by timestamp, ties by event id, so any arrival order gives one chain. */
+const chainOrder = (a: ChainLink, b: ChainLink) => a.timestamp - b.timestamp || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+
+const linkOf = (n: Node): ChainLink => ({ nodeId: n.id, timestamp: n.properties.timestamp as number, eventId: n.properties.eventId as string });
+
+/** Consecutive pairs of `links`, as `from\0to` → [from, to]. */
+function pairs(links: ChainLink[]): Map<string, [string, string]> {
+  const out = new Map<string, [string, string]>();
+  for (let i = 1; i < links.length; i++) {
+    const a = (links[i - 1] as ChainLink).nodeId;
+    const b = (links[i] as ChainLink).nodeId;
+    out.set(`${a}\0${b}`, [a, b]);
+  }
+  return out;
+}
+
+/** The id of the RELATED_TO edge from entity `a` to entity `b`: one per ordered pair. */
+const relatedId = (a: string, b: string) => `rel:${a}:${b}`;
+
+/** Adds `delta` to the count of every ordered pair (a, b), a ≠ b, with a or b in `added` and both in `all`. */
+function countPairs(counts: Map<string, number>, all: Iterable<string>, added: ReadonlySet<string>, delta: number): void {
+  const list = [...new Set(all)];
+  for (const a of list) {
+    for (const b of list) {
+      if (a !== b && (added.has(a) || added.has(b))) {
+        const k = `${a}\0${b}`;
+        counts.set(k, (counts.get(k) ?? 0) + delta);
+      }
+    }
+  }
+}
+
+const NEXT_OUT: HopOptions = { direction: 'out', edgeTypes: [EdgeTypes.NEXT] };
+const MENTIONS_OUT: HopOptions = { direction: 'out', edgeTypes: [EdgeTypes.MENTIONS] };
+/** Keys per `in` lookup of entities. */
+const LOOKUP_CHUNK = 1000;
+
+/**
+ * Writes prepared events as the memory vocabulary inside a transaction. It
+ * reads everything it depends on in that transaction, so it is correct
+ * whatever other weavers wrote before; it only remembers, per
+ * conversation, the last message of the NEXT chain it saw, and checks that
+ * it is still last before trusting it.
+ */
+export class MemoryWriter {
+  readonly #tails = new Map<string, ChainLink>();
+
+  /**
+   * Writes `batch` (in inbox order) through `tx`. Returns what to remember
+   * once `tx` has committed. Throws, writing nothing of the failing call,
+   * when an event cannot be written.
+   */
+  write(tx: Transaction, batch: readonly PreparedEvent[]): () => void {
+    const tails = new Map<string, ChainLink | null>();
+    let run: PreparedEvent[] = [];
+    for (const p of batch) {
+      if (p.event.type === 'forget') {
+        this.#writeRun(tx, run, tails);
+        run = [];
+        this.#forget(tx, p.event, tails);
+      } else {
+        run.push(p);
+      }
+    }
+    this.#writeRun(tx, run, tails);
+    return () => {
+      for (const [cid, tail] of tails) {
+        if (tail) this.#tails.set(cid, tail);
+        else this.#tails.delete(cid);
+      }
+    };
+  }
+
+  /** Messages, conversations and explicit entities, written with batch calls. */
+  #writeRun(tx: Transaction, run: readonly PreparedEvent[], tails: Map<string, ChainLink | null>): void {
+    if (run.length === 0) return;
+    const messages = run.filter((p): p is Extract<PreparedEvent, { entities: ExtractedEntity[] }> => p.event.type === 'message');
+    const created = this.#conversations(tx, run);
+    const edges: EdgeInput[] = [];
+    const embeddings: EmbeddingInput[] = [];
+    const nodeIds = messages.length === 0 ? [] : tx.insertNodesBatch(
+      messages.map(({ event: m }) => ({
+        type: NodeTypes.Message,
+        properties: {
+          conversationId: m.conversationId,
+          role: m.role,
+          content: m.content,
+          timestamp: m.timestamp,
+          eventId: m.id,
+          source: m.source ?? 'unknown',
+          ...(m.metadata ? { metadata: m.metadata as Properties } : {}),
+        },
+      })),
+    );
+    const byConversation = new Map<string, ChainLink[]>();
+    const messageNodes = new Map<string, string>();
+    messages.forEach(({ event: m, vector }, i) => {
+      const nodeId = nodeIds[i] as string;
+      messageNodes.set(m.id, nodeId);
+      edges.push({ type: EdgeTypes.IN_CONVERSATION, from: nodeId, to: m.conversationId });
+      embeddings.push({ nodeId, vector, space: MESSAGE_SPACE });
+      const links = byConversation.get(m.conversationId) ?? [];
+      links.push({ nodeId, timestamp: m.timestamp, eventId: m.id });
+      byConversation.set(m.conversationId, links);
+    });
+    for (const [cid, fresh] of byConversation) this.#chain(tx, cid, fresh, created.has(cid), tails, edges);
+    this.#mentions(tx, messages, run, messageNodes, edges);
+    if (edges.length > 0) tx.insertEdgesBatch(edges);
+    if (embeddings.length > 0) tx.insertEmbeddingsBatch(embeddings);
+  }
+
+  /** Creates missing conversations and updates title, source and start time; returns the ids created. */
+  #conversations(tx: Transaction, run: readonly PreparedEvent[]): Set<string> {
+    const props = new Map<string, { before: Properties | null; after: Properties }>();
+    const of = (cid: string) => {
+      let entry = props.get(cid);
+      if (!entry) {
+        const node = tx.getNode(cid);
+        if (node && node.type !== NodeTypes.Conversation) {
+          throw new LoomError('INVALID_ARGUMENT', `conversationId "${cid}" names a ${node.type} node, not a ${NodeTypes.Conversation}`);
+        }
+        entry = { before: node?.properties ?? null, after: { ...(node?.properties ?? {}) } };
+        props.set(cid, entry);
+      }
+      return entry.after;
+    };
+    const earliest = (p: Properties, t: number | undefined) => {
+      if (t !== undefined && (p.startedAt === undefined || t < (p.startedAt as number))) p.startedAt = t;
+    };
+    for (const { event: e } of run) {
+      if (e.type === 'message') {
+        const p = of(e.conversationId);
+        earliest(p, e.timestamp);
+        if (e.title !== undefined && p.title === undefined) p.title = e.title;
+        if (e.source !== undefined && p.source === undefined) p.source = e.source;
+      }
+    }
+    // Explicit conversation events win over titles carried by messages.
+    for (const { event: e } of run) {
+      if (e.type === 'conversation') {
+        const p = of(e.conversationId);
+        earliest(p, e.timestamp);
+        if (e.title !== undefined) p.title = e.title;
+        if (e.source !== undefined) p.source = e.source;
+        if (e.metadata) p.metadata = { ...((p.metadata as Properties | undefined) ?? {}), ...(e.metadata as Properties) };
+      }
+    }
+    const created = [...props].filter(([, { before }]) => before === null);
+    if (created.length > 0) tx.insertNodesBatch(created.map(([id, { after }]) => ({ id, type: NodeTypes.Conversation, properties: after })));
+    for (const [id, { before, after }] of props) {
+      if (before !== null && JSON.stringify(before) !== JSON.stringify(after)) tx.updateNode(id, { properties: after });
+    }
+    return new Set(created.map(([id]) => id));
+  }
+
+  /** Splices new messages into the conversation's NEXT chain, wherever their timestamps fall. */
+  #chain(tx: Transaction, cid: string, fresh: ChainLink[], isNew: boolean, tails: Map<string, ChainLink | null>, edges: EdgeInput[]): void {
+    fresh.sort(chainOrder);
+    const tail = tails.has(cid) ? tails.get(cid) : this.#tails.get(cid);
+    let existing: ChainLink[];
+    if (isNew) {
+      existing = [];
+    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(tx, tail)) {
+      existing = [tail];
+    } else {
+      const freshIds = new Set(fresh.map((l) => l.nodeId));
+      existing = [...tx.iterateNodes({ type: NodeTypes.Message, where: { conversationId: cid } })].filter((n) => !freshIds.has(n.id)).map(linkOf).sort(chainOrder);
+    }
+    const all = [...existing, ...fresh].sort(chainOrder);
+    const before = pairs(existing);
+    const after = pairs(all);
+    for (const [k, [from, to]] of before) if (!after.has(k)) tx.deleteEdges({ type: EdgeTypes.NEXT, from, to });
+    for (const [k, [from, to]] of after) if (!before.has(k)) edges.push({ type: EdgeTypes.NEXT, from, to });
+    tails.set(cid, all[all.length - 1] as ChainLink);
+  }
+
+  /** Whether the remembered tail still exists and has no NEXT (node ids are never reused, so it is still in its conversation). */
+  #stillLast(tx: Transaction, tail: ChainLink): boolean {
+    try {
+      return tx.degree(tail.nodeId, NEXT_OUT) === 0;
+    } catch (e) {
+      if (LoomError.is(e) && e.code === 'NOT_FOUND') return false; // forgotten meanwhile
+      throw e;
+    }
+  }
+
+  /** Entities (merged by key), MENTIONS edges, and RELATED_TO weights for every pair newly co-mentioned. */
+  #mentions(
+    tx: Transaction,
+    messages: ReadonlyArray<{ event: MessageEvent; entities: ExtractedEntity[] }>,
+    run: readonly PreparedEvent[],
+    messageNodes: ReadonlyMap<string, string>,
+    edges: EdgeInput[],
+  ): void {
+    /** Per message node: the entities it mentioned before this run (key → node id), and those it gains. */
+    const touched = new Map<string, { before: Map<string, string>; added: Map<string, ExtractedEntity> }>();
+    messages.forEach(({ event, entities }) => {
+      touched.set(messageNodes.get(event.id) as string, { before: new Map(), added: new Map(entities.map((e) => [e.key, e])) });
+    });
+    const loose: ExtractedEntity[] = [];
+    for (const { event: e } of run) {
+      if (e.type !== 'entity') continue;
+      const entity = { name: e.name, kind: e.kind, key: e.key ?? `${e.kind}:${e.name.toLowerCase()}` };
+      if (e.messageId === undefined) {
+        loose.push(entity);
+        continue;
+      }
+      const nodeId = messageNodes.get(e.messageId) ?? this.#messageByEvent(tx, e.messageId)?.id;
+      if (!nodeId) throw new LoomError('NOT_FOUND', `entity event "${e.id}": message "${e.messageId}" has not been written yet`);
+      let t = touched.get(nodeId);
+      if (!t) {
+        const before = new Map(tx.neighbors(nodeId, MENTIONS_OUT).map((n) => [n.node.properties.key as string, n.node.id] as const));
+        t = { before, added: new Map() };
+        touched.set(nodeId, t);
+      }
+      if (!t.before.has(entity.key)) t.added.set(entity.key, entity);
+    }
+    const wanted = new Map<string, ExtractedEntity>();
+    for (const { added } of touched.values()) for (const [k, e] of added) if (!wanted.has(k)) wanted.set(k, e);
+    for (const e of loose) if (!wanted.has(e.key)) wanted.set(e.key, e);
+    const ids = this.#entities(tx, wanted);
+    const counts = new Map<string, number>();
+    for (const [message, { before, added }] of touched) {
+      const addedIds = new Set([...added.keys()].map((k) => ids.get(k) as string));
+      for (const id of addedIds) edges.push({ type: EdgeTypes.MENTIONS, from: message, to: id });
+      countPairs(counts, [...before.values(), ...addedIds], addedIds, 1);
+    }
+    this.#adjustRelated(tx, counts);
+  }
+
+  /** Node ids of the entities with these keys, creating the missing ones. */
+  #entities(tx: Transaction, wanted: ReadonlyMap<string, ExtractedEntity>): Map<string, string> {
+    const ids = new Map<string, string>();
+    const keys = [...wanted.keys()];
+    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
+      for (const n of tx.iterateNodes({ type: NodeTypes.Entity, where: { key: { in: keys.slice(i, i + LOOKUP_CHUNK) } } })) ids.set(n.properties.key as string, n.id);
+    }
+    const missing = keys.filter((k) => !ids.has(k));
+    if (missing.length === 0) return ids;
+    const created = tx.insertNodesBatch(
+      missing.map((k) => {
+        const { name, kind, key } = wanted.get(k) as ExtractedEntity;
+        return { type: NodeTypes.Entity, properties: { name, kind, key } };
+      }),
+    );
+    missing.forEach((k, i) => ids.set(k, created[i] as string));
+    return ids;
+  }
+
+  #messageByEvent(tx: Transaction, eventId: string): Node | undefined {
+    return tx.listNodes({ type: NodeTypes.Message, where: { eventId }, limit: 1 }).items[0];
+  }
+
+  /** Adds each pair's count to its RELATED_TO weight (new pairs get an edge; one whose weight reaches 0 goes). */
+  #adjustRelated(tx: Transaction, counts: ReadonlyMap<string, number>): void {
+    if (counts.size === 0) return;
+    tx.addEdgeWeights(
+      [...counts].map(([k, weight]) => {
+        const [from, to] = k.split('\0') as [string, string];
+        return { id: relatedId(from, to), type: EdgeTypes.RELATED_TO, from, to, weight };
+      }),
+    );
+  }
+
+  /** Removes messages, their edges and embeddings, and entities they alone mentioned. */
+  #forget(tx: Transaction, e: ForgetEvent, tails: Map<string, ChainLink | null>): void {
+    const targets =
+      e.conversationId !== undefined
+        ? [...tx.iterateNodes({ type: NodeTypes.Message, where: { conversationId: e.conversationId } })]
+        : [...tx.iterateNodes({ type: NodeTypes.Message, where: { eventId: e.messageId as string } })];
+    const counts = new Map<string, number>();
+    const entities = new Set<string>();
+    const relink: EdgeInput[] = [];
+    for (const m of targets) {
+      const mentioned = tx.neighbors(m.id, MENTIONS_OUT).map((n) => n.node.id);
+      countPairs(counts, mentioned, new Set(mentioned), -1);
+      for (const id of mentioned) entities.add(id);
+      if (e.messageId !== undefined) {
+        const prev = tx.neighbors(m.id, { direction: 'in', edgeTypes: [EdgeTypes.NEXT] })[0];
+        const next = tx.neighbors(m.id, NEXT_OUT)[0];
+        if (prev && next) relink.push({ type: EdgeTypes.NEXT, from: prev.node.id, to: next.node.id });
+      }
+      tails.set(m.properties.conversationId as string, null);
+    }
+    if (targets.length > 0) tx.deleteNodes(targets.map((m) => m.id));
+    if (relink.length > 0) tx.insertEdgesBatch(relink);
+    this.#adjustRelated(tx, counts);
+    const orphans = [...entities].filter((id) => tx.degree(id, { direction: 'in', edgeTypes: [EdgeTypes.MENTIONS] }) === 0);
+    if (orphans.length > 0) tx.deleteNodes(orphans);
+    if (e.conversationId !== undefined) {
+      tails.set(e.conversationId, null);
+      if (tx.getNode(e.conversationId)?.type === NodeTypes.Conversation) tx.deleteNode(e.conversationId);
+    }
+  }
+}
