@@ -119,6 +119,19 @@ export interface NativeAddon {
   executePlan<A extends boolean>(handle: NativeHandle, planJson: string, vector: Float32Array | null, async: A): Maybe<A, string>;
   /** Returns committed-data statistics as JSON. */
   stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Durable queue: `itemsJson` `[{ id, payload }]`; returns `[stored]` as JSON (false: id seen before). */
+  queuePush<A extends boolean>(handle: NativeHandle, queue: string, itemsJson: string, async: A): Maybe<A, string>;
+  /** Leases up to `max` items to `holder`; returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON. */
+  queueLease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, max: number, leaseMs: number, async: A): Maybe<A, string>;
+  /** Marks leased items done (`CONFLICT` unless `holder` holds them all). `seqsJson`: `[seq]`. */
+  queueAck<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, async: A): Maybe<A, void>;
+  /** Gives leased items back, leasable again after `delayMs`. */
+  queueRelease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, delayMs: number, async: A): Maybe<A, void>;
+  queueDeadLetter<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seq: number, error: string, async: A): Maybe<A, void>;
+  /** Returns `{ pending, done, dead }` as JSON. */
+  queueStats<A extends boolean>(handle: NativeHandle, queue: string, async: A): Maybe<A, string>;
+  /** Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON, oldest first. */
+  queueDeadLetters<A extends boolean>(handle: NativeHandle, queue: string, limit: number, async: A): Maybe<A, string>;
   /**
    * Writes a backup directory; returns `{ path, bytes, formatVersion }` as JSON.
    * Long operations (backup, restore, compact) take `onProgress(done, total)`
@@ -149,19 +162,6 @@ export interface NativeAddon {
   load<A extends boolean>(handle: NativeHandle, recordsJson: string, async: A): Maybe<A, void>;
   cancelToken(): NativeCancelToken;
   cancel(token: NativeCancelToken): void;
-  /** Durable queue: `itemsJson` `[{ id, payload }]`; returns `[stored]` as JSON (false: id seen before). */
-  queuePush<A extends boolean>(handle: NativeHandle, queue: string, itemsJson: string, async: A): Maybe<A, string>;
-  /** Leases up to `max` items to `holder`; returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON. */
-  queueLease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, max: number, leaseMs: number, async: A): Maybe<A, string>;
-  /** Marks leased items done (`CONFLICT` unless `holder` holds them all). `seqsJson`: `[seq]`. */
-  queueAck<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, async: A): Maybe<A, void>;
-  /** Gives leased items back, leasable again after `delayMs`. */
-  queueRelease<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seqsJson: string, delayMs: number, async: A): Maybe<A, void>;
-  queueDeadLetter<A extends boolean>(handle: NativeHandle, queue: string, holder: string, seq: number, error: string, async: A): Maybe<A, void>;
-  /** Returns `{ pending, done, dead }` as JSON. */
-  queueStats<A extends boolean>(handle: NativeHandle, queue: string, async: A): Maybe<A, string>;
-  /** Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON, oldest first. */
-  queueDeadLetters<A extends boolean>(handle: NativeHandle, queue: string, limit: number, async: A): Maybe<A, string>;
   /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */
   debugPanic<A extends boolean>(async: A): Maybe<A, void>;
 }

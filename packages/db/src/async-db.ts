@@ -220,7 +220,7 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.createIndex(spec));
   }
 
-  /** Declares an embedding space after opening, or checks the existing one has the same spec. */
+  /** Declares an embedding space after opening, or checks the existing one has every field `spec` gives. */
   async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
     const prepared = prepareSpaceSpec(name, spec);
     return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
@@ -311,10 +311,9 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.searchVectors(space, v, k, filter, search));
   }
 
-  /** {@link EmbeddedDB.createSpace}: declares a space or checks an existing one. */
+  /** The same as {@link AsyncEmbeddedDB.ensureSpace}. */
   async createSpace(name: string, spec: SpaceSpec): Promise<void> {
-    const s = prepareSpaceSpec(name, spec);
-    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, s)));
+    return this.ensureSpace(name, spec);
   }
 
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {
@@ -402,6 +401,16 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.stats());
   }
 
+  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
+  async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.#run((o) => {
+      if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
+      return o.executeQuery(planJson, v);
+    });
+  }
+
   /** {@link EmbeddedDB.backup}, off the JS thread; `signal` stops it. */
   async backup(destPath: string, options?: MaintenanceOptions): Promise<BackupResult> {
     const dest = preparePath('destPath', destPath);
@@ -450,16 +459,6 @@ export class AsyncEmbeddedDB {
 
   #live(): StorageBackend {
     return call(this.#backend, (b) => b);
-  }
-
-  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
-  async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
-    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
-    const v = vector === undefined ? undefined : prepareVector(vector);
-    return this.#run((o) => {
-      if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
-      return o.executeQuery(planJson, v);
-    });
   }
 
   /**

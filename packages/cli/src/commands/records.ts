@@ -121,7 +121,7 @@ export async function exportDb(io: ProgramIO, o: Common & { out?: string }): Pro
     }
     const stats = db.stats();
     const indexes = stats.indexes.filter((i) => i.kind === 'property').map((i) => ({ type: i.type, property: i.property }));
-    await line({ kind: 'loomdb-export', version: EXPORT_VERSION, formatVersion: stats.formatVersion, spaces: stats.spaces.map(({ embeddings: _, graph: __, ...spec }) => spec), indexes });
+    await line({ kind: 'loomdb-export', version: EXPORT_VERSION, formatVersion: stats.formatVersion, spaces: stats.spaces.map(({ embeddings: _count, graph: _health, ...spec }) => spec), indexes });
     for (const record of inCreationOrder(db.iterateNodes(), db.iterateEdges())) {
       await line(record);
       if ('node' in record) counts.nodes++;
