@@ -51,7 +51,8 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'prometheus']).default('text'))
     .action((o: maintenance.Common & { format: string }) => maintenance.metrics(io, o));
 
-  command('query', 'list nodes by type and property conditions (a JSON plan file arrives with @loomdb/query)')
+  command('query', 'list nodes by type and property conditions, or run a @loomdb/query plan saved as JSON')
+    .option('--plan <file>', 'a JSON plan (query(db)....toPlan()); the other query options are then ignored')
     .option('--type <type>', 'node type (repeatable)', collect)
     .option('--where <condition>', 'property=value, or != > >= < <= (repeatable; values parse as JSON when they can)', collect)
     .option('--limit <n>', 'how many nodes', positiveInt, 20)

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EmbeddedDB } from '@loomdb/db';
+import { query } from '@loomdb/query';
 
 const bin = join(__dirname, '..', 'dist', 'bin.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-cli-'));
@@ -117,6 +119,25 @@ describe('loomdb', () => {
     expect(vec.err).toMatch(/^error \[DIMENSION_MISMATCH\]/);
     expect(loomdb('search', '--path', path).err).toMatch(/exactly one of --vector/);
     expect(loomdb('search', '--path', path, '--vector', 'nope').err).toMatch(/--vector must be a JSON array/);
+  });
+
+  it('query --plan runs a saved @loomdb/query plan', async () => {
+    const path = demoDb('plan');
+    const db = EmbeddedDB.open(path, { readOnly: true });
+    const q = query(db).type('Message').where('role', 'eq', 'user').connectedTo('conv-coffee', { edgeTypes: ['IN_CONVERSATION'], direction: 'out', maxHops: 1 }).limit(2);
+    const expected = (await q.execute()).items.map((i) => i.node.id);
+    db.close();
+    expect(expected).toHaveLength(2);
+    const file = join(dir, 'plan.json');
+    writeFileSync(file, JSON.stringify(q.toPlan()));
+    const r = loomdb('query', '--path', path, '--plan', file, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).items.map((i: { node: { id: string } }) => i.node.id)).toEqual(expected);
+    writeFileSync(file, JSON.stringify({ ...q.toPlan(), version: 99 }));
+    const bad = loomdb('query', '--path', path, '--plan', file);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error \[INVALID_ARGUMENT\]: .*version/);
+    expect(loomdb('query', '--path', path, '--plan', join(dir, 'nope.json')).err).toMatch(/--plan .*nope\.json is not a readable JSON file: no such file/);
   });
 
   it('backup → verify → restore, and restore refuses an occupied target', () => {

@@ -1,6 +1,7 @@
 import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
+import { fromPlan } from '@loomdb/query';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { paint, type ProgramIO } from '../output.js';
@@ -33,7 +34,11 @@ export function parseWhere(terms: string[]): Where {
   return where as Where;
 }
 
-export function query(io: ProgramIO, o: Common & { type?: string[]; where?: string[]; limit: number; orderBy: 'createdAt' | 'id'; desc?: boolean }): void {
+export async function query(
+  io: ProgramIO,
+  o: Common & { type?: string[]; where?: string[]; limit: number; orderBy: 'createdAt' | 'id'; desc?: boolean; plan?: string },
+): Promise<void> {
+  if (o.plan !== undefined) return runPlan(io, o.plan, o);
   const where = parseWhere(o.where ?? []);
   const db = EmbeddedDB.open(o.path, { readOnly: true });
   try {
@@ -41,6 +46,29 @@ export function query(io: ProgramIO, o: Common & { type?: string[]; where?: stri
     if (o.json) return io.out(JSON.stringify(page, null, 2));
     for (const n of page.items) io.out(`${paint('bold', n.id)}  ${n.type}  ${JSON.stringify(n.properties)}`);
     io.out(paint('dim', `${page.items.length} node${page.items.length === 1 ? '' : 's'}${page.nextCursor ? ' (more: raise --limit)' : ''}`));
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs a `@loomdb/query` plan (`query.toPlan()` saved as JSON) and prints its items. */
+async function runPlan(io: ProgramIO, file: string, o: Common): Promise<void> {
+  let plan: unknown;
+  try {
+    plan = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new LoomError('INVALID_ARGUMENT', `--plan ${file} is not a readable JSON file: ${reason}`);
+  }
+  const db = EmbeddedDB.open(o.path, { readOnly: true });
+  try {
+    const result = await fromPlan(db, plan).execute();
+    if (o.json) return io.out(JSON.stringify(result, null, 2));
+    for (const { node, distance, hops } of result.items) {
+      const extra = [distance === undefined ? '' : `distance ${distance.toFixed(4)}`, hops === undefined ? '' : `hops ${hops}`].filter(Boolean).join('  ');
+      io.out(`${paint('bold', node.id)}  ${node.type}  ${JSON.stringify(node.properties)}${extra ? `  ${paint('dim', extra)}` : ''}`);
+    }
+    io.out(paint('dim', `${result.items.length} node${result.items.length === 1 ? '' : 's'}${result.nextCursor ? ' (more: raise the plan limit)' : ''}`));
   } finally {
     db.close();
   }
