@@ -109,6 +109,10 @@ export interface GraphStats {
   loads: number;
   catchUps: number;
   rebuilds: number;
+  /** Vectors deleted from the graph since it was loaded or built (their slots wait for reuse; `compact()` drops them). */
+  deleted: number;
+  /** When this process last rebuilt the graph (ms since epoch), if it did. */
+  lastRebuildAt?: number;
 }
 
 /** A space as stored (defaults filled in) and how many vectors it holds. */
@@ -342,6 +346,8 @@ export interface Metrics {
   /** LMDB reader slots in use across all processes (native backend; 0 otherwise). */
   readers: number;
   sidecars: Array<{ name: string; bytes: number }>;
+  /** Health of each HNSW graph this process holds: size, deleted entries awaiting reuse, last rebuild. */
+  vectorIndexes: Array<{ space: string; loaded: boolean; vectors: number; deleted: number; rebuilds: number; lastRebuildAt?: number }>;
   /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
   sources: Record<string, unknown>;
 }

@@ -268,6 +268,25 @@ describe('compaction', () => {
 });
 
 describe('metrics', () => {
+  it('report each vector index: size, deleted entries and last rebuild', async () => {
+    const db = EmbeddedDB.open(fresh('vector-health'), { spaces: { s: { dimensions: 4, metric: 'l2' } } });
+    expect(db.metrics().vectorIndexes).toEqual([expect.objectContaining({ space: 's', loaded: false, vectors: 0 })]); // no graph in memory yet
+    const started = Date.now();
+    const ids = db.insertNodesBatch(Array.from({ length: 60 }, (_, i) => ({ id: `v${i}`, type: 'V' })));
+    db.insertEmbeddingsBatch(ids.map((nodeId, i) => ({ nodeId, space: 's', vector: [i, i % 7, i % 3, 1] })));
+    db.searchVectors([1, 1, 1, 1], { space: 's', k: 3 });
+    db.deleteNodes(ids.slice(0, 5));
+    db.searchVectors([1, 1, 1, 1], { space: 's', k: 3 }); // catches up with the deletes
+    const [health] = db.metrics().vectorIndexes;
+    expect(health).toMatchObject({ space: 's', loaded: true, vectors: 55, deleted: 5, rebuilds: 1 });
+    expect(health?.lastRebuildAt).toBeGreaterThanOrEqual(started);
+    expect(db.metrics({ format: 'prometheus' })).toMatch(/^loomdb_vector_index_deleted\{space="s"\} 5$/m);
+    const adb = await AsyncEmbeddedDB.open(db.path);
+    expect((await adb.metrics()).vectorIndexes).toEqual(db.metrics().vectorIndexes);
+    adb.close();
+    db.close();
+  });
+
   it('counts and times operations, reports storage, sources and the Prometheus format', () => {
     const db = sample(fresh('metrics'), 50);
     for (let i = 0; i < 200; i++) db.getNode(`m${i % 50}`);

@@ -73,6 +73,11 @@ pub struct SpaceIndex {
     loads: AtomicU64,
     catch_ups: AtomicU64,
     rebuilds: AtomicU64,
+    /// Vectors deleted from the graph since it was loaded or built (usearch
+    /// keeps their slots for reuse; a compaction drops them).
+    deleted: AtomicU64,
+    /// When this process last rebuilt the graph (ms since epoch; 0: never).
+    last_rebuild_ms: std::sync::atomic::AtomicI64,
 }
 
 /// What `stats()` reports about a space's graph in this process.
@@ -89,6 +94,11 @@ pub struct GraphStats {
     pub loads: u64,
     pub catch_ups: u64,
     pub rebuilds: u64,
+    /// Vectors deleted from the graph since it was loaded or built.
+    pub deleted: u64,
+    /// When this process last rebuilt the graph (ms since epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rebuild_at: Option<i64>,
 }
 
 impl VectorIndexes {
@@ -119,6 +129,8 @@ impl VectorIndexes {
             loads: index.loads.load(Ordering::Relaxed),
             catch_ups: index.catch_ups.load(Ordering::Relaxed),
             rebuilds: index.rebuilds.load(Ordering::Relaxed),
+            deleted: index.deleted.load(Ordering::Relaxed),
+            last_rebuild_at: Some(index.last_rebuild_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0),
         })
     }
 
@@ -199,6 +211,8 @@ impl SpaceIndex {
             loads: AtomicU64::new(0),
             catch_ups: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
+            deleted: AtomicU64::new(0),
+            last_rebuild_ms: std::sync::atomic::AtomicI64::new(0),
         }
     }
 
@@ -239,7 +253,10 @@ impl SpaceIndex {
             let key = keys::embedding(space.id, node);
             match t.embeddings.get(txn, &key)? {
                 Some(v) => puts.push((node, unseal_vector(&key, v)?)),
-                None => graph.remove(node)?,
+                None => {
+                    graph.remove(node)?;
+                    self.deleted.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         add_all(&mut graph, &puts)?;
@@ -263,6 +280,8 @@ impl SpaceIndex {
         self.saved_seq.store(u64::MAX, Ordering::Release);
         self.rebuilt.store(true, Ordering::Release);
         self.rebuilds.fetch_add(1, Ordering::Relaxed);
+        self.deleted.store(0, Ordering::Relaxed);
+        self.last_rebuild_ms.store(crate::now_ms(), Ordering::Relaxed);
         Ok(())
     }
 
