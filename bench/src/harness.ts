@@ -29,6 +29,10 @@ export interface SuiteResult {
   dataset: string;
   measurements: Measurement[];
   comparisons: Comparison[];
+  /** Suite-specific markdown appended to the report (tables that are not ops/s). */
+  sections?: string[];
+  /** Suite-specific raw results kept in the JSON. */
+  data?: unknown;
 }
 
 function summarize(system: string, caseName: string, samples: Float64Array, totalSec: number): Measurement {
@@ -123,6 +127,7 @@ export function markdown(result: SuiteResult, when: Date): string {
       (c) => `| ${c.case} | ${c.loomdb} | ${c.peer} | ${fmt(c.ratio, 2)}× | ${c.target === undefined ? 'reported' : `≥ ${c.target}× ${c.ratio >= c.target ? '(met)' : '(missed)'}`} |`,
     ),
     '',
+    ...(result.sections ?? []),
   ];
   return lines.join('\n');
 }

@@ -1,9 +1,11 @@
 import { writeResults, type SuiteResult } from './harness.js';
 import { graph } from './suites/graph.js';
 import { pointOps } from './suites/point-ops.js';
+import { vectors } from './suites/vectors.js';
+import { querySuite } from './suites/query.js';
 import { weaver } from './suites/weaver.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, weaver };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];

@@ -7,6 +7,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
+    'testing/data': 'src/testing/data.ts',
   },
   format: ['cjs', 'esm'],
   splitting: true,

@@ -50,7 +50,7 @@ export interface NativeAddon {
   /** Returns the node as JSON. */
   insertNode<A extends boolean>(handle: NativeHandle, id: string, type: string, propertiesJson: string, async: A): Maybe<A, string>;
   /** `nodesJson`: `[{ id, type, properties }]`; returns the nodes as a JSON array. */
-  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, string>;
+  insertNodes<A extends boolean>(handle: NativeHandle, nodesJson: string, async: A): Maybe<A, number>;
   getNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
   updateNode<A extends boolean>(handle: NativeHandle, id: string, patchJson: string, async: A): Maybe<A, string>;
   deleteNode<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
@@ -65,7 +65,7 @@ export interface NativeAddon {
     async: A,
   ): Maybe<A, string>;
   /** `edgesJson`: `[{ id, type, from, to, properties, weight }]`; returns the edges as a JSON array. */
-  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, string>;
+  insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, number>;
   /** `edgesJson` as for `insertEdges`: adds each weight to the edge with that id, creating it when absent, deleting it at 0 or below. */
   addEdgeWeights<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, void>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
@@ -88,8 +88,12 @@ export interface NativeAddon {
   traverse<A extends boolean>(handle: NativeHandle, id: string, hopJson: string, optionsJson: string, async: A): Maybe<A, string>;
   /** Returns `{ nodes, edges }` as JSON, or null. */
   shortestPath<A extends boolean>(handle: NativeHandle, from: string, to: string, hopJson: string, maxDepth: number, async: A): Maybe<A, string | null>;
-  /** `queryJson`: `{ filter, order, descending, after, limit }`; returns `{ items, next }` as JSON. */
-  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
+  /**
+   * `queryJson`: `{ filter, order, descending, after, limit }`; returns `[json, ids]`: `{ items, next }`
+   * as JSON with each item's `id` left out, and the ids in item order (unique ids parsed from JSON
+   * would all be interned by V8, which slows scans).
+   */
+  listNodes<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, [string, string[]]>;
   /** `queryJson`: `{ type?, descending, after, limit }`; returns `{ items, next }` as JSON. */
   listEdges<A extends boolean>(handle: NativeHandle, queryJson: string, async: A): Maybe<A, string>;
   getEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, string | null>;
@@ -98,8 +102,13 @@ export interface NativeAddon {
   deleteEdge<A extends boolean>(handle: NativeHandle, id: string, async: A): Maybe<A, boolean>;
   insertEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, vector: Float32Array, async: A): Maybe<A, void>;
   getEmbedding<A extends boolean>(handle: NativeHandle, nodeId: string, space: string, async: A): Maybe<A, Float32Array | null>;
-  /** `filterJson`: `{ types?, ids? }`; returns `[{ id, distance }]` as JSON, nearest first. */
-  search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, k: number, filterJson: string, async: A): Maybe<A, string>;
+  /**
+   * `optionsJson`: `{ k, ef?, exact?, filter?: { types?, ids?, where?: [[property, { op: value }]] } }`;
+   * returns `[{ id, distance }]` as JSON, nearest first.
+   */
+  search<A extends boolean>(handle: NativeHandle, space: string, vector: Float32Array, optionsJson: string, async: A): Maybe<A, string>;
+  /** Runs a `@loomdb/query` executable plan (JSON; its query vector may come beside it) in one read transaction; returns its execution as JSON. */
+  executePlan<A extends boolean>(handle: NativeHandle, planJson: string, vector: Float32Array | null, async: A): Maybe<A, string>;
   /** Returns committed-data statistics as JSON. */
   stats<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
   /** Durable queue: `itemsJson` `[{ id, payload }]`; returns `[stored]` as JSON (false: id seen before). */

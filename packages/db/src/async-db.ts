@@ -46,7 +46,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -186,20 +186,18 @@ export class AsyncEmbeddedDB {
    * midway, chunks in one transaction with a turn of the event loop between
    * them. Either way it commits whole or not at all.
    */
-  async #batch<P, R>(items: P[], options: LongOperationOptions, write: (o: StorageOperations, items: P[]) => R[], whole: (o: AsyncStorageOperations) => Promise<R[]>): Promise<R[]> {
+  async #batch<P>(items: P[], options: LongOperationOptions, write: (o: StorageOperations, items: P[]) => void, whole: (o: AsyncStorageOperations) => Promise<void>): Promise<void> {
     const { signal, onProgress } = options;
     if (!signal && !onProgress) return this.#write(whole);
     return this.#withTransaction(async (tx) => {
-      const out: R[] = [];
       for (let done = 0; done < items.length; ) {
         const chunk = items.slice(done, done + CHUNK);
-        out.push(...write(tx.storage, chunk));
+        write(tx.storage, chunk);
         done += chunk.length;
         onProgress?.({ done, total: items.length });
         await nextTurn();
         signal?.throwIfAborted();
       }
-      return out;
     }, signal);
   }
 
@@ -215,12 +213,6 @@ export class AsyncEmbeddedDB {
   async createIndex(index: IndexSpec): Promise<boolean> {
     const spec = prepareIndexSpec(index);
     return this.#write((o) => o.createIndex(spec));
-  }
-
-  /** Declares an embedding space after opening, or checks the existing one has the same spec. */
-  async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
-    const prepared = prepareSpaceSpec(name, spec);
-    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
   }
 
   /**
@@ -240,15 +232,15 @@ export class AsyncEmbeddedDB {
 
   async insertNode(node: NodeInput): Promise<Node> {
     const n = prepareNode(node);
-    return (await this.#write((o) => o.insertNodes([n])))[0] as Node;
+    return this.#write((o) => o.insertNode(n));
   }
 
   /** Inserts every node or none, in one commit, off the JS thread; returns their ids in order. */
   async insertNodesBatch(nodes: NodeInput[], options?: LongOperationOptions): Promise<string[]> {
     const long = prepareLongOptions(options);
     const prepared = prepareBatch(nodes);
-    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertNodes(chunk), (o) => o.insertNodes(prepared));
-    return inserted.map((n) => n.id);
+    await this.#batch(prepared, long, (o, chunk) => o.insertNodes(chunk), (o) => o.insertNodes(prepared));
+    return prepared.map((n) => n.id);
   }
 
   async getNode(id: string): Promise<Node | null> {
@@ -301,17 +293,24 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.getEmbedding(id, space));
   }
 
+  /** {@link EmbeddedDB.searchVectors}, off the JavaScript thread; concurrent searches run in parallel. */
   async searchVectors(vector: Vector, options?: SearchOptions): Promise<SearchHit[]> {
     const v = prepareVector(vector);
-    const { space, k, filter } = prepareSearch(options);
-    return this.#run((o) => o.searchVectors(space, v, k, filter));
+    const { space, k, filter, options: search } = prepareSearch(options);
+    return this.#run((o) => o.searchVectors(space, v, k, filter, search));
+  }
+
+  /** {@link EmbeddedDB.createSpace}: declares a space or checks an existing one. */
+  async createSpace(name: string, spec: SpaceSpec): Promise<void> {
+    const s = prepareSpaceSpec(name, spec);
+    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, s)));
   }
 
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {
     const long = prepareLongOptions(options);
     const prepared = prepareEdgeBatch(edges);
-    const inserted = await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
-    return inserted.map((e) => e.id);
+    await this.#batch(prepared, long, (o, chunk) => o.insertEdges(chunk), (o) => o.insertEdges(prepared));
+    return prepared.map((e) => e.id);
   }
 
   /** Counter edges: see {@link EmbeddedDB.addEdgeWeights}. */
@@ -326,14 +325,7 @@ export class AsyncEmbeddedDB {
   async insertEmbeddingsBatch(items: EmbeddingInput[], options?: LongOperationOptions): Promise<void> {
     const long = prepareLongOptions(options);
     const prepared = prepareEmbeddingBatch(items);
-    const put = (o: StorageOperations, chunk: typeof prepared) => {
-      o.insertEmbeddings(chunk);
-      return [];
-    };
-    await this.#batch(prepared, long, put, async (o) => {
-      await o.insertEmbeddings(prepared);
-      return [];
-    });
+    await this.#batch(prepared, long, (o, chunk) => o.insertEmbeddings(chunk), (o) => o.insertEmbeddings(prepared));
   }
 
   async deleteNodes(selector: NodeSelector): Promise<number> {
@@ -397,6 +389,16 @@ export class AsyncEmbeddedDB {
 
   async stats(): Promise<Stats> {
     return this.#run((o) => o.stats());
+  }
+
+  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
+  async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.#run((o) => {
+      if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
+      return o.executeQuery(planJson, v);
+    });
   }
 
   /**

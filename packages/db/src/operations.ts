@@ -44,7 +44,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -118,16 +118,6 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.createIndex(spec));
   }
 
-  /**
-   * Declares an embedding space after opening (as `open`'s `spaces` option
-   * does), or checks that the existing one has the same spec (else
-   * `INVALID_ARGUMENT`).
-   */
-  ensureSpace(name: string, spec: SpaceSpec): void {
-    const prepared = prepareSpaceSpec(name, spec);
-    this.run((b) => b.ensureSpace(name, prepared));
-  }
-
   /** Removes a property index; `false` when there was none. */
   dropIndex(index: IndexSpec): boolean {
     const spec = prepareIndexSpec(index);
@@ -136,13 +126,14 @@ export abstract class DatabaseOperations {
 
   insertNode(node: NodeInput): Node {
     const n = prepareNode(node);
-    return this.run((b) => b.insertNodes([n])[0] as Node);
+    return this.run((b) => b.insertNode(n));
   }
 
   /** Inserts every node or none, in one commit; returns their ids in order. */
   insertNodesBatch(nodes: NodeInput[]): string[] {
     const prepared = prepareBatch(nodes);
-    return this.run((b) => b.insertNodes(prepared).map((n) => n.id));
+    this.run((b) => b.insertNodes(prepared));
+    return prepared.map((n) => n.id);
   }
 
   getNode(id: string): Node | null {
@@ -199,17 +190,33 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.getEmbedding(id, space));
   }
 
-  /** The `k` (default 10) nearest nodes to `vector`, nearest first. */
+  /**
+   * The `k` (default 10) nearest nodes to `vector` that pass `filter`,
+   * nearest first; `k` of them whenever `k` passing nodes have a vector.
+   * On an `hnsw` space the search is approximate (raise `ef` for recall,
+   * or pass `exact: true`).
+   */
   searchVectors(vector: Vector, options?: SearchOptions): SearchHit[] {
     const v = prepareVector(vector);
-    const { space, k, filter } = prepareSearch(options);
-    return this.run((b) => b.searchVectors(space, v, k, filter));
+    const { space, k, filter, options: search } = prepareSearch(options);
+    return this.run((b) => b.searchVectors(space, v, k, filter, search));
+  }
+
+  /**
+   * Declares an embedding space, as `open({ spaces })` does: creates it
+   * (defaults filled in) or checks that the existing one has every field
+   * `spec` gives (`INVALID_ARGUMENT` otherwise).
+   */
+  createSpace(name: string, spec: SpaceSpec): void {
+    const s = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, s));
   }
 
   /** Inserts every edge or none, in one commit; returns their ids in order. */
   insertEdgesBatch(edges: EdgeInput[]): string[] {
     const prepared = prepareEdgeBatch(edges);
-    return this.run((b) => b.insertEdges(prepared).map((e) => e.id));
+    this.run((b) => b.insertEdges(prepared));
+    return prepared.map((e) => e.id);
   }
 
   /**
@@ -307,5 +314,20 @@ export abstract class DatabaseOperations {
    */
   queue(name: string): DurableQueue {
     return new DurableQueue(() => this.target(), prepareQueueName(name));
+  }
+
+  /**
+   * Runs a query plan inside the storage engine (`capabilities.nativeQuery`),
+   * JSON text in and out (the query vector may come beside the JSON);
+   * `UNSUPPORTED` otherwise. Use `@loomdb/query`,
+   * which builds the plans and falls back to its generic executor.
+   */
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
+    const v = vector === undefined ? undefined : prepareVector(vector);
+    return this.run((b) => {
+      if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
+      return b.executeQuery(planJson, v);
+    });
   }
 }

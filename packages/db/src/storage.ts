@@ -1,6 +1,6 @@
 import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
-import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
+import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
 /**
  * What a backend can do beyond the required record-level methods. LoomDB
@@ -80,6 +80,16 @@ export interface StorageQueues {
 export interface StorageSearchFilter {
   types?: string[];
   ids?: string[];
+  /** Conditions as `[property, { operator: value }]`, all of which must hold. */
+  where?: PreparedCondition[];
+}
+
+/** How a backend with an index of its own should search. */
+export interface StorageSearchOptions {
+  /** Scan exactly, bypassing any index. */
+  exact?: boolean;
+  /** Index search breadth for this query. */
+  ef?: number;
 }
 
 /**
@@ -92,8 +102,13 @@ export interface StorageSearchFilter {
  * there when `capabilities.durableQueue` is.
  */
 export interface StorageOperations extends Partial<StorageQueues> {
-  /** Declares a space, or checks an existing one equals `spec` (else `INVALID_ARGUMENT`). */
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void;
+  /**
+   * Declares a space (filling in `index: 'hnsw'` and, for hnsw, `M: 16`,
+   * `efConstruction: 128`, `ef: 64`), or checks that an existing one has
+   * every field `spec` gives (else `INVALID_ARGUMENT`). An index the backend
+   * lacks is `UNSUPPORTED`.
+   */
+  ensureSpace(name: string, spec: SpaceSpec): void;
   /**
    * Declares a property index and fills it; `false` when it existed. Query
    * results must not depend on indexes: they only make `where` faster.
@@ -101,8 +116,10 @@ export interface StorageOperations extends Partial<StorageQueues> {
   createIndex(spec: IndexSpec): boolean;
   /** Removes a property index; `false` when there was none. */
   dropIndex(spec: IndexSpec): boolean;
+  /** `ALREADY_EXISTS` on a taken id. */
+  insertNode(node: PreparedNode): Node;
   /** Inserts all nodes in one atomic write (`ALREADY_EXISTS` on a taken id). */
-  insertNodes(nodes: PreparedNode[]): Node[];
+  insertNodes(nodes: PreparedNode[]): void;
   getNode(id: string): Node | null;
   /** Shallow merge; a `null` value deletes its key. `NOT_FOUND` when absent. */
   updateNode(id: string, patch: Properties): Node;
@@ -120,11 +137,12 @@ export interface StorageOperations extends Partial<StorageQueues> {
   /**
    * The k nearest neighbours among nodes that pass `filter`, nearest first
    * (ties in any order); fewer only when fewer match. `exactSearch` from this package
-   * implements it over any list of vectors.
+   * implements it over any list of vectors; a backend with an index may
+   * approximate unless `options.exact`.
    */
-  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[];
+  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options?: StorageSearchOptions): SearchHit[];
   /** Inserts all edges in one atomic write; `NOT_FOUND` names a missing endpoint. */
-  insertEdges(edges: PreparedEdge[]): Edge[];
+  insertEdges(edges: PreparedEdge[]): void;
   /**
    * Counter edges, in one atomic write: adds each edge's weight to the
    * edge with its id, creating it as given when absent (and the weight is
@@ -153,6 +171,12 @@ export interface StorageOperations extends Partial<StorageQueues> {
   /** One page of edges in insertion order. */
   listEdges(query: PreparedEdgePage): { items: Edge[]; next: Position | null };
   stats(): Stats;
+  /**
+   * Runs a whole `@loomdb/query` plan, given and answered as JSON text in
+   * that package's executor contract (the query vector may come beside the
+   * JSON); present when `capabilities.nativeQuery`.
+   */
+  executeQuery?(planJson: string, vector?: Float32Array): string;
 }
 
 /**
@@ -195,12 +219,13 @@ export interface StorageBackend extends StorageOperations {
   readonly async?: AsyncStorageOperations;
 }
 
-type Promised<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
+type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
 
 /** The operations a backend may run off the JavaScript thread. */
 export const ASYNC_OPERATIONS = [
   'createIndex',
   'dropIndex',
+  'insertNode',
   'insertNodes',
   'getNode',
   'updateNode',
@@ -224,6 +249,7 @@ export const ASYNC_OPERATIONS = [
   'listNodes',
   'listEdges',
   'stats',
+  'executeQuery',
 ] as const;
 
 /**

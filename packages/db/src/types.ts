@@ -42,13 +42,27 @@ export interface EdgeInput {
 
 export type Metric = 'cosine' | 'l2' | 'dot';
 
-/** An embedding space: every vector in it has `dimensions` numbers. */
+/**
+ * An embedding space: every vector in it has `dimensions` numbers.
+ *
+ * Optional fields left out take their defaults when the space is created and
+ * match whatever an existing space has; fields given must equal the stored
+ * ones, else `INVALID_ARGUMENT`.
+ */
 export interface SpaceSpec {
   dimensions: number;
   /** cosine: 1 − cos θ; l2: Euclidean distance; dot: 1 − a·b. */
   metric: Metric;
-  /** `'flat'` (exact scan) in this release. */
-  index?: string;
+  /** `'hnsw'` (default): approximate search on an HNSW graph; `'flat'`: every search scans exactly. */
+  index?: 'hnsw' | 'flat' | (string & {});
+  /** HNSW links per node (2–256, default 16): more is better recall, more memory, slower inserts. */
+  M?: number;
+  /** HNSW breadth while inserting (default 128). */
+  efConstruction?: number;
+  /** HNSW breadth while searching (default 64), unless a query sets `ef`. */
+  ef?: number;
+  /** Name of the registered embedder that turns text into this space's vectors. */
+  embedder?: string;
 }
 
 export type Vector = Float32Array | readonly number[];
@@ -58,19 +72,24 @@ export interface SpaceOption {
   space?: string;
 }
 
+/** Which nodes a search may return; every part given must hold. */
 export interface SearchFilter {
   /** Only nodes of this type (or any of these types). */
   type?: string | string[];
   /** Only these node ids. */
   ids?: string[];
+  /** Only nodes whose properties satisfy every condition. */
+  where?: Where;
 }
 
 export interface SearchOptions extends SpaceOption {
-  /** How many neighbours; default 10. */
+  /** How many neighbours; default 10. `k` come back whenever `k` nodes with a vector pass the filter. */
   k?: number;
   filter?: SearchFilter;
-  /** Exact scan. Every search is exact in this release. */
+  /** Scan every vector instead of using the space's HNSW graph. */
   exact?: boolean;
+  /** HNSW search breadth for this query (default: the space's `ef`); higher is better recall, slower. */
+  ef?: number;
 }
 
 export interface SearchHit {
@@ -78,12 +97,27 @@ export interface SearchHit {
   distance: number;
 }
 
-export interface SpaceStats {
+/** What this process has done with a space's HNSW graph. */
+export interface GraphStats {
+  /** Whether the graph is in memory (it is loaded on the first search). */
+  loaded: boolean;
+  /** Vectors in the graph. */
+  vectors: number;
+  /** Change-log sequence the graph covers. */
+  seq: number;
+  /** Times the saved graph (`<space>.hnsw`) was loaded, caught up with newer writes, or rebuilt from the stored vectors. */
+  loads: number;
+  catchUps: number;
+  rebuilds: number;
+}
+
+/** A space as stored (defaults filled in) and how many vectors it holds. */
+export interface SpaceStats extends SpaceSpec {
   name: string;
-  dimensions: number;
-  metric: Metric;
   index: string;
   embeddings: number;
+  /** `hnsw` spaces on backends with a graph of their own (native). */
+  graph?: GraphStats;
 }
 
 /** A property index: nodes of `type` by the value of `property`. */

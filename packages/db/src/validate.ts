@@ -1,6 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import { invalid } from './errors.js';
-import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec, Vector } from './types.js';
+import type { StorageSearchFilter, StorageSearchOptions } from './storage.js';
+import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec } from './types.js';
+import { prepareWhere } from './walk.js';
 
 /** Longest id in UTF-8 bytes (the engine keys records by it). */
 export const MAX_ID_BYTES = 256;
@@ -11,7 +13,6 @@ export const MAX_K = 100_000;
 export const MAX_DIMENSIONS = 65_536;
 const MAX_DEPTH = 64;
 
-const encoder = new TextEncoder();
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -33,10 +34,19 @@ export function requireObject(what: string, value: unknown): Record<string, unkn
   return value;
 }
 
+/**
+ * The UTF-8 length of `s`, or any number above `max` once it is known to
+ * exceed it. Most strings are decided by their UTF-16 length alone (a code
+ * unit is 1 to 3 bytes), without encoding them.
+ */
+function utf8Length(s: string, max: number): number {
+  if (s.length * 3 <= max || s.length > max) return s.length;
+  return Buffer.byteLength(s, 'utf8');
+}
+
 export function checkString(what: string, value: unknown, maxBytes: number): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(value)}`);
-  // A UTF-16 code unit is at most 3 bytes of UTF-8: only long strings need encoding.
-  if (value.length * 3 > maxBytes && encoder.encode(value).length > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
+  if (utf8Length(value, maxBytes) > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
   return value;
 }
 
@@ -186,25 +196,72 @@ export function prepareSpaceName(options: unknown): string {
   return o.space;
 }
 
-export function prepareSpaceSpec(name: string, spec: unknown): Required<SpaceSpec> {
+/** Largest `M`. */
+export const MAX_M = 256;
+/** Largest `efConstruction` or `ef`, per space or per query. */
+export const MAX_EF = 100_000;
+const SPACE_FIELDS = ['dimensions', 'metric', 'index', 'M', 'efConstruction', 'ef', 'embedder'];
+const HNSW_PARAMS = [
+  ['M', 2, MAX_M],
+  ['efConstruction', 1, MAX_EF],
+  ['ef', 1, MAX_EF],
+] as const;
+/** What a new hnsw space gets for the parameters left out. */
+const HNSW_DEFAULTS = { M: 16, efConstruction: 128, ef: 64 } as const;
+
+/** Checks a declared space; returns only the fields given. */
+export function prepareSpaceSpec(name: string, spec: unknown): SpaceSpec {
   const what = `spaces.${name}`;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw invalid(`space name must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(name)}`);
-  const s = requireObject(what, spec) as Partial<SpaceSpec>;
+  const s = requireObject(what, spec) as Partial<SpaceSpec> & Record<string, unknown>;
+  for (const key of Object.keys(s)) {
+    if (!SPACE_FIELDS.includes(key)) throw invalid(`${what}.${key} is not a space field (${SPACE_FIELDS.join(', ')})`);
+  }
   if (!Number.isSafeInteger(s.dimensions) || (s.dimensions as number) < 1 || (s.dimensions as number) > MAX_DIMENSIONS) {
     throw invalid(`${what}.dimensions must be an integer from 1 to ${MAX_DIMENSIONS}, got ${describe(s.dimensions)}`);
   }
   if (s.metric !== 'cosine' && s.metric !== 'l2' && s.metric !== 'dot') {
     throw invalid(`${what}.metric must be 'cosine', 'l2' or 'dot', got ${describe(s.metric)}`);
   }
-  const index = s.index ?? 'flat';
-  if (typeof index !== 'string') throw invalid(`${what}.index must be a string, got ${describe(index)}`);
-  return { dimensions: s.dimensions as number, metric: s.metric, index };
+  const out: SpaceSpec = { dimensions: s.dimensions as number, metric: s.metric };
+  if (s.index !== undefined) {
+    if (typeof s.index !== 'string' || s.index.length === 0) throw invalid(`${what}.index must be 'hnsw' or 'flat', got ${describe(s.index)}`);
+    out.index = s.index;
+  }
+  for (const [field, min, max] of HNSW_PARAMS) {
+    const v = s[field];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max) {
+      throw invalid(`${what}.${field} must be an integer from ${min} to ${max}, got ${describe(v)}`);
+    }
+    if ((out.index ?? 'hnsw') !== 'hnsw') throw invalid(`${what}.${field} applies to index 'hnsw' only, the index is ${describe(out.index)}`);
+    out[field] = v as number;
+  }
+  if (s.embedder !== undefined) {
+    if (typeof s.embedder !== 'string' || s.embedder.length === 0 || s.embedder.length > 128) {
+      throw invalid(`${what}.embedder must be an embedder name of 1 to 128 characters, got ${describe(s.embedder)}`);
+    }
+    out.embedder = s.embedder;
+  }
+  return out;
+}
+
+/** A declared spec as a new space stores it: `index` and the HNSW parameters filled in. */
+export function resolveSpaceSpec(spec: SpaceSpec): SpaceSpec & { index: string } {
+  const index = spec.index ?? 'hnsw';
+  return index === 'hnsw' ? { ...HNSW_DEFAULTS, ...spec, index } : { ...spec, index };
+}
+
+/** Whether a declaration agrees with a stored spec: every field it gives is equal. */
+export function spaceSpecAdmits(stored: SpaceSpec, declared: SpaceSpec): boolean {
+  return (Object.keys(declared) as Array<keyof SpaceSpec>).every((field) => declared[field] === undefined || declared[field] === stored[field]);
 }
 
 export interface PreparedSearch {
   space: string;
   k: number;
-  filter: { types?: string[]; ids?: string[] };
+  filter: StorageSearchFilter;
+  options: StorageSearchOptions;
 }
 
 export function prepareSearch(options: unknown): PreparedSearch {
@@ -216,27 +273,36 @@ export function prepareSearch(options: unknown): PreparedSearch {
   if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > MAX_K) {
     throw invalid(`options.k must be an integer from 1 to ${MAX_K}, got ${describe(k)}`);
   }
-  if (o.exact !== undefined && typeof o.exact !== 'boolean') throw invalid(`options.exact must be a boolean, got ${describe(o.exact)}`);
-  if (o.ef !== undefined && (!Number.isSafeInteger(o.ef) || (o.ef as number) < 1)) {
-    throw invalid(`options.ef must be a positive integer, got ${describe(o.ef)}`);
+  const search: StorageSearchOptions = {};
+  if (o.exact !== undefined) {
+    if (typeof o.exact !== 'boolean') throw invalid(`options.exact must be a boolean, got ${describe(o.exact)}`);
+    search.exact = o.exact;
   }
-  return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter) };
+  if (o.ef !== undefined) {
+    if (!Number.isSafeInteger(o.ef) || (o.ef as number) < 1 || (o.ef as number) > MAX_EF) {
+      throw invalid(`options.ef must be an integer from 1 to ${MAX_EF}, got ${describe(o.ef)}`);
+    }
+    search.ef = o.ef as number;
+  }
+  return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter), options: search };
 }
 
-function prepareFilter(value: unknown): PreparedSearch['filter'] {
+function prepareFilter(value: unknown): StorageSearchFilter {
   if (value === undefined) return {};
   const f = requireObject('options.filter', value) as SearchFilter & Record<string, unknown>;
   for (const key of Object.keys(f)) {
-    if (key !== 'type' && key !== 'ids') throw invalid(`options.filter.${key} is not a filter field (type, ids)`);
+    if (key !== 'type' && key !== 'ids' && key !== 'where') throw invalid(`options.filter.${key} is not a filter field (type, ids, where)`);
   }
-  const out: PreparedSearch['filter'] = {};
+  const out: StorageSearchFilter = {};
   if (f.type !== undefined) {
     const types = Array.isArray(f.type) ? f.type : [f.type];
+    if (types.length === 0) throw invalid('options.filter.type must name at least one type');
     out.types = types.map((t, i) => checkType(`options.filter.type[${i}]`, t));
   }
   if (f.ids !== undefined) {
     if (!Array.isArray(f.ids)) throw invalid(`options.filter.ids must be an array of ids, got ${describe(f.ids)}`);
     out.ids = f.ids.map((id, i) => checkId(`options.filter.ids[${i}]`, id));
   }
+  if (f.where !== undefined) out.where = prepareWhere('options.filter.where', f.where);
   return out;
 }

@@ -20,9 +20,10 @@ describe('AsyncEmbeddedDB', () => {
     expect(ids).toHaveLength(nodes.length);
     expect((await adb.stats()).nodes).toBe(nodes.length);
     // The batch ran long enough to matter, and the timer kept firing through it:
-    // with the work on the JS thread there would be at most one tick.
+    // with the work on the JS thread there would be at most one tick. (Not a
+    // rate: a loaded machine may run the timer late, but it runs.)
     expect(elapsed).toBeGreaterThan(100);
-    expect(ticks).toBeGreaterThan(elapsed / 5 / 4);
+    expect(ticks).toBeGreaterThan(3);
     adb.close();
   });
 

@@ -86,4 +86,5 @@ export const MEMORY_INDEXES = [
   { type: NodeTypes.Message, property: 'timestamp' },
   { type: NodeTypes.Message, property: 'eventId' },
   { type: NodeTypes.Entity, property: 'key' },
+  { type: NodeTypes.Entity, property: 'name' },
 ] as const;

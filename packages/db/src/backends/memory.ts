@@ -3,7 +3,7 @@ import { exactSearch } from '../exact-search.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
-import type { PreparedEdge, PreparedNode } from '../validate.js';
+import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
 /** Strings order bytewise in UTF-8, as in the native engine. */
@@ -43,7 +43,7 @@ function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): 
 const isScalar = (v: JsonValue | undefined) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
 interface Space {
-  spec: Required<SpaceSpec>;
+  spec: SpaceSpec & { index: string };
   vectors: Map<string, Float32Array>;
 }
 
@@ -115,18 +115,21 @@ abstract class MemoryOperations implements StorageOperations {
     }
   }
 
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
+  /** Both index kinds are accepted; this backend always searches exactly. */
+  ensureSpace(name: string, spec: SpaceSpec): void {
     const existing = this.state.spaces.get(name);
     if (existing) {
-      const same = existing.spec.dimensions === spec.dimensions && existing.spec.metric === spec.metric && existing.spec.index === spec.index;
-      if (!same) {
+      if (!spaceSpecAdmits(existing.spec, spec)) {
         throw loomError('INVALID_ARGUMENT', `space "${name}" already exists as ${JSON.stringify(existing.spec)}; it was declared again as ${JSON.stringify(spec)}`);
       }
       return;
     }
     this.writable();
-    if (spec.index !== 'flat') throw loomError('UNSUPPORTED', `space "${name}": index "${spec.index}" is not available (available: "flat")`);
-    this.state.spaces.set(name, { spec: { ...spec }, vectors: new Map() });
+    const resolved = resolveSpaceSpec(spec);
+    if (resolved.index !== 'hnsw' && resolved.index !== 'flat') {
+      throw loomError('UNSUPPORTED', `space "${name}": index "${resolved.index}" is not available (available: "hnsw", "flat")`);
+    }
+    this.state.spaces.set(name, { spec: resolved, vectors: new Map() });
   }
 
   createIndex(spec: IndexSpec): boolean {
@@ -144,7 +147,15 @@ abstract class MemoryOperations implements StorageOperations {
     return this.state.indexes.delete(key);
   }
 
-  insertNodes(nodes: PreparedNode[]): Node[] {
+  insertNode(n: PreparedNode): Node {
+    return this.#addNodes([n])[0] as Node;
+  }
+
+  insertNodes(nodes: PreparedNode[]): void {
+    this.#addNodes(nodes);
+  }
+
+  #addNodes(nodes: PreparedNode[]): Node[] {
     this.writable();
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
@@ -191,10 +202,14 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   insertEdge(e: PreparedEdge): Edge {
-    return this.insertEdges([e])[0] as Edge;
+    return this.#addEdges([e])[0] as Edge;
   }
 
-  insertEdges(edges: PreparedEdge[]): Edge[] {
+  insertEdges(edges: PreparedEdge[]): void {
+    this.#addEdges(edges);
+  }
+
+  #addEdges(edges: PreparedEdge[]): Edge[] {
     this.writable();
     const seen = new Set<string>();
     edges.forEach((e, i) => {
@@ -419,13 +434,13 @@ abstract class MemoryOperations implements StorageOperations {
     return vector ? Float32Array.from(vector) : null;
   }
 
+  /** Always exact: the reference answer an index approximates. */
   searchVectors(spaceName: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
     const space = this.#space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
     const ids = filter.ids && new Set(filter.ids);
-    const types = filter.types && new Set(filter.types);
-    const passes = ([id]: [string, Float32Array]) =>
-      (!ids || ids.has(id)) && (!types || types.has((this.state.nodes.get(id) as Node).type));
+    const nodeFilter: PreparedNodeFilter = { types: filter.types, where: filter.where ?? [] };
+    const passes = ([id]: [string, Float32Array]) => (!ids || ids.has(id)) && this.#matches(this.state.nodes.get(id) as Node, nodeFilter);
     return exactSearch([...space.vectors].filter(passes), vector, space.spec.metric, k);
   }
 

@@ -1,7 +1,20 @@
 import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { AsyncStorageOperations, TransactionOptions, DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOpenOptions, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type {
+  AsyncStorageOperations,
+  DeadLetter,
+  LeasedQueueItem,
+  QueueItemInput,
+  QueueStats,
+  StorageBackend,
+  StorageOpenOptions,
+  StorageOperations,
+  StorageSearchFilter,
+  StorageSearchOptions,
+  StorageTransaction,
+  TransactionOptions,
+} from '../storage.js';
 import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -38,6 +51,21 @@ async function later<T>(call: () => Promise<T>): Promise<T> {
 }
 
 const parse = <T>(json: string): T => JSON.parse(json) as T;
+/** Puts back the ids that the addon sends beside a node page's JSON (see `NativeAddon.listNodes`). */
+function nodePage([json, ids]: [string, string[]]): NodePage {
+  const page = parse<{ items: Array<Omit<Node, 'id'>>; next: Position | null }>(json);
+  const items = page.items.map((n, i): Node => ({
+    id: ids[i] as string,
+    type: n.type,
+    properties: n.properties,
+    createdAt: n.createdAt,
+    updatedAt: n.updatedAt,
+  }));
+  return { items, next: page.next };
+}
+
+/** The engine's search request. */
+const searchJson = (k: number, filter: StorageSearchFilter, options: StorageSearchOptions) => JSON.stringify({ k, ...options, filter });
 const parseOrNull = <T>(json: string | null): T | null => (json === null ? null : parse<T>(json));
 
 /** The engine's data operations on a database handle or on one of its transactions. */
@@ -50,7 +78,7 @@ class NativeOperations implements StorageOperations {
     this.#handle = handle;
   }
 
-  ensureSpace(name: string, spec: Required<SpaceSpec>): void {
+  ensureSpace(name: string, spec: SpaceSpec): void {
     sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
   }
 
@@ -62,12 +90,12 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.dropIndex(this.#handle, spec.type, spec.property, false));
   }
 
-  insertNodes(nodes: PreparedNode[]): Node[] {
-    const [only] = nodes;
-    if (nodes.length === 1 && only) {
-      return [sync(() => parse<Node>(this.addon.insertNode(this.#handle, only.id, only.type, JSON.stringify(only.properties), false)))];
-    }
-    return sync(() => parse<Node[]>(this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false)));
+  insertNode(n: PreparedNode): Node {
+    return sync(() => parse<Node>(this.addon.insertNode(this.#handle, n.id, n.type, JSON.stringify(n.properties), false)));
+  }
+
+  insertNodes(nodes: PreparedNode[]): void {
+    sync(() => this.addon.insertNodes(this.#handle, JSON.stringify(nodes), false));
   }
 
   getNode(id: string): Node | null {
@@ -106,12 +134,12 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.getEmbedding(this.#handle, nodeId, space, false));
   }
 
-  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, k, JSON.stringify(filter), false)));
+  searchVectors(space: string, vector: Float32Array, k: number, filter: StorageSearchFilter, options: StorageSearchOptions = {}): SearchHit[] {
+    return sync(() => parse<SearchHit[]>(this.addon.search(this.#handle, space, vector, searchJson(k, filter, options), false)));
   }
 
-  insertEdges(edges: PreparedEdge[]): Edge[] {
-    return sync(() => parse<Edge[]>(this.addon.insertEdges(this.#handle, JSON.stringify(edges), false)));
+  insertEdges(edges: PreparedEdge[]): void {
+    sync(() => this.addon.insertEdges(this.#handle, JSON.stringify(edges), false));
   }
 
   addEdgeWeights(edges: PreparedEdge[]): void {
@@ -147,7 +175,7 @@ class NativeOperations implements StorageOperations {
   }
 
   listNodes(query: PreparedNodePage): NodePage {
-    return sync(() => parse<NodePage>(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
+    return sync(() => nodePage(this.addon.listNodes(this.#handle, JSON.stringify(query), false)));
   }
 
   listEdges(query: PreparedEdgePage): EdgePage {
@@ -185,6 +213,10 @@ class NativeOperations implements StorageOperations {
   queueDeadLetters(queue: string, limit: number): DeadLetter[] {
     return sync(() => parse<DeadLetter[]>(this.addon.queueDeadLetters(this.#handle, queue, limit, false)));
   }
+
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
+  }
 }
 
 /** A transaction of the engine: calls run on the JS thread, which owns it. */
@@ -220,7 +252,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true };
   readonly async: AsyncStorageOperations;
   readonly #handle: NativeHandle;
 
@@ -234,7 +266,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       createIndex: (spec) => later(() => a.createIndex(h, spec.type, spec.property, true)),
       dropIndex: (spec) => later(() => a.dropIndex(h, spec.type, spec.property, true)),
       beginTransaction: (options) => later(async () => new NativeStorageTransaction(a, await a.txBegin(h, JSON.stringify(options?.durability ?? null), true))),
-      insertNodes: (nodes) => later(async () => parse<Node[]>(await a.insertNodes(h, JSON.stringify(nodes), true))),
+      insertNode: (n) => later(async () => parse<Node>(await a.insertNode(h, n.id, n.type, JSON.stringify(n.properties), true))),
+      insertNodes: (nodes) => later(async () => void (await a.insertNodes(h, JSON.stringify(nodes), true))),
       getNode: (id) => later(async () => parseOrNull<Node>(await a.getNode(h, id, true))),
       updateNode: (id, patch) => later(async () => parse<Node>(await a.updateNode(h, id, JSON.stringify(patch), true))),
       deleteNode: (id) => later(() => a.deleteNode(h, id, true)),
@@ -244,8 +277,9 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       deleteEdge: (id) => later(() => a.deleteEdge(h, id, true)),
       insertEmbedding: (nodeId, space, vector) => later(() => a.insertEmbedding(h, nodeId, space, vector, true)),
       getEmbedding: (nodeId, space) => later(() => a.getEmbedding(h, nodeId, space, true)),
-      searchVectors: (space, vector, k, filter) => later(async () => parse<SearchHit[]>(await a.search(h, space, vector, k, JSON.stringify(filter), true))),
-      insertEdges: (edges) => later(async () => parse<Edge[]>(await a.insertEdges(h, JSON.stringify(edges), true))),
+      searchVectors: (space, vector, k, filter, options = {}) =>
+        later(async () => parse<SearchHit[]>(await a.search(h, space, vector, searchJson(k, filter, options), true))),
+      insertEdges: (edges) => later(async () => void (await a.insertEdges(h, JSON.stringify(edges), true))),
       addEdgeWeights: (edges) => later(() => a.addEdgeWeights(h, JSON.stringify(edges), true)),
       insertEmbeddings: (items) => later(() => a.insertEmbeddings(h, ...flatten(items), true)),
       deleteNodes: (filter) => later(() => a.deleteNodes(h, JSON.stringify(filter), true)),
@@ -254,9 +288,10 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       degree: (id, hop) => later(() => a.degree(h, id, JSON.stringify(hop), true)),
       traverse: (id, hop, options) => later(async () => parse<Reached[]>(await a.traverse(h, id, JSON.stringify(hop), JSON.stringify(options), true))),
       shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
-      listNodes: (query) => later(async () => parse<NodePage>(await a.listNodes(h, JSON.stringify(query), true))),
+      listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
       stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
+      executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
   }
 

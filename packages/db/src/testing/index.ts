@@ -42,17 +42,9 @@ export function expectLoomError(fn: () => unknown, code: LoomErrorCode): LoomErr
   return caught as LoomError;
 }
 
-/** A seeded pseudo-random generator (mulberry32), so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './data.js';
+
+export { seededRandom };
 
 export function describeStorageConformance(label: string, target: ConformanceTarget): void {
   describe(`storage conformance: ${label}`, () => {
@@ -194,10 +186,10 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       db.insertEmbedding('a', [3, 2, 1]);
       expect(Array.from(db.getEmbedding('a') ?? [])).toEqual([3, 2, 1]);
       expect(Array.from(db.getEmbedding('a', { space: 'small' }) ?? [])).toEqual([0.5, 0.25]);
-      expect(db.stats().spaces).toEqual([
-        { name: 'default', dimensions: 3, metric: 'cosine', index: 'flat', embeddings: 1 },
-        { name: 'small', dimensions: 2, metric: 'l2', index: 'flat', embeddings: 1 },
-      ]);
+      const spaces = db.stats().spaces;
+      expect(spaces).toHaveLength(2);
+      expect(spaces[0]).toMatchObject({ name: 'default', dimensions: 3, metric: 'cosine', index: 'hnsw', M: 16, efConstruction: 128, ef: 64, embeddings: 1 });
+      expect(spaces[1]).toMatchObject({ name: 'small', dimensions: 2, metric: 'l2', index: 'hnsw', embeddings: 1 });
       expect(db.getEmbedding('missing')).toBeNull();
       const before = db.stats();
       expectLoomError(() => db.insertEmbedding('a', [1, 2]), 'DIMENSION_MISMATCH');
@@ -246,6 +238,63 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect(db.searchVectors([0, 0], { k: 10, filter: { ids: ['n5', 'n7', 'missing'] } }).map((h) => h.id)).toEqual(['n5', 'n7']);
       expect(db.searchVectors([0, 0], { k: 10, filter: { ids: ['n5', 'n40'], type: 'Rare' } })).toEqual([]);
       expect(db.searchVectors([0, 0], { k: 100 })).toHaveLength(50);
+    });
+
+    it('declares spaces: defaults filled in, given fields must match, bad specs refused', () => {
+      const db = fresh({ spaces: { text: { dimensions: 4, metric: 'cosine', embedder: 'hashing' }, exact: { dimensions: 2, metric: 'dot', index: 'flat' } } });
+      db.createSpace('tuned', { dimensions: 3, metric: 'l2', M: 8, efConstruction: 40, ef: 20 });
+      const byName = Object.fromEntries(db.stats().spaces.map((s) => [s.name, s]));
+      expect(byName.text).toMatchObject({ dimensions: 4, metric: 'cosine', index: 'hnsw', M: 16, efConstruction: 128, ef: 64, embedder: 'hashing', embeddings: 0 });
+      expect(byName.exact).toMatchObject({ index: 'flat' });
+      expect(byName.exact?.M).toBeUndefined();
+      expect(byName.tuned).toMatchObject({ M: 8, efConstruction: 40, ef: 20 });
+      // Left out means "as stored"; given means "must be equal".
+      db.createSpace('text', { dimensions: 4, metric: 'cosine' });
+      db.createSpace('text', { dimensions: 4, metric: 'cosine', index: 'hnsw', M: 16, embedder: 'hashing' });
+      const before = db.stats();
+      for (const spec of [
+        { dimensions: 5, metric: 'cosine' },
+        { dimensions: 4, metric: 'l2' },
+        { dimensions: 4, metric: 'cosine', index: 'flat' },
+        { dimensions: 4, metric: 'cosine', M: 32 },
+        { dimensions: 4, metric: 'cosine', ef: 10 },
+        { dimensions: 4, metric: 'cosine', embedder: 'other' },
+      ] as const) {
+        expect(expectLoomError(() => db.createSpace('text', spec), 'INVALID_ARGUMENT').message).toContain('"text"');
+      }
+      for (const spec of [
+        { dimensions: 0, metric: 'cosine' },
+        { dimensions: 3, metric: 'hamming' },
+        { dimensions: 3, metric: 'l2', M: 1 },
+        { dimensions: 3, metric: 'l2', ef: 0 },
+        { dimensions: 3, metric: 'l2', efConstruction: 1.5 },
+        { dimensions: 3, metric: 'l2', index: 'flat', M: 16 },
+        { dimensions: 3, metric: 'l2', embedder: '' },
+        { dimensions: 3, metric: 'l2', extra: true },
+      ]) {
+        expectLoomError(() => db.createSpace('bad', spec as never), 'INVALID_ARGUMENT');
+      }
+      expectLoomError(() => db.createSpace('bad name', { dimensions: 3, metric: 'l2' }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.createSpace('ivf', { dimensions: 3, metric: 'l2', index: 'ivf' }), 'UNSUPPORTED');
+      expect(db.stats()).toEqual(before);
+    });
+
+    it('filters searches by type, ids and property conditions together', () => {
+      const db = withSpace(2, 'l2');
+      db.insertNodesBatch(Array.from({ length: 60 }, (_, i) => ({ id: `n${i}`, type: i % 2 ? 'Odd' : 'Even', properties: { i, tag: i % 3 === 0 ? 'fizz' : 'plain' } })));
+      db.insertEmbeddingsBatch(Array.from({ length: 60 }, (_, i) => ({ nodeId: `n${i}`, vector: [i, 0] })));
+      const ids = (filter: object, k = 5) => db.searchVectors([20, 0], { k, filter }).map((h) => h.id);
+      expect(ids({ where: { tag: 'fizz' } })).toEqual(['n21', 'n18', 'n24', 'n15', 'n27']);
+      expect(ids({ type: 'Odd', where: { tag: 'fizz', i: { lt: 20 } } })).toEqual(['n15', 'n9', 'n3']);
+      expect(ids({ where: { i: { gte: 50 } }, ids: ['n1', 'n55', 'n59'] })).toEqual(['n55', 'n59']);
+      expect(ids({ where: { missing: { ne: 1 } } }, 3)).toEqual(['n20', 'n19', 'n21']);
+      expect(ids({ type: ['Odd', 'Even'], where: { i: { in: [1, 2, 40] } } })).toEqual(['n2', 'n1', 'n40']);
+      expect(db.searchVectors([20, 0], { k: 3, exact: true, ef: 10 }).map((h) => h.id)).toEqual(['n20', 'n19', 'n21']);
+      expectLoomError(() => db.searchVectors([1, 0], { filter: { where: { i: { near: 3 } } } as never }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.searchVectors([1, 0], { filter: { type: [] } }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.searchVectors([1, 0], { ef: 0 }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.searchVectors([1, 0], { ef: 1.5 }), 'INVALID_ARGUMENT');
+      expectLoomError(() => db.searchVectors([1, 0], { exact: 'yes' } as never), 'INVALID_ARGUMENT');
     });
 
     it('keeps stats identical across failed calls', () => {
@@ -756,7 +805,7 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       it('work on an async handle, acknowledging inside an async transaction', async () => {
         const adb = await freshAsync();
         if (!adb.capabilities.durableQueue || !adb.capabilities.transactions) return;
-        await adb.ensureSpace('small', { dimensions: 2, metric: 'l2' });
+        await adb.createSpace('small', { dimensions: 2, metric: 'l2', index: 'flat' });
         expect((await adb.stats()).spaces.map((s) => s.name)).toEqual(['small']);
         expect(adb.queue('q').push(items('a'))).toEqual([true]);
         const [a] = adb.queue('q').lease({ holder: 'w1', max: 5, leaseMs: 60_000 });

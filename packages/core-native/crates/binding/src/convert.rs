@@ -127,10 +127,23 @@ fn position_json(p: &Option<Position>) -> String {
     }
 }
 
-/// `{ items, next }`
+/// `[json, ids]`: `json` is `{ items, next }` with the items' ids left out,
+/// `ids` an array of them. A scan returns many ids, and V8's `JSON.parse`
+/// interns every short string it meets: unique ids would fill its string
+/// table, which made scans ~20 % slower; strings made here are not interned.
 impl IntoJs for Page<Node> {
     fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
-        format!(r#"{{"items":{},"next":{}}}"#, json_array(&self.items, Node::to_json), position_json(&self.next)).into_js(cx)
+        let json = format!(r#"{{"items":{},"next":{}}}"#, json_array(&self.items, Node::to_json_without_id), position_json(&self.next));
+        let ids = cx.empty_array();
+        for (i, node) in self.items.iter().enumerate() {
+            let id = cx.string(&node.id);
+            ids.set(cx, i as u32, id)?;
+        }
+        let pair = cx.empty_array();
+        let json = cx.string(json);
+        pair.set(cx, 0, json)?;
+        pair.set(cx, 1, ids)?;
+        Ok(pair.upcast())
     }
 }
 

@@ -9,8 +9,8 @@ mod errors;
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchFilter, SpaceSpec,
-    Transaction, WriterGuard,
+    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchRequest,
+    SpaceSpec, Transaction, WriterGuard,
 };
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
@@ -440,24 +440,23 @@ fn get_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.get_embedding(&node, &space))
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct FilterJson {
-    types: Option<Vec<String>>,
-    ids: Option<Vec<String>>,
-}
-
+/// `options`: JSON `{ k, ef?, exact?, filter?: { types?, ids?, where? } }`.
 fn search(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let space = string(&mut cx, 1, "space")?;
     let query = vector(&mut cx, 2)?;
-    let k = number(&mut cx, 3, "k")?;
-    let filter: FilterJson = json(&mut cx, 4, "filter")?;
+    let request: SearchRequest = json(&mut cx, 3, "search options")?;
     let run_async = is_async(&mut cx);
-    let filter = SearchFilter { types: filter.types, ids: filter.ids };
-    // JS validated k as a positive safe integer.
-    let k = k as usize;
-    settle(&mut cx, run_async, move || db.search(&space, &query, k, &filter))
+    settle(&mut cx, run_async, move || db.search(&space, &query, &request))
+}
+
+fn execute_plan(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let plan = string(&mut cx, 1, "plan")?;
+    let beside = cx.argument::<JsValue>(2)?;
+    let query = if beside.is_a::<JsNull, _>(&mut cx) { None } else { Some(vector(&mut cx, 2)?) };
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.execute_plan(&plan, query))
 }
 
 fn stats(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -597,6 +596,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("queueDeadLetter", queue_dead_letter)?;
     cx.export_function("queueStats", queue_stats)?;
     cx.export_function("queueDeadLetters", queue_dead_letters)?;
+    cx.export_function("executePlan", execute_plan)?;
     cx.export_function("debugPanic", debug_panic)?;
     Ok(())
 }

@@ -13,8 +13,10 @@ use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
-use crate::writing::Writing;
-use crate::vectors::{self, Query, Space, SpaceSpec, TopK};
+use crate::writing::{Held, Writing};
+use crate::vector_index::GraphStats;
+use crate::vector_search::{self, SearchRequest};
+use crate::vectors::{self, Space, SpaceSpec};
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -101,12 +103,6 @@ pub struct EdgeSelector {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct SearchFilter {
-    pub types: Option<Vec<String>>,
-    pub ids: Option<Vec<String>>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchHit {
     pub id: String,
@@ -116,10 +112,13 @@ pub struct SearchHit {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SpaceStats {
     pub name: String,
-    pub dimensions: u32,
-    pub metric: vectors::Metric,
-    pub index: String,
+    /// The stored spec: defaults filled in.
+    #[serde(flatten)]
+    pub spec: SpaceSpec,
     pub embeddings: u64,
+    /// This process's HNSW graph of the space (`hnsw` spaces only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph: Option<GraphStats>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -163,7 +162,7 @@ const SPACE_COUNT_PREFIX: &str = "space_count/";
 /// What a change-log entry records; pruned by the index checkpoints.
 #[repr(u8)]
 #[derive(Clone, Copy)]
-enum Change {
+pub(crate) enum Change {
     NodePut = 1,
     NodeDelete = 2,
     EdgePut = 3,
@@ -279,20 +278,21 @@ impl Database {
     }
 
     /// All-or-nothing: every node is validated, then all are written in one commit.
-    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<Vec<Node>> {
-        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now))
+    /// Returns how many were inserted.
+    pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<u64> {
+        self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now).map(drop))
     }
 
     /// Validates every item and rejects repeated ids before writing anything,
     /// then inserts all of them in one commit. Errors name the item's position.
-    fn insert_batch<I, R>(
+    fn insert_batch<I>(
         &self,
         what: &str,
         items: &[I],
         id: impl Fn(&I) -> &str,
         validate: impl Fn(&I) -> Result<()>,
-        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<R>,
-    ) -> Result<Vec<R>> {
+        insert: impl Fn(&mut RwTxn, &Writing, &I) -> Result<()>,
+    ) -> Result<u64> {
         let mut seen = HashSet::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             validate(item).map_err(|e| in_batch(what, i, e))?;
@@ -300,7 +300,12 @@ impl Database {
                 return Err(Error::already_exists(format!("{what}[{i}]: id \"{}\" appears twice in the batch", id(item))));
             }
         }
-        self.write(|txn, t| items.iter().enumerate().map(|(i, item)| insert(txn, t, item).map_err(|e| in_batch(what, i, e))).collect())
+        self.write(|txn, t| {
+            for (i, item) in items.iter().enumerate() {
+                insert(txn, t, item).map_err(|e| in_batch(what, i, e))?;
+            }
+            Ok(items.len() as u64)
+        })
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
@@ -378,8 +383,9 @@ impl Database {
     }
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
-    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<Vec<Edge>> {
-        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now))
+    /// Returns how many were inserted.
+    pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<u64> {
+        self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
     /// Counter edges (co-mention counts and the like): adds each item's
@@ -388,17 +394,34 @@ impl Database {
     /// below. An existing edge must have the item's type and endpoints. Items
     /// apply in order (an id may repeat), all in one commit.
     pub fn add_edge_weights(&self, items: &[NewEdge], now: i64) -> Result<()> {
+        // One entry per id (the sum of its weights, at its first position), so
+        // each id is looked up once: id-map puts land at the end of the call.
+        let mut merged: Vec<(usize, NewEdge)> = Vec::with_capacity(items.len());
+        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(items.len());
         for (i, e) in items.iter().enumerate() {
             validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
+            match at.get(e.id.as_str()) {
+                Some(&j) => {
+                    let first = &mut merged[j].1;
+                    if first.edge_type != e.edge_type || first.from != e.from || first.to != e.to {
+                        return Err(in_batch("edges", i, Error::invalid(format!("edge \"{}\" appears earlier in the batch with another type or endpoints", e.id))));
+                    }
+                    first.weight += e.weight;
+                }
+                None => {
+                    at.insert(&e.id, merged.len());
+                    merged.push((i, e.clone()));
+                }
+            }
         }
         self.write(|txn, t| {
-            for (i, e) in items.iter().enumerate() {
+            for (i, e) in &merged {
                 match lookup(txn, t.edge_ids, &e.id)? {
                     Some(key) => {
                         let mut edge = read_edge(txn, t, key)?;
                         if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
                             let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
-                            return Err(in_batch("edges", i, Error::invalid(message)));
+                            return Err(in_batch("edges", *i, Error::invalid(message)));
                         }
                         edge.weight += e.weight;
                         if edge.weight <= 0.0 {
@@ -410,7 +433,7 @@ impl Database {
                         }
                     }
                     None if e.weight > 0.0 => {
-                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
+                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", *i, err))?;
                     }
                     None => {}
                 }
@@ -469,13 +492,15 @@ impl Database {
 
     // ---- spaces and embeddings ----
 
-    /// Declares a space, or checks that an existing one has the same spec.
+    /// Declares a space (defaults filled in), or checks that an existing one
+    /// agrees with every field the declaration gives.
     pub fn ensure_space(&self, name: &str, spec: &SpaceSpec) -> Result<()> {
         validate_space_name(name)?;
         spec.validate(name)?;
         if let Some(existing) = self.read(|txn, t| find_space(txn, t, name))? {
             return same_spec(&existing, spec);
         }
+        let spec = &spec.resolved();
         self.write(|txn, t| {
             if let Some(existing) = find_space(txn, t, name)? {
                 return same_spec(&existing, spec);
@@ -497,14 +522,29 @@ impl Database {
         self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
     }
 
-    /// All-or-nothing: `(nodeId, space, vector)` items in one commit.
+    /// All-or-nothing: `(nodeId, space, vector)` items in one commit. Then,
+    /// outside a transaction, brings the HNSW graphs of the spaces written up
+    /// to date, adding on every core.
     pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
         self.write(|txn, t| {
             for (i, (node, space, vector)) in items.iter().enumerate() {
                 insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
             }
             Ok(())
-        })
+        })?;
+        if self.transaction.is_none() {
+            let names: HashSet<&str> = items.iter().map(|(_, space, _)| space.as_str()).collect();
+            self.store.read(|txn, t| {
+                for name in names {
+                    let space = require_space(txn, t, name)?;
+                    if let Some(params) = space.spec.hnsw() {
+                        self.store.vectors.current(txn, t, &space, params)?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
@@ -524,37 +564,21 @@ impl Database {
         })
     }
 
-    /// Exact k-nearest-neighbour search, nearest first. With a filter, only
-    /// nodes that pass are candidates, so `k` results come back whenever `k`
-    /// matching nodes have a vector in the space.
-    pub fn search(&self, space: &str, query: &[f32], k: usize, filter: &SearchFilter) -> Result<Vec<SearchHit>> {
+    /// The `k` nearest nodes to `query` in `space` that pass the filter,
+    /// nearest first: exact scan or HNSW as `vector_search` plans it, and
+    /// `k` results whenever `k` passing nodes have a vector. Inside a
+    /// transaction the scan is exact (the graph holds committed data only).
+    pub fn search(&self, space: &str, query: &[f32], request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        request.validate()?;
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             vectors::check_vector(&space, query)?;
-            let q = Query::new(query, space.spec.metric);
-            let mut top = TopK::new(k);
-            let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-            let filter = NodeFilter { types: filter.types.clone(), ids: filter.ids.clone(), conditions: Vec::new() };
-            match node_candidates(txn, t, &filter, true)? {
-                Some(keys_set) => {
-                    for node in keys_set {
-                        let key = keys::embedding(space.id, node);
-                        if let Some(v) = t.embeddings.get(txn, &key)? {
-                            vectors::decode_into(unseal(&key, v, || format!("embedding key {}", codec::hex(&key)))?, &mut buf)?;
-                            top.push(q.distance(&buf), node);
-                        }
-                    }
-                }
-                None if k > 0 => {
-                    for entry in t.embeddings.prefix_iter(txn, &space.id.to_be_bytes())? {
-                        let (key, v) = entry?;
-                        vectors::decode_into(unseal(key, v, || format!("embedding key {}", codec::hex(key)))?, &mut buf)?;
-                        top.push(q.distance(&buf), read_u64_be(&key[4..]));
-                    }
-                }
-                None => {}
-            }
-            top.into_sorted()
+            let graph = match space.spec.hnsw() {
+                Some(params) if self.transaction.is_none() && !request.exact => Some(self.store.vectors.current(txn, t, &space, params)?),
+                _ => None,
+            };
+            let guard = graph.as_ref().map(|g| g.graph());
+            vector_search::nearest(txn, t, &space, query, request, guard.as_deref())?
                 .into_iter()
                 .map(|(distance, node)| Ok(SearchHit { id: read_node(txn, t, node)?.id, distance }))
                 .collect()
@@ -585,13 +609,8 @@ impl Database {
             let spaces = list_spaces(txn, t)?
                 .into_iter()
                 .map(|s| {
-                    Ok(SpaceStats {
-                        embeddings: get_meta_u64(txn, t, format!("{SPACE_COUNT_PREFIX}{}", s.id).as_bytes())?.unwrap_or(0),
-                        name: s.name,
-                        dimensions: s.spec.dimensions,
-                        metric: s.spec.metric,
-                        index: s.spec.index,
-                    })
+                    let graph = s.spec.hnsw().map(|_| self.store.vectors.stats(&s).unwrap_or_default());
+                    Ok(SpaceStats { embeddings: space_count(txn, t, s.id)?, name: s.name, spec: s.spec, graph })
                 })
                 .collect::<Result<_>>()?;
             Ok(Stats {
@@ -663,18 +682,15 @@ fn validate_space_name(name: &str) -> Result<()> {
 }
 
 fn same_spec(existing: &Space, spec: &SpaceSpec) -> Result<()> {
-    if existing.spec == *spec {
+    if existing.spec.admits(spec) {
         Ok(())
     } else {
+        let json = |s: &SpaceSpec| serde_json::to_string(s).expect("a spec serializes");
         Err(Error::invalid(format!(
-            "space \"{}\" already exists as {} dimensions / {:?} / {}; it was declared again as {} / {:?} / {}",
+            "space \"{}\" already exists as {}; it was declared again as {}",
             existing.name,
-            existing.spec.dimensions,
-            existing.spec.metric,
-            existing.spec.index,
-            spec.dimensions,
-            spec.metric,
-            spec.index
+            json(&existing.spec),
+            json(spec)
         )))
     }
 }
@@ -714,10 +730,11 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     let key = t.next_id(txn)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
     let k = u64_key(key);
-    t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
-    t.node_ids.put(txn, n.id.as_bytes(), &seal(n.id.as_bytes(), &k))?;
+    t.append(txn, t.nodes, &k, &seal(&k, &node.encode()))?;
+    t.put_held(Held::NodeIds, n.id.as_bytes().to_vec(), seal(n.id.as_bytes(), &k));
     let tk = keys::node_type(&n.node_type, key);
-    t.node_types.put(txn, &tk, &seal(&tk, &[]))?;
+    let tv = seal(&tk, &[]);
+    t.put_held(Held::NodeTypes, tk, tv);
     indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
@@ -728,7 +745,7 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
     let endpoint = |txn: &RwTxn<'_>, role: &str, id: &str| {
-        lookup(txn, t.node_ids, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
+        t.node_key(txn, id)?.ok_or_else(|| Error::not_found(format!("edge {role} node \"{id}\" does not exist")))
     };
     let from_key = endpoint(txn, "from", &edge.from)?;
     let to_key = endpoint(txn, "to", &edge.to)?;
@@ -746,12 +763,14 @@ fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result
         created_at: now,
     };
     let k = u64_key(key);
-    t.edges.put(txn, &k, &seal(&k, &record.encode()))?;
-    t.edge_ids.put(txn, edge.id.as_bytes(), &seal(edge.id.as_bytes(), &k))?;
+    t.append(txn, t.edges, &k, &seal(&k, &record.encode()))?;
+    t.put_held(Held::EdgeIds, edge.id.as_bytes().to_vec(), seal(edge.id.as_bytes(), &k));
     let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
-    t.out_adj.put(txn, &out, &seal(&out, &[]))?;
+    let out_value = seal(&out, &[]);
+    t.put_held(Held::OutAdj, out, out_value);
     let inn = keys::adjacency(to_key, &edge.edge_type, from_key, key);
-    t.in_adj.put(txn, &inn, &seal(&inn, &[]))?;
+    let in_value = seal(&inn, &[]);
+    t.put_held(Held::InAdj, inn, in_value);
     log_change(txn, t, Change::EdgePut, key, 0)?;
     Ok(record)
 }
@@ -765,6 +784,7 @@ fn insert_embedding(txn: &mut RwTxn, t: &Writing, node_id: &str, space: &str, ve
 
 /// Removes a node record with its id, type entry, edges and embeddings.
 fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
+    t.forget_node_keys();
     let node = read_node(txn, t, key)?;
     for table in [t.out_adj, t.in_adj] {
         for (_, edge) in scan_adjacency(txn, table, key)? {
@@ -912,6 +932,11 @@ fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> R
     Ok(())
 }
 
+/// Vectors stored in a space.
+pub(crate) fn space_count(txn: &RoTxn, t: &Tables, space: u32) -> Result<u64> {
+    Ok(get_meta_u64(txn, t, format!("{SPACE_COUNT_PREFIX}{space}").as_bytes())?.unwrap_or(0))
+}
+
 fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> Result<()> {
     let key = format!("{SPACE_COUNT_PREFIX}{}", space.id);
     let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
@@ -1012,7 +1037,7 @@ fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
     }
 }
 
-fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
+pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {
     find_space(txn, t, name)?.ok_or_else(|| {
         Error::not_found(format!("space \"{name}\" does not exist; declare it with open(path, {{ spaces: {{ {name}: {{ dimensions, metric }} }} }})"))
     })
@@ -1057,7 +1082,7 @@ fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32
     w.buf.push(change as u8);
     w.u64(key).u32(space);
     let k = u64_key(seq);
-    Ok(t.changes.put(txn, &k, &seal(&k, &w.buf))?)
+    t.append(txn, t.changes, &k, &seal(&k, &w.buf))
 }
 
 #[cfg(test)]
@@ -1078,7 +1103,11 @@ mod tests {
     }
 
     fn spec(dimensions: u32) -> SpaceSpec {
-        SpaceSpec { dimensions, metric: Metric::L2, index: "flat".into() }
+        SpaceSpec { dimensions, metric: Metric::L2, index: Some("flat".into()), m: None, ef_construction: None, ef: None, embedder: None }
+    }
+
+    fn request(k: usize, filter: NodeFilter) -> SearchRequest {
+        SearchRequest { k, filter, ..SearchRequest::default() }
     }
 
     #[test]
@@ -1186,15 +1215,15 @@ mod tests {
             db.insert_node(&node(&id, if i % 2 == 0 { "Even" } else { "Odd" }), 1).unwrap();
             db.insert_embedding(&id, "s", &[i as f32, 0.0]).unwrap();
         }
-        let hits = db.search("s", &[10.2, 0.0], 3, &SearchFilter::default()).unwrap();
+        let hits = db.search("s", &[10.2, 0.0], &request(3, NodeFilter::default())).unwrap();
         let ids: Vec<_> = hits.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["n10", "n11", "n9"]);
-        let odd = SearchFilter { types: Some(vec!["Odd".into()]), ids: None };
-        let ids: Vec<_> = db.search("s", &[10.2, 0.0], 2, &odd).unwrap().into_iter().map(|h| h.id).collect();
+        let odd = request(2, NodeFilter { types: Some(vec!["Odd".into()]), ..NodeFilter::default() });
+        let ids: Vec<_> = db.search("s", &[10.2, 0.0], &odd).unwrap().into_iter().map(|h| h.id).collect();
         assert_eq!(ids, ["n11", "n9"]);
-        assert_eq!(db.search("s", &[1.0], 2, &odd).unwrap_err().code, Code::DimensionMismatch);
-        assert_eq!(db.search("s", &[f32::NAN, 0.0], 2, &odd).unwrap_err().code, Code::InvalidArgument);
-        assert_eq!(db.search("nope", &[1.0, 0.0], 2, &odd).unwrap_err().code, Code::NotFound);
+        assert_eq!(db.search("s", &[1.0], &odd).unwrap_err().code, Code::DimensionMismatch);
+        assert_eq!(db.search("s", &[f32::NAN, 0.0], &odd).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(db.search("nope", &[1.0, 0.0], &odd).unwrap_err().code, Code::NotFound);
     }
 
     #[test]
@@ -1204,6 +1233,18 @@ mod tests {
         db.ensure_space("s", &spec(2)).unwrap();
         db.ensure_space("s", &spec(2)).unwrap();
         assert_eq!(db.ensure_space("s", &spec(3)).unwrap_err().code, Code::InvalidArgument);
+        let hnsw = SpaceSpec { index: None, ..spec(2) };
+        db.ensure_space("h", &SpaceSpec { embedder: Some("hashing".into()), ..hnsw.clone() }).unwrap();
+        // Left out means "as stored"; given means "must equal".
+        db.ensure_space("h", &hnsw).unwrap();
+        db.ensure_space("h", &SpaceSpec { m: Some(16), ..hnsw.clone() }).unwrap();
+        for different in [SpaceSpec { m: Some(32), ..hnsw.clone() }, SpaceSpec { embedder: Some("other".into()), ..hnsw.clone() }, spec(2)] {
+            let err = db.ensure_space("h", &different).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgument);
+            assert!(err.message.contains("\"h\""));
+        }
+        let stored = &db.stats().unwrap().spaces[0];
+        assert_eq!((stored.spec.index.as_deref(), stored.spec.m, stored.spec.embedder.as_deref()), (Some("hnsw"), Some(16), Some("hashing")));
     }
 
     #[test]

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
 /// One comparison on a property. Values compare as JSON: numbers with
-/// numbers, strings with strings; a missing property fails every test but `ne`.
+/// numbers, strings with strings (bytewise); a missing property fails every
+/// test but `ne` and `exists: false`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Condition {
@@ -17,6 +18,13 @@ pub enum Condition {
     Gte(Value),
     Lt(Value),
     Lte(Value),
+    /// A string containing the string, or an array with an element equal to the value.
+    Contains(Value),
+    /// A string with this prefix.
+    #[serde(rename = "startsWith")]
+    StartsWith(String),
+    /// `true`: the property is present (even `null`); `false`: absent.
+    Exists(bool),
 }
 
 /// Which nodes pass: all given parts must hold.
@@ -65,6 +73,9 @@ fn equal(a: &Value, b: &Value) -> bool {
 }
 
 fn holds(value: Option<&Value>, condition: &Condition) -> bool {
+    if let Condition::Exists(present) = condition {
+        return value.is_some() == *present;
+    }
     let Some(v) = value else { return matches!(condition, Condition::Ne(_)) };
     match condition {
         Condition::Eq(x) => equal(v, x),
@@ -74,6 +85,13 @@ fn holds(value: Option<&Value>, condition: &Condition) -> bool {
         Condition::Gte(x) => matches!(compare(v, x), Some(Ordering::Greater | Ordering::Equal)),
         Condition::Lt(x) => compare(v, x) == Some(Ordering::Less),
         Condition::Lte(x) => matches!(compare(v, x), Some(Ordering::Less | Ordering::Equal)),
+        Condition::Contains(x) => match (v, x) {
+            (Value::String(s), Value::String(part)) => s.contains(part.as_str()),
+            (Value::Array(items), _) => items.iter().any(|item| equal(item, x)),
+            _ => false,
+        },
+        Condition::StartsWith(prefix) => v.as_str().is_some_and(|s| s.starts_with(prefix.as_str())),
+        Condition::Exists(_) => unreachable!("answered above"),
     }
 }
 
@@ -95,5 +113,22 @@ mod tests {
         assert!(filter(vec![("s", Condition::In(vec![json!("a"), json!("b")]))]).properties_pass(props).unwrap());
         assert!(filter(vec![("missing", Condition::Ne(json!(1)))]).properties_pass(props).unwrap());
         assert!(!filter(vec![("missing", Condition::Eq(json!(1)))]).properties_pass(props).unwrap());
+    }
+
+    #[test]
+    fn text_array_and_presence_conditions() {
+        let props = r#"{"s":"hello world","tags":["a",2],"nothing":null}"#;
+        let pass = |c: Condition| filter(vec![("s", c)]).properties_pass(props).unwrap();
+        assert!(pass(Condition::Contains(json!("lo w"))));
+        assert!(!pass(Condition::Contains(json!("xyz"))));
+        assert!(pass(Condition::StartsWith("hell".into())));
+        assert!(!pass(Condition::StartsWith("world".into())));
+        assert!(filter(vec![("tags", Condition::Contains(json!(2.0)))]).properties_pass(props).unwrap());
+        assert!(!filter(vec![("tags", Condition::Contains(json!("b")))]).properties_pass(props).unwrap());
+        assert!(filter(vec![("nothing", Condition::Exists(true))]).properties_pass(props).unwrap());
+        assert!(filter(vec![("missing", Condition::Exists(false))]).properties_pass(props).unwrap());
+        assert!(!filter(vec![("missing", Condition::Contains(json!("a")))]).properties_pass(props).unwrap());
+        let parsed: Condition = serde_json::from_str(r#"{"startsWith":"ab"}"#).unwrap();
+        assert_eq!(parsed, Condition::StartsWith("ab".into()));
     }
 }

@@ -51,7 +51,7 @@ pub struct Path {
 /// `(neighbour, edge)` of every adjacency entry of `node` that `hop` follows,
 /// in key order (out-edges first for `Both`). A self-loop seen from both sides
 /// is reported once.
-fn adjacent(txn: &RoTxn, t: &Tables, node: u64, hop: &Hop) -> Result<Vec<(u64, u64)>> {
+pub(crate) fn adjacent(txn: &RoTxn, t: &Tables, node: u64, hop: &Hop) -> Result<Vec<(u64, u64)>> {
     let tables: &[Table] = match hop.direction {
         Direction::Out => &[t.out_adj],
         Direction::In => &[t.in_adj],

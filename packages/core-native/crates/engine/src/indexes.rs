@@ -155,18 +155,25 @@ fn parse(properties: &str) -> Result<Map<String, Value>> {
 }
 
 /// The nodes whose value may satisfy `condition`, or `None` when the index
-/// cannot narrow it (`ne`, or a non-scalar operand).
+/// cannot narrow it (`ne`, a text or presence test, or a non-scalar operand).
 pub fn candidates(txn: &RoTxn, t: &Tables, def: &IndexDef, condition: &Condition) -> Result<Option<Vec<u64>>> {
+    candidates_within(txn, t, def, condition, usize::MAX)
+}
+
+/// [`candidates`], or `None` as soon as more than `cap` entries match: lets a
+/// planner compare an index range with another candidate set without
+/// reading a large range whole.
+pub fn candidates_within(txn: &RoTxn, t: &Tables, def: &IndexDef, condition: &Condition, cap: usize) -> Result<Option<Vec<u64>>> {
     let mut out = Vec::new();
     match condition {
         Condition::Eq(v) => {
             let Some(prefix) = value_prefix(def, v) else { return Ok(None) };
-            collect(txn, t, (Bound::Included(prefix.clone()), upper_of(prefix)), &mut out)?;
+            collect(txn, t, (Bound::Included(prefix.clone()), upper_of(prefix)), &mut out, cap)?;
         }
         Condition::In(vs) => {
             for v in vs {
                 let Some(prefix) = value_prefix(def, v) else { return Ok(None) };
-                collect(txn, t, (Bound::Included(prefix.clone()), upper_of(prefix)), &mut out)?;
+                collect(txn, t, (Bound::Included(prefix.clone()), upper_of(prefix)), &mut out, cap)?;
             }
         }
         Condition::Gt(v) | Condition::Gte(v) | Condition::Lt(v) | Condition::Lte(v) => {
@@ -181,18 +188,25 @@ pub fn candidates(txn: &RoTxn, t: &Tables, def: &IndexDef, condition: &Condition
                 Condition::Gt(_) | Condition::Gte(_) => (Bound::Included(prefix), upper_of(kind)),
                 _ => (Bound::Included(kind), upper_of(prefix)),
             };
-            collect(txn, t, range, &mut out)?;
+            collect(txn, t, range, &mut out, cap)?;
         }
-        Condition::Ne(_) => return Ok(None),
+        Condition::Ne(_) | Condition::Contains(_) | Condition::StartsWith(_) | Condition::Exists(_) => return Ok(None),
+    }
+    if out.len() > cap {
+        return Ok(None);
     }
     out.sort_unstable();
     out.dedup();
     Ok(Some(out))
 }
 
-fn collect(txn: &RoTxn, t: &Tables, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), out: &mut Vec<u64>) -> Result<()> {
+/// Appends the nodes of the entries in `range`, stopping once `out` holds more than `cap`.
+fn collect(txn: &RoTxn, t: &Tables, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), out: &mut Vec<u64>, cap: usize) -> Result<()> {
     let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_ref(&range.0), as_ref(&range.1));
     for entry in t.prop_index.range(txn, &bounds)? {
+        if out.len() > cap {
+            break;
+        }
         let (k, _) = entry?;
         out.push(read_u64_be(&k[k.len() - 8..]));
     }

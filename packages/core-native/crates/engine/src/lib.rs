@@ -10,30 +10,39 @@ mod database;
 mod error;
 mod filter;
 mod graph;
+mod hnsw;
 mod indexes;
 mod keys;
 mod queue;
+mod plan;
+mod query;
 mod records;
 mod scan;
 mod store;
 mod transaction;
+mod vector_index;
+mod vector_search;
 mod vectors;
 mod writer_lock;
 mod writing;
 
 pub use database::{
-    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchFilter, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
+    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
 pub use error::{Code, Error, Result};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
 pub use queue::{DeadLetter, LeasedItem, QueueItem, QueueStats, MAX_QUEUE_ID_BYTES, MAX_QUEUE_NAME_BYTES};
+pub use plan::{Plan, PLAN_VERSION};
+pub use query::Stage;
 pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;
 pub use scan::{EdgePageQuery, NodeOrder, NodePageQuery, Page, Position};
-pub use vectors::{Metric, Space, SpaceSpec};
+pub use vector_index::GraphStats;
+pub use vector_search::SearchRequest;
+pub use vectors::{HnswParams, Metric, Space, SpaceSpec};
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt`/`updatedAt`.
 pub fn now_ms() -> i64 {

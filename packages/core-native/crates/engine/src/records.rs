@@ -52,12 +52,25 @@ impl Node {
         let mut out = String::with_capacity(64 + self.id.len() + self.node_type.len() + self.properties.len());
         out.push_str("{\"id\":");
         push_json_str(&mut out, &self.id);
-        out.push_str(",\"type\":");
-        push_json_str(&mut out, &self.node_type);
+        out.push(',');
+        self.push_json_fields(&mut out);
+        out
+    }
+
+    /// `{ type, properties, createdAt, updatedAt }`: [`Node::to_json`] without the id.
+    pub fn to_json_without_id(&self) -> String {
+        let mut out = String::with_capacity(64 + self.node_type.len() + self.properties.len());
+        out.push('{');
+        self.push_json_fields(&mut out);
+        out
+    }
+
+    fn push_json_fields(&self, out: &mut String) {
+        out.push_str("\"type\":");
+        push_json_str(out, &self.node_type);
         out.push_str(",\"properties\":");
         out.push_str(&self.properties);
         out.push_str(&format!(",\"createdAt\":{},\"updatedAt\":{}}}", self.created_at, self.updated_at));
-        out
     }
 }
 

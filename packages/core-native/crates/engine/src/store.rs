@@ -16,6 +16,7 @@
 //!   OS crash.
 
 use crate::error::{Code, Error, Result};
+use crate::vector_index::VectorIndexes;
 use crate::writer_lock::{WriterGuard, WriterLock};
 use heed::types::Bytes;
 use heed::{Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
@@ -53,6 +54,8 @@ pub struct Store {
     pub tables: Tables,
     map_guard: RwLock<()>,
     writer: Arc<WriterLock>,
+    /// The HNSW graphs of the directory's spaces (saved when the store drops).
+    pub vectors: VectorIndexes,
 }
 
 /// A shared hold on the map guard that outlives a call: no map resize in
@@ -136,7 +139,8 @@ impl Store {
                 queues: t[11],
             }
         };
-        Ok(Store { path: store_path, env, tables, map_guard: RwLock::new(()), writer })
+        let vectors = VectorIndexes::new(store_path.clone());
+        Ok(Store { path: store_path, env, tables, map_guard: RwLock::new(()), writer, vectors })
     }
 
     /// Runs `f` in a read transaction, adopting a map grown by another process.

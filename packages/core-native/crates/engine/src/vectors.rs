@@ -1,4 +1,5 @@
-//! Embedding spaces and exact nearest-neighbour search.
+//! Embedding spaces (what a space declares, how vectors are checked and
+//! stored) and the exact distance kernels every search path ranks by.
 
 use crate::error::{Code, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -13,20 +14,47 @@ pub enum Metric {
     Dot,
 }
 
-/// What a user declares about a space.
+/// What a user declares about a space. Optional fields left out of a
+/// declaration take their defaults when the space is created and match
+/// whatever an existing space has; fields given must equal the stored ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpaceSpec {
     pub dimensions: u32,
     pub metric: Metric,
-    #[serde(default = "default_index")]
-    pub index: String,
+    /// `hnsw` (default) or `flat` (exact scan only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<String>,
+    /// HNSW: links per node (graph degree).
+    #[serde(default, rename = "M", skip_serializing_if = "Option::is_none")]
+    pub m: Option<u32>,
+    /// HNSW: candidate list size while inserting.
+    #[serde(default, rename = "efConstruction", skip_serializing_if = "Option::is_none")]
+    pub ef_construction: Option<u32>,
+    /// HNSW: candidate list size while searching, unless a query sets its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ef: Option<u32>,
+    /// The embedder that turns text into vectors of this space (a registered name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
 }
 
-fn default_index() -> String {
-    "flat".into()
+/// HNSW parameters of a space, defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    pub m: u32,
+    pub ef_construction: u32,
+    pub ef: u32,
 }
 
-/// A space as stored in meta: the spec plus its internal id.
+pub const DEFAULT_M: u32 = 16;
+pub const DEFAULT_EF_CONSTRUCTION: u32 = 128;
+pub const DEFAULT_EF: u32 = 64;
+/// Largest `M`, `efConstruction` or `ef` a space or query accepts.
+pub const MAX_EF: u32 = 100_000;
+pub const MAX_M: u32 = 256;
+const INDEX_KINDS: [&str; 2] = ["hnsw", "flat"];
+
+/// A space as stored in meta: the spec (defaults filled in) plus its internal id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Space {
     pub id: u32,
@@ -45,13 +73,71 @@ impl SpaceSpec {
                 self.dimensions
             )));
         }
-        if self.index != "flat" {
+        let index = self.index_kind();
+        if !INDEX_KINDS.contains(&index) {
             return Err(Error::new(
                 Code::Unsupported,
-                format!("space \"{name}\": index \"{}\" is not available in this build (available: \"flat\")", self.index),
+                format!("space \"{name}\": index \"{index}\" is not available in this build (available: \"hnsw\", \"flat\")"),
             ));
         }
+        let params = [("M", self.m, 2, MAX_M), ("efConstruction", self.ef_construction, 1, MAX_EF), ("ef", self.ef, 1, MAX_EF)];
+        for (field, value, min, max) in params {
+            match value {
+                Some(v) if index != "hnsw" => {
+                    return Err(Error::invalid(format!("space \"{name}\": {field} ({v}) applies to index \"hnsw\" only, the index is \"{index}\"")))
+                }
+                Some(v) if v < min || v > max => {
+                    return Err(Error::invalid(format!("space \"{name}\": {field} must be between {min} and {max}, got {v}")))
+                }
+                _ => {}
+            }
+        }
+        if let Some(e) = &self.embedder {
+            if e.is_empty() || e.len() > 128 {
+                return Err(Error::invalid(format!("space \"{name}\": embedder must be a name of 1 to 128 bytes, got {e:?}")));
+            }
+        }
         Ok(())
+    }
+
+    pub fn index_kind(&self) -> &str {
+        self.index.as_deref().unwrap_or("hnsw")
+    }
+
+    /// The spec as a new space stores it: index and HNSW defaults filled in.
+    pub fn resolved(&self) -> SpaceSpec {
+        let hnsw = self.index_kind() == "hnsw";
+        SpaceSpec {
+            index: Some(self.index_kind().to_owned()),
+            m: self.m.or(hnsw.then_some(DEFAULT_M)),
+            ef_construction: self.ef_construction.or(hnsw.then_some(DEFAULT_EF_CONSTRUCTION)),
+            ef: self.ef.or(hnsw.then_some(DEFAULT_EF)),
+            ..self.clone()
+        }
+    }
+
+    /// Whether a declaration agrees with this (stored) spec: required
+    /// fields equal, optional ones equal where the declaration gives them.
+    pub fn admits(&self, declared: &SpaceSpec) -> bool {
+        fn same<T: PartialEq>(stored: &Option<T>, declared: &Option<T>) -> bool {
+            declared.is_none() || stored == declared
+        }
+        self.dimensions == declared.dimensions
+            && self.metric == declared.metric
+            && self.index_kind() == declared.index.as_deref().unwrap_or(self.index_kind())
+            && same(&self.m, &declared.m)
+            && same(&self.ef_construction, &declared.ef_construction)
+            && same(&self.ef, &declared.ef)
+            && same(&self.embedder, &declared.embedder)
+    }
+
+    /// HNSW parameters, or `None` for a flat space.
+    pub fn hnsw(&self) -> Option<HnswParams> {
+        (self.index_kind() == "hnsw").then(|| HnswParams {
+            m: self.m.unwrap_or(DEFAULT_M),
+            ef_construction: self.ef_construction.unwrap_or(DEFAULT_EF_CONSTRUCTION),
+            ef: self.ef.unwrap_or(DEFAULT_EF),
+        })
     }
 }
 

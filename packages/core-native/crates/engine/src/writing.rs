@@ -4,15 +4,22 @@
 //! written back once by [`Writing::finish`], instead of a meta read and
 //! write per record.
 //!
-//! Invariant: a `Writing` lives for one write call in one transaction, and
+//! It also holds back the puts into the id maps, type and adjacency tables
+//! and applies them in key order at `finish`: a batch's keys land at random
+//! places of those B-trees, and inserting them sorted walks each page once
+//! instead of jumping between them (several times faster on large batches).
+//!
+//! Invariants: a `Writing` lives for one write call in one transaction, and
 //! `finish` runs before that transaction commits; a call that fails drops it
-//! with its transaction, so nothing stale is ever written.
+//! with its transaction, so nothing stale is ever written. No read of the
+//! same call looks for a held-back key (batches reject repeated ids before
+//! writing; an insert only checks ids that existed before the call).
 
 use crate::database::{get_meta_u64, put_meta_u64};
 use crate::error::Result;
 use crate::indexes::{self, IndexDef};
-use crate::store::Tables;
-use heed::RwTxn;
+use crate::store::{Table, Tables};
+use heed::{PutFlags, RwTxn};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
@@ -21,13 +28,31 @@ const META_NEXT_ID: &[u8] = b"next_id";
 const META_CHANGE_SEQ: &[u8] = b"change_seq";
 const META_CLOCK: &[u8] = b"clock";
 
+/// The sequence of the newest change-log entry committed as of `txn`.
+pub(crate) fn committed_change_seq(txn: &heed::RoTxn, t: &Tables) -> Result<u64> {
+    Ok(get_meta_u64(txn, t, META_CHANGE_SEQ)?.unwrap_or(0))
+}
+
 pub struct Writing<'t> {
     tables: &'t Tables,
     next_id: Cell<Option<u64>>,
     clock: Cell<Option<i64>>,
     change_seq: Cell<Option<u64>>,
     index_defs: RefCell<HashMap<String, Vec<IndexDef>>>,
+    held: RefCell<[Vec<(Vec<u8>, Vec<u8>)>; HELD_TABLES]>,
+    node_keys: RefCell<HashMap<String, u64>>,
 }
+
+/// The tables whose puts are held back until `finish`.
+#[derive(Clone, Copy)]
+pub enum Held {
+    NodeIds,
+    EdgeIds,
+    NodeTypes,
+    OutAdj,
+    InAdj,
+}
+const HELD_TABLES: usize = 5;
 
 impl Deref for Writing<'_> {
     type Target = Tables;
@@ -38,11 +63,28 @@ impl Deref for Writing<'_> {
 
 impl<'t> Writing<'t> {
     pub fn new(tables: &'t Tables) -> Self {
-        Writing { tables, next_id: Cell::new(None), clock: Cell::new(None), change_seq: Cell::new(None), index_defs: RefCell::default() }
+        Writing {
+            tables,
+            next_id: Cell::new(None),
+            clock: Cell::new(None),
+            change_seq: Cell::new(None),
+            index_defs: RefCell::default(),
+            held: RefCell::default(),
+            node_keys: RefCell::default(),
+        }
     }
 
-    /// Writes the counters back; call once, before the commit.
+    /// Applies the held-back puts in key order and writes the counters
+    /// back; call once, before the commit.
     pub fn finish(&self, txn: &mut RwTxn) -> Result<()> {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for (which, mut puts) in held.into_iter().enumerate() {
+            let table = self.held_table(which);
+            puts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in puts {
+                table.put(txn, &k, &v)?;
+            }
+        }
         if let Some(v) = self.next_id.get() {
             put_meta_u64(txn, self, META_NEXT_ID, v)?;
         }
@@ -53,6 +95,41 @@ impl<'t> Writing<'t> {
             put_meta_u64(txn, self, META_CHANGE_SEQ, v)?;
         }
         Ok(())
+    }
+
+    /// Puts a record under a key that sorts after every key of `table` (a
+    /// fresh [`Writing::next_id`] or [`Writing::next_change`]): LMDB appends
+    /// it without a search and fills pages instead of splitting them in half.
+    pub fn append(&self, txn: &mut RwTxn, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(table.put_with_flags(txn, PutFlags::APPEND, key, value)?)
+    }
+
+    /// Puts `key` → `value` into `table` at `finish` (see the module invariants).
+    pub fn put_held(&self, table: Held, key: Vec<u8>, value: Vec<u8>) {
+        self.held.borrow_mut()[table as usize].push((key, value));
+    }
+
+    fn held_table(&self, which: usize) -> Table {
+        let t = self.tables;
+        [t.node_ids, t.edge_ids, t.node_types, t.out_adj, t.in_adj][which]
+    }
+
+    /// The internal key of node `id` as of the start of this call, looked up
+    /// once per call (an edge batch names the same popular nodes again and
+    /// again). `delete_node` must call [`Writing::forget_node_keys`].
+    pub fn node_key(&self, txn: &RwTxn, id: &str) -> Result<Option<u64>> {
+        if let Some(&key) = self.node_keys.borrow().get(id) {
+            return Ok(Some(key));
+        }
+        let key = crate::database::lookup(txn, self.node_ids, id)?;
+        if let Some(key) = key {
+            self.node_keys.borrow_mut().insert(id.to_owned(), key);
+        }
+        Ok(key)
+    }
+
+    pub fn forget_node_keys(&self) {
+        self.node_keys.borrow_mut().clear();
     }
 
     /// A fresh internal id for a node or edge (ids are never reused).

@@ -1,0 +1,2 @@
+import { EmbeddedDB } from '@loomdb/db';
+import { loadAddon } from '@loomdb/core-native';

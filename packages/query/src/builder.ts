@@ -1,0 +1,297 @@
+import { LoomError, type Embedder, type JsonValue, type Node, type SpaceStats, type StorageCapabilities } from '@loomdb/db';
+import type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js';
+import { executeGeneric, type RecordSource } from './generic.js';
+import { parsePlan, PLAN_VERSION, type Plan, type PlanOrder, type Scalar, type WhereOperator } from './plan.js';
+import { decodeCursor, encodeCursor, orderOf, positionOf } from './semantics.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A database a query runs on: `EmbeddedDB` or `AsyncEmbeddedDB` (anything
+ * with these reads).
+ */
+export interface QueryableDB extends RecordSource {
+  readonly capabilities: StorageCapabilities;
+  executeQuery(planJson: string, vector?: Float32Array): MaybePromise<string>;
+  embedder(name: string): Embedder;
+}
+
+/** Options of {@link query}. */
+export interface QueryOptions {
+  /** Embeds `similarTo` text instead of the embedder named in the space's spec. */
+  embedder?: Embedder;
+}
+
+/** What `execute()` tells about the run. */
+export interface QueryStats {
+  /** `native`: the storage engine ran the plan; `generic`: the record-level executor did. */
+  executor: 'native' | 'generic';
+  strategy: string;
+  returned: number;
+  timeMs: number;
+}
+
+export interface QueryResult {
+  items: QueryItem[];
+  /** Pass to `.after()` for the next page; absent on the last page. */
+  nextCursor?: string;
+  stats: QueryStats;
+}
+
+/** `explain()`: how the query ran, step by step, with estimated and actual sizes. */
+export interface Explanation extends QueryStats {
+  plan: Plan;
+  stages: Stage[];
+}
+
+export interface GraphOptions {
+  /** Only edges of these types. */
+  edgeTypes?: string[];
+  /** Seen from the result node: `'out'` = result → … → anchor. */
+  direction: 'out' | 'in' | 'both';
+  /** 1 to 64. */
+  maxHops: number;
+}
+
+export interface SimilarOptions {
+  /** Default `'default'`. */
+  space?: string;
+  /** How many nearest nodes; default 10. */
+  k?: number;
+  /** Only nodes at most this far. */
+  maxDistance?: number;
+}
+
+const STREAM_PAGE = 256;
+
+/** Throws `INVALID_ARGUMENT` unless `db` is a database a query can run on. */
+export function checkQueryable(db: unknown): asserts db is QueryableDB {
+  const d = db as Partial<QueryableDB> | null;
+  if (typeof d !== 'object' || d === null || typeof d.getNode !== 'function' || typeof d.executeQuery !== 'function' || typeof d.embedder !== 'function') {
+    throw new LoomError('INVALID_ARGUMENT', `a query needs an EmbeddedDB or AsyncEmbeddedDB, got ${d === null ? 'null' : typeof d}`);
+  }
+}
+
+function fail(what: string, message: string): never {
+  throw new LoomError('INVALID_ARGUMENT', `${what}: ${message}`);
+}
+
+const time = (value: unknown, what: string): number => {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  return fail(what, `expected a Date or ms since epoch, got ${typeof value === 'number' ? String(value) : typeof value}`);
+};
+
+const idList = (ids: unknown): unknown[] => (Array.isArray(ids) ? ids : [ids]);
+
+/**
+ * An immutable query: every method returns a new one. It compiles to a
+ * versioned JSON plan ({@link ConvergedQuery.toPlan}); the storage engine
+ * runs it in one call when it can (`capabilities.nativeQuery`), the generic
+ * executor otherwise, with the same results.
+ *
+ * ```ts
+ * const { items } = await query(db)
+ *   .type('Message')
+ *   .where('role', 'eq', 'user')
+ *   .connectedTo(entityId, { edgeTypes: ['MENTIONS'], direction: 'out', maxHops: 2 })
+ *   .similarTo('hiking in the alps', { k: 10 })
+ *   .execute();
+ * ```
+ */
+export class ConvergedQuery {
+  readonly #db: QueryableDB;
+  readonly #plan: Plan;
+  readonly #options: QueryOptions;
+
+  constructor(db: QueryableDB, plan: Plan = { version: PLAN_VERSION }, options: QueryOptions = {}) {
+    checkQueryable(db);
+    if (options.embedder !== undefined && typeof options.embedder?.embed !== 'function') {
+      throw new LoomError('INVALID_ARGUMENT', 'options.embedder must be an Embedder (with dimensions and embed)');
+    }
+    this.#db = db;
+    this.#plan = parsePlan(plan);
+    this.#options = options;
+  }
+
+  #with(what: string, change: Partial<Plan>): ConvergedQuery {
+    const next = { ...this.#plan, ...change };
+    for (const key of Object.keys(next) as Array<keyof Plan>) if (next[key] === undefined) delete next[key];
+    try {
+      return new ConvergedQuery(this.#db, next, this.#options);
+    } catch (e) {
+      throw LoomError.is(e) ? new LoomError(e.code, `${what}: ${e.message}`) : e;
+    }
+  }
+
+  /** Only nodes of this type, or of any of these types. */
+  type(types: string | string[]): ConvergedQuery {
+    return this.#with('type', { types: Array.isArray(types) ? types : [types] });
+  }
+
+  /** Only nodes whose `property` satisfies `op` with `value` (for `exists`, `value` defaults to true). */
+  where(property: string, op: WhereOperator, value?: Scalar | Scalar[]): ConvergedQuery {
+    if (value === undefined && op !== 'exists') fail('where', `"${String(op)}" needs a value`);
+    const condition = { property, op, value: value === undefined ? true : value };
+    return this.#with('where', { where: [...(this.#plan.where ?? []), condition] });
+  }
+
+  /** Only nodes created from `from` to `to`, both included. */
+  createdBetween(from: Date | number, to: Date | number): ConvergedQuery {
+    return this.#with('createdBetween', { createdBetween: { from: time(from, 'createdBetween from'), to: time(to, 'createdBetween to') } });
+  }
+
+  /** Only nodes within `maxHops` of any of the anchors (not the anchors themselves). */
+  connectedTo(ids: string | string[], options: GraphOptions): ConvergedQuery {
+    return this.#graph('connectedTo', ids, options, false);
+  }
+
+  /** Only nodes *not* within `maxHops` of any of the anchors. */
+  notConnectedTo(ids: string | string[], options: GraphOptions): ConvergedQuery {
+    return this.#graph('notConnectedTo', ids, options, true);
+  }
+
+  #graph(what: string, ids: string | string[], options: GraphOptions, negate: boolean): ConvergedQuery {
+    if (typeof options !== 'object' || options === null) fail(what, 'options { direction, maxHops, edgeTypes? } are required');
+    const { edgeTypes, direction, maxHops, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) fail(what, `unknown option "${unknown[0]}" (edgeTypes, direction, maxHops)`);
+    const filter = { anchors: idList(ids) as string[], ...(edgeTypes === undefined ? {} : { edgeTypes }), direction, maxHops, negate };
+    return this.#with(what, { graph: [...(this.#plan.graph ?? []), filter] });
+  }
+
+  /**
+   * The `k` nodes nearest to a vector, or to a text embedded by the space's
+   * embedder, among those passing every other filter.
+   */
+  similarTo(vectorOrText: Float32Array | readonly number[] | string, options: SimilarOptions = {}): ConvergedQuery {
+    if (typeof options !== 'object' || options === null) fail('similarTo', 'options must be an object');
+    const { space = 'default', k = 10, maxDistance, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) fail('similarTo', `unknown option "${unknown[0]}" (space, k, maxDistance)`);
+    const target =
+      typeof vectorOrText === 'string'
+        ? { text: vectorOrText }
+        : vectorOrText instanceof Float32Array || Array.isArray(vectorOrText)
+          ? { vector: Array.from(vectorOrText as ArrayLike<number>) }
+          : fail('similarTo', `expected a vector (Float32Array or number[]) or a text, got ${vectorOrText === null ? 'null' : typeof vectorOrText}`);
+    return this.#with('similarTo', { similar: { space, k, ...(maxDistance === undefined ? {} : { maxDistance }), ...target } });
+  }
+
+  /** Result order: by `'distance'`, `'createdAt'` or a property's value; ties by id. */
+  orderBy(key: 'distance' | 'createdAt' | (string & {}), direction: 'asc' | 'desc' = 'asc'): ConvergedQuery {
+    if (typeof key !== 'string') fail('orderBy', `expected 'distance', 'createdAt' or a property name, got ${typeof key}`);
+    const order: PlanOrder = key === 'distance' || key === 'createdAt' ? { key: key as PlanOrder['key'], direction } : { key: 'property', property: key, direction };
+    return this.#with('orderBy', { orderBy: order });
+  }
+
+  /** At most `n` results per page (exactly `n` when that many remain). */
+  limit(n: number): ConvergedQuery {
+    return this.#with('limit', { limit: n });
+  }
+
+  /** Continue after a page: pass its `nextCursor`. */
+  after(cursor: string): ConvergedQuery {
+    return this.#with('after', { after: cursor });
+  }
+
+  /** Keep only these properties on returned nodes (id, type and times stay). */
+  select(...properties: Array<string | string[]>): ConvergedQuery {
+    return this.#with('select', { select: properties.flat() });
+  }
+
+  /** The plan: versioned JSON that `fromPlan` turns back into this query. */
+  toPlan(): Plan {
+    return structuredClone(this.#plan);
+  }
+
+  async #resolve(): Promise<ExecutablePlan> {
+    const { after: _after, select: _select, similar, orderBy: _orderBy, ...rest } = this.#plan;
+    const plan: ExecutablePlan = { ...rest, order: orderOf(this.#plan) };
+    const position = decodeCursor(this.#plan);
+    if (position) plan.position = position;
+    if (similar) {
+      const { text, vector, ...search } = similar;
+      plan.similar = { ...search, vector: vector ? Float32Array.from(vector) : await this.#embed(similar.space, text as string) };
+    }
+    return plan;
+  }
+
+  async #embed(space: string, text: string): Promise<Float32Array> {
+    let embedder = this.#options.embedder;
+    if (!embedder) {
+      const spec = (await this.#db.stats()).spaces.find((s) => s.name === space) as (SpaceStats & { embedder?: string }) | undefined;
+      if (!spec) throw new LoomError('NOT_FOUND', `space "${space}" does not exist`);
+      if (!spec.embedder) throw new LoomError('UNSUPPORTED', `space "${space}" has no embedder in its spec, so similarTo needs a vector, not text`);
+      embedder = this.#db.embedder(spec.embedder);
+    }
+    const [vector] = await embedder.embed([text]);
+    if (!vector) throw new LoomError('INTERNAL', `the embedder of space "${space}" returned no vector`);
+    return vector;
+  }
+
+  async #run(): Promise<{ execution: Execution; executor: QueryStats['executor']; timeMs: number }> {
+    const started = performance.now();
+    const plan = await this.#resolve();
+    const native = this.#db.capabilities.nativeQuery;
+    const execution = native ? await this.#native(plan) : await executeGeneric(this.#db, plan);
+    return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
+  }
+
+  /** One engine call: the plan as JSON, its query vector beside it. */
+  async #native(plan: ExecutablePlan): Promise<Execution> {
+    const vector = plan.similar?.vector;
+    const json = JSON.stringify(plan.similar ? { ...plan, similar: { ...plan.similar, vector: undefined } } : plan);
+    return JSON.parse(await this.#db.executeQuery(json, vector)) as Execution;
+  }
+
+  #project(node: Node): Node {
+    const select = this.#plan.select;
+    if (!select) return node;
+    const properties: Record<string, JsonValue> = {};
+    for (const p of select) if (p in node.properties) properties[p] = node.properties[p] as JsonValue;
+    return { ...node, properties };
+  }
+
+  /** Runs the query: one page of results (all of them without `limit`). */
+  async execute(): Promise<QueryResult> {
+    const { execution, executor, timeMs } = await this.#run();
+    const items = execution.items.map((it) => ({ ...it, node: this.#project(it.node) }));
+    const result: QueryResult = { items, stats: { executor, strategy: execution.strategy, returned: items.length, timeMs } };
+    const last = execution.items[execution.items.length - 1];
+    if (execution.more && last) result.nextCursor = encodeCursor(this.#plan, positionOf(orderOf(this.#plan), last));
+    return result;
+  }
+
+  /**
+   * The results as an async iterator, read a page at a time as the consumer
+   * goes (up to `limit` results when one is set).
+   */
+  async *stream(): AsyncGenerator<QueryItem, void, undefined> {
+    let left = this.#plan.limit ?? Infinity;
+    let page: ConvergedQuery = this.limit(Math.min(left, STREAM_PAGE));
+    for (;;) {
+      const { items, nextCursor } = await page.execute();
+      yield* items;
+      left -= items.length;
+      if (!nextCursor || left <= 0) return;
+      page = page.after(nextCursor).limit(Math.min(left, STREAM_PAGE));
+    }
+  }
+
+  /** Runs the query and reports the chosen strategy and, per stage, estimated and actual sizes and time. */
+  async explain(): Promise<Explanation> {
+    const { execution, executor, timeMs } = await this.#run();
+    return { plan: this.toPlan(), executor, strategy: execution.strategy, stages: execution.stages, returned: execution.items.length, timeMs };
+  }
+}
+
+/** A new query on `db`. */
+export function query(db: QueryableDB, options?: QueryOptions): ConvergedQuery {
+  return new ConvergedQuery(db, undefined, options);
+}
+
+/** The query a plan describes; `INVALID_ARGUMENT` naming the JSON path when the plan is not valid. */
+export function fromPlan(db: QueryableDB, plan: unknown, options?: QueryOptions): ConvergedQuery {
+  return new ConvergedQuery(db, plan as Plan, options);
+}

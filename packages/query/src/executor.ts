@@ -1,0 +1,52 @@
+/**
+ * The contract between a query and whatever executes it: a plan with every
+ * input resolved (a vector instead of text, a position instead of a cursor,
+ * the order made explicit), and what an execution reports back.
+ *
+ * @module
+ */
+import type { Node } from '@loomdb/db';
+import type { Plan, PlanOrder, PlanSimilar } from './plan.js';
+import type { Position } from './semantics.js';
+
+/**
+ * A {@link Plan} ready to run: what the native engine receives as JSON, the
+ * query vector passed beside it as a `Float32Array`.
+ */
+export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit'> {
+  similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array };
+  order: PlanOrder;
+  /** Results start strictly after this position. */
+  position?: Position;
+}
+
+/** One result. */
+export interface QueryItem {
+  node: Node;
+  /** With `similarTo`: distance to the query vector. */
+  distance?: number;
+  /** With `connectedTo`: fewest hops to an anchor of the first graph filter. */
+  hops?: number;
+}
+
+/** One step of an execution, for `explain()`. */
+export interface Stage {
+  stage: string;
+  /** What the step used (an index, the anchors, the space…). */
+  detail?: string;
+  /** The planner's estimate of the nodes coming out, when it made one. */
+  estimated: number | null;
+  /** Nodes that came out. */
+  actual: number;
+  timeMs: number;
+}
+
+/** What an executor returns. */
+export interface Execution {
+  items: QueryItem[];
+  /** More results follow the page. */
+  more: boolean;
+  /** The chosen strategy, e.g. `graph → filter → exact-knn → order`. */
+  strategy: string;
+  stages: Stage[];
+}

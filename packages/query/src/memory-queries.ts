@@ -1,0 +1,208 @@
+import { LoomError, type Embedder, type Node } from '@loomdb/db';
+import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
+import type { QueryItem } from './executor.js';
+import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from './memory.js';
+import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
+
+export interface MemoryQueriesOptions {
+  /** Embeds query texts: an embedder, or the name of a registered one. Default: the message space's own embedder. */
+  embedder?: Embedder | string;
+}
+
+/** What every memory query returns. */
+export interface MemoryPage {
+  items: QueryItem[];
+  /** Pass back as `cursor` for the next page (paged methods only). */
+  nextCursor?: string;
+}
+
+export interface SimilarMemoriesOptions {
+  /** How many messages; default 10. */
+  k?: number;
+  conversationId?: string;
+  role?: string;
+  /** Messages with `timestamp` at or after this. */
+  since?: Date | number;
+  /** Messages with `timestamp` at or before this. */
+  until?: Date | number;
+  /** Only messages mentioning this entity (its id or its name). */
+  entity?: string;
+}
+
+export interface ConversationContextOptions {
+  /** Earlier messages to include; default 5. */
+  before?: number;
+  /** Later messages to include; default 5. */
+  after?: number;
+  /** Also the entities these messages mention; default true. */
+  includeEntities?: boolean;
+}
+
+export interface EntitySearchOptions {
+  /** How many nodes per page; default 10. */
+  k?: number;
+  /** Hops from the entity, along edges of any type and direction; default 1. */
+  hops?: number;
+  /** Only nodes of these types. */
+  types?: string[];
+  cursor?: string;
+}
+
+export interface ChatHistoryOptions {
+  /** Messages per page; default 50. */
+  limit?: number;
+  cursor?: string;
+  /** By `timestamp`; default `'asc'`. */
+  order?: 'asc' | 'desc';
+}
+
+function count(what: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || (value as number) < min) throw new LoomError('INVALID_ARGUMENT', `${what} must be an integer of at least ${min}, got ${String(value)}`);
+  return value as number;
+}
+
+function text(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new LoomError('INVALID_ARGUMENT', `${what} must be a non-empty string, got ${typeof value === 'string' ? '""' : typeof value}`);
+  return value;
+}
+
+function options<T extends object>(what: string, value: T | undefined, allowed: Array<keyof T>): T {
+  if (value === undefined) return {} as T;
+  if (typeof value !== 'object' || value === null) throw new LoomError('INVALID_ARGUMENT', `${what} must be an object, got ${value === null ? 'null' : typeof value}`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key as keyof T)) throw new LoomError('INVALID_ARGUMENT', `${what}.${key} is not an option (${allowed.join(', ')})`);
+  }
+  return value;
+}
+
+/** A graph filter anchored at an entity given by id or by name. */
+function entityAnchor(nameOrId: string, rest: Omit<PlanGraphFilter, 'anchors' | 'anchorMatch'>): PlanGraphFilter {
+  return { anchors: [nameOrId], anchorMatch: { types: [NodeTypes.Entity], where: [{ property: 'name', op: 'eq', value: nameOrId }] }, ...rest };
+}
+
+const time = (what: string, value: unknown): number => {
+  const t = value instanceof Date ? value.getTime() : value;
+  if (typeof t !== 'number' || !Number.isFinite(t)) throw new LoomError('INVALID_ARGUMENT', `${what} must be a Date or ms since epoch, got ${String(value)}`);
+  return t;
+};
+
+const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
+  const { items, nextCursor } = await q.execute();
+  return nextCursor ? { items, nextCursor } : { items };
+};
+
+/**
+ * The questions an assistant asks of its memory, each answered by one
+ * query plan over the memory vocabulary (`@loomdb/query/memory`) —
+ * `getConversationContext` reads the message, then runs one plan for the
+ * conversation and one for the entities it mentions.
+ *
+ * ```ts
+ * const memory = new MemoryQueries(db);
+ * const { items } = await memory.findSimilarMemories('where did we plan to hike?', { k: 5 });
+ * ```
+ */
+export class MemoryQueries {
+  readonly #db: QueryableDB;
+  readonly #embedder?: Embedder;
+
+  constructor(db: QueryableDB, opts?: MemoryQueriesOptions) {
+    const o = options('options', opts, ['embedder']);
+    checkQueryable(db);
+    this.#db = db;
+    this.#embedder = typeof o.embedder === 'string' ? db.embedder(o.embedder) : o.embedder;
+  }
+
+  /** The query a plan describes, embedding text with this instance's embedder. */
+  #query(plan: Omit<Plan, 'version'>): ConvergedQuery {
+    return fromPlan(this.#db, { version: PLAN_VERSION, ...plan }, { embedder: this.#embedder });
+  }
+
+  /** The `k` messages nearest to a text or vector, optionally only of a conversation, role, time span or mentioning an entity. */
+  async findSimilarMemories(textOrVector: string | Float32Array | readonly number[], opts?: SimilarMemoriesOptions): Promise<MemoryPage> {
+    const o = options('options', opts, ['k', 'conversationId', 'role', 'since', 'until', 'entity']);
+    const target =
+      typeof textOrVector === 'string'
+        ? { text: textOrVector }
+        : textOrVector instanceof Float32Array || Array.isArray(textOrVector)
+          ? { vector: Array.from(textOrVector as ArrayLike<number>) }
+          : null;
+    if (!target) throw new LoomError('INVALID_ARGUMENT', `findSimilarMemories needs a text or a vector (Float32Array or number[]), got ${textOrVector === null ? 'null' : typeof textOrVector}`);
+    const where: PlanCondition[] = [];
+    if (o.conversationId !== undefined) where.push({ property: 'conversationId', op: 'eq', value: text('options.conversationId', o.conversationId) });
+    if (o.role !== undefined) where.push({ property: 'role', op: 'eq', value: text('options.role', o.role) });
+    if (o.since !== undefined) where.push({ property: 'timestamp', op: 'gte', value: time('options.since', o.since) });
+    if (o.until !== undefined) where.push({ property: 'timestamp', op: 'lte', value: time('options.until', o.until) });
+    const graph = o.entity === undefined ? [] : [entityAnchor(text('options.entity', o.entity), { edgeTypes: [EdgeTypes.MENTIONS], direction: 'out', maxHops: 1, negate: false })];
+    return page(
+      this.#query({
+        types: [NodeTypes.Message],
+        ...(where.length ? { where } : {}),
+        ...(graph.length ? { graph } : {}),
+        similar: { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1), ...target },
+      }),
+    );
+  }
+
+  /**
+   * The message with up to `before` earlier and `after` later messages of
+   * its conversation, in time order, then the entities they mention.
+   * `NOT_FOUND` when there is no such message.
+   */
+  async getConversationContext(messageId: string, opts?: ConversationContextOptions): Promise<MemoryPage> {
+    const o = options('options', opts, ['before', 'after', 'includeEntities']);
+    const before = count('options.before', o.before, 5, 0);
+    const after = count('options.after', o.after, 5, 0);
+    if (o.includeEntities !== undefined && typeof o.includeEntities !== 'boolean') {
+      throw new LoomError('INVALID_ARGUMENT', `options.includeEntities must be a boolean, got ${typeof o.includeEntities}`);
+    }
+    const message: Node | null = await this.#db.getNode(text('messageId', messageId));
+    if (!message || message.type !== NodeTypes.Message) throw new LoomError('NOT_FOUND', `message "${messageId}" does not exist`);
+    const conversationId = message.properties.conversationId;
+    if (typeof conversationId !== 'string') throw new LoomError('INVALID_ARGUMENT', `message "${messageId}" has no conversationId`);
+    const { items } = await this.#query({
+      types: [NodeTypes.Message],
+      where: [{ property: 'conversationId', op: 'eq', value: conversationId }],
+      orderBy: { key: 'property', property: 'timestamp', direction: 'asc' },
+    }).execute();
+    const at = items.findIndex((it) => it.node.id === message.id);
+    const window = items.slice(Math.max(0, at - before), at + after + 1);
+    if (o.includeEntities === false) return { items: window };
+    const mentioned = await this.#query({
+      types: [NodeTypes.Entity],
+      graph: [{ anchors: window.map((it) => it.node.id), edgeTypes: [EdgeTypes.MENTIONS], direction: 'in', maxHops: 1, negate: false }],
+      orderBy: { key: 'property', property: 'name', direction: 'asc' },
+    }).execute();
+    return { items: [...window, ...mentioned.items] };
+  }
+
+  /** Nodes within `hops` of an entity (by id or name), newest first, `k` per page. */
+  async searchByEntity(nameOrId: string, opts?: EntitySearchOptions): Promise<MemoryPage> {
+    const o = options('options', opts, ['k', 'hops', 'types', 'cursor']);
+    return page(
+      this.#query({
+        ...(o.types === undefined ? {} : { types: o.types }),
+        graph: [entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1), negate: false })],
+        orderBy: { key: 'createdAt', direction: 'desc' },
+        limit: count('options.k', o.k, 10, 1),
+        ...(o.cursor === undefined ? {} : { after: o.cursor }),
+      }),
+    );
+  }
+
+  /** A conversation's messages by `timestamp`, a page at a time. */
+  async getChatHistory(conversationId: string, opts?: ChatHistoryOptions): Promise<MemoryPage> {
+    const o = options('options', opts, ['limit', 'cursor', 'order']);
+    if (o.order !== undefined && o.order !== 'asc' && o.order !== 'desc') throw new LoomError('INVALID_ARGUMENT', `options.order must be 'asc' or 'desc', got ${String(o.order)}`);
+    return page(
+      this.#query({
+        types: [NodeTypes.Message],
+        where: [{ property: 'conversationId', op: 'eq', value: text('conversationId', conversationId) }],
+        orderBy: { key: 'property', property: 'timestamp', direction: o.order ?? 'asc' },
+        limit: count('options.limit', o.limit, 50, 1),
+        ...(o.cursor === undefined ? {} : { after: o.cursor }),
+      }),
+    );
+  }
+}
