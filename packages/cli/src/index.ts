@@ -1,15 +1,24 @@
 /**
  * The `loomdb` command line. `createProgram()` builds it for embedding or tests.
  *
+ * Exit status: 0 success; 1 the operation failed (the message names the
+ * error code, e.g. `error [LOCKED]: …`); 2 bad usage (unknown command or
+ * option, bad option value); 3 `verify` found damage.
+ *
  * @packageDocumentation
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { EmbeddedDB, LoomError } from '@loomdb/db';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LoomError } from '@loomdb/db';
 import { runDemo } from './demo/run-demo.js';
+import * as maintenance from './commands/maintenance.js';
+import * as records from './commands/records.js';
+import type { ProgramIO } from './output.js';
 
-export interface ProgramIO {
-  out: (line: string) => void;
-}
+export type { ProgramIO } from './output.js';
+export { parseWhere, EXPORT_VERSION } from './commands/records.js';
+
+/** Exit statuses, documented in the README and `loomdb --help`. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, damaged: maintenance.EXIT_DAMAGED } as const;
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -17,53 +26,92 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Builds the `loomdb` program. */
-export function createProgram(io: ProgramIO = { out: (line) => console.log(line) }): Command {
-  const program = new Command('loomdb').description('LoomDB: an embedded graph + vector memory for AI assistants').showHelpAfterError();
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+const PATH_HELP = 'database directory (default: $LOOMDB_PATH, else the per-user data directory)';
 
-  program
-    .command('demo')
-    .description('load a sample memory graph with embeddings into a database, then search it')
-    .option('--path <dir>', 'database directory (default: the per-user data directory, or $LOOMDB_PATH)')
+/** Builds the `loomdb` program. Actions may set `process.exitCode` (verify). */
+export function createProgram(io: ProgramIO = { out: (line) => console.log(line) }): Command {
+  const program = new Command('loomdb')
+    .description('LoomDB: an embedded graph + vector memory for AI assistants')
+    .showHelpAfterError()
+    .exitOverride()
+    .addHelpText('after', '\nExit status: 0 ok, 1 the operation failed (error [CODE]: message), 2 bad usage, 3 verify found damage.');
+
+  const command = (name: string, description: string) =>
+    program.command(name).description(description).option('--path <dir>', PATH_HELP).option('--json', 'print JSON');
+
+  command('demo', 'load a sample memory graph with embeddings into a database, then search it')
     .option('--query <text>', 'what to search for', 'how do I make good coffee')
     .option('-k, --k <n>', 'how many results', positiveInt, 5)
-    .action((opts: { path?: string; query: string; k: number }) => runDemo({ ...opts, print: io.out }));
+    .action((o: { path?: string; query: string; k: number; json?: boolean }) => runDemo({ ...o, print: io.out }));
 
-  program
-    .command('stats')
-    .description('print counts and definitions of what a database holds')
-    .option('--path <dir>', 'database directory (default: the per-user data directory, or $LOOMDB_PATH)')
-    .option('--json', 'print JSON')
-    .action((opts: { path?: string; json?: boolean }) => {
-      const db = EmbeddedDB.open(opts.path, { readOnly: true });
-      try {
-        const stats = db.stats();
-        if (opts.json) {
-          io.out(JSON.stringify(stats, null, 2));
-          return;
-        }
-        io.out(`${db.path}`);
-        io.out(`  nodes: ${stats.nodes}   edges: ${stats.edges}   format: v${stats.formatVersion}`);
-        for (const s of stats.spaces) io.out(`  space "${s.name}": ${s.embeddings} embeddings (${s.dimensions}-d ${s.metric}, ${s.index})`);
-        for (const i of stats.indexes) io.out(`  index "${i.name}" (${i.kind}): ${i.entries} entries`);
-      } finally {
-        db.close();
-      }
-    });
+  command('stats', 'print counts, definitions and storage use of a database').action((o: maintenance.Common) => maintenance.stats(io, o));
+
+  command('metrics', 'print operation counts and latencies (this process), storage use and caches')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'prometheus']).default('text'))
+    .action((o: maintenance.Common & { format: string }) => maintenance.metrics(io, o));
+
+  command('query', 'list nodes by type and property conditions (a JSON plan file arrives with @loomdb/query)')
+    .option('--type <type>', 'node type (repeatable)', collect)
+    .option('--where <condition>', 'property=value, or != > >= < <= (repeatable; values parse as JSON when they can)', collect)
+    .option('--limit <n>', 'how many nodes', positiveInt, 20)
+    .addOption(new Option('--order-by <field>', 'order').choices(['createdAt', 'id']).default('createdAt'))
+    .option('--desc', 'newest (or highest id) first')
+    .action((o: Parameters<typeof records.query>[1]) => records.query(io, o));
+
+  command('search', 'nearest neighbours of a vector (or of text, with the built-in hashing embedder)')
+    .option('--vector <json>', 'the query vector as a JSON array')
+    .option('--text <words>', 'embed the words with the built-in 384-d hashing embedder')
+    .option('--space <name>', 'embedding space', 'default')
+    .option('-k, --k <n>', 'how many results', positiveInt, 10)
+    .option('--type <type>', 'only nodes of this type (repeatable)', collect)
+    .action((o: Parameters<typeof records.search>[1]) => records.search(io, o));
+
+  command('backup', 'write a consistent backup of a database (others may keep reading and writing)')
+    .argument('<dest>', 'new backup directory (must not exist or be empty)')
+    .action((dest: string, o: maintenance.Common) => maintenance.backup(io, dest, o));
+
+  command('restore', 'check a backup and restore it into --path')
+    .argument('<backup>', 'backup directory')
+    .option('--overwrite', 'replace a non-empty target (no process may have it open)')
+    .action((backup: string, o: maintenance.Common & { overwrite?: boolean }) => maintenance.restore(io, backup, o));
+
+  command('verify', 'check the file structure and every record, index and edge (exit 3 on damage)').action((o: maintenance.Common) => {
+    process.exitCode = maintenance.verify(io, o);
+  });
+
+  command('compact', 'rewrite the file without free pages (no other process may have it open)').action((o: maintenance.Common) => maintenance.compact(io, o));
+
+  command('export', 'write nodes, edges and embeddings as NDJSON')
+    .option('--out <file>', 'output file (default: standard output)')
+    .action((o: maintenance.Common & { out?: string }) => records.exportDb(io, o));
+
+  command('import', 'build a new database at --path from an NDJSON export')
+    .argument('<file>', "export file ('-' for standard input)")
+    .action((file: string, o: maintenance.Common) => records.importDb(io, file, o));
 
   return program;
 }
 
-/** Runs the program on `argv`; a LoomError prints `error [CODE]: message` and sets exit code 1. */
+/** One line for a failure: LoomErrors with their code, system errors as IO. */
+function describeFailure(e: unknown): string {
+  if (LoomError.is(e)) return `error [${e.code}]: ${e.message}`;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Error && typeof code === 'string' && code.startsWith('E')) return `error [IO]: ${e.message}`;
+  return `error [INTERNAL]: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/** Runs the program on `argv` and sets `process.exitCode` (see the module documentation). */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
     await createProgram().parseAsync(argv);
   } catch (e) {
-    if (LoomError.is(e)) {
-      process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-      process.exitCode = 1;
+    if (e instanceof CommanderError) {
+      // Help and version end in exit code 0; usage errors were printed by commander.
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    throw e;
+    process.stderr.write(`${describeFailure(e)}\n`);
+    process.exitCode = EXIT.failed;
   }
 }

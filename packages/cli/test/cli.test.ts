@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,15 @@ const dir = mkdtempSync(join(tmpdir(), 'loomdb-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function loomdb(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LOOMDB_PATH: join(dir, 'default-db') } });
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LOOMDB_PATH: join(dir, 'default-db') }, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A demo database of its own for a test. */
+function demoDb(name: string): string {
+  const path = join(dir, name);
+  expect(loomdb('demo', '--path', path, '--json').code).toBe(0);
+  return path;
 }
 
 describe('loomdb', () => {
@@ -58,9 +65,126 @@ describe('loomdb', () => {
     expect(missing.err).toMatch(/^error \[NOT_FOUND\]: no database at/);
   });
 
-  it('rejects bad options with usage help', () => {
+  it('rejects bad options with usage help and exit status 2', () => {
     const r = loomdb('demo', '--path', join(dir, 'x'), '-k', 'zero');
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.err).toContain('expected a positive integer');
+    for (const args of [['nope'], ['stats', '--bogus'], ['backup'], ['restore'], ['import'], ['metrics', '--format', 'xml'], ['query', '--order-by', 'size']]) {
+      const bad = loomdb(...args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.err, args.join(' ')).toMatch(/error: /);
+    }
+    const help = loomdb('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Exit status: 0 ok, 1 the operation failed');
+  });
+
+  it('demo --json prints one JSON object', () => {
+    const r = loomdb('demo', '--path', join(dir, 'demo-json'), '--json', '-k', '2');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ loadedMessages: 18, hits: [{ role: 'user' }, {}], stats: { nodes: 27 } });
+  });
+
+  it('metrics prints real storage figures, as text, JSON and Prometheus', () => {
+    const path = demoDb('metrics');
+    const json = JSON.parse(loomdb('metrics', '--path', path, '--json').out);
+    expect(json.usage.fileBytes).toBeGreaterThan(0);
+    expect(json.usage.tables.find((t: { name: string }) => t.name === 'nodes').entries).toBe(27);
+    expect(json.operations.map((o: { op: string }) => o.op)).toEqual(['get', 'insert', 'update', 'delete', 'search', 'traverse', 'query', 'commit']);
+    const prom = loomdb('metrics', '--path', path, '--format', 'prometheus');
+    expect(prom.code).toBe(0);
+    expect(prom.out).toContain('# TYPE loomdb_file_bytes gauge');
+    expect(prom.out).toMatch(/^loomdb_table_entries\{table="nodes"\} 27$/m);
+    const text = loomdb('metrics', '--path', path);
+    expect(text.out).toContain('caches: none');
+    expect(loomdb('metrics', '--path', join(dir, 'missing')).code).toBe(1);
+  });
+
+  it('query and search answer from the database', () => {
+    const path = demoDb('query');
+    const q = JSON.parse(loomdb('query', '--path', path, '--type', 'Message', '--where', 'role=assistant', '--limit', '3', '--json').out);
+    expect(q.items).toHaveLength(3);
+    for (const n of q.items) expect(n.properties.role).toBe('assistant');
+    const none = JSON.parse(loomdb('query', '--path', path, '--type', 'Message', '--where', 'timestamp>99999999999999', '--json').out);
+    expect(none.items).toEqual([]);
+    const bad = loomdb('query', '--path', path, '--where', 'nonsense');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error \[INVALID_ARGUMENT\]: --where "nonsense"/);
+    const s = JSON.parse(loomdb('search', '--path', path, '--text', 'espresso tastes sour', '-k', '1', '--json').out);
+    expect(s[0].node.properties.content).toContain('espresso tastes sour');
+    const vec = loomdb('search', '--path', path, '--vector', '[1,2,3]');
+    expect(vec.code).toBe(1);
+    expect(vec.err).toMatch(/^error \[DIMENSION_MISMATCH\]/);
+    expect(loomdb('search', '--path', path).err).toMatch(/exactly one of --vector/);
+    expect(loomdb('search', '--path', path, '--vector', 'nope').err).toMatch(/--vector must be a JSON array/);
+  });
+
+  it('backup → verify → restore, and restore refuses an occupied target', () => {
+    const path = demoDb('bvr');
+    const backup = join(dir, 'bvr-backup');
+    const b = loomdb('backup', backup, '--path', path, '--json');
+    expect(b.code).toBe(0);
+    expect(JSON.parse(b.out)).toMatchObject({ path: backup, formatVersion: 2 });
+    expect(loomdb('backup', backup, '--path', path).err).toMatch(/^error \[ALREADY_EXISTS\]/);
+    const v = loomdb('verify', '--path', path);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/^ok .*27 nodes, 49 edges/);
+    const target = join(dir, 'bvr-restored');
+    const r = loomdb('restore', backup, '--path', target, '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ nodes: 27, edges: 49, replaced: false });
+    const again = loomdb('restore', backup, '--path', target);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/^error \[ALREADY_EXISTS\]: restore target .* is not empty/);
+    expect(loomdb('restore', backup, '--path', target, '--overwrite').code).toBe(0);
+    expect(loomdb('restore', join(dir, 'no-backup'), '--path', join(dir, 'r2')).err).toMatch(/^error \[NOT_FOUND\]/);
+  });
+
+  it('verify exits 3 and lists problems for a damaged database', () => {
+    const path = demoDb('damaged');
+    const data = join(path, 'data.mdb');
+    const bytes = readFileSync(data);
+    // Damage a record payload in every page: checksums catch it.
+    for (let page = 2; page * 4096 < bytes.length; page++) bytes[page * 4096 + 4000] ^= 0xff;
+    writeFileSync(data, bytes);
+    const r = loomdb('verify', '--path', path, '--json');
+    if (r.code === 1) {
+      expect(r.err).toMatch(/^error \[CORRUPTION\]/);
+    } else {
+      expect(r.code).toBe(3);
+      const report = JSON.parse(r.out);
+      expect(report.ok).toBe(false);
+      expect(report.errors.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('compact shrinks a database; export and import round-trip it losslessly', () => {
+    const path = demoDb('exp');
+    const c = loomdb('compact', '--path', path, '--json');
+    expect(c.code).toBe(0);
+    expect(JSON.parse(c.out).bytesAfter).toBeLessThanOrEqual(JSON.parse(c.out).bytesBefore);
+    const file = join(dir, 'exp.ndjson');
+    const e = loomdb('export', '--path', path, '--out', file, '--json');
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.out)).toMatchObject({ nodes: 27, edges: 49, embeddings: 18 });
+    const copy = join(dir, 'exp-copy');
+    const i = loomdb('import', file, '--path', copy, '--json');
+    expect(i.code).toBe(0);
+    expect(JSON.parse(i.out)).toMatchObject({ nodes: 27, edges: 49, embeddings: 18 });
+    const again = loomdb('export', '--path', copy);
+    expect(again.out).toBe(readFileSync(file, 'utf8'));
+    expect(loomdb('import', file, '--path', copy).err).toMatch(/^error \[ALREADY_EXISTS\]: import target/);
+    expect(loomdb('export', '--path', path, '--out', file).err).toMatch(/^error \[IO\]/);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const truncated = join(dir, 'truncated.ndjson');
+    writeFileSync(truncated, `${lines.slice(0, -3).join('\n')}\n`);
+    const t = loomdb('import', truncated, '--path', join(dir, 'never'));
+    expect(t.code).toBe(1);
+    expect(t.err).toMatch(/^error \[CORRUPTION\]: .*truncated/);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+    const junk = join(dir, 'junk.ndjson');
+    writeFileSync(junk, 'not json\n');
+    expect(loomdb('import', junk, '--path', join(dir, 'never')).err).toMatch(/^error \[INVALID_ARGUMENT\]/);
+    mkdirSync(join(dir, 'never'));
   });
 });

@@ -24,6 +24,14 @@ export interface NativeTransaction extends NativeHandle {
   readonly __loomdbNativeTransaction: unique symbol;
 }
 
+/** Cancels an asynchronous long operation. Opaque. */
+export interface NativeCancelToken {
+  readonly __loomdbCancelToken: unique symbol;
+}
+
+/** Progress of a long operation in bytes; returning `false` stops a synchronous one. */
+export type NativeProgress = (done: number, total: number) => boolean | void;
+
 /** Returned synchronously (`false`) or as a promise (`true`). */
 type Maybe<A extends boolean, T> = A extends true ? Promise<T> : T;
 
@@ -124,6 +132,36 @@ export interface NativeAddon {
   queueStats<A extends boolean>(handle: NativeHandle, queue: string, async: A): Maybe<A, string>;
   /** Returns `[{ seq, id, payload, attempts, error, failedAt }]` as JSON, oldest first. */
   queueDeadLetters<A extends boolean>(handle: NativeHandle, queue: string, limit: number, async: A): Maybe<A, string>;
+  /**
+   * Writes a backup directory; returns `{ path, bytes, formatVersion }` as JSON.
+   * Long operations (backup, restore, compact) take `onProgress(done, total)`
+   * in bytes (returning `false` stops a synchronous run) and a cancel token
+   * (for asynchronous runs).
+   */
+  backup<A extends boolean>(handle: NativeHandle, destPath: string, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, string>;
+  /** Checks and restores a backup; returns `{ path, bytes, nodes, edges, replaced }` as JSON. */
+  restore<A extends boolean>(
+    backupPath: string,
+    targetPath: string,
+    overwrite: boolean,
+    onProgress: NativeProgress | null,
+    token: NativeCancelToken | null,
+    async: A,
+  ): Maybe<A, string>;
+  /** Checks a backup's manifest and hash; returns the manifest as JSON. */
+  checkBackup<A extends boolean>(backupPath: string, async: A): Maybe<A, string>;
+  /** Compacts the database; returns `{ bytesBefore, bytesAfter, prunedChanges, removedSidecars }` as JSON. */
+  compact<A extends boolean>(handle: NativeHandle, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, string>;
+  /** Returns `{ ok, errors: [{ check, message }], checked }` as JSON. */
+  verify<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Returns `{ uptimeS, operations, storage, sidecars, caches }` as JSON. */
+  metrics<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Returns the storage usage (file, tables, reclaimable bytes) as JSON. */
+  usage<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Inserts exported records with their ids and times, in creation order, in one commit: `[{ node } | { edge }]`. */
+  load<A extends boolean>(handle: NativeHandle, recordsJson: string, async: A): Maybe<A, void>;
+  cancelToken(): NativeCancelToken;
+  cancel(token: NativeCancelToken): void;
   /** Test-only: panics inside the engine, which must surface as an `INTERNAL` error. */
   debugPanic<A extends boolean>(async: A): Maybe<A, void>;
 }

@@ -39,6 +39,23 @@ describe('the native binding', () => {
     expect(codeOf(() => addon.getNode(h, 'a', false))).toBe('CLOSED');
   });
 
+  it('runs operations: a progress callback that returns false stops a backup; bad arguments are INVALID_ARGUMENT', async () => {
+    const addon = native();
+    const h = addon.open(join(dir, 'ops'), '{}');
+    addon.insertNode(h, 'a', 'T', '{}', false);
+    const calls: number[] = [];
+    expect(codeOf(() => addon.backup(h, join(dir, 'stopped'), (done) => (calls.push(done), false), null, false))).toBe('IO');
+    expect(calls).toHaveLength(1);
+    expect(JSON.parse(addon.backup(h, join(dir, 'bk'), null, null, false))).toMatchObject({ formatVersion: 2 });
+    expect(codeOf(() => (addon.backup as (...a: unknown[]) => unknown)(h, 7, null, null, false))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => (addon.restore as (...a: unknown[]) => unknown)(join(dir, 'bk'), join(dir, 'r'), 'yes', null, null, false))).toBe('INVALID_ARGUMENT');
+    const token = addon.cancelToken();
+    addon.cancel(token);
+    await expect(addon.backup(h, join(dir, 'cancelled'), null, token, true)).rejects.toMatchObject({ code: 'IO' });
+    expect(JSON.parse(await addon.verify(h, true)).ok).toBe(true);
+    addon.close(h);
+  });
+
   it('runs async calls on the thread pool and settles their promises', async () => {
     const addon = native();
     const h = addon.open(join(dir, 'async'), '{}');

@@ -2,6 +2,10 @@ import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage
 import { invalid, loomError, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
+import { restoreNativeAsync } from './backends/native.js';
+import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
+import { toPrometheus } from './prometheus.js';
+import type { BackupResult, CompactResult, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations, type TransactionOptions } from './storage.js';
 import type {
@@ -46,7 +50,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
 export interface LongOperationOptions {
@@ -92,6 +96,7 @@ export class AsyncEmbeddedDB {
   readonly #ops: AsyncStorageOperations;
   /** Settles when this handle's open transaction ends; its writes wait for it. */
   #transactionEnded: Promise<void> | null = null;
+  readonly #sources = new MetricsSources();
   readonly path: string;
 
   readonly #registry: Registry;
@@ -399,6 +404,55 @@ export class AsyncEmbeddedDB {
       if (!o.executeQuery) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend does not execute query plans (capabilities.nativeQuery is false)`);
       return o.executeQuery(planJson, v);
     });
+  }
+
+  /** {@link EmbeddedDB.backup}, off the JS thread; `signal` stops it. */
+  async backup(destPath: string, options?: MaintenanceOptions): Promise<BackupResult> {
+    const dest = preparePath('destPath', destPath);
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#live(), 'backups');
+    return runLong(o, (control) => m.async.backup(dest, control));
+  }
+
+  /** {@link EmbeddedDB.restore}, off the JS thread. */
+  static async restore(backupPath: string, targetPath: string, options?: RestoreOptions): Promise<RestoreResult> {
+    const from = preparePath('backupPath', backupPath);
+    const to = preparePath('targetPath', targetPath);
+    const o = prepareMaintenance(options, true);
+    return runLong(o, (control) => restoreNativeAsync(from, to, o.overwrite ?? false, control));
+  }
+
+  async verify(): Promise<VerifyResult> {
+    const m = maintenanceOf(this.#live(), 'verify');
+    return this.#run(() => m.async.verify());
+  }
+
+  /** {@link EmbeddedDB.compact}, off the JS thread; waits for this handle's transaction. */
+  async compact(options?: MaintenanceOptions): Promise<CompactResult> {
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#live(), 'compaction');
+    while (this.#transactionEnded) await this.#transactionEnded;
+    return runLong(o, (control) => m.async.compact(control));
+  }
+
+  async metrics(): Promise<Metrics>;
+  async metrics(options: { format: 'json' }): Promise<Metrics>;
+  async metrics(options: { format: 'prometheus' }): Promise<string>;
+  async metrics(options?: { format?: 'json' | 'prometheus' }): Promise<Metrics | string> {
+    const format = prepareMetricsFormat(options);
+    const backend = this.#live();
+    const engine = backend.maintenance ? await this.#run(() => (backend.maintenance as NonNullable<typeof backend.maintenance>).async.metrics()) : null;
+    const m = assembleMetrics(backend.name, engine, this.#sources.collect());
+    return format === 'prometheus' ? toPrometheus(m) : m;
+  }
+
+  registerMetricsSource(name: string, source: () => object): void {
+    this.#live();
+    this.#sources.register(name, source);
+  }
+
+  #live(): StorageBackend {
+    return call(this.#backend, (b) => b);
   }
 
   /**

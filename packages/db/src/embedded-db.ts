@@ -1,5 +1,9 @@
 import { invalid, loomError } from './errors.js';
+import { restoreNative } from './backends/native.js';
+import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
 import { openBackend, type OpenOptions } from './open.js';
+import { toPrometheus } from './prometheus.js';
+import type { BackupResult, CompactResult, ExportedRecord, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { call, DatabaseOperations } from './operations.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
@@ -19,6 +23,7 @@ import { prepareTransactionOptions, runTransaction, Transaction } from './transa
  */
 export class EmbeddedDB extends DatabaseOperations {
   #backend: StorageBackend | null;
+  readonly #sources = new MetricsSources();
   /** The database directory (absolute), or `''` for a backend given as an instance. */
   readonly path: string;
 
@@ -84,6 +89,96 @@ export class EmbeddedDB extends DatabaseOperations {
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
     return runTransaction(new Transaction(call(backend, () => begin(prepared))), fn);
+  }
+
+  /**
+   * Writes a backup of the committed data to the new directory `destPath`
+   * (missing or empty): a consistent snapshot, taken while this and other
+   * processes go on reading and writing. Vector index sidecars are not
+   * copied; a restored database rebuilds them.
+   */
+  backup(destPath: string, options?: MaintenanceOptions): BackupResult {
+    const dest = preparePath('destPath', destPath);
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#open(), 'backups');
+    return runLong(o, (control) => m.backup(dest, control));
+  }
+
+  /**
+   * Restores the backup at `backupPath` into `targetPath`. The backup is
+   * checked completely (manifest, hash, page structure, every record)
+   * before the target is touched: a damaged one is `CORRUPTION`. A
+   * non-empty target is refused (`ALREADY_EXISTS`) unless `overwrite`, and
+   * replaced only when no process has it open (`LOCKED`).
+   */
+  static restore(backupPath: string, targetPath: string, options?: RestoreOptions): RestoreResult {
+    const from = preparePath('backupPath', backupPath);
+    const to = preparePath('targetPath', targetPath);
+    const o = prepareMaintenance(options, true);
+    return runLong(o, (control) => restoreNative(from, to, o.overwrite ?? false, control));
+  }
+
+  /**
+   * Checks the file's page structure and every record, index entry, edge
+   * endpoint and adjacency entry; reports problems instead of throwing.
+   */
+  verify(): VerifyResult {
+    const m = maintenanceOf(this.#open(), 'verify');
+    return call(this.#backend, () => m.verify());
+  }
+
+  /**
+   * Rewrites the data file without free pages and prunes the change log.
+   * Needs the database to itself: with other processes having it open it
+   * throws `LOCKED` naming them. Other handles in this process wait and
+   * then see the compacted file.
+   */
+  compact(options?: MaintenanceOptions): CompactResult {
+    const o = prepareMaintenance(options);
+    const m = maintenanceOf(this.#open(), 'compaction');
+    return runLong(o, (control) => m.compact(control));
+  }
+
+  /**
+   * Operation counts and latency percentiles, storage usage and every
+   * registered source; `{ format: 'prometheus' }` gives the text exposition format.
+   */
+  metrics(): Metrics;
+  metrics(options: { format: 'json' }): Metrics;
+  metrics(options: { format: 'prometheus' }): string;
+  metrics(options?: { format?: 'json' | 'prometheus' }): Metrics | string {
+    const format = prepareMetricsFormat(options);
+    const backend = this.#open();
+    const engine = backend.maintenance ? call(backend, (b) => (b.maintenance as NonNullable<typeof b.maintenance>).metrics()) : null;
+    const m = assembleMetrics(backend.name, engine, this.#sources.collect());
+    return format === 'prometheus' ? toPrometheus(m) : m;
+  }
+
+  /**
+   * Inserts records exactly as `getNode`/`getEdge` (or `loomdb export`)
+   * gave them — ids, properties, weights, `createdAt`/`updatedAt` — in one
+   * commit; all or nothing. Pass them in creation order (an edge after its
+   * endpoints): times stay as given when the database has no later records.
+   */
+  importRecords(records: ExportedRecord[]): void {
+    if (!Array.isArray(records)) throw invalid(`records must be an array of { node } or { edge }, got ${typeof records}`);
+    records.forEach((r, i) => {
+      if (typeof r !== 'object' || r === null || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
+        throw invalid(`records[${i}] must be { node } or { edge }`);
+      }
+    });
+    const m = maintenanceOf(this.#open(), 'record import');
+    call(this.#backend, () => m.load(records));
+  }
+
+  /** Adds `source()`'s object to every `metrics()` under `name` (the weaver registers its stats this way); registering a name again replaces its source. */
+  registerMetricsSource(name: string, source: () => object): void {
+    this.#open();
+    this.#sources.register(name, source);
+  }
+
+  #open(): StorageBackend {
+    return this.target() as StorageBackend;
   }
 
   /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */

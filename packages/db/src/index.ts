@@ -68,5 +68,7 @@ export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';
 export { MAX_PAGE, MAX_DEPTH } from './walk.js';
 export { ASYNC_OPERATIONS } from './storage.js';
+export type { EngineMetrics, MaintenanceControl, StorageMaintenance } from './storage.js';
+export { toPrometheus } from './prometheus.js';
 export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 export type * from './types.js';

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { nativeStoragePlugin } from './backends/native.js';
 import { memoryStoragePlugin } from './backends/memory.js';
 import { invalid, toLoomError } from './errors.js';
+import { autoCompact } from './maintenance.js';
 import { defaultDbPath } from './paths.js';
 import { hashingEmbedderPlugin } from './embedders/hashing.js';
 import { type LoomPlugin, Registry } from './plugins.js';
@@ -23,9 +24,27 @@ export interface OpenOptions {
   plugins?: LoomPlugin[];
   /** Initial LMDB map size in bytes (native backend); the map doubles whenever it fills. */
   mapSize?: number;
+  /**
+   * Compact on open when at least `minReclaimableBytes` (default 64 MiB)
+   * and `minRatio` of the file (default 0.5) are free pages and no other
+   * process has the database open. `true` takes the defaults.
+   */
+  autoCompact?: boolean | { minReclaimableBytes?: number; minRatio?: number };
 }
 
-const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize']);
+const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize', 'autoCompact']);
+
+function prepareAutoCompact(value: unknown): { minReclaimableBytes: number; minRatio: number } | null {
+  if (value === undefined || value === false) return null;
+  const o = value === true ? {} : (requireObject('options.autoCompact', value) as { minReclaimableBytes?: unknown; minRatio?: unknown });
+  const minReclaimableBytes = o.minReclaimableBytes ?? 64 * 2 ** 20;
+  const minRatio = o.minRatio ?? 0.5;
+  if (typeof minReclaimableBytes !== 'number' || !Number.isSafeInteger(minReclaimableBytes) || minReclaimableBytes < 0) {
+    throw invalid(`options.autoCompact.minReclaimableBytes must be a non-negative integer, got ${describe(minReclaimableBytes)}`);
+  }
+  if (typeof minRatio !== 'number' || !(minRatio >= 0 && minRatio <= 1)) throw invalid(`options.autoCompact.minRatio must be between 0 and 1, got ${describe(minRatio)}`);
+  return { minReclaimableBytes, minRatio };
+}
 
 /** The built-in backends, registered through the same door as third-party plugins. */
 export const BUILTIN_PLUGINS: readonly LoomPlugin[] = [nativeStoragePlugin, memoryStoragePlugin, hashingEmbedderPlugin];
@@ -57,6 +76,7 @@ export function openBackend(
   }
   const plugins = o.plugins ?? [];
   if (!Array.isArray(plugins)) throw invalid(`options.plugins must be an array, got ${describe(plugins)}`);
+  const compaction = prepareAutoCompact(o.autoCompact);
   const spaces = Object.entries(o.spaces === undefined ? {} : requireObject('options.spaces', o.spaces)).map(
     ([name, spec]) => [name, prepareSpaceSpec(name, spec)] as const,
   );
@@ -75,6 +95,7 @@ export function openBackend(
   }
   try {
     for (const [name, spec] of spaces) backend.ensureSpace(name, spec);
+    if (compaction && !readOnly) autoCompact(backend, compaction);
   } catch (e) {
     backend.close();
     throw toLoomError(e);

@@ -44,7 +44,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareSpaceSpec, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -309,14 +309,6 @@ export abstract class DatabaseOperations {
   }
 
   /**
-   * The durable queue `name` in this database (`capabilities.durableQueue`;
-   * else its calls throw `UNSUPPORTED`). Inside a transaction its calls join it.
-   */
-  queue(name: string): DurableQueue {
-    return new DurableQueue(() => this.target(), prepareQueueName(name));
-  }
-
-  /**
    * Runs a query plan inside the storage engine (`capabilities.nativeQuery`),
    * JSON text in and out (the query vector may come beside the JSON);
    * `UNSUPPORTED` otherwise. Use `@loomdb/query`,
@@ -329,5 +321,13 @@ export abstract class DatabaseOperations {
       if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
       return b.executeQuery(planJson, v);
     });
+  }
+
+  /**
+   * The durable queue `name` in this database (`capabilities.durableQueue`;
+   * else its calls throw `UNSUPPORTED`). Inside a transaction its calls join it.
+   */
+  queue(name: string): DurableQueue {
+    return new DurableQueue(() => this.target(), prepareQueueName(name));
   }
 }

@@ -1,4 +1,21 @@
-import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from './types.js';
+import type {
+  BackupResult,
+  CompactResult,
+  Edge,
+  IndexSpec,
+  Metrics,
+  Neighbor,
+  Node,
+  Path,
+  Properties,
+  Reached,
+  SearchHit,
+  SpaceSpec,
+  Stats,
+  StorageUsage,
+  VerifyResult,
+  ExportedRecord,
+} from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
@@ -217,6 +234,40 @@ export interface StorageBackend extends StorageOperations {
   close(): void;
   /** Off-thread versions of the methods above, when the backend has them. */
   readonly async?: AsyncStorageOperations;
+  /** Backup, compaction, verification and engine metrics, for a backend with a data file. */
+  readonly maintenance?: StorageMaintenance;
+}
+
+/**
+ * Control of a long maintenance call: `onProgress` sees bytes copied and
+ * returns `false` to stop a synchronous run; `signal` stops an asynchronous one.
+ */
+export interface MaintenanceControl {
+  onProgress?: (done: number, total: number) => boolean;
+  signal?: AbortSignal;
+}
+
+/** Engine figures a backend reports for `db.metrics()`. */
+export type EngineMetrics = Pick<Metrics, 'uptimeS' | 'operations' | 'caches' | 'sidecars'> & { storage: StorageUsage };
+
+/** Whole-database operations (`StorageBackend.maintenance`). Each runs synchronously or, under `async`, off the JS thread. */
+export interface StorageMaintenance {
+  /** A consistent snapshot into a new directory, while others read and write. */
+  backup(destPath: string, control: MaintenanceControl): BackupResult;
+  /** Rewrites the file without free pages; `LOCKED` naming other processes that have it open. */
+  compact(control: MaintenanceControl): CompactResult;
+  verify(): VerifyResult;
+  metrics(): EngineMetrics;
+  usage(): StorageUsage;
+  /** Inserts exported records as they were (ids, times), in creation order, in one commit. */
+  load(records: ExportedRecord[]): void;
+  readonly async: {
+    backup(destPath: string, control: MaintenanceControl): Promise<BackupResult>;
+    compact(control: MaintenanceControl): Promise<CompactResult>;
+    verify(): Promise<VerifyResult>;
+    metrics(): Promise<EngineMetrics>;
+    usage(): Promise<StorageUsage>;
+  };
 }
 
 type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };

@@ -144,6 +144,8 @@ export interface Stats {
   spaces: SpaceStats[];
   indexes: IndexStats[];
   formatVersion: number;
+  /** Data file usage, including bytes a compaction would reclaim (native backend). */
+  storage?: StorageUsage;
 }
 
 export type Direction = 'out' | 'in' | 'both';
@@ -244,3 +246,105 @@ export interface ListPage<T> {
   /** Pass as `cursor` for the next page; absent on the last page. */
   nextCursor?: string;
 }
+
+/** Progress of a long operation (backup, restore, compaction), in bytes. */
+export interface ByteProgress {
+  done: number;
+  total: number;
+}
+
+/** Options of backup, restore and compaction. */
+export interface MaintenanceOptions {
+  /** Called as bytes are copied. */
+  onProgress?: (progress: ByteProgress) => void;
+  /** Stops the work; nothing is left half-written and the call rejects (or throws) with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface RestoreOptions extends MaintenanceOptions {
+  /** Replace a non-empty target (which no process may have open). Default false: such a target is refused with `ALREADY_EXISTS`. */
+  overwrite?: boolean;
+}
+
+export interface BackupResult {
+  /** The backup directory. */
+  path: string;
+  /** Size of the copied data file. */
+  bytes: number;
+  formatVersion: number;
+}
+
+export interface RestoreResult {
+  path: string;
+  bytes: number;
+  nodes: number;
+  edges: number;
+  /** Whether a non-empty target was replaced. */
+  replaced: boolean;
+}
+
+export interface VerifyProblem {
+  /** Which check failed: `pages`, `checksums`, `nodes`, `edges`, `adjacency`, `types`, `indexes`, `embeddings`, `changes`, `meta`. */
+  check: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  errors: VerifyProblem[];
+  /** What was looked at. */
+  checked: { pages: number; records: number; nodes: number; edges: number; embeddings: number; indexEntries: number; changes: number };
+}
+
+export interface CompactResult {
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Change-log entries removed. */
+  prunedChanges: number;
+  /** Vector index sidecars removed, to be rebuilt without deleted entries. */
+  removedSidecars: string[];
+}
+
+/** Space used by the data file. */
+export interface StorageUsage {
+  fileBytes: number;
+  mapBytes: number;
+  pageSize: number;
+  /** Bytes of pages that hold data (tables and meta pages). */
+  usedBytes: number;
+  /** Bytes a compaction would give back (free pages). */
+  reclaimableBytes: number;
+  tables: Array<{ name: string; entries: number; bytes: number }>;
+  /** LMDB reader slots in use across all processes. */
+  readers: number;
+}
+
+/** One operation's figures since the database was opened in this process. */
+export interface OperationMetrics {
+  op: 'get' | 'insert' | 'update' | 'delete' | 'search' | 'traverse' | 'query' | 'commit';
+  count: number;
+  totalMs: number;
+  p50Us: number;
+  p95Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+/** `db.metrics()`. */
+export interface Metrics {
+  /** The storage backend's name. */
+  storage: string;
+  uptimeS: number;
+  /** Empty for a backend that does not time its operations (the memory backend). */
+  operations: OperationMetrics[];
+  /** Caches the engine keeps, with hits and misses. The native engine keeps none: reads go to LMDB's memory map. */
+  caches: Array<{ name: string; hits: number; misses: number }>;
+  /** Null for a backend without a data file. */
+  usage: StorageUsage | null;
+  sidecars: Array<{ name: string; bytes: number }>;
+  /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
+  sources: Record<string, unknown>;
+}
+
+/** A record as exported (`loomdb export`), for `importRecords`. */
+export type ExportedRecord = { node: Node } | { edge: Edge };

@@ -210,8 +210,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     } catch (e) {
       throw asLoomError(e);
     }
-    const metrics = (db as unknown as { registerMetricsSource?: (name: string, source: () => object) => void }).registerMetricsSource;
-    metrics?.call(db, 'weaver', () => this.stats());
+    db.registerMetricsSource('weaver', () => this.stats());
     this.#state = 'running';
     const signal = this.#options.signal;
     if (signal?.aborted) {

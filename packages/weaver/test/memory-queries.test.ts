@@ -21,7 +21,7 @@ describe('MemoryQueries on a weaver-built memory', () => {
     const weaver = new WeaverController(db, { maxLatencyMs: 1, batchSize: 3 });
     await weaver.initialize();
     // Delivered out of order, with a repeat: the weaver orders by timestamp and applies each event once.
-    const events = [
+    const events: WeaverEvent[] = [
       said('h3', 'hike', 3, 'user', 'Grace Hopper wants to join the hike as well.'),
       said('h1', 'hike', 1, 'user', 'Should we hike around Lake Como on Saturday with Ada Lovelace?'),
       said('r1', 'rust', 10, 'user', 'How does LoomDB store adjacency in LMDB?'),

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHashingEmbedder, EmbeddedDB, LoomError, type Extractor } from '@loomdb/db';
 import { expectLoomError, seededRandom } from '@loomdb/db/testing';
 import { WeaverController, type WeaverEvent, type WeaverOptions } from '@loomdb/weaver';
-import { MEMORY_INDEXES } from '@loomdb/query/memory';
 import { chain, freshDb, messages, removeTemps, snapshot } from './helpers.js';
 
 const weavers: WeaverController[] = [];
@@ -59,8 +58,8 @@ describe('WeaverController', () => {
 
   it('creates the message space with its embedder and the memory indexes when missing', async () => {
     const { db } = await start();
-    expect(db.stats().spaces).toEqual([expect.objectContaining({ name: 'default', dimensions: 384, metric: 'cosine', embedder: 'hashing' })]);
-    expect(db.stats().indexes.map((i) => i.name).sort()).toEqual(['nodeType', ...MEMORY_INDEXES.map((i) => `${i.type}.${i.property}`)].sort());
+    expect(db.stats().spaces).toEqual([expect.objectContaining({ name: 'default', dimensions: 384, metric: 'cosine' })]);
+    expect(db.stats().indexes.map((i) => i.name).sort()).toEqual(['Entity.key', 'Entity.name', 'Message.conversationId', 'Message.eventId', 'Message.timestamp', 'nodeType']);
     const other = freshDb({ spaces: { default: { dimensions: 8, metric: 'l2' } } });
     dbs.push(other);
     const err = await new WeaverController(other).initialize().catch((e: unknown) => e);

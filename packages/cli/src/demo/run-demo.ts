@@ -5,6 +5,8 @@ export interface DemoOptions {
   path?: string;
   query: string;
   k: number;
+  /** Print one JSON object instead of text. */
+  json?: boolean;
   print: (line: string) => void;
 }
 
@@ -48,29 +50,33 @@ function table(rows: string[][]): string[] {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-export function runDemo({ path, query, k, print }: DemoOptions): void {
+export function runDemo({ path, query, k, json, print }: DemoOptions): void {
   const db = EmbeddedDB.open(path, { spaces: DEMO_SPACE });
   try {
     const loaded = loadSample(db);
+    const hits = db.searchVectors(hashingEmbed(query), { k, filter: { type: 'Message' } }).flatMap((hit) => {
+      const message = db.getNode(hit.id);
+      if (!message) return [];
+      const conversation = db.getNode(String(message.properties.conversationId));
+      return [{ ...hit, role: String(message.properties.role), conversation: String(conversation?.properties.title ?? '?'), content: String(message.properties.content) }];
+    });
+    const stats = db.stats();
+    if (json) {
+      print(JSON.stringify({ path: db.path, loadedMessages: loaded, query, hits, stats }, null, 2));
+      return;
+    }
     print(`LoomDB demo — database at ${db.path}`);
     print(loaded > 0 ? `Loaded a sample memory: ${loaded} messages in ${SAMPLE_CONVERSATIONS.length} conversations.` : 'The sample memory was already loaded.');
     print('');
     print(`Nearest messages to "${query}":`);
-    const hits = db.searchVectors(hashingEmbed(query), { k, filter: { type: 'Message' } });
     const rows = [['distance', 'role', 'conversation', 'message']];
-    for (const hit of hits) {
-      const message = db.getNode(hit.id);
-      if (!message) continue;
-      const conversation = db.getNode(String(message.properties.conversationId));
-      rows.push([hit.distance.toFixed(3), String(message.properties.role), clip(String(conversation?.properties.title ?? '?'), 30), clip(String(message.properties.content), 70)]);
-    }
+    for (const h of hits) rows.push([h.distance.toFixed(3), h.role, clip(h.conversation, 30), clip(h.content, 70)]);
     for (const line of table(rows)) print(`  ${line}`);
     print('');
-    const stats = db.stats();
     print(`Stats: ${stats.nodes} nodes, ${stats.edges} edges`);
     for (const s of stats.spaces) print(`  space "${s.name}": ${s.embeddings} embeddings, ${s.dimensions}-d ${s.metric}, ${s.index} index`);
     print('');
-    print(`Try: loomdb demo --query "pastries in Lisbon"   ·   loomdb stats --json`);
+    print(`Try: loomdb demo --query "pastries in Lisbon"   ·   loomdb stats --json   ·   loomdb backup ./memory-backup`);
   } finally {
     db.close();
   }

@@ -1,21 +1,40 @@
-import { native, type NativeAddon, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
+import { native, type NativeAddon, type NativeCancelToken, type NativeHandle, type NativeTransaction } from '@loomdb/core-native';
 import { toLoomError } from '../errors.js';
 import type { LoomPlugin } from '../plugins.js';
 import type {
   AsyncStorageOperations,
+  EngineMetrics,
+  MaintenanceControl,
+  TransactionOptions,
   DeadLetter,
   LeasedQueueItem,
   QueueItemInput,
   QueueStats,
   StorageBackend,
+  StorageMaintenance,
   StorageOpenOptions,
   StorageOperations,
   StorageSearchFilter,
   StorageSearchOptions,
   StorageTransaction,
-  TransactionOptions,
 } from '../storage.js';
-import type { Edge, IndexSpec, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
+import type {
+  BackupResult,
+  CompactResult,
+  Edge,
+  IndexSpec,
+  Neighbor,
+  Node,
+  Path,
+  Properties,
+  Reached,
+  RestoreResult,
+  SearchHit,
+  SpaceSpec,
+  Stats,
+  StorageUsage,
+  VerifyResult,
+} from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
 import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
@@ -186,6 +205,10 @@ class NativeOperations implements StorageOperations {
     return sync(() => parse<Stats>(this.addon.stats(this.#handle, false)));
   }
 
+  executeQuery(planJson: string, vector?: Float32Array): string {
+    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
+  }
+
   queuePush(queue: string, items: QueueItemInput[]): boolean[] {
     return sync(() => parse<boolean[]>(this.addon.queuePush(this.#handle, queue, JSON.stringify(items), false)));
   }
@@ -212,10 +235,6 @@ class NativeOperations implements StorageOperations {
 
   queueDeadLetters(queue: string, limit: number): DeadLetter[] {
     return sync(() => parse<DeadLetter[]>(this.addon.queueDeadLetters(this.#handle, queue, limit, false)));
-  }
-
-  executeQuery(planJson: string, vector?: Float32Array): string {
-    return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
   }
 }
 
@@ -254,6 +273,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly name = 'native';
   readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true };
   readonly async: AsyncStorageOperations;
+  readonly maintenance: StorageMaintenance;
   readonly #handle: NativeHandle;
 
   constructor(options: StorageOpenOptions) {
@@ -290,9 +310,32 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       shortestPath: (from, to, hop, maxDepth) => later(async () => parseOrNull<Path>(await a.shortestPath(h, from, to, JSON.stringify(hop), maxDepth, true))),
       listNodes: (query) => later(async () => nodePage(await a.listNodes(h, JSON.stringify(query), true))),
       listEdges: (query) => later(async () => parse<EdgePage>(await a.listEdges(h, JSON.stringify(query), true))),
-      stats: () => later(async () => parse<Stats>(await a.stats(h, true))),
+      stats: () =>
+        later(async () => {
+          const [stats, storage] = await Promise.all([a.stats(h, true), a.usage(h, true)]);
+          return { ...parse<Stats>(stats), storage: parse<StorageUsage>(storage) };
+        }),
       executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
     };
+    this.maintenance = {
+      backup: (dest, control) => sync(() => parse<BackupResult>(a.backup(h, dest, control.onProgress ?? null, null, false))),
+      compact: (control) => sync(() => parse<CompactResult>(a.compact(h, control.onProgress ?? null, null, false))),
+      verify: () => sync(() => parse<VerifyResult>(a.verify(h, false))),
+      metrics: () => sync(() => parse<EngineMetrics>(a.metrics(h, false))),
+      usage: () => sync(() => parse<StorageUsage>(a.usage(h, false))),
+      load: (records) => sync(() => a.load(h, JSON.stringify(records), false)),
+      async: {
+        backup: (dest, control) => cancellable(a, control, (token) => a.backup(h, dest, control.onProgress ?? null, token, true)).then((j) => parse<BackupResult>(j)),
+        compact: (control) => cancellable(a, control, (token) => a.compact(h, control.onProgress ?? null, token, true)).then((j) => parse<CompactResult>(j)),
+        verify: () => later(async () => parse<VerifyResult>(await a.verify(h, true))),
+        metrics: () => later(async () => parse<EngineMetrics>(await a.metrics(h, true))),
+        usage: () => later(async () => parse<StorageUsage>(await a.usage(h, true))),
+      },
+    };
+  }
+
+  override stats(): Stats {
+    return { ...super.stats(), storage: this.maintenance.usage() };
   }
 
   beginTransaction(options?: TransactionOptions): StorageTransaction {
@@ -302,6 +345,29 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
   close(): void {
     this.addon.close(this.#handle);
   }
+}
+
+/** Runs an asynchronous long call with a cancel token that `control.signal` triggers. */
+async function cancellable<T>(addon: NativeAddon, control: MaintenanceControl, run: (token: NativeCancelToken) => Promise<T>): Promise<T> {
+  const token = addon.cancelToken();
+  const abort = () => addon.cancel(token);
+  control.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    return await later(() => run(token));
+  } finally {
+    control.signal?.removeEventListener('abort', abort);
+  }
+}
+
+/** Checks a backup (manifest, hash, pages, every record) and restores it into `targetPath`. */
+export function restoreNative(backupPath: string, targetPath: string, overwrite: boolean, control: MaintenanceControl): RestoreResult {
+  const a = native();
+  return sync(() => parse<RestoreResult>(a.restore(backupPath, targetPath, overwrite, control.onProgress ?? null, null, false)));
+}
+
+export async function restoreNativeAsync(backupPath: string, targetPath: string, overwrite: boolean, control: MaintenanceControl): Promise<RestoreResult> {
+  const a = native();
+  return parse<RestoreResult>(await cancellable(a, control, (token) => a.restore(backupPath, targetPath, overwrite, control.onProgress ?? null, token, true)));
 }
 
 /** Registers the native backend as `native`, the same way a third-party plugin would. */

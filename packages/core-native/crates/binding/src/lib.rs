@@ -5,6 +5,7 @@
 
 mod convert;
 mod errors;
+mod ops;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
@@ -589,6 +590,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("getEmbedding", get_embedding)?;
     cx.export_function("search", search)?;
     cx.export_function("stats", stats)?;
+    cx.export_function("executePlan", execute_plan)?;
     cx.export_function("queuePush", queue_push)?;
     cx.export_function("queueLease", queue_lease)?;
     cx.export_function("queueAck", queue_ack)?;
@@ -596,7 +598,16 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("queueDeadLetter", queue_dead_letter)?;
     cx.export_function("queueStats", queue_stats)?;
     cx.export_function("queueDeadLetters", queue_dead_letters)?;
-    cx.export_function("executePlan", execute_plan)?;
     cx.export_function("debugPanic", debug_panic)?;
+    cx.export_function("backup", ops::backup)?;
+    cx.export_function("restore", ops::restore)?;
+    cx.export_function("checkBackup", ops::check_backup)?;
+    cx.export_function("compact", ops::compact)?;
+    cx.export_function("verify", ops::verify)?;
+    cx.export_function("metrics", ops::metrics)?;
+    cx.export_function("usage", ops::usage)?;
+    cx.export_function("cancelToken", ops::cancel_token)?;
+    cx.export_function("cancel", ops::cancel)?;
+    cx.export_function("load", ops::load)?;
     Ok(())
 }

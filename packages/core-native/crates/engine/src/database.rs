@@ -24,8 +24,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The on-disk format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format this build writes (and the newest it reads; older
+/// ones are upgraded on open, see `upgrade`).
+pub const FORMAT_VERSION: u32 = crate::upgrade::FORMAT_VERSION;
 /// Longest public id, in UTF-8 bytes (LMDB keys are at most 511 bytes).
 pub const MAX_ID_BYTES: usize = 256;
 /// Longest node or edge type, in UTF-8 bytes.
@@ -153,11 +154,11 @@ pub struct Database {
     transaction: Option<Arc<Transaction>>,
 }
 
-const META_FORMAT: &[u8] = b"format_version";
+pub(crate) const META_FORMAT: &[u8] = b"format_version";
 const META_NEXT_SPACE: &[u8] = b"next_space_id";
 pub(crate) const META_NEXT_INDEX: &[u8] = b"next_index_id";
 const SPACE_PREFIX: &str = "space/";
-const SPACE_COUNT_PREFIX: &str = "space_count/";
+pub(crate) const SPACE_COUNT_PREFIX: &str = "space_count/";
 
 /// What a change-log entry records; pruned by the index checkpoints.
 #[repr(u8)]
@@ -188,19 +189,29 @@ impl Database {
         let found = self.store.read(|txn, t| get_meta_u64(txn, t, META_FORMAT))?;
         match found {
             Some(v) if v == u64::from(FORMAT_VERSION) => Ok(()),
-            Some(v) => Err(Error::new(
+            Some(v) if v > u64::from(FORMAT_VERSION) => Err(Error::new(
                 Code::Unsupported,
                 format!(
-                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION}",
+                    "database {} has format version {v}; this build of LoomDB reads format version {FORMAT_VERSION} and older",
                     self.path().display()
                 ),
             )),
-            None if self.options.read_only => Ok(()),
-            None => self.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))),
+            // Older formats are read as they are; a writable open upgrades them.
+            Some(_) | None if self.options.read_only => Ok(()),
+            Some(v) => crate::upgrade::upgrade(self, v),
+            None => self.write(|txn, t| crate::upgrade::stamp_new(txn, t)),
         }
     }
 
-    fn writable(&self) -> Result<()> {
+    pub(crate) fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub(crate) fn is_transaction(&self) -> bool {
+        self.transaction.is_some()
+    }
+
+    pub(crate) fn writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::new(
                 Code::ReadOnly,
@@ -210,11 +221,11 @@ impl Database {
         Ok(())
     }
 
-    fn durable(&self) -> bool {
+    pub(crate) fn durable(&self) -> bool {
         self.options.durability == Durability::Immediate
     }
 
-    fn busy_timeout(&self) -> Duration {
+    pub(crate) fn busy_timeout(&self) -> Duration {
         Duration::from_millis(self.options.busy_timeout_ms)
     }
 
@@ -273,6 +284,7 @@ impl Database {
     // ---- nodes ----
 
     pub fn insert_node(&self, node: &NewNode, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_node(node)?;
         self.write(|txn, t| insert_node(txn, t, node, now))
     }
@@ -280,6 +292,7 @@ impl Database {
     /// All-or-nothing: every node is validated, then all are written in one commit.
     /// Returns how many were inserted.
     pub fn insert_nodes(&self, nodes: &[NewNode], now: i64) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("nodes", nodes, |n| &n.id, validate_node, |txn, t, n| insert_node(txn, t, n, now).map(drop))
     }
 
@@ -309,6 +322,7 @@ impl Database {
     }
 
     pub fn get_node(&self, id: &str) -> Result<Option<Node>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => read_node(txn, t, key).map(Some),
             None => Ok(None),
@@ -318,6 +332,7 @@ impl Database {
     /// Shallow-merges `patch` (a JSON object as text) into the properties; a
     /// `null` value deletes its key.
     pub fn update_node(&self, id: &str, patch: &str, now: i64) -> Result<Node> {
+        let _timer = self.timer(crate::metrics::Op::Update);
         let patch: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
         self.write(|txn, t| {
@@ -344,6 +359,7 @@ impl Database {
 
     /// Deletes the node, its edges and its embeddings. `false` when absent.
     pub fn delete_node(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.node_ids, id)? {
             Some(key) => delete_node(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -354,6 +370,7 @@ impl Database {
     /// filter admits, with their edges and embeddings, in one commit.
     /// Returns how many were deleted.
     pub fn delete_nodes(&self, filter: &NodeFilter) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed: Vec<u64> = match_nodes(txn, t, filter)?;
             for &key in &doomed {
@@ -366,6 +383,7 @@ impl Database {
     /// Deletes the listed edges, or every edge of `edge_type` (optionally only
     /// those from and/or to the given nodes), in one commit. Returns the count.
     pub fn delete_edges(&self, selector: &EdgeSelector) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| {
             let doomed = match_edges(txn, t, selector)?;
             for &key in &doomed {
@@ -378,6 +396,7 @@ impl Database {
     // ---- edges ----
 
     pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         validate_edge(edge)?;
         self.write(|txn, t| insert_edge(txn, t, edge, now))
     }
@@ -385,6 +404,7 @@ impl Database {
     /// All-or-nothing: every edge is validated, then all are written in one commit.
     /// Returns how many were inserted.
     pub fn insert_edges(&self, edges: &[NewEdge], now: i64) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.insert_batch("edges", edges, |e| &e.id, validate_edge, |txn, t, e| insert_edge(txn, t, e, now).map(drop))
     }
 
@@ -394,34 +414,17 @@ impl Database {
     /// below. An existing edge must have the item's type and endpoints. Items
     /// apply in order (an id may repeat), all in one commit.
     pub fn add_edge_weights(&self, items: &[NewEdge], now: i64) -> Result<()> {
-        // One entry per id (the sum of its weights, at its first position), so
-        // each id is looked up once: id-map puts land at the end of the call.
-        let mut merged: Vec<(usize, NewEdge)> = Vec::with_capacity(items.len());
-        let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::with_capacity(items.len());
         for (i, e) in items.iter().enumerate() {
             validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
-            match at.get(e.id.as_str()) {
-                Some(&j) => {
-                    let first = &mut merged[j].1;
-                    if first.edge_type != e.edge_type || first.from != e.from || first.to != e.to {
-                        return Err(in_batch("edges", i, Error::invalid(format!("edge \"{}\" appears earlier in the batch with another type or endpoints", e.id))));
-                    }
-                    first.weight += e.weight;
-                }
-                None => {
-                    at.insert(&e.id, merged.len());
-                    merged.push((i, e.clone()));
-                }
-            }
         }
         self.write(|txn, t| {
-            for (i, e) in &merged {
+            for (i, e) in items.iter().enumerate() {
                 match lookup(txn, t.edge_ids, &e.id)? {
                     Some(key) => {
                         let mut edge = read_edge(txn, t, key)?;
                         if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
                             let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
-                            return Err(in_batch("edges", *i, Error::invalid(message)));
+                            return Err(in_batch("edges", i, Error::invalid(message)));
                         }
                         edge.weight += e.weight;
                         if edge.weight <= 0.0 {
@@ -433,7 +436,9 @@ impl Database {
                         }
                     }
                     None if e.weight > 0.0 => {
-                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", *i, err))?;
+                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
+                        // A later item may name the same edge: make it visible.
+                        t.apply_held(txn)?;
                     }
                     None => {}
                 }
@@ -443,6 +448,7 @@ impl Database {
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => read_edge(txn, t, key).map(Some),
             None => Ok(None),
@@ -484,6 +490,7 @@ impl Database {
     }
 
     pub fn delete_edge(&self, id: &str) -> Result<bool> {
+        let _timer = self.timer(crate::metrics::Op::Delete);
         self.write(|txn, t| match lookup(txn, t.edge_ids, id)? {
             Some(key) => delete_edge_record(txn, t, key).map(|()| true),
             None => Ok(false),
@@ -519,6 +526,7 @@ impl Database {
 
     /// Stores (or replaces) the node's vector in `space`.
     pub fn insert_embedding(&self, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| insert_embedding(txn, t, node_id, space, vector))
     }
 
@@ -526,6 +534,7 @@ impl Database {
     /// outside a transaction, brings the HNSW graphs of the spaces written up
     /// to date, adding on every core.
     pub fn insert_embeddings(&self, items: &[(String, String, Vec<f32>)]) -> Result<()> {
+        let _timer = self.timer(crate::metrics::Op::Insert);
         self.write(|txn, t| {
             for (i, (node, space, vector)) in items.iter().enumerate() {
                 insert_embedding(txn, t, node, space, vector).map_err(|e| in_batch("embeddings", i, e))?;
@@ -548,6 +557,7 @@ impl Database {
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
+        let _timer = self.timer(crate::metrics::Op::Get);
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             let Some(node) = lookup(txn, t.node_ids, node_id)? else { return Ok(None) };
@@ -569,6 +579,7 @@ impl Database {
     /// `k` results whenever `k` passing nodes have a vector. Inside a
     /// transaction the scan is exact (the graph holds committed data only).
     pub fn search(&self, space: &str, query: &[f32], request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        let _timer = self.timer(crate::metrics::Op::Search);
         request.validate()?;
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
@@ -628,7 +639,7 @@ impl Database {
                         })
                     }))
                     .collect::<Result<_>>()?,
-                format_version: FORMAT_VERSION,
+                format_version: get_meta_u64(txn, t, META_FORMAT)?.map_or(FORMAT_VERSION, |v| u32::try_from(v).unwrap_or(u32::MAX)),
             })
         })
     }
@@ -658,7 +669,7 @@ fn validate_properties(json: &str) -> Result<()> {
     }
 }
 
-fn validate_edge(e: &NewEdge) -> Result<()> {
+pub(crate) fn validate_edge(e: &NewEdge) -> Result<()> {
     validate_id("edge id", &e.id)?;
     validate_type("edge type", &e.edge_type)?;
     validate_properties(&e.properties)?;
@@ -668,7 +679,7 @@ fn validate_edge(e: &NewEdge) -> Result<()> {
     Ok(())
 }
 
-fn validate_node(n: &NewNode) -> Result<()> {
+pub(crate) fn validate_node(n: &NewNode) -> Result<()> {
     validate_id("node id", &n.id)?;
     validate_type("node type", &n.node_type)?;
     validate_properties(&n.properties)
@@ -722,7 +733,7 @@ pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
 }
 
-fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
+pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<Node> {
     if lookup(txn, t.node_ids, &n.id)?.is_some() {
         return Err(Error::already_exists(format!("node \"{}\" already exists", n.id)));
     }
@@ -740,7 +751,7 @@ fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -> Result<No
     Ok(node)
 }
 
-fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
+pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
     if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
@@ -885,7 +896,7 @@ fn match_edges(txn: &RoTxn, t: &Tables, selector: &EdgeSelector) -> Result<Vec<u
 
 /// Prefixes a batch item's error with its position. A full map passes
 /// unchanged: `Store::write` grows the map and runs the batch again.
-fn in_batch(what: &str, i: usize, e: Error) -> Error {
+pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
     if e.is_map_full() {
         return e;
     }
@@ -1043,7 +1054,7 @@ pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space
     })
 }
 
-fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
+pub(crate) fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
     let mut out = Vec::new();
     for entry in t.meta.prefix_iter(txn, SPACE_PREFIX.as_bytes())? {
         let (k, v) = entry?;

@@ -94,6 +94,7 @@ fn require(txn: &RoTxn, t: &Tables, id: &str) -> Result<u64> {
 impl Database {
     /// The edges of `id` that `hop` follows and the node at their other end.
     pub fn neighbors(&self, id: &str, hop: &Hop, limit: Option<usize>) -> Result<Vec<(Edge, Node)>> {
+        let _timer = self.timer(crate::metrics::Op::Traverse);
         self.read(|txn, t| {
             let start = require(txn, t, id)?;
             adjacent(txn, t, start, hop)?
@@ -106,6 +107,7 @@ impl Database {
 
     /// How many edges of `id` `hop` follows.
     pub fn degree(&self, id: &str, hop: &Hop) -> Result<u64> {
+        let _timer = self.timer(crate::metrics::Op::Traverse);
         self.read(|txn, t| Ok(adjacent(txn, t, require(txn, t, id)?, hop)?.len() as u64))
     }
 
@@ -113,6 +115,7 @@ impl Database {
     /// `max_depth` hops. With `node_types`, only nodes of those types are
     /// entered, so the walk does not pass through others.
     pub fn traverse(&self, start: &str, hop: &Hop, max_depth: u32, node_types: Option<&[String]>, limit: Option<usize>) -> Result<Vec<Reached>> {
+        let _timer = self.timer(crate::metrics::Op::Traverse);
         self.read(|txn, t| {
             let origin = require(txn, t, start)?;
             let limit = limit.unwrap_or(usize::MAX);
@@ -149,6 +152,7 @@ impl Database {
     /// A shortest path (fewest edges) from `from` to `to` within `max_depth`
     /// hops, or `None`. Breadth-first, so ties go to the first found in key order.
     pub fn shortest_path(&self, from: &str, to: &str, hop: &Hop, max_depth: u32) -> Result<Option<Path>> {
+        let _timer = self.timer(crate::metrics::Op::Traverse);
         self.read(|txn, t| {
             let (source, target) = (require(txn, t, from)?, require(txn, t, to)?);
             let mut parent: HashMap<u64, (u64, u64)> = HashMap::new();

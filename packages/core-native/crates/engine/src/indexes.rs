@@ -274,7 +274,7 @@ fn value_prefix(def: &IndexDef, v: &Value) -> Option<Vec<u8>> {
     Some(k)
 }
 
-fn entry_key(def: &IndexDef, v: &Value, node: u64) -> Option<Vec<u8>> {
+pub(crate) fn entry_key(def: &IndexDef, v: &Value, node: u64) -> Option<Vec<u8>> {
     let mut k = value_prefix(def, v)?;
     k.extend_from_slice(&u64_key(node));
     Some(k)

@@ -2,10 +2,13 @@
 //!
 //! Pure Rust; the Neon binding in `crates/binding` only converts values and
 //! errors. A database is a directory holding `data.mdb`, `lock.mdb` and
-//! `writer.lock`; see `store` for what is shared per process and `codec` for
+//! `writer.lock` and `open.lock`; see `store` for what is shared per process and `codec` for
 //! the on-disk layout of records.
 
+mod backup;
 mod codec;
+mod compact;
+mod copy;
 mod database;
 mod error;
 mod filter;
@@ -13,13 +16,19 @@ mod graph;
 mod hnsw;
 mod indexes;
 mod keys;
-mod queue;
+mod load;
+mod metrics;
+mod pagecheck;
 mod plan;
+mod presence;
 mod query;
+mod queue;
 mod records;
 mod scan;
 mod store;
 mod transaction;
+mod upgrade;
+mod verify;
 mod vector_index;
 mod vector_search;
 mod vectors;
@@ -30,12 +39,19 @@ pub use database::{
     Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
+pub use backup::{BackupReport, Manifest, RestoreReport};
+pub use compact::{CompactReport, CHECKPOINT_PREFIX};
+pub use copy::Progress;
 pub use error::{Code, Error, Result};
+pub use load::{LoadEdge, LoadNode, LoadRecord};
+pub use metrics::{Metrics, Op, OpStats, Report as MetricsReport};
+pub use store::{TableUsage, Usage};
+pub use verify::{Problem, VerifyReport};
 pub use filter::{Condition, NodeFilter};
 pub use graph::{Direction, Hop, Path, Reached};
-pub use queue::{DeadLetter, LeasedItem, QueueItem, QueueStats, MAX_QUEUE_ID_BYTES, MAX_QUEUE_NAME_BYTES};
 pub use plan::{Plan, PLAN_VERSION};
 pub use query::Stage;
+pub use queue::{DeadLetter, LeasedItem, QueueItem, QueueStats, MAX_QUEUE_ID_BYTES, MAX_QUEUE_NAME_BYTES};
 pub use records::{Edge, Node};
 pub use transaction::Transaction;
 pub use writer_lock::WriterGuard;

@@ -121,6 +121,7 @@ fn nodes_after(txn: &RoTxn, table: crate::store::Table, after: Option<u64>, desc
 impl Database {
     /// One page of nodes in `query.order`, filtered, strictly after `query.after`.
     pub fn list_nodes(&self, query: &NodePageQuery) -> Result<Page<Node>> {
+        let _timer = self.timer(crate::metrics::Op::Query);
         self.read(|txn, t| {
             let limit = query.limit;
             let mut items = Vec::with_capacity(limit.min(4096));
@@ -249,6 +250,7 @@ impl Database {
 
     /// One page of edges in creation order, optionally of one type.
     pub fn list_edges(&self, query: &EdgePageQuery) -> Result<Page<Edge>> {
+        let _timer = self.timer(crate::metrics::Op::Query);
         self.read(|txn, t| {
             let mut cursor = after_key(&query.after)?;
             let mut items = Vec::new();

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - One `Store` per canonical path per process (LMDB forbids opening an
 //!   environment twice); [`Store::open`] hands out the registered one.
-//! - Every transaction holds `map_guard` for reading (recursively, so a
+//! - Every transaction holds `live` (the map guard) for reading (recursively, so a
 //!   thread with a long transaction open can still read); growing or adopting
 //!   the map size takes it for writing, so no transaction of this process is
 //!   live while `mdb_env_set_mapsize` runs, as LMDB requires.
@@ -16,10 +16,13 @@
 //!   OS crash.
 
 use crate::error::{Code, Error, Result};
+use crate::metrics::{Metrics, Op};
+use crate::pagecheck::{self, Snapshot};
+use crate::presence::{Exclusive, Presence};
 use crate::vector_index::VectorIndexes;
 use crate::writer_lock::{WriterGuard, WriterLock};
 use heed::types::Bytes;
-use heed::{Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
+use heed::{CompactionOption, Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,12 +51,19 @@ pub struct Tables {
 const TABLE_NAMES: [&str; 12] =
     ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index", "queues"];
 
-pub struct Store {
-    pub path: PathBuf,
+/// An open environment and its tables.
+pub struct Live {
     env: Env<WithTls>,
     pub tables: Tables,
-    map_guard: RwLock<()>,
+}
+
+pub struct Store {
+    pub path: PathBuf,
+    /// `None` only after a compaction that could not reopen the file.
+    live: RwLock<Option<Live>>,
     writer: Arc<WriterLock>,
+    presence: Presence,
+    pub metrics: Metrics,
     /// The HNSW graphs of the directory's spaces (saved when the store drops).
     pub vectors: VectorIndexes,
 }
@@ -68,7 +78,7 @@ impl Drop for MapHold {
     fn drop(&mut self) {
         // SAFETY: `Store::begin_long` took exactly one read lock for this hold
         // and forgot its guard.
-        unsafe { self.store.map_guard.force_unlock_read() }
+        unsafe { self.store.live.force_unlock_read() }
     }
 }
 
@@ -101,96 +111,90 @@ impl Store {
         Ok(store)
     }
 
+    /// Whether this process has the database at `path` open.
+    pub fn is_open_here(path: &Path) -> bool {
+        path.canonicalize().is_ok_and(|p| REGISTRY.lock().get(&p).is_some_and(|w| w.strong_count() > 0))
+    }
+
     fn open_env(path: &Path, initial_map_size: Option<usize>) -> Result<Store> {
-        let existing = std::fs::metadata(path.join("data.mdb")).map(|m| m.len() as usize).unwrap_or(0);
-        let map_size = initial_map_size.unwrap_or(DEFAULT_MAP_SIZE).max(existing).div_ceil(PAGE_SIZE) * PAGE_SIZE;
-        let mut options = EnvOpenOptions::new();
-        options.map_size(map_size).max_dbs(16).max_readers(1022);
-        // SAFETY: the directory is only ever opened through this registry (one
-        // environment per path per process) and never on a remote filesystem
-        // by our own code; NO_META_SYNC is compensated per commit (see above).
-        let env = unsafe {
-            options.flags(EnvFlags::NO_META_SYNC);
-            options.open(path)
-        }
-        .map_err(|e| Error::new(Code::Io, format!("cannot open database {}: {e}", path.display())))?;
-        // Reader slots left by processes that died (kill -9) would pin old pages forever.
-        env.clear_stale_readers()?;
+        let presence = Presence::join(path, Duration::from_secs(30))?;
+        check_structure_if_first(path, &presence)?;
         let writer = WriterLock::open(path)?;
-        let store_path = path.to_path_buf();
-        let tables = {
-            let _g = writer.acquire(Duration::from_secs(30))?;
-            let mut wtxn = env.write_txn()?;
-            let mut open = |name: &str| -> Result<Table> { Ok(env.create_database(&mut wtxn, Some(name))?) };
-            let t: Vec<Table> = TABLE_NAMES.iter().map(|n| open(n)).collect::<Result<_>>()?;
-            wtxn.commit()?;
-            Tables {
-                meta: t[0],
-                node_ids: t[1],
-                edge_ids: t[2],
-                nodes: t[3],
-                edges: t[4],
-                out_adj: t[5],
-                in_adj: t[6],
-                node_types: t[7],
-                embeddings: t[8],
-                changes: t[9],
-                prop_index: t[10],
-                queues: t[11],
-            }
+        let live = {
+            let guard = writer.acquire(Duration::from_secs(30))?;
+            open_live(path, initial_map_size, &guard)?
         };
-        let vectors = VectorIndexes::new(store_path.clone());
-        Ok(Store { path: store_path, env, tables, map_guard: RwLock::new(()), writer, vectors })
+        Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default(), vectors: VectorIndexes::new(path.to_path_buf()) })
+    }
+
+    fn closed(&self) -> Error {
+        Error::new(Code::Io, format!("database {} was closed by a compaction that could not reopen it; open it again", self.path.display()))
     }
 
     /// Runs `f` in a read transaction, adopting a map grown by another process.
     pub fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, WithTls>, &Tables) -> Result<T>) -> Result<T> {
+        let mut f = Some(f);
         loop {
-            let guard = self.map_guard.read_recursive();
-            match self.env.read_txn() {
-                Ok(rtxn) => return f(&rtxn, &self.tables),
-                Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
-                    drop(guard);
-                    self.set_map_size(0)?;
+            {
+                let guard = self.live.read_recursive();
+                let live = guard.as_ref().ok_or_else(|| self.closed())?;
+                let attempt = live.env.read_txn();
+                match attempt {
+                    Ok(rtxn) => return (f.take().expect("runs once"))(&rtxn, &live.tables),
+                    Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {}
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             }
+            self.set_map_size(0)?;
         }
     }
 
     /// Runs `f` in a write transaction and commits it. `f` may run more than
     /// once: when the map is full its transaction is aborted, the map doubles
     /// and `f` starts again, so it must not have effects outside the txn.
-    pub fn write<T>(&self, busy_timeout: Duration, durable: bool, mut f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
-        let _writer = self.acquire_writer(busy_timeout)?;
+    pub fn write<T>(&self, busy_timeout: Duration, durable: bool, f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
+        let writer = self.acquire_writer(busy_timeout)?;
+        self.write_locked(&writer, durable, f)
+    }
+
+    /// [`Store::write`] for a caller that holds the writer lock.
+    pub(crate) fn write_locked<T>(&self, _writer: &WriterGuard, durable: bool, mut f: impl FnMut(&mut RwTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
         loop {
-            let guard = self.map_guard.read_recursive();
-            let mut wtxn = match self.env.write_txn() {
-                Ok(t) => t,
-                Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
-                    drop(guard);
-                    self.set_map_size(0)?;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+            let map_full = {
+                let guard = self.live.read_recursive();
+                let live = guard.as_ref().ok_or_else(|| self.closed())?;
+                let attempt = live.env.write_txn();
+                let map_full = match attempt {
+                    Ok(mut wtxn) => {
+                        let outcome = f(&mut wtxn, &live.tables).and_then(|v| {
+                            let timer = self.metrics.time(Op::Commit);
+                            match wtxn.commit() {
+                                Ok(()) => Ok(Some((v, timer))),
+                                Err(e) if is_map_full(&e) => Ok(None),
+                                Err(e) => Err(e.into()),
+                            }
+                        });
+                        match outcome {
+                            Ok(Some((v, _commit_and_sync))) => {
+                                self.sync_if(durable)?;
+                                return Ok(v);
+                            }
+                            Ok(None) => true,
+                            Err(e) if e.is_map_full() => true,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Err(heed::Error::Mdb(heed::MdbError::MapResized)) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                map_full
             };
-            let outcome = f(&mut wtxn, &self.tables).and_then(|v| match wtxn.commit() {
-                Ok(()) => Ok(Ok(v)),
-                Err(e) if is_map_full(&e) => Ok(Err(())),
-                Err(e) => Err(e.into()),
-            });
-            match outcome {
-                Ok(Ok(v)) => {
-                    self.sync_if(durable)?;
-                    return Ok(v);
-                }
-                Ok(Err(())) => {}
-                Err(e) if e.is_map_full() => {}
-                Err(e) => return Err(e),
+            if map_full {
+                // The transaction is gone; grow and retry.
+                self.grow_map()?;
+            } else {
+                self.set_map_size(0)?;
             }
-            // The map is full: the transaction is gone; grow and retry.
-            drop(guard);
-            self.grow_map()?;
         }
     }
 
@@ -206,14 +210,18 @@ impl Store {
     /// (an `Arc` of this store) alive and ends the transaction before
     /// dropping it.
     pub(crate) fn begin_long(self: &Arc<Self>) -> Result<(MapHold, RwTxn<'static>)> {
-        let info = self.env.info();
+        let info = self.live.read_recursive().as_ref().ok_or_else(|| self.closed())?.env.info();
         if (info.last_page_number + 1) * PAGE_SIZE * 2 > info.map_size {
             self.set_map_size(info.map_size * 2)?;
         }
         loop {
-            std::mem::forget(self.map_guard.read_recursive());
+            let guard = self.live.read_recursive();
+            if guard.is_none() {
+                return Err(self.closed());
+            }
+            std::mem::forget(guard);
             let hold = MapHold { store: Arc::clone(self) };
-            match self.env.write_txn() {
+            match self.held().env.write_txn() {
                 // SAFETY: see above; `hold` keeps `self.env` alive and unmoved (it is inside the Arc).
                 Ok(t) => return Ok((hold, unsafe { std::mem::transmute::<RwTxn<'_>, RwTxn<'static>>(t) })),
                 Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {
@@ -228,32 +236,227 @@ impl Store {
     /// A nested transaction of `parent`, with the lifetime of a long one (see [`Store::begin_long`]).
     /// It must end before `parent` does.
     pub(crate) fn nested(&self, parent: &mut RwTxn<'static>) -> Result<RwTxn<'static>> {
-        let child = self.env.nested_write_txn(parent)?;
+        let child = self.held().env.nested_write_txn(parent)?;
         // SAFETY: the child refers to the environment, not to the `parent`
         // value, and the caller ends it before the parent.
         Ok(unsafe { std::mem::transmute::<RwTxn<'_>, RwTxn<'static>>(child) })
     }
 
+    /// The tables, for a caller that holds a [`MapHold`] (an open long transaction).
+    pub(crate) fn held_tables(&self) -> &Tables {
+        &self.held().tables
+    }
+
+    fn held(&self) -> &Live {
+        // SAFETY: only called while the caller holds a `MapHold`, a read lock
+        // on `live` taken after checking it is `Some`; nothing replaces the
+        // value until every read lock is gone.
+        unsafe { (*self.live.data_ptr()).as_ref().expect("a held store is open") }
+    }
+
     /// Makes a commit durable when the handle asked for `immediate`.
     pub(crate) fn sync_if(&self, durable: bool) -> Result<()> {
         if durable {
-            self.env.force_sync()?;
+            self.live.read_recursive().as_ref().ok_or_else(|| self.closed())?.env.force_sync()?;
         }
         Ok(())
     }
 
     /// Doubles the map (no transaction of this process may be live).
     pub(crate) fn grow_map(&self) -> Result<()> {
-        let size = self.env.info().map_size;
+        let size = self.live.read_recursive().as_ref().ok_or_else(|| self.closed())?.env.info().map_size;
         self.set_map_size(size * 2)
     }
 
     fn set_map_size(&self, size: usize) -> Result<()> {
-        let _exclusive = self.map_guard.write();
-        // SAFETY: holding `map_guard` for writing means no transaction of
-        // this process is live (all of them hold it for reading).
-        unsafe { self.env.resize(size) }.map_err(Error::from)
+        let live = self.live.write();
+        let live = live.as_ref().ok_or_else(|| self.closed())?;
+        // SAFETY: holding `live` for writing means no transaction of this
+        // process is live (all of them hold it for reading).
+        unsafe { live.env.resize(size) }.map_err(Error::from)
     }
+
+    /// Exclusive access for a rewrite of the file: `LOCKED` naming the
+    /// other processes that have it open.
+    pub(crate) fn exclusive(&self, what: &str) -> Result<Exclusive<'_>> {
+        self.presence.exclusive(what)
+    }
+
+    /// Streams a consistent copy of the committed data into `fd` (LMDB's
+    /// `mdb_env_copyfd2`, compacted when `compact`: no free pages). Readers
+    /// and writers go on meanwhile; map growth in this process waits.
+    pub(crate) fn copy_to_fd(&self, fd: std::os::fd::RawFd, compact: bool) -> Result<()> {
+        // Adopt a map another process grew, so the copy's transaction can begin.
+        self.read(|_, _| Ok(()))?;
+        let guard = self.live.read_recursive();
+        let live = guard.as_ref().ok_or_else(|| self.closed())?;
+        let option = if compact { CompactionOption::Enabled } else { CompactionOption::Disabled };
+        // SAFETY: the caller owns `fd`, open for writing, until this returns.
+        unsafe { live.env.copy_to_fd(fd, option) }.map_err(|e| Error::new(Code::Io, format!("copying {}: {e}", self.path.display())))
+    }
+
+    /// Runs `f` with a read transaction's id and the data file's path: the
+    /// pages of that snapshot stay as they are until `f` returns.
+    pub(crate) fn pinned<T>(&self, f: impl FnOnce(u64, &Path) -> Result<T>) -> Result<T> {
+        let guard = self.live.read_recursive();
+        let live = guard.as_ref().ok_or_else(|| self.closed())?;
+        let rtxn = live.env.read_txn()?;
+        f(rtxn.id() as u64, &self.path.join("data.mdb"))
+    }
+
+    /// Storage figures: pages in use per table and what a compaction would give back.
+    pub fn usage(&self) -> Result<Usage> {
+        let guard = self.live.read_recursive();
+        let live = guard.as_ref().ok_or_else(|| self.closed())?;
+        let rtxn = live.env.read_txn()?;
+        let t = &live.tables;
+        let named = [
+            ("meta", t.meta), ("node_ids", t.node_ids), ("edge_ids", t.edge_ids), ("nodes", t.nodes), ("edges", t.edges), ("out_adj", t.out_adj),
+            ("in_adj", t.in_adj), ("node_types", t.node_types), ("embeddings", t.embeddings), ("changes", t.changes), ("prop_index", t.prop_index),
+            ("queues", t.queues),
+        ];
+        let main: Option<Table> = live.env.open_database(&rtxn, None)?;
+        let main_pages = match main {
+            Some(db) => stat_pages(&db.stat(&rtxn)?),
+            None => 0,
+        };
+        let mut tables = Vec::with_capacity(named.len());
+        let mut used = 2 + main_pages;
+        let mut page_size = PAGE_SIZE as u64;
+        for (name, db) in named {
+            let s = db.stat(&rtxn)?;
+            page_size = u64::from(s.page_size);
+            used += stat_pages(&s);
+            tables.push(TableUsage { name, entries: s.entries as u64, bytes: stat_pages(&s) * page_size });
+        }
+        let info = live.env.info();
+        let file_bytes = std::fs::metadata(self.path.join("data.mdb")).map(|m| m.len())?;
+        Ok(Usage {
+            file_bytes,
+            map_bytes: info.map_size as u64,
+            page_size,
+            used_bytes: used * page_size,
+            reclaimable_bytes: file_bytes.saturating_sub(used * page_size),
+            tables,
+            readers: info.number_of_readers,
+        })
+    }
+
+    /// Swaps in the data file `replacement` (a compacted copy of this
+    /// database) and reopens. The caller holds the writer lock and exclusive
+    /// presence; `while_closed` runs with the environment closed. On any
+    /// failure the old file stays and is reopened.
+    pub(crate) fn replace_file(&self, writer: &WriterGuard, replacement: &Path, while_closed: impl FnOnce() -> Result<()>) -> Result<()> {
+        let mut live = self.live.write();
+        let map_size = live.as_ref().map(|l| l.env.info().map_size);
+        // Closing: this was the only `Env` of the path, so LMDB closes it here.
+        drop(live.take());
+        let data = self.path.join("data.mdb");
+        let swapped = std::fs::rename(replacement, &data)
+            .map_err(|e| Error::new(Code::Io, format!("cannot move {} over {}: {e}", replacement.display(), data.display())))
+            .and_then(|()| sync_dir(&self.path))
+            .and_then(|()| while_closed());
+        let reopened = open_live(&self.path, map_size, writer);
+        match reopened {
+            Ok(l) => {
+                *live = Some(l);
+                swapped
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Pages in use by a table, from its record.
+fn stat_pages(s: &heed::DatabaseStat) -> u64 {
+    (s.branch_pages + s.leaf_pages + s.overflow_pages) as u64
+}
+
+/// What the data file holds, for `stats().storage` and metrics.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    pub file_bytes: u64,
+    pub map_bytes: u64,
+    pub page_size: u64,
+    /// Pages reachable from the current snapshot (tables and meta pages).
+    pub used_bytes: u64,
+    /// File bytes a compaction would give back: free pages and the free list.
+    pub reclaimable_bytes: u64,
+    pub tables: Vec<TableUsage>,
+    /// Reader slots in use across all processes.
+    pub readers: u32,
+}
+
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct TableUsage {
+    pub name: &'static str,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Opens the environment at `path` and its tables. The caller holds the writer lock.
+fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Result<Live> {
+    let existing = std::fs::metadata(path.join("data.mdb")).map(|m| m.len() as usize).unwrap_or(0);
+    let map_size = map_size.unwrap_or(DEFAULT_MAP_SIZE).max(existing).div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    let mut options = EnvOpenOptions::new();
+    options.map_size(map_size).max_dbs(16).max_readers(1022);
+    // SAFETY: the directory is only ever opened through the registry (one
+    // environment per path per process) and never on a remote filesystem
+    // by our own code; NO_META_SYNC is compensated per commit (see above).
+    let env = unsafe {
+        options.flags(EnvFlags::NO_META_SYNC);
+        options.open(path)
+    }
+    .map_err(|e| Error::new(Code::Io, format!("cannot open database {}: {e}", path.display())))?;
+    // Reader slots left by processes that died (kill -9) would pin old pages forever.
+    env.clear_stale_readers()?;
+    let mut wtxn = env.write_txn()?;
+    let mut open = |name: &str| -> Result<Table> { Ok(env.create_database(&mut wtxn, Some(name))?) };
+    let t: Vec<Table> = TABLE_NAMES.iter().map(|n| open(n)).collect::<Result<_>>()?;
+    wtxn.commit()?;
+    let tables = Tables {
+        meta: t[0],
+        node_ids: t[1],
+        edge_ids: t[2],
+        nodes: t[3],
+        edges: t[4],
+        out_adj: t[5],
+        in_adj: t[6],
+        node_types: t[7],
+        embeddings: t[8],
+        changes: t[9],
+        prop_index: t[10],
+        queues: t[11],
+    };
+    Ok(Live { env, tables })
+}
+
+/// The first process to open a file checks its structure before LMDB reads
+/// it, holding the others off meanwhile; later ones share the checked file.
+fn check_structure_if_first(path: &Path, presence: &Presence) -> Result<()> {
+    let data = path.join("data.mdb");
+    if !data.exists() || !presence.alone()? {
+        return Ok(());
+    }
+    let Ok(_alone) = presence.exclusive("checking the file") else { return Ok(()) };
+    let report = pagecheck::check_file(&data, Snapshot::Newest)
+        .map_err(|e| Error::new(Code::Io, format!("cannot read {}: {e}", data.display())))?
+        .expect("the newest snapshot always exists");
+    match report.errors.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::corruption(format!(
+            "database {} is damaged ({} problem{}; first: {first}); restore it from a backup",
+            path.display(),
+            report.errors.len(),
+            if report.errors.len() == 1 { "" } else { "s" }
+        ))),
+    }
+}
+
+/// Makes a rename in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::new(Code::Io, format!("cannot sync {}: {e}", dir.display())))
 }
 
 fn is_map_full(e: &heed::Error) -> bool {

@@ -78,7 +78,7 @@ impl Transaction {
 
     /// Runs a read in the transaction: it sees the transaction's own writes.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&RoTxn<'_>, &Tables) -> Result<T>) -> Result<T> {
-        self.with_levels(|levels, _| f(levels.txns.last().expect("a live transaction has a root"), &self.store.tables))
+        self.with_levels(|levels, _| f(levels.txns.last().expect("a live transaction has a root"), self.store.held_tables()))
     }
 
     /// Runs one write call in a nested transaction: kept on success, undone on error.
@@ -86,7 +86,7 @@ impl Transaction {
         self.with_levels(|levels, outgrew_map| {
             let top = levels.txns.last_mut().expect("a live transaction has a root");
             let mut call = self.store.nested(top)?;
-            match f(&mut call, &self.store.tables) {
+            match f(&mut call, self.store.held_tables()) {
                 Ok(v) => {
                     call.commit().map_err(|e| self.map_full(e.into(), outgrew_map))?;
                     Ok(v)
@@ -128,6 +128,7 @@ impl Transaction {
     /// Commits every level; on `immediate` durability the data is on disk when this returns.
     pub fn commit(&self) -> Result<()> {
         self.with_levels(|_, _| Ok(()))?;
+        let _timer = self.store.metrics.time(crate::metrics::Op::Commit);
         let (levels, outgrew_map) = self.take();
         let Some(mut levels) = levels else { return Err(Error::invalid("the transaction has already ended")) };
         let mut result = Ok(());

@@ -100,6 +100,12 @@ impl VectorIndexes {
         })
     }
 
+    /// Drops every graph this process holds, unsaved, so the next search
+    /// rebuilds it (compaction calls this with the sidecars removed).
+    pub fn forget_all(&self) {
+        self.spaces.lock().clear();
+    }
+
     /// Writes the sidecar of every graph that changed since it was last saved.
     fn save_all(&self) -> Result<()> {
         let open: Vec<Arc<SpaceIndex>> = self.spaces.lock().values().cloned().collect();

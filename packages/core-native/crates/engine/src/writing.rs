@@ -13,7 +13,8 @@
 //! `finish` runs before that transaction commits; a call that fails drops it
 //! with its transaction, so nothing stale is ever written. No read of the
 //! same call looks for a held-back key (batches reject repeated ids before
-//! writing; an insert only checks ids that existed before the call).
+//! writing; an insert only checks ids that existed before the call); a call
+//! that must read back what it wrote calls [`Writing::apply_held`] first.
 
 use crate::database::{get_meta_u64, put_meta_u64};
 use crate::error::Result;
@@ -24,8 +25,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::ops::Deref;
 
-const META_NEXT_ID: &[u8] = b"next_id";
-const META_CHANGE_SEQ: &[u8] = b"change_seq";
+pub(crate) const META_NEXT_ID: &[u8] = b"next_id";
+pub(crate) const META_CHANGE_SEQ: &[u8] = b"change_seq";
 const META_CLOCK: &[u8] = b"clock";
 
 /// The sequence of the newest change-log entry committed as of `txn`.
@@ -77,14 +78,7 @@ impl<'t> Writing<'t> {
     /// Applies the held-back puts in key order and writes the counters
     /// back; call once, before the commit.
     pub fn finish(&self, txn: &mut RwTxn) -> Result<()> {
-        let held = std::mem::take(&mut *self.held.borrow_mut());
-        for (which, mut puts) in held.into_iter().enumerate() {
-            let table = self.held_table(which);
-            puts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (k, v) in puts {
-                table.put(txn, &k, &v)?;
-            }
-        }
+        self.apply_held(txn)?;
         if let Some(v) = self.next_id.get() {
             put_meta_u64(txn, self, META_NEXT_ID, v)?;
         }
@@ -93,6 +87,19 @@ impl<'t> Writing<'t> {
         }
         if let Some(v) = self.change_seq.get() {
             put_meta_u64(txn, self, META_CHANGE_SEQ, v)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the held-back puts now, in key order.
+    pub fn apply_held(&self, txn: &mut RwTxn) -> Result<()> {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        for (which, mut puts) in held.into_iter().enumerate() {
+            let table = self.held_table(which);
+            puts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in puts {
+                table.put(txn, &k, &v)?;
+            }
         }
         Ok(())
     }

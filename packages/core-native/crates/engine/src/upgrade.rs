@@ -1,0 +1,61 @@
+//! On-disk format versions and the upgrades between them.
+//!
+//! History:
+//! - 1: the first format.
+//! - 2: meta `changes_pruned_through` holds the last change-log sequence
+//!   that compaction removed (0: none), so whoever reads the change log
+//!   knows where it starts and rebuilds instead of missing changes.
+//!
+//! Invariants: a writable open of an older format first writes a backup
+//! next to the database (`<name>.format-<v>-backup-<ms>`), then upgrades in
+//! one transaction, so a failed upgrade leaves the old format readable and
+//! the backup restorable. A newer format is refused (`UNSUPPORTED`, naming
+//! both versions) by `Database::open`.
+
+use crate::backup;
+use crate::database::{get_meta_u64, put_meta_u64, Database, META_FORMAT};
+use crate::error::{Code, Error, Result};
+use crate::store::Tables;
+use heed::RwTxn;
+
+pub const FORMAT_VERSION: u32 = 2;
+pub(crate) const META_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
+
+/// Marks a new database with the current format.
+pub(crate) fn stamp_new(txn: &mut RwTxn, t: &Tables) -> Result<()> {
+    put_meta_u64(txn, t, META_PRUNED_THROUGH, 0)?;
+    put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))
+}
+
+/// Upgrades `db` from format `from` to the current one, after a backup.
+pub(crate) fn upgrade(db: &Database, from: u64) -> Result<()> {
+    if from < 1 {
+        return Err(Error::new(Code::Unsupported, format!("database {} has unknown format version {from}", db.path().display())));
+    }
+    let name = db.path().file_name().map_or_else(|| "database".into(), |n| n.to_string_lossy().into_owned());
+    let dest = db.path().with_file_name(format!("{name}.format-{from}-backup-{}", crate::now_ms()));
+    backup::backup(db, &dest, &mut |_, _| true)
+        .map_err(|e| Error::new(e.code, format!("upgrading {} from format {from} needs a backup first, which failed: {}", db.path().display(), e.message)))?;
+    db.write(|txn, t| {
+        if from < 2 && get_meta_u64(txn, t, META_PRUNED_THROUGH)?.is_none() {
+            put_meta_u64(txn, t, META_PRUNED_THROUGH, 0)?;
+        }
+        put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::database::{put_meta_u64, META_FORMAT};
+    use crate::{Code, Database, OpenOptions};
+
+    #[test]
+    fn a_newer_format_is_unsupported_naming_both_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.write(|txn, t| put_meta_u64(txn, t, META_FORMAT, 99)).unwrap();
+        let err = Database::open(dir.path(), OpenOptions::default()).err().unwrap();
+        assert_eq!(err.code, Code::Unsupported);
+        assert!(err.message.contains("format version 99") && err.message.contains(&format!("format version {}", super::FORMAT_VERSION)), "{}", err.message);
+    }
+}
