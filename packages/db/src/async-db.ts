@@ -220,6 +220,12 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.createIndex(spec));
   }
 
+  /** Declares an embedding space after opening, or checks the existing one has every field `spec` gives. */
+  async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
+    const prepared = prepareSpaceSpec(name, spec);
+    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
+  }
+
   /**
    * The durable queue `name` (`capabilities.durableQueue`). Its calls are
    * quick and synchronous; while this handle has a transaction open they
@@ -305,10 +311,9 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.searchVectors(space, v, k, filter, search));
   }
 
-  /** {@link EmbeddedDB.createSpace}: declares a space or checks an existing one. */
+  /** The same as {@link AsyncEmbeddedDB.ensureSpace}. */
   async createSpace(name: string, spec: SpaceSpec): Promise<void> {
-    const s = prepareSpaceSpec(name, spec);
-    return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, s)));
+    return this.ensureSpace(name, spec);
   }
 
   async insertEdgesBatch(edges: EdgeInput[], options?: LongOperationOptions): Promise<string[]> {

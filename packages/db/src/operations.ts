@@ -118,6 +118,16 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.createIndex(spec));
   }
 
+  /**
+   * Declares an embedding space after opening, as `open({ spaces })` does:
+   * creates it (defaults filled in) or checks that the existing one has
+   * every field `spec` gives (`INVALID_ARGUMENT` otherwise).
+   */
+  ensureSpace(name: string, spec: SpaceSpec): void {
+    const prepared = prepareSpaceSpec(name, spec);
+    this.run((b) => b.ensureSpace(name, prepared));
+  }
+
   /** Removes a property index; `false` when there was none. */
   dropIndex(index: IndexSpec): boolean {
     const spec = prepareIndexSpec(index);
@@ -202,14 +212,9 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.searchVectors(space, v, k, filter, search));
   }
 
-  /**
-   * Declares an embedding space, as `open({ spaces })` does: creates it
-   * (defaults filled in) or checks that the existing one has every field
-   * `spec` gives (`INVALID_ARGUMENT` otherwise).
-   */
+  /** The same as {@link DatabaseOperations.ensureSpace}. */
   createSpace(name: string, spec: SpaceSpec): void {
-    const s = prepareSpaceSpec(name, spec);
-    this.run((b) => b.ensureSpace(name, s));
+    this.ensureSpace(name, spec);
   }
 
   /** Inserts every edge or none, in one commit; returns their ids in order. */

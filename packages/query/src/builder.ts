@@ -1,4 +1,4 @@
-import { LoomError, type Embedder, type JsonValue, type Node, type SpaceStats, type StorageCapabilities } from '@loomdb/db';
+import { LoomError, type Embedder, type JsonValue, type Node, type StorageCapabilities } from '@loomdb/db';
 import type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js';
 import { executeGeneric, type RecordSource } from './generic.js';
 import { parsePlan, PLAN_VERSION, type Plan, type PlanOrder, type Scalar, type WhereOperator } from './plan.js';
@@ -220,7 +220,7 @@ export class ConvergedQuery {
   async #embed(space: string, text: string): Promise<Float32Array> {
     let embedder = this.#options.embedder;
     if (!embedder) {
-      const spec = (await this.#db.stats()).spaces.find((s) => s.name === space) as (SpaceStats & { embedder?: string }) | undefined;
+      const spec = (await this.#db.stats()).spaces.find((s) => s.name === space);
       if (!spec) throw new LoomError('NOT_FOUND', `space "${space}" does not exist`);
       if (!spec.embedder) throw new LoomError('UNSUPPORTED', `space "${space}" has no embedder in its spec, so similarTo needs a vector, not text`);
       embedder = this.#db.embedder(spec.embedder);

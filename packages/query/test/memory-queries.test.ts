@@ -112,6 +112,8 @@ for (const storage of ['native', 'memory'] as const) {
       const lake = await memory.findSimilarMemories('hiking at the lake', { k: 3 });
       expect(lake.items).toHaveLength(3);
       expect(ids(lake)[0]).toMatch(/^c-hike-/);
+      // The message space's spec names its embedder, so text needs no embedder option.
+      expect(ids(await new MemoryQueries(db).findSimilarMemories('hiking at the lake', { k: 3 }))).toEqual(ids(lake));
       expect(lake.items.map((i) => i.distance)).toEqual([...lake.items.map((i) => i.distance!)].sort((a, b) => a - b));
       const rust = await memory.findSimilarMemories('Rust engine query plan', { k: 2, conversationId: 'c-rust' });
       expect(ids(rust)).toEqual(['c-rust-2', 'c-rust-3']);

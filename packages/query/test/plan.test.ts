@@ -124,6 +124,19 @@ describe('plans', () => {
     expect(err.code).toBe('UNSUPPORTED');
     expect(err.message).toContain('"default"');
   });
+
+  it("embeds text with the embedder named in the space's spec, on both backends", async () => {
+    for (const storage of ['native', 'memory'] as const) {
+      const withEmbedder = EmbeddedDB.open(join(dir, `embedder-${storage}`), { storage, spaces: { notes: { dimensions: 384, metric: 'cosine', embedder: 'hashing' } } });
+      withEmbedder.insertNodesBatch(['hiking the alps', 'baking bread', 'alpine hiking trails'].map((content, i) => ({ id: `n${i}`, type: 'Note', properties: { content } })));
+      const embedder = withEmbedder.embedder('hashing');
+      withEmbedder.insertEmbeddingsBatch((await embedder.embed(['hiking the alps', 'baking bread', 'alpine hiking trails'])).map((vector, i) => ({ nodeId: `n${i}`, vector, space: 'notes' })));
+      const r = await query(withEmbedder).similarTo('hiking', { space: 'notes', k: 2 }).execute();
+      expect(r.items.map((i) => i.node.id).sort()).toEqual(['n0', 'n2']);
+      expect((await failure(() => query(withEmbedder).similarTo('x', { space: 'nope' }).execute())).code).toBe('NOT_FOUND');
+      withEmbedder.close();
+    }
+  });
 });
 
 describe('bad plans and arguments', () => {

@@ -23,9 +23,20 @@ const GRAM_SEEDS = { 3: fnv1a(FNV_OFFSET, 'c3:'), 4: fnv1a(FNV_OFFSET, 'c4:') } 
 const SPACE = 0x20;
 
 /**
+ * English function words: they carry little meaning, so they count for a
+ * fifth of a content word and make no bigrams or character n-grams
+ * (otherwise "how do I …" questions all look alike).
+ */
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  ('a an and are as at be but by can could did do does for from had has have how i if in into is it its me my no not of on or ' +
+    'our should so than that the their them then there these they this to was we were what when where which who why will with ' +
+    'would you your').split(' '),
+);
+
+/**
  * Feature hashing of a text into `dimensions` floats, L2-normalised: word
  * unigrams and bigrams, and character 3- and 4-grams of each word (which
- * make "database" and "databases" close). Each feature adds ±weight at a
+ * make "database" and "databases" close); function words count little. Each feature adds ±weight at a
  * hashed position (the sign from another hash bit keeps collisions
  * unbiased). Deterministic and offline: same text, same vector, everywhere.
  * An empty text (no letters or digits) is the zero vector.
@@ -42,8 +53,13 @@ export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Flo
   const words = text.toLowerCase().match(WORD) ?? [];
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!;
+    if (STOP_WORDS.has(word)) {
+      add(fnv1a(WORD_SEED, word), 0.2);
+      continue;
+    }
     add(fnv1a(WORD_SEED, word), 1);
-    if (i > 0) add(fnv1a(Math.imul(fnv1a(BIGRAM_SEED, words[i - 1]!) ^ SPACE, 0x01000193), word), 0.7);
+    const previous = words[i - 1];
+    if (previous !== undefined && !STOP_WORDS.has(previous)) add(fnv1a(Math.imul(fnv1a(BIGRAM_SEED, previous) ^ SPACE, 0x01000193), word), 0.7);
     const padded = `<${word}>`;
     for (const n of [3, 4] as const) {
       for (let j = 0; j + n <= padded.length; j++) add(fnv1a(GRAM_SEEDS[n], padded, j, j + n), 0.25);

@@ -184,15 +184,8 @@ impl Hnsw {
             Err(e) => return Err(Error::new(crate::error::Code::Io, format!("cannot read {}: {e}", path.display()))),
         };
         let bad = |why: &str| Error::corruption(format!("vector index {} {why}", path.display()));
-        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-            return Err(bad("has no LoomDB header"));
-        }
-        let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        let header = parse_header(&bytes).map_err(|why| bad(&why))?;
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
-        if u32_at(8) != FILE_VERSION {
-            return Err(bad(&format!("has file version {}", u32_at(8))));
-        }
-        let header = SidecarHeader { space_id: u32_at(12), fingerprint: u64_at(16), seq: u64_at(24) };
         if (header.space_id, header.fingerprint) != expect {
             return Err(bad("belongs to another space or spec"));
         }
@@ -213,6 +206,27 @@ impl Hnsw {
         hnsw.index.reserve_capacity_and_threads(hnsw.index.size(), SLOTS).map_err(internal)?;
         Ok(Some((hnsw, header)))
     }
+}
+
+/// The header of the sidecar at `path`, if there is a readable one.
+pub fn read_header(path: &Path) -> Option<SidecarHeader> {
+    use std::io::Read;
+    let mut head = [0u8; HEADER_LEN];
+    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    parse_header(&head).ok()
+}
+
+/// Magic, version and the identity fields of a header.
+fn parse_header(bytes: &[u8]) -> std::result::Result<SidecarHeader, String> {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        return Err("has no LoomDB header".into());
+    }
+    let u32_at = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+    let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+    if u32_at(8) != FILE_VERSION {
+        return Err(format!("has file version {}", u32_at(8)));
+    }
+    Ok(SidecarHeader { space_id: u32_at(12), fingerprint: u64_at(16), seq: u64_at(24) })
 }
 
 /// How a space's graph stores vectors (see the invariants).

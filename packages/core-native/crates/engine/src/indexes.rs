@@ -200,6 +200,28 @@ pub fn candidates_within(txn: &RoTxn, t: &Tables, def: &IndexDef, condition: &Co
     Ok(Some(out))
 }
 
+/// The nodes whose value may lie between a lower bound (`gt`/`gte`) and an
+/// upper bound (`lt`/`lte`) of one kind, read as one range; `None` when the
+/// bounds are of other operators or kinds, or more than `cap` entries match.
+/// Inclusive like [`candidates`]: the record test decides the ends.
+pub fn between_within(txn: &RoTxn, t: &Tables, def: &IndexDef, lower: &Condition, upper: &Condition, cap: usize) -> Result<Option<Vec<u64>>> {
+    let (Condition::Gt(lo) | Condition::Gte(lo)) = lower else { return Ok(None) };
+    let (Condition::Lt(hi) | Condition::Lte(hi)) = upper else { return Ok(None) };
+    if kind_tag(lo).is_none() || kind_tag(lo) != kind_tag(hi) {
+        return Ok(None);
+    }
+    let (Some(from), Some(to)) = (value_prefix(def, lo), value_prefix(def, hi)) else { return Ok(None) };
+    let mut out = Vec::new();
+    if from <= to {
+        collect(txn, t, (Bound::Included(from), upper_of(to)), &mut out, cap)?;
+    }
+    if out.len() > cap {
+        return Ok(None);
+    }
+    out.sort_unstable();
+    Ok(Some(out))
+}
+
 /// Appends the nodes of the entries in `range`, stopping once `out` holds more than `cap`.
 fn collect(txn: &RoTxn, t: &Tables, range: (Bound<Vec<u8>>, Bound<Vec<u8>>), out: &mut Vec<u64>, cap: usize) -> Result<()> {
     let bounds: (Bound<&[u8]>, Bound<&[u8]>) = (as_ref(&range.0), as_ref(&range.1));
@@ -308,6 +330,7 @@ mod tests {
 
 #[cfg(test)]
 mod database_tests {
+    use super::IndexDef;
     use crate::filter::{Condition, NodeFilter};
     use crate::{Database, NewNode, NodeOrder, NodePageQuery, OpenOptions};
     use serde_json::json;
@@ -344,10 +367,18 @@ mod database_tests {
             ]
         };
         let scanned: Vec<_> = queries().into_iter().map(|q| (ids(&db, q.clone(), NodeOrder::CreatedAt), ids(&db, q, NodeOrder::Id))).collect();
+        let def = IndexDef { id: 1, node_type: "T".into(), property: "v".into() };
+        let between = |lo: Condition, hi: Condition| db.read(|txn, t| super::between_within(txn, t, &def, &lo, &hi, usize::MAX)).unwrap();
         assert!(db.create_index("T", "v").unwrap());
         assert!(!db.create_index("T", "v").unwrap());
         let indexed: Vec<_> = queries().into_iter().map(|q| (ids(&db, q.clone(), NodeOrder::CreatedAt), ids(&db, q, NodeOrder::Id))).collect();
         assert_eq!(indexed, scanned);
+        // T nodes valued 1 (n09 n18 n27 n36) or 2.5 (n01 n19 n28 n37): one range read for both bounds.
+        let in_range = between(Condition::Gt(json!(0.5)), Condition::Lte(json!(2.5))).unwrap();
+        assert_eq!(in_range.len(), 8);
+        assert_eq!(between(Condition::Gte(json!(3)), Condition::Lt(json!(1))).unwrap(), Vec::<u64>::new());
+        assert!(between(Condition::Gte(json!(1)), Condition::Lt(json!("a"))).is_none());
+        assert!(between(Condition::Eq(json!(1)), Condition::Lt(json!(2))).is_none());
         assert_eq!(ids(&db, vec![("v", Condition::Eq(json!(1)))], NodeOrder::Id), ["n09", "n18", "n27", "n36"].map(String::from));
 
         db.update_node("n09", r#"{"v":"moved"}"#, 2).unwrap();

@@ -23,6 +23,7 @@ mod plan;
 mod presence;
 mod query;
 mod queue;
+mod reach;
 mod records;
 mod scan;
 mod store;

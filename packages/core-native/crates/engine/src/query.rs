@@ -8,21 +8,24 @@
 //! - Indexes and reach sets only choose which nodes are looked at first (the
 //!   smallest set drives); every candidate is still tested against the whole
 //!   plan, so the strategy never changes the answer.
+//! - A graph filter whose walk would read more than
+//!   [`reach::LAST_LEVEL_BUDGET`] adjacency entries on its last level stays
+//!   partial when an index gives at most that many candidates instead (see
+//!   [`Reach`]).
 
 use crate::codec::{self, open as unseal, read_u64_be};
-use crate::database::{match_nodes, read_node, require_space, Database};
+use crate::database::{read_node, require_space, Database};
 use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
-use crate::graph::adjacent;
 use crate::indexes;
 use crate::keys;
-use crate::plan::{node_filter, position_of, GraphFilter, OrderKey, Plan, Position};
+use crate::plan::{position_of, GraphFilter, OrderKey, Plan, Position};
+use crate::reach::{self, Reach};
 use crate::records::Node;
 use crate::store::Tables;
 use crate::vectors::{self, Query, Space};
 use heed::RoTxn;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -45,8 +48,12 @@ struct Hit {
     distance: Option<f32>,
 }
 
-/// Nodes reached by a graph filter and their fewest hops.
-type Reach = HashMap<u64, u32>;
+/// One index read: a condition, or a lower and an upper bound on one property.
+#[derive(Clone, Copy)]
+enum Probe<'a> {
+    One(&'a Condition),
+    Between(&'a Condition, &'a Condition),
+}
 
 struct Run<'a> {
     txn: &'a RoTxn<'a>,
@@ -54,6 +61,9 @@ struct Run<'a> {
     plan: &'a Plan,
     filter: NodeFilter,
     reaches: Vec<Reach>,
+    /// Last-level reads before a walk may stay partial, and the most
+    /// candidates an index may then give ([`reach::LAST_LEVEL_BUDGET`] both, but in tests).
+    budget: (usize, usize),
     stages: Vec<Stage>,
     clock: Instant,
 }
@@ -63,9 +73,13 @@ impl Database {
     /// beside it) and returns its execution
     /// as JSON: `{ items: [{ node, distance?, hops? }], more, strategy, stages }`.
     pub fn execute_plan(&self, plan_json: &str, vector: Option<Vec<f32>>) -> Result<String> {
+        self.execute_plan_within(plan_json, vector, (reach::LAST_LEVEL_BUDGET, reach::LAST_LEVEL_BUDGET))
+    }
+
+    fn execute_plan_within(&self, plan_json: &str, vector: Option<Vec<f32>>, budget: (usize, usize)) -> Result<String> {
         let plan = Plan::parse(plan_json, vector)?;
         let filter = plan.filter()?;
-        self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), stages: Vec::new(), clock: Instant::now() }.execute())
+        self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), budget, stages: Vec::new(), clock: Instant::now() }.execute())
     }
 }
 
@@ -79,16 +93,27 @@ impl Run<'_> {
     fn execute(mut self) -> Result<String> {
         let (nodes, edges) = (self.t.nodes.len(self.txn)?, self.t.edges.len(self.txn)?);
         let degree = if nodes == 0 { 0.0 } else { edges as f64 / nodes as f64 };
+        let mut anchors = Vec::new();
         for g in &self.plan.graph {
-            let anchors = self.anchors(g)?;
-            let reach = self.reach(&anchors, &g.backwards(), g.max_hops)?;
-            let estimate = ((anchors.len() as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
-            let detail = format!("{} anchor(s), {:?}, ≤{} hops", anchors.len(), g.direction, g.max_hops).to_lowercase();
-            let size = reach.len();
+            anchors.push(reach::anchors(self.txn, self.t, g)?);
+            let reach = Reach::walk(self.txn, self.t, anchors.last().expect("pushed"), g, Some(self.budget.0))?;
+            self.graph_lap(g, anchors.last().expect("pushed").len(), &reach, nodes, degree);
             self.reaches.push(reach);
-            self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
         }
-        let (driver, source) = self.driver()?;
+        let (driver, source) = match self.driver()? {
+            (None, _) if self.reaches.iter().any(|r| matches!(r, Reach::Partial { .. })) => {
+                // No index to check the last hops from: complete the walks after all.
+                for (i, g) in self.plan.graph.iter().enumerate() {
+                    if matches!(self.reaches[i], Reach::Partial { .. }) {
+                        let reach = Reach::walk(self.txn, self.t, &anchors[i], g, None)?;
+                        self.graph_lap(g, anchors[i].len(), &reach, nodes, degree);
+                        self.reaches[i] = reach;
+                    }
+                }
+                self.driver()?
+            }
+            found => found,
+        };
         let similar = self.plan.similar.clone();
         let mut hits = match &similar {
             Some(s) => {
@@ -125,44 +150,17 @@ impl Run<'_> {
         };
         self.lap("order", format!("{order_name} {:?}", order.direction).to_lowercase(), None, page.len());
         strategy.push("order".into());
-        Ok(self.render(&page, remaining > take, &strategy.join(" → ")))
+        self.render(&page, remaining > take, &strategy.join(" → "))
     }
 
-    /// The keys of a graph filter's anchors that exist, sorted, without repeats.
-    fn anchors(&self, g: &GraphFilter) -> Result<Vec<u64>> {
-        let mut keys = Vec::new();
-        for id in &g.anchors {
-            keys.extend(crate::database::lookup(self.txn, self.t.node_ids, id)?);
-        }
-        if let Some(m) = &g.anchor_match {
-            keys.extend(match_nodes(self.txn, self.t, &node_filter("anchorMatch", &m.types, &m.conditions)?)?);
-        }
-        keys.sort_unstable();
-        keys.dedup();
-        Ok(keys)
-    }
-
-    /// Multi-source breadth-first walk from the anchors; anchors excluded.
-    fn reach(&self, anchors: &[u64], hop: &crate::graph::Hop, max_hops: u32) -> Result<Reach> {
-        let mut seen: Reach = anchors.iter().map(|&k| (k, 0)).collect();
-        let mut frontier = anchors.to_vec();
-        for depth in 1..=max_hops {
-            let mut next = Vec::new();
-            for &node in &frontier {
-                for (neighbour, _) in adjacent(self.txn, self.t, node, hop)? {
-                    seen.entry(neighbour).or_insert_with(|| {
-                        next.push(neighbour);
-                        depth
-                    });
-                }
-            }
-            if next.is_empty() {
-                break;
-            }
-            frontier = next;
-        }
-        seen.retain(|_, hops| *hops > 0);
-        Ok(seen)
+    fn graph_lap(&mut self, g: &GraphFilter, anchors: usize, reach: &Reach, nodes: u64, degree: f64) {
+        let estimate = ((anchors as f64) * degree.max(1.0).powi(g.max_hops as i32)).min(nodes as f64) as u64;
+        let (size, how) = match reach {
+            Reach::Complete(m) => (m.len(), String::new()),
+            Reach::Partial { inner, .. } => (inner.len(), format!(", last hop checked per candidate ({} within {})", inner.len(), g.max_hops - 1)),
+        };
+        let detail = format!("{anchors} anchor(s), {:?}, ≤{} hops{how}", g.direction, g.max_hops).to_lowercase();
+        self.lap(if g.negate { "graph-exclude" } else { "graph" }, detail, Some(estimate), size);
     }
 
     /// The smallest candidate set among the positive graph filters and the
@@ -170,13 +168,16 @@ impl Run<'_> {
     fn driver(&mut self) -> Result<(Option<Vec<u64>>, String)> {
         let mut best: Option<(Vec<u64>, String)> = None;
         for (i, g) in self.plan.graph.iter().enumerate() {
-            if !g.negate && best.as_ref().is_none_or(|(b, _)| self.reaches[i].len() < b.len()) {
-                let mut keys: Vec<u64> = self.reaches[i].keys().copied().collect();
-                keys.sort_unstable();
-                best = Some((keys, format!("graph filter {i}")));
+            if let (false, Reach::Complete(reach)) = (g.negate, &self.reaches[i]) {
+                if best.as_ref().is_none_or(|(b, _)| reach.len() < b.len()) {
+                    let mut keys: Vec<u64> = reach.keys().copied().collect();
+                    keys.sort_unstable();
+                    best = Some((keys, format!("graph filter {i}")));
+                }
             }
         }
-        let cap = best.as_ref().map_or(usize::MAX, |(b, _)| b.len());
+        let partial = self.reaches.iter().any(|r| matches!(r, Reach::Partial { .. }));
+        let cap = best.as_ref().map_or(if partial { self.budget.1 } else { usize::MAX }, |(b, _)| b.len());
         if let Some(found) = self.index_candidates(cap)? {
             best = Some(found);
         }
@@ -184,7 +185,11 @@ impl Run<'_> {
             self.intersect_indexes(keys, detail)?;
         }
         let size = best.as_ref().map(|(b, _)| b.len());
-        let detail = best.as_ref().map_or_else(|| "no index narrows: scan".to_owned(), |(_, d)| d.clone());
+        let detail = match &best {
+            Some((_, d)) => d.clone(),
+            None if partial => format!("no index gives at most {cap} candidates: the walks are completed"),
+            None => "no index narrows: scan".to_owned(),
+        };
         self.lap("candidates", detail.clone(), size.map(|s| s as u64), size.unwrap_or(0));
         Ok(match best {
             Some((keys, source)) => (Some(keys), source.split(' ').next().unwrap_or("index").to_owned()),
@@ -193,17 +198,15 @@ impl Run<'_> {
     }
 
     /// Narrows a sorted candidate set by every other indexed condition of a
-    /// single-type plan whose index range holds at most 8× as many nodes.
+    /// single-type plan whose index range holds at most 4× as many nodes.
     fn intersect_indexes(&self, keys: &mut Vec<u64>, detail: &mut String) -> Result<()> {
         let Some([ty]) = self.filter.types.as_deref() else { return Ok(()) };
-        let defs = indexes::list(self.txn, self.t, Some(ty))?;
-        for (property, condition) in &self.filter.conditions {
-            let Some(def) = defs.iter().find(|d| d.property == *property) else { continue };
-            let name = format!("index {ty}.{property}");
+        for (def, probe) in self.probes(ty)? {
+            let name = format!("index {ty}.{}", def.property);
             if detail.contains(&name) {
                 continue;
             }
-            if let Some(set) = indexes::candidates_within(self.txn, self.t, def, condition, keys.len().saturating_mul(8))? {
+            if let Some(set) = self.probe(&def, probe, keys.len().saturating_mul(4))? {
                 let mut other = set.iter().peekable();
                 keys.retain(|k| {
                     while other.next_if(|o| *o < k).is_some() {}
@@ -215,28 +218,56 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The indexed conditions on nodes of `ty`, most selective kind first:
+    /// `eq`, `in`, a lower and an upper bound on one property, one bound.
+    fn probes(&self, ty: &str) -> Result<Vec<(indexes::IndexDef, Probe<'_>)>> {
+        let defs = indexes::list(self.txn, self.t, Some(ty))?;
+        let conditions = &self.filter.conditions;
+        let mut out = Vec::new();
+        for def in defs {
+            let on: Vec<&Condition> = conditions.iter().filter(|(p, _)| *p == def.property).map(|(_, c)| c).collect();
+            let lower = on.iter().find(|c| matches!(c, Condition::Gt(_) | Condition::Gte(_)));
+            let upper = on.iter().find(|c| matches!(c, Condition::Lt(_) | Condition::Lte(_)));
+            if let (Some(lo), Some(hi)) = (lower, upper) {
+                out.push((def.clone(), Probe::Between(lo, hi)));
+            }
+            out.extend(on.into_iter().map(|c| (def.clone(), Probe::One(c))));
+        }
+        let rank = |p: &Probe| match p {
+            Probe::One(Condition::Eq(_)) => 0,
+            Probe::One(Condition::In(_)) => 1,
+            Probe::Between(..) => 2,
+            Probe::One(_) => 3,
+        };
+        out.sort_by_key(|(_, p)| rank(p));
+        Ok(out)
+    }
+
+    fn probe(&self, def: &indexes::IndexDef, probe: Probe, cap: usize) -> Result<Option<Vec<u64>>> {
+        match probe {
+            Probe::One(c) => indexes::candidates_within(self.txn, self.t, def, c, cap),
+            Probe::Between(lo, hi) => indexes::between_within(self.txn, self.t, def, lo, hi, cap),
+        }
+    }
+
     /// Nodes of the plan's types from their most selective usable index (a
     /// property index, else the type index), or `None` when there are no
     /// types or the set would exceed `cap`.
     fn index_candidates(&self, cap: usize) -> Result<Option<(Vec<u64>, String)>> {
         let Some(types) = &self.filter.types else { return Ok(None) };
-        let rank = |c: &Condition| match c {
-            Condition::Eq(_) => 0,
-            Condition::In(_) => 1,
-            _ => 2,
-        };
         let mut out = Vec::new();
         let mut used = Vec::new();
         'types: for ty in types {
-            let defs = indexes::list(self.txn, self.t, Some(ty))?;
-            let mut usable: Vec<_> = self.filter.conditions.iter().filter_map(|(p, c)| defs.iter().find(|d| d.property == *p).map(|d| (d, c))).collect();
-            usable.sort_by_key(|(_, c)| rank(c));
-            for (def, condition) in usable {
-                if let Some(keys) = indexes::candidates_within(self.txn, self.t, def, condition, cap.saturating_sub(out.len()))? {
+            for (def, probe) in self.probes(ty)? {
+                if let Some(keys) = self.probe(&def, probe, cap.saturating_sub(out.len()))? {
                     out.extend(keys);
                     used.push(format!("index {}.{}", def.node_type, def.property));
                     continue 'types;
                 }
+            }
+            if self.plan.similar.is_some() {
+                // Vectors are read in key order faster than looked up per node; types are tested on the nearest records.
+                return Ok(None);
             }
             for entry in self.t.node_types.prefix_iter(self.txn, &keys::node_type_prefix(ty))? {
                 if out.len() >= cap {
@@ -255,9 +286,14 @@ impl Run<'_> {
         Ok(Some((out, used.join(" + "))))
     }
 
-    /// Whether `key` passes every graph filter (set lookups only).
-    fn in_graph(&self, key: u64) -> bool {
-        self.plan.graph.iter().zip(&self.reaches).all(|(g, reach)| reach.contains_key(&key) != g.negate)
+    /// Whether `key` passes every graph filter (set lookups, and an adjacency read per partial filter).
+    fn in_graph(&self, key: u64) -> Result<bool> {
+        for (i, g) in self.plan.graph.iter().enumerate() {
+            if self.reaches[i].hops(self.txn, self.t, key)?.is_some() == g.negate {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Whether `key` passes the record filters, reading it only when some
@@ -272,7 +308,7 @@ impl Run<'_> {
 
     /// Whether `key` passes the whole filter part of the plan.
     fn passes(&self, key: u64) -> Result<Option<Option<Node>>> {
-        if !self.in_graph(key) {
+        if !self.in_graph(key)? {
             return Ok(None);
         }
         self.record(key)
@@ -327,7 +363,7 @@ impl Run<'_> {
             Some(keys) => {
                 for &key in keys {
                     let ekey = keys::embedding(space.id, key);
-                    if self.in_graph(key) {
+                    if self.in_graph(key)? {
                         if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
                             score(key, &ekey, raw)?;
                         }
@@ -338,7 +374,7 @@ impl Run<'_> {
                 for entry in self.t.embeddings.prefix_iter(self.txn, &space.id.to_be_bytes())? {
                     let (ekey, raw) = entry?;
                     let key = read_u64_be(&ekey[4..]);
-                    if self.in_graph(key) {
+                    if self.in_graph(key)? {
                         score(key, ekey, raw)?;
                     }
                 }
@@ -380,8 +416,8 @@ impl Run<'_> {
         Ok(hits)
     }
 
-    fn render(&self, page: &[Hit], more: bool, strategy: &str) -> String {
-        let first = self.plan.graph.iter().position(|g| !g.negate).map(|i| &self.reaches[i]);
+    fn render(&self, page: &[Hit], more: bool, strategy: &str) -> Result<String> {
+        let first = self.plan.graph.iter().position(|g| !g.negate);
         let mut out = String::from("{\"items\":[");
         for (i, hit) in page.iter().enumerate() {
             if i > 0 {
@@ -392,7 +428,7 @@ impl Run<'_> {
             if let Some(d) = hit.distance {
                 let _ = write!(out, ",\"distance\":{}", serde_json::Number::from_f64(f64::from(d)).map_or("null".into(), |n| n.to_string()));
             }
-            if let Some(hops) = first.and_then(|r| r.get(&hit.key)) {
+            if let Some(hops) = first.map(|i| self.reaches[i].hops(self.txn, self.t, hit.key)).transpose()?.flatten() {
                 let _ = write!(out, ",\"hops\":{hops}");
             }
             out.push('}');
@@ -403,7 +439,7 @@ impl Run<'_> {
             serde_json::to_string(strategy).expect("a string serializes"),
             serde_json::to_string(&self.stages).expect("stages serialize")
         );
-        out
+        Ok(out)
     }
 }
 
@@ -468,6 +504,48 @@ mod tests {
         assert_eq!(page(""), (vec!["m19".into(), "m18".into(), "m17".into()], true));
         assert_eq!(page(r#","position":{"rank":3,"value":17,"id":"m17"}"#).0, ["m16", "m15", "m14"]);
         assert_eq!(page(r#","position":{"rank":3,"value":2,"id":"m02"}"#), (vec!["m01".into(), "m00".into()], false));
+    }
+
+    #[test]
+    fn partial_walks_check_the_last_hop_per_candidate_with_the_same_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        db.create_index("M", "n").unwrap();
+        // Entities related to e, and messages mentioning them: reach at 2 hops is partial with budget 0.
+        let more: Vec<NewNode> = (0..4).map(|i| NewNode { id: format!("f{i}"), node_type: "E".into(), properties: "{}".into() }).collect();
+        db.insert_nodes(&more, 1).unwrap();
+        let mut edges: Vec<NewEdge> = (0..4)
+            .map(|i| NewEdge { id: format!("r{i}"), edge_type: "REL".into(), from: format!("f{i}"), to: "e".into(), properties: "{}".into(), weight: 1.0 })
+            .collect();
+        edges.extend((0..20).filter(|i| i % 4 == 1).map(|i| NewEdge {
+            id: format!("y{i}"),
+            edge_type: "MENTIONS".into(),
+            from: format!("m{i:02}"),
+            to: format!("f{}", i % 3),
+            properties: "{}".into(),
+            weight: 1.0,
+        }));
+        db.insert_edges(&edges, 1).unwrap();
+        for negate in [false, true] {
+            for similar in ["", r#","similar":{"space":"s","k":4,"vector":[7,0]}"#] {
+                let order = if similar.is_empty() { "createdAt" } else { "distance" };
+                let plan = format!(
+                    r#"{{"version":1,"types":["M"],"where":[{{"property":"n","op":"gte","value":2}}],
+                    "graph":[{{"anchors":["e"],"edgeTypes":["MENTIONS","REL"],"direction":"out","maxHops":2,"negate":{negate}}}]{similar},
+                    "order":{{"key":"{order}","direction":"asc"}}}}"#
+                );
+                let whole = db.execute_plan(&plan, None).unwrap();
+                let partial = db.execute_plan_within(&plan, None, (0, usize::MAX)).unwrap();
+                assert!(partial.contains("last hop checked per candidate"), "{partial}");
+                let items = |json: &str| serde_json::from_str::<Value>(json).unwrap()["items"].clone();
+                assert_eq!(items(&partial), items(&whole), "negate {negate}, similar {similar:?}");
+                assert!(!items(&whole).as_array().unwrap().is_empty());
+            }
+        }
+        // Without an index to drive, the walk is completed instead.
+        let scan = r#"{"version":1,"graph":[{"anchors":["e"],"direction":"out","maxHops":2,"negate":false}],"order":{"key":"createdAt","direction":"asc"}}"#;
+        assert_eq!(db.execute_plan_within(scan, None, (0, usize::MAX)).unwrap().matches("\"stage\":\"graph\"").count(), 2);
+        assert_eq!(ids(&db.execute_plan_within(scan, None, (0, usize::MAX)).unwrap()), ids(&db.execute_plan(scan, None).unwrap()));
     }
 
     #[test]

@@ -18,7 +18,11 @@
 //!   the graph's write lock); searches hold the read lock, so they run in
 //!   parallel with each other.
 //! - Sidecars are written when the last handle on the directory in this
-//!   process goes away, never half: see `hnsw::Hnsw::save`.
+//!   process goes away, and in the background after a catch-up once
+//!   [`SAVE_AFTER`] vectors changed and [`SAVE_EVERY`] passed since the last
+//!   save; never half (see `hnsw::Hnsw::save`), one save of a graph at a
+//!   time, and never over a sidecar that covers a later sequence (another
+//!   process's).
 
 use crate::codec::{open as unseal, read_u64_be, u64_key};
 use crate::database::{space_count, Change};
@@ -36,9 +40,14 @@ use std::ops::Bound;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Below this many vectors to add, a catch-up adds on the calling thread.
 const PARALLEL_FROM: usize = 256;
+/// Changed vectors (at least; or a quarter of the graph) before a background save.
+const SAVE_AFTER: u64 = 10_000;
+/// Least time between background saves of one graph.
+const SAVE_EVERY: Duration = Duration::from_secs(60);
 
 pub struct VectorIndexes {
     dir: PathBuf,
@@ -53,6 +62,14 @@ pub struct SpaceIndex {
     /// Sequence the graph covers (changed only under the write lock).
     seq: AtomicU64,
     saved_seq: AtomicU64,
+    /// Vectors added or removed since the last save, and when that was.
+    unsaved: AtomicU64,
+    last_save: Mutex<Instant>,
+    /// Held while writing the sidecar.
+    saving: Mutex<()>,
+    /// Rebuilt: whatever sidecar is there was unusable, so overwrite it
+    /// even if it claims a later sequence.
+    rebuilt: std::sync::atomic::AtomicBool,
     loads: AtomicU64,
     catch_ups: AtomicU64,
     rebuilds: AtomicU64,
@@ -83,6 +100,11 @@ impl VectorIndexes {
     pub fn current(&self, txn: &RoTxn, t: &Tables, space: &Space, params: HnswParams) -> Result<Arc<SpaceIndex>> {
         let index = self.open(txn, t, space, params)?;
         index.catch_up(txn, t, space)?;
+        if index.due_for_save() {
+            let (index, dir) = (Arc::clone(&index), self.dir.clone());
+            // Best effort, like the save at close.
+            std::thread::spawn(move || index.save(&dir));
+        }
         Ok(index)
     }
 
@@ -170,6 +192,10 @@ impl SpaceIndex {
             graph: RwLock::new(graph),
             seq: AtomicU64::new(seq),
             saved_seq: AtomicU64::new(seq),
+            unsaved: AtomicU64::new(0),
+            last_save: Mutex::new(Instant::now()),
+            saving: Mutex::new(()),
+            rebuilt: std::sync::atomic::AtomicBool::new(false),
             loads: AtomicU64::new(0),
             catch_ups: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
@@ -207,6 +233,7 @@ impl SpaceIndex {
                 changed.insert(u64::from_le_bytes(payload[1..9].try_into().expect("8 bytes")));
             }
         }
+        let changed_count = changed.len();
         let mut puts = Vec::new();
         for node in changed {
             let key = keys::embedding(space.id, node);
@@ -216,6 +243,7 @@ impl SpaceIndex {
             }
         }
         add_all(&mut graph, &puts)?;
+        self.unsaved.fetch_add(changed_count as u64, Ordering::Relaxed);
         self.seq.store(target, Ordering::Release);
         self.catch_ups.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -230,20 +258,39 @@ impl SpaceIndex {
             all.push((read_u64_be(&key[4..]), unseal_vector(key, v)?));
         }
         add_all(&mut graph, &all)?;
+        self.unsaved.fetch_add(all.len() as u64, Ordering::Relaxed);
         self.seq.store(committed_change_seq(txn, t)?, Ordering::Release);
         self.saved_seq.store(u64::MAX, Ordering::Release);
+        self.rebuilt.store(true, Ordering::Release);
         self.rebuilds.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Writes the sidecar if the graph moved since the last save.
+    fn due_for_save(&self) -> bool {
+        let unsaved = self.unsaved.load(Ordering::Relaxed);
+        let size = self.graph.read().len() as u64;
+        unsaved >= SAVE_AFTER.max(size / 4) && self.last_save.lock().elapsed() >= SAVE_EVERY && self.saving.try_lock().is_some()
+    }
+
+    /// Writes the sidecar if the graph moved since the last save and the
+    /// file there does not already cover a later sequence.
     fn save(&self, dir: &std::path::Path) -> Result<()> {
+        let _saving = self.saving.lock();
+        *self.last_save.lock() = Instant::now();
         let graph = self.graph.read();
         let seq = self.seq.load(Ordering::Acquire);
         if self.saved_seq.load(Ordering::Acquire) == seq {
             return Ok(());
         }
-        graph.save(&sidecar_path(dir, &self.name), SidecarHeader { space_id: self.header.0, fingerprint: self.header.1, seq })?;
+        let path = sidecar_path(dir, &self.name);
+        let newer_there = crate::hnsw::read_header(&path).is_some_and(|h| (h.space_id, h.fingerprint) == self.header && h.seq > seq);
+        if newer_there && !self.rebuilt.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let unsaved = self.unsaved.swap(0, Ordering::Relaxed);
+        graph.save(&path, SidecarHeader { space_id: self.header.0, fingerprint: self.header.1, seq }).inspect_err(|_| {
+            self.unsaved.fetch_add(unsaved, Ordering::Relaxed);
+        })?;
         self.saved_seq.store(seq, Ordering::Release);
         Ok(())
     }
@@ -305,4 +352,53 @@ fn fingerprint(space: &Space, params: HnswParams) -> u64 {
     let scalar = crate::hnsw::scalar_kind(space.spec.metric);
     let text = format!("{}|{:?}|{:?}|{}|{}", space.spec.dimensions, space.spec.metric, scalar, params.m, params.ef_construction);
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::hnsw::{read_header, sidecar_path};
+    use crate::{Database, Metric, NewNode, NodeFilter, OpenOptions, SearchRequest, SpaceSpec};
+
+    fn search(db: &Database) -> usize {
+        let request = SearchRequest { k: 3, filter: NodeFilter::default(), ..SearchRequest::default() };
+        db.search("s", &[1.0, 2.0], &request).unwrap().len()
+    }
+
+    #[test]
+    fn a_graph_never_overwrites_a_sidecar_that_covers_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sidecar_path(dir.path(), "s");
+        {
+            let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+            let spec = SpaceSpec { dimensions: 2, metric: Metric::L2, index: None, m: None, ef_construction: None, ef: None, embedder: None };
+            db.ensure_space("s", &spec).unwrap();
+            let nodes: Vec<NewNode> = (0..50).map(|i| NewNode { id: format!("n{i}"), node_type: "T".into(), properties: "{}".into() }).collect();
+            db.insert_nodes(&nodes, 1).unwrap();
+            let items: Vec<_> = (0..50).map(|i| (format!("n{i}"), "s".to_owned(), vec![i as f32, 1.0])).collect();
+            db.insert_embeddings(&items).unwrap();
+        }
+        let saved = read_header(&path).expect("saved at close").seq;
+        let claim = |seq: u64| {
+            let mut bytes = std::fs::read(&path).unwrap();
+            bytes[24..32].copy_from_slice(&seq.to_le_bytes());
+            std::fs::write(&path, &bytes).unwrap();
+        };
+        {
+            let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+            assert_eq!(search(&db), 3);
+            assert_eq!(db.stats().unwrap().spaces[0].graph.as_ref().map(|g| (g.loads, g.rebuilds)), Some((1, 0)));
+            db.insert_embedding("n1", "s", &[5.0, 5.0]).unwrap();
+            assert_eq!(search(&db), 3);
+            // Meanwhile another process saved a graph covering later changes.
+            claim(saved + 1000);
+        }
+        assert_eq!(read_header(&path).unwrap().seq, saved + 1000, "the newer file stays");
+        {
+            // A file ahead of the database itself (another copy's) is rebuilt over.
+            let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+            assert_eq!(search(&db), 3);
+            assert_eq!(db.stats().unwrap().spaces[0].graph.as_ref().map(|g| g.rebuilds), Some(1));
+        }
+        assert_eq!(read_header(&path).unwrap().seq, saved + 1);
+    }
 }

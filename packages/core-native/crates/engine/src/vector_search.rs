@@ -8,7 +8,8 @@
 //!   snapshot is dropped.
 //! - With a filter, the plan is an exact scan when the filter admits at most
 //!   [`small_set`] nodes (counted by walking the narrowest index, stopping
-//!   at the limit), else a graph search that only admits passing nodes.
+//!   at the limit), else a graph search that only admits passing nodes
+//!   (tested against the collected index set first when it is not huge).
 //!   A graph search that returns fewer than `k` is redone as an exact scan,
 //!   so `k` results come back whenever `k` matching nodes have a vector.
 
@@ -71,19 +72,23 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
         }
         return exact(txn, t, space, &q, req.k, &filter, None);
     }
-    if let Some(few) = filter.candidates_up_to(txn, t, limit)? {
-        return exact(txn, t, space, &q, req.k, &filter, Some(&few));
-    }
+    let superset = match filter.candidates(txn, t, limit, limit.saturating_mul(SET_FACTOR))? {
+        Candidates::Few(few) => return exact(txn, t, space, &q, req.k, &filter, Some(&few)),
+        Candidates::Many(set) => set,
+    };
     // Many pass: let the graph skip the rest while it walks. Its top list
     // holds passing nodes only, so the walk widens by itself; the doubled
-    // breadth buys recall at low selectivity.
+    // breadth buys recall at low selectivity. A known superset (sorted)
+    // rejects most nodes without a read.
     let failure = RefCell::new(None);
-    let allow = |node: u64| match filter.passes(txn, t, node) {
-        Ok(pass) => pass,
-        Err(e) => {
+    let allow = |node: u64| {
+        if superset.as_ref().is_some_and(|set| set.binary_search(&node).is_err()) {
+            return false;
+        }
+        filter.passes(txn, t, node).unwrap_or_else(|e| {
             failure.borrow_mut().get_or_insert(e);
             false
-        }
+        })
     };
     let keys = graph.search(query, req.k, ef.saturating_mul(2), Some(&allow))?;
     if let Some(e) = failure.into_inner() {
@@ -93,8 +98,13 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
     if hits.len() >= req.k {
         return Ok(hits);
     }
-    exact(txn, t, space, &q, req.k, &filter, None)
+    exact(txn, t, space, &q, req.k, &filter, superset.as_deref())
 }
+
+/// A filtered graph walk tests membership in the candidate set when the
+/// set has at most this many times the exact-scan limit (collecting it costs
+/// one index entry per node, far less than a read per tested node).
+const SET_FACTOR: usize = 4;
 
 /// Up to how many filtered nodes an exact scan beats the graph: the scan
 /// costs one read and distance per node, a filtered graph walk about
@@ -204,28 +214,41 @@ impl<'f> Filter<'f> {
         self.spec.properties_pass(&read_node(txn, t, node)?.properties)
     }
 
-    /// The nodes that may pass (a superset, in key order) when there are at
-    /// most `limit` of them by the narrowest index; `None` when there are
-    /// more, or no index narrows the filter.
-    fn candidates_up_to(&self, txn: &RoTxn, t: &Tables, limit: usize) -> Result<Option<Vec<u64>>> {
+    /// The nodes that may pass (a superset, in key order) by the narrowest
+    /// index: `Few` when at most `few` of them, else `Many` with the set when
+    /// it has at most `most` (walking stops there), or without when no index
+    /// narrows the filter.
+    fn candidates(&self, txn: &RoTxn, t: &Tables, few: usize, most: usize) -> Result<Candidates> {
+        let sized = |keys: Vec<u64>| match keys.len() {
+            n if n <= few => Candidates::Few(keys),
+            n if n <= most => Candidates::Many(Some(keys)),
+            _ => Candidates::Many(None),
+        };
         if let Some(keys) = node_candidates(txn, t, self.spec, false)? {
-            return Ok((keys.len() <= limit).then_some(keys));
+            return Ok(sized(keys));
         }
-        let Some(types) = &self.spec.types else { return Ok(None) };
+        let Some(types) = &self.spec.types else { return Ok(Candidates::Many(None)) };
         let mut keys = Vec::new();
         for ty in types {
             for entry in t.node_types.prefix_iter(txn, &keys::node_type_prefix(ty))? {
                 let (k, _) = entry?;
                 keys.push(read_u64_be(&k[k.len() - 8..]));
-                if keys.len() > limit {
-                    return Ok(None);
+                if keys.len() > most {
+                    return Ok(Candidates::Many(None));
                 }
             }
         }
         keys.sort_unstable();
         keys.dedup();
-        Ok(Some(keys))
+        Ok(sized(keys))
     }
+}
+
+enum Candidates {
+    /// Few enough to scan exactly.
+    Few(Vec<u64>),
+    /// Too many to scan; the sorted superset when it was cheap to collect.
+    Many(Option<Vec<u64>>),
 }
 
 #[cfg(test)]
