@@ -451,9 +451,10 @@ export class AsyncEmbeddedDB {
     return format === 'prometheus' ? toPrometheus(m) : m;
   }
 
-  registerMetricsSource(name: string, source: () => object): void {
+  /** {@link EmbeddedDB.registerMetricsSource}. */
+  registerMetricsSource(name: string, source: () => object): () => void {
     this.#live();
-    this.#sources.register(name, source);
+    return this.#sources.register(name, source);
   }
 
   #live(): StorageBackend {

@@ -171,10 +171,14 @@ export class EmbeddedDB extends DatabaseOperations {
     call(this.#backend, () => m.load(records));
   }
 
-  /** Adds `source()`'s object to every `metrics()` under `name` (the weaver registers its stats this way); registering a name again replaces its source. */
-  registerMetricsSource(name: string, source: () => object): void {
+  /**
+   * Adds `source()`'s object to every `metrics()` under `name` (the weaver
+   * registers its stats this way). Registering a name again replaces its
+   * source; the returned function removes it.
+   */
+  registerMetricsSource(name: string, source: () => object): () => void {
     this.#open();
-    this.#sources.register(name, source);
+    return this.#sources.register(name, source);
   }
 
   #open(): StorageBackend {

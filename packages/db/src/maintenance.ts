@@ -70,13 +70,17 @@ type Source = () => unknown;
 export class MetricsSources {
   readonly #sources = new Map<string, Source>();
 
-  register(name: unknown, source: unknown): void {
+  /** Adds (or replaces: a restarted component registers again) `name`; returns what removes it. */
+  register(name: unknown, source: unknown): () => void {
     if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
       throw invalid(`a metrics source name must be 1 to 64 letters, digits or _ (not starting with a digit), got ${describe(name)}`);
     }
     if (typeof source !== 'function') throw invalid(`metrics source "${name}" must be a function returning an object, got ${describe(source)}`);
-    // Replacing lets a component that restarts on the same handle (a new weaver) register again.
-    this.#sources.set(name, source as Source);
+    const registered = source as Source;
+    this.#sources.set(name, registered);
+    return () => {
+      if (this.#sources.get(name) === registered) this.#sources.delete(name);
+    };
   }
 
   /** Each source's object, or `{ error }` for one that threw. */
@@ -108,6 +112,7 @@ export function assembleMetrics(storage: string, engine: EngineMetrics | null, s
     operations: engine?.operations ?? [],
     caches: engine?.caches ?? [],
     usage: engine?.storage ?? null,
+    readers: engine?.readers ?? 0,
     sidecars: engine?.sidecars ?? [],
     sources,
   };

@@ -40,10 +40,10 @@ export function toPrometheus(m: Metrics): string {
     family(out, 'loomdb_used_bytes', 'gauge', 'Bytes of pages holding data.', [[{}, u.usedBytes]]);
     family(out, 'loomdb_reclaimable_bytes', 'gauge', 'Bytes a compaction would give back.', [[{}, u.reclaimableBytes]]);
     family(out, 'loomdb_map_bytes', 'gauge', 'Size of the memory map.', [[{}, u.mapBytes]]);
-    family(out, 'loomdb_readers', 'gauge', 'LMDB reader slots in use across processes.', [[{}, u.readers]]);
     family(out, 'loomdb_table_bytes', 'gauge', 'Bytes of pages per table.', u.tables.map((t) => [{ table: t.name }, t.bytes]));
     family(out, 'loomdb_table_entries', 'gauge', 'Entries per table.', u.tables.map((t) => [{ table: t.name }, t.entries]));
   }
+  if (m.usage) family(out, 'loomdb_readers', 'gauge', 'LMDB reader slots in use across processes.', [[{}, m.readers]]);
   family(out, 'loomdb_sidecar_bytes', 'gauge', 'Size of each vector index sidecar file.', m.sidecars.map((s) => [{ file: s.name }, s.bytes]));
   for (const [name, value] of Object.entries(m.sources)) {
     for (const [path, v] of leaves(value)) {

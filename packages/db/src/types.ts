@@ -315,8 +315,6 @@ export interface StorageUsage {
   /** Bytes a compaction would give back (free pages). */
   reclaimableBytes: number;
   tables: Array<{ name: string; entries: number; bytes: number }>;
-  /** LMDB reader slots in use across all processes. */
-  readers: number;
 }
 
 /** One operation's figures since the database was opened in this process. */
@@ -341,6 +339,8 @@ export interface Metrics {
   caches: Array<{ name: string; hits: number; misses: number }>;
   /** Null for a backend without a data file. */
   usage: StorageUsage | null;
+  /** LMDB reader slots in use across all processes (native backend; 0 otherwise). */
+  readers: number;
   sidecars: Array<{ name: string; bytes: number }>;
   /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
   sources: Record<string, unknown>;

@@ -44,7 +44,7 @@ export function metrics(io: ProgramIO, o: Common & { format: string }): void {
       io.out(`  ${op.op.padEnd(9)} ${String(op.count).padStart(8)} calls   p50 ${op.p50Us.toFixed(1)} µs   p95 ${op.p95Us.toFixed(1)} µs   p99 ${op.p99Us.toFixed(1)} µs`);
     }
     if (m.usage) {
-      io.out(`  file ${bytes(m.usage.fileBytes)}, in use ${bytes(m.usage.usedBytes)}, reclaimable ${bytes(m.usage.reclaimableBytes)}, ${m.usage.readers} reader slots`);
+      io.out(`  file ${bytes(m.usage.fileBytes)}, in use ${bytes(m.usage.usedBytes)}, reclaimable ${bytes(m.usage.reclaimableBytes)}, ${m.readers} reader slots`);
       for (const t of m.usage.tables) io.out(`    ${t.name.padEnd(11)} ${String(t.entries).padStart(9)} entries  ${bytes(t.bytes)}`);
     }
     io.out(`  caches: ${m.caches.length === 0 ? 'none (reads go to the memory-mapped file)' : m.caches.map((c) => `${c.name} ${c.hits}/${c.misses}`).join(', ')}`);

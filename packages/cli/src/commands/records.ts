@@ -1,4 +1,4 @@
-import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type Where } from '@loomdb/db';
+import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -156,7 +156,7 @@ export async function exportDb(io: ProgramIO, o: Common & { out?: string }): Pro
   else report(`exported ${counts.nodes} nodes, ${counts.edges} edges, ${counts.embeddings} embeddings from ${db.path}`);
 }
 
-type Header = { kind: 'loomdb-export'; version: number; spaces: Array<{ name: string; dimensions: number; metric: 'cosine' | 'l2' | 'dot'; index: string }>; indexes: Array<{ type: string; property: string }> };
+type Header = { kind: 'loomdb-export'; version: number; spaces: Array<Omit<SpaceStats, 'embeddings' | 'graph'>>; indexes: Array<{ type: string; property: string }> };
 
 const BATCH = 5000;
 

@@ -203,6 +203,8 @@ pub struct Report {
     pub uptime_s: f64,
     pub operations: Vec<OpStats>,
     pub storage: crate::store::Usage,
+    /// LMDB reader slots in use across all processes.
+    pub readers: u32,
     /// Vector index sidecar files and their sizes.
     pub sidecars: Vec<Sidecar>,
     /// Caches the engine keeps, with hits and misses. None yet: reads go
@@ -240,7 +242,7 @@ impl crate::Database {
                 sidecars.push(Sidecar { name, bytes: entry.metadata()?.len() });
             }
         }
-        Ok(Report { uptime_s: store.metrics.uptime_s(), operations: store.metrics.snapshot(), storage: store.usage()?, sidecars, caches: Vec::new() })
+        Ok(Report { uptime_s: store.metrics.uptime_s(), operations: store.metrics.snapshot(), storage: store.usage()?, readers: store.readers()?, sidecars, caches: Vec::new() })
     }
 }
 

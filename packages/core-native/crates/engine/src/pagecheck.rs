@@ -35,6 +35,9 @@ const P_META: u16 = 0x08;
 const P_TRANSIENT: u16 = 0x10 | 0x4000 | 0x8000;
 const F_BIGDATA: u16 = 0x01;
 const F_SUBDATA: u16 = 0x02;
+/// Table flag: keys are native-endian integers (LMDB's free list), not byte strings.
+const INTEGER_KEY: u16 = 0x08;
+const FREE_LIST: &str = "free list";
 const NO_PAGE: u64 = u64::MAX;
 /// LMDB's cursor stack depth: no tree can be deeper.
 const MAX_DEPTH: u16 = 32;
@@ -214,7 +217,7 @@ impl Walker {
 
     fn walk_all(&mut self, meta: &Meta) -> std::io::Result<()> {
         let mut free_lists = Vec::new();
-        self.walk_tree("free list", meta.free, meta.last_page, &mut |_, data| free_lists.push(data))?;
+        self.walk_tree(FREE_LIST, meta.free, meta.last_page, &mut |_, data| free_lists.push(data))?;
         let mut tables = Vec::new();
         let mut plain = Vec::new();
         self.walk_tree("main table", meta.main, meta.last_page, &mut |key, data| match data {
@@ -280,6 +283,15 @@ impl Walker {
             self.error(format!("{name} has depth {}", record.depth));
             return Ok(());
         }
+        // The free list orders integer keys (its record's flags also carry
+        // the environment's); LoomDB's tables are plain byte strings.
+        let free_list = name == FREE_LIST;
+        let integer_keys = free_list;
+        if free_list && record.flags & INTEGER_KEY == 0 || !free_list && record.flags != 0 {
+            self.error(format!("{name} has table flags {:#x}, which LoomDB never sets", record.flags));
+            return Ok(());
+        }
+        let order = |a: &[u8], b: &[u8]| if integer_keys { int_key(a).cmp(&int_key(b)) } else { a.cmp(b) };
         let mut counted = TreeRecord::default();
         // (page, depth, lower bound, upper bound)
         let mut stack: Vec<Pending> = vec![Pending { pgno: record.root, depth: 1, low: None, high: None }];
@@ -319,7 +331,9 @@ impl Walker {
                 let key = &page[offset + NODE..offset + NODE + ksize];
                 // A branch page's first key is unused (it stands for "everything below the second").
                 let ordered = !leaf && i == 0
-                    || (previous.is_none_or(|p| p < key) && low.as_deref().is_none_or(|l| key >= l) && high.as_deref().is_none_or(|h| key < h));
+                    || (previous.is_none_or(|p| order(p, key).is_lt())
+                        && low.as_deref().is_none_or(|l| order(key, l).is_ge())
+                        && high.as_deref().is_none_or(|h| order(key, h).is_lt()));
                 if !ordered {
                     self.error(format!("{name}: page {pgno} has keys out of order at entry {i}"));
                     break;
@@ -491,6 +505,15 @@ enum Subdata {
     Value(Data),
 }
 
+/// An integer key (4 or 8 bytes, little endian); other lengths sort first, by length.
+fn int_key(b: &[u8]) -> (usize, u64) {
+    match b.len() {
+        8 => (8, u64_at(b, 0)),
+        4 => (4, u64::from(u32_at(b, 0))),
+        n => (n, 0),
+    }
+}
+
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
@@ -522,6 +545,37 @@ mod tests {
         let report = check_file(&dir.path().join("data.mdb"), Snapshot::Newest).unwrap().unwrap();
         assert_eq!(report.errors, Vec::<String>::new());
         assert!(report.tables.iter().any(|(n, r)| n == "nodes" && r.entries == 399));
+    }
+
+    #[test]
+    fn free_list_keys_are_ordered_as_integers() {
+        // Across transaction 255 → 256 the free list's little-endian keys no
+        // longer sort as bytes; the check must compare them as LMDB does. A
+        // reader pinning an old snapshot keeps those entries in the list.
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions { durability: crate::Durability::Relaxed, ..OpenOptions::default() }).unwrap();
+        let (pinned, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let reader = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.store()
+                    .pinned(|_, _| {
+                        pinned.0.send(()).unwrap();
+                        release.1.recv().unwrap();
+                        Ok(())
+                    })
+                    .unwrap();
+            })
+        };
+        pinned.1.recv().unwrap();
+        for i in 0..300 {
+            db.insert_node(&NewNode { id: format!("n{i}"), node_type: "T".into(), properties: "{}".into() }, 1).unwrap();
+        }
+        release.0.send(()).unwrap();
+        reader.join().unwrap();
+        let report = check_file(&dir.path().join("data.mdb"), Snapshot::Newest).unwrap().unwrap();
+        assert_eq!(report.errors, Vec::<String>::new());
+        assert!(report.txnid > 256 && report.free_pages > 0, "{report:?}");
     }
 
     #[test]

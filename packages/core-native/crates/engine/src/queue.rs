@@ -348,6 +348,74 @@ fn take_item(txn: &mut RwTxn, w: &Writing, queue: &str, seq: u64) -> Result<(Str
     Ok((id, payload))
 }
 
+fn le_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+/// Problems in the queues table (for `verify`): counters that disagree
+/// with the entries, pending items without their id record, leases or id
+/// states without the item they describe. Reads only.
+pub(crate) fn consistency(txn: &RoTxn, t: &crate::store::Tables) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut queues = Vec::new();
+    for entry in t.queues.prefix_iter(txn, b"c")? {
+        let (k, _) = entry?;
+        queues.push(String::from_utf8_lossy(&k[1..]).into_owned());
+    }
+    for queue in queues {
+        let counters = read_counters(txn, t, &queue)?;
+        let seq_of = |k: &[u8]| k.len().checked_sub(8).map(|at| read_u64_be(&k[at..]));
+        let mut pending = HashSet::new();
+        for entry in t.queues.prefix_iter(txn, &key(b'i', &queue, &[]))? {
+            let (k, v) = entry?;
+            let seq = seq_of(k).unwrap_or(u64::MAX);
+            let (id, _, _) = read_item(&queue, seq, k, v)?;
+            let state = t.queues.get(txn, &key(b'd', &queue, id.as_bytes()))?.map(|v| unseal(&key(b'd', &queue, id.as_bytes()), v, String::new).map(<[u8]>::to_vec)).transpose()?;
+            if seq >= counters.next_seq || state.as_deref().is_none_or(|d| d.len() != 9 || le_u64(d) != seq || d[8] != IdState::Pending as u8) {
+                problems.push(format!("queue \"{queue}\" item #{seq} (id \"{id}\") has no matching pending id record"));
+            }
+            pending.insert(seq);
+        }
+        let mut dead = HashSet::new();
+        for entry in t.queues.prefix_iter(txn, &key(b'x', &queue, &[]))? {
+            dead.insert(seq_of(entry?.0).unwrap_or(u64::MAX));
+        }
+        for entry in t.queues.prefix_iter(txn, &key(b'l', &queue, &[]))? {
+            let seq = seq_of(entry?.0).unwrap_or(u64::MAX);
+            if !pending.contains(&seq) {
+                problems.push(format!("queue \"{queue}\" has a lease on item #{seq}, which is not pending"));
+            }
+        }
+        let mut done = 0u64;
+        for entry in t.queues.prefix_iter(txn, &key(b'd', &queue, &[]))? {
+            let (k, v) = entry?;
+            let d = unseal(k, v, String::new)?;
+            if d.len() != 9 {
+                problems.push(format!("queue \"{queue}\" id record {} is malformed", crate::codec::hex(k)));
+                continue;
+            }
+            let seq = le_u64(d);
+            let ok = match d[8] {
+                x if x == IdState::Pending as u8 => pending.contains(&seq),
+                x if x == IdState::Dead as u8 => dead.contains(&seq),
+                x if x == IdState::Done as u8 => {
+                    done += 1;
+                    true
+                }
+                _ => false,
+            };
+            if !ok {
+                problems.push(format!("queue \"{queue}\" id record for item #{seq} disagrees with the items and dead letters"));
+            }
+        }
+        let found = QueueStats { pending: pending.len() as u64, done, dead: dead.len() as u64 };
+        if found != counters.stats {
+            problems.push(format!("queue \"{queue}\" counts {:?}; its entries make {found:?}", counters.stats));
+        }
+    }
+    Ok(problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,6 +304,11 @@ impl Store {
         f(rtxn.id() as u64, &self.path.join("data.mdb"))
     }
 
+    /// LMDB reader slots in use across all processes (runtime state, not data).
+    pub fn readers(&self) -> Result<u32> {
+        Ok(self.live.read_recursive().as_ref().ok_or_else(|| self.closed())?.env.info().number_of_readers)
+    }
+
     /// Storage figures: pages in use per table and what a compaction would give back.
     pub fn usage(&self) -> Result<Usage> {
         let guard = self.live.read_recursive();
@@ -338,7 +343,6 @@ impl Store {
             used_bytes: used * page_size,
             reclaimable_bytes: file_bytes.saturating_sub(used * page_size),
             tables,
-            readers: info.number_of_readers,
         })
     }
 
@@ -384,8 +388,6 @@ pub struct Usage {
     /// File bytes a compaction would give back: free pages and the free list.
     pub reclaimable_bytes: u64,
     pub tables: Vec<TableUsage>,
-    /// Reader slots in use across all processes.
-    pub readers: u32,
 }
 
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]

@@ -3,11 +3,10 @@
 //! follow damaged pointers — every record of that kind of snapshot through
 //! the engine: checksums, id maps, edge endpoints, adjacency in both
 //! directions, the type and property indexes, embeddings and their counts,
-//! the change log and the counters in meta.
+//! the durable queues, the change log and the counters in meta.
 //!
-//! It never changes anything and runs beside readers and writers. Queues
-//! and vector-index sidecars are not part of this format's tables; there is
-//! nothing of theirs to check here.
+//! It never changes anything and runs beside readers and writers. Vector
+//! index sidecars are derived and checked when loaded (`vector_index`).
 
 use crate::codec::{self, open as unseal, read_u64_be, u64_key};
 use crate::database::{get_meta_u64, list_spaces, Database, META_FORMAT, SPACE_COUNT_PREFIX};
@@ -101,9 +100,10 @@ pub fn verify(db: &Database) -> Result<VerifyReport> {
 
 fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) -> Result<()> {
     // Checksums of everything; tables whose values other checks decode are read here once.
-    let tables: [(&str, Table); 11] = [
+    let tables: [(&str, Table); 12] = [
         ("meta", t.meta), ("node_ids", t.node_ids), ("edge_ids", t.edge_ids), ("nodes", t.nodes), ("edges", t.edges), ("out_adj", t.out_adj),
         ("in_adj", t.in_adj), ("node_types", t.node_types), ("embeddings", t.embeddings), ("changes", t.changes), ("prop_index", t.prop_index),
+        ("queues", t.queues),
     ];
     for (name, table) in tables {
         for entry in table.iter(txn)? {
@@ -271,6 +271,10 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
         }
     }
 
+    for problem in crate::queue::consistency(txn, t)? {
+        found.add("queues", problem);
+    }
+
     // The change log and the counters.
     let change_seq = get_meta_u64(txn, t, crate::writing::META_CHANGE_SEQ)?.unwrap_or(0);
     for entry in t.changes.iter(txn)? {
@@ -342,5 +346,28 @@ mod tests {
         assert!(!report.ok);
         assert_eq!(report.errors[0].check, "adjacency");
         assert!(report.errors[0].message.contains("in-adjacency"), "{:?}", report.errors);
+    }
+
+    #[test]
+    fn queues_are_checked_against_their_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        let items: Vec<crate::QueueItem> = ["a", "b", "c", "d"].iter().map(|id| crate::QueueItem { id: (*id).into(), payload: "p".into() }).collect();
+        db.queue_push("inbox", &items, 1).unwrap();
+        let leased = db.queue_lease("inbox", "w", 3, 1000, 2).unwrap();
+        db.queue_ack("inbox", "w", &[leased[0].seq]).unwrap();
+        db.queue_dead_letter("inbox", "w", leased[1].seq, "failed", 3).unwrap();
+        let report = verify(&db).unwrap();
+        assert!(report.ok, "{:?}", report.errors);
+        // A pending item that vanishes leaves its lease, id record and counter behind.
+        db.write(|txn, t| {
+            let prefix = [b"i".as_slice(), b"inbox\0"].concat();
+            let k = t.queues.prefix_iter(txn, &prefix)?.next().expect("a pending item")?.0.to_vec();
+            t.queues.delete(txn, &k)?;
+            Ok(())
+        })
+        .unwrap();
+        let report = verify(&db).unwrap();
+        assert!(report.errors.iter().any(|e| e.check == "queues" && e.message.contains("counts")), "{:?}", report.errors);
     }
 }
