@@ -103,7 +103,7 @@ function batchPlan(source: EmbeddedDB, events: MessageEvent[]) {
 
 function upperBound(plan: ReturnType<typeof batchPlan>, events: number, dir: string, durability: 'immediate' | 'relaxed'): Measurement {
   const db = open(dir, durability);
-  db.ensureSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
+  db.createSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
   for (const index of MEMORY_INDEXES) db.createIndex(index);
   const perBatch = new Float64Array(plan.length);
   const t0 = process.hrtime.bigint();

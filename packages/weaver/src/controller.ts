@@ -196,8 +196,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
     const db = this.#db;
     try {
-      const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE) as ({ dimensions: number; embedder?: string } | undefined);
-      if (!space) db.ensureSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
+      const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE);
+      if (!space) db.createSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
       for (const index of MEMORY_INDEXES) db.createIndex(index);
       const embedderName = this.#options.embedder ?? space?.embedder ?? MESSAGE_SPACE_SPEC.embedder;
       this.#embedder = db.embedder(embedderName);

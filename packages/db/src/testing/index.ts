@@ -805,7 +805,7 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       it('work on an async handle, acknowledging inside an async transaction', async () => {
         const adb = await freshAsync();
         if (!adb.capabilities.durableQueue || !adb.capabilities.transactions) return;
-        await adb.ensureSpace('small', { dimensions: 2, metric: 'l2' });
+        await adb.createSpace('small', { dimensions: 2, metric: 'l2', index: 'flat' });
         expect((await adb.stats()).spaces.map((s) => s.name)).toEqual(['small']);
         expect(adb.queue('q').push(items('a'))).toEqual([true]);
         const [a] = adb.queue('q').lease({ holder: 'w1', max: 5, leaseMs: 60_000 });
