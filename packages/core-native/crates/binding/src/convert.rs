@@ -133,7 +133,17 @@ fn position_json(p: &Option<Position>) -> String {
 /// table, which made scans ~20 % slower; strings made here are not interned.
 impl IntoJs for Page<Node> {
     fn into_js<'a>(self, cx: &mut impl Context<'a>) -> JsResult<'a, JsValue> {
-        let json = format!(r#"{{"items":{},"next":{}}}"#, json_array(&self.items, Node::to_json_without_id), position_json(&self.next));
+        let mut json = String::with_capacity(32 + self.items.iter().map(|n| 64 + n.node_type.len() + n.properties.len()).sum::<usize>());
+        json.push_str(r#"{"items":["#);
+        for (i, node) in self.items.iter().enumerate() {
+            if i > 0 {
+                json.push(',');
+            }
+            node.write_json_without_id(&mut json);
+        }
+        json.push_str(r#"],"next":"#);
+        json.push_str(&position_json(&self.next));
+        json.push('}');
         let ids = cx.empty_array();
         for (i, node) in self.items.iter().enumerate() {
             let id = cx.string(&node.id);

@@ -57,20 +57,19 @@ impl Node {
         out
     }
 
-    /// `{ type, properties, createdAt, updatedAt }`: [`Node::to_json`] without the id.
-    pub fn to_json_without_id(&self) -> String {
-        let mut out = String::with_capacity(64 + self.node_type.len() + self.properties.len());
+    /// Appends `{ type, properties, createdAt, updatedAt }`: [`Node::to_json`] without the id.
+    pub fn write_json_without_id(&self, out: &mut String) {
         out.push('{');
-        self.push_json_fields(&mut out);
-        out
+        self.push_json_fields(out);
     }
 
     fn push_json_fields(&self, out: &mut String) {
+        use std::fmt::Write;
         out.push_str("\"type\":");
         push_json_str(out, &self.node_type);
         out.push_str(",\"properties\":");
         out.push_str(&self.properties);
-        out.push_str(&format!(",\"createdAt\":{},\"updatedAt\":{}}}", self.created_at, self.updated_at));
+        write!(out, ",\"createdAt\":{},\"updatedAt\":{}}}", self.created_at, self.updated_at).expect("writing to a String");
     }
 }
 
@@ -123,7 +122,14 @@ impl Edge {
 
 /// Appends `s` as a JSON string literal.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push_str(&serialize(&s));
+    // Most ids and types need no escaping: copy them without serde.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serialize(&s));
+    }
 }
 
 fn utf8(b: &[u8]) -> Result<String> {
@@ -132,4 +138,23 @@ fn utf8(b: &[u8]) -> Result<String> {
 
 pub(crate) fn serialize<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize to JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_json_escapes_what_json_needs_and_copies_the_rest() {
+        for id in ["plain-id", "quote\"d", "back\\slash", "new\nline", "tab\t\u{1}", "ünï 東京 🎉", "\u{2028}"] {
+            let node = Node { id: id.into(), node_type: format!("T{id}"), properties: r#"{"a":1}"#.into(), created_at: 5, updated_at: 7 };
+            let parsed: serde_json::Value = serde_json::from_str(&node.to_json()).expect("valid JSON");
+            assert_eq!(parsed["id"], id);
+            assert_eq!(parsed["type"], format!("T{id}"));
+            let mut without = String::new();
+            node.write_json_without_id(&mut without);
+            let parsed: serde_json::Value = serde_json::from_str(&without).expect("valid JSON");
+            assert_eq!(parsed, serde_json::json!({ "type": format!("T{id}"), "properties": { "a": 1 }, "createdAt": 5, "updatedAt": 7 }));
+        }
+    }
 }
