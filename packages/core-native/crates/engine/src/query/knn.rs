@@ -194,3 +194,50 @@ impl Run<'_> {
         Ok(hits)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::vectors::{Metric, SpaceSpec};
+    use crate::{Database, NewNode, OpenOptions};
+    use serde_json::Value;
+
+    /// Node `n{i}` sits at `i` on a line, in an `hnsw` space.
+    fn line(dir: &std::path::Path, n: usize) -> Database {
+        let db = Database::open(dir, OpenOptions::default()).unwrap();
+        let spec = SpaceSpec { dimensions: 2, metric: Metric::L2, index: None, m: Some(8), ef_construction: Some(32), ef: Some(16), embedder: None };
+        db.ensure_space("s", &spec).unwrap();
+        let nodes: Vec<NewNode> = (0..n).map(|i| NewNode { id: format!("n{i:04}"), node_type: "T".into(), properties: format!(r#"{{"i":{i}}}"#) }).collect();
+        db.insert_nodes(&nodes, 1).unwrap();
+        let items: Vec<(String, String, Vec<f32>)> = (0..n).map(|i| (format!("n{i:04}"), "s".into(), vec![i as f32, 0.0])).collect();
+        db.insert_embeddings(&items).unwrap();
+        db
+    }
+
+    fn run(db: &Database, filter: &str, similar: &str) -> (Vec<String>, String) {
+        let plan = format!(r#"{{"version":1{filter},"similar":{{"space":"s"{similar}}},"order":{{"key":"distance","direction":"asc"}}}}"#);
+        let v: Value = serde_json::from_str(&db.execute_plan(&plan, None).unwrap()).unwrap();
+        let ids = v["items"].as_array().unwrap().iter().map(|i| i["node"]["id"].as_str().unwrap().to_owned()).collect();
+        (ids, v["strategy"].as_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn many_candidates_go_through_the_graph_and_k_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = line(dir.path(), 3000);
+        let (ids, how) = run(&db, "", r#","k":3,"vector":[1500.2,0]"#);
+        assert_eq!((ids, how.as_str()), (vec!["n1500".into(), "n1501".into(), "n1499".into()], "scan → hnsw-knn over the space → order"));
+        let (ids, how) = run(&db, "", r#","k":3,"exact":true,"vector":[1500.2,0]"#);
+        assert_eq!((ids.len(), how.as_str()), (3, "scan → exact-knn over the space → order"));
+        // Half the nodes pass an unindexed condition: the graph skips the rest.
+        let (ids, how) = run(&db, r#","where":[{"property":"i","op":"gte","value":1500}]"#, r#","k":2,"vector":[10,0]"#);
+        assert_eq!((ids, how.as_str()), (vec!["n1500".into(), "n1501".into()], "scan → hnsw-knn over the space → order"));
+        // Five pass, far from the query: the walk comes back short, the scan finds them all.
+        let (ids, how) = run(&db, r#","where":[{"property":"i","op":"gte","value":2995}]"#, r#","k":8,"vector":[10,0]"#);
+        assert_eq!(ids, ["n2995", "n2996", "n2997", "n2998", "n2999"]);
+        assert_eq!(how, "scan → hnsw-knn, then exact-knn over the space → order");
+        // An index narrows to few candidates: exact over them.
+        db.create_index("T", "i").unwrap();
+        let (ids, how) = run(&db, r#","types":["T"],"where":[{"property":"i","op":"lt","value":40}]"#, r#","k":2,"vector":[10.2,0]"#);
+        assert_eq!((ids, how.as_str()), (vec!["n0010".into(), "n0011".into()], "index → exact-knn over candidates → order"));
+    }
+}
