@@ -6,7 +6,8 @@
 //!   graph search admits only nodes the whole plan passes.
 //! - The scan is exact when the plan says `exact`, the space has no graph
 //!   (`flat`, or inside a transaction), or the planner's estimate of the
-//!   candidates — the driver's size, else the space's vector count — is at
+//!   candidates — the driver's nodes that pass the graph filters, else the
+//!   space's vector count — is at
 //!   most [`vector_search::small_set`] (where a scan beats a filtered walk,
 //!   as in `searchVectors`). Otherwise the graph is searched with the plan
 //!   as its predicate, its breadth (`max(ef, k)`) doubled when the plan
@@ -41,6 +42,15 @@ impl Run<'_> {
     pub(super) fn nearest(&mut self, space: &Space, s: &Similar, driver: Option<&[u64]>) -> Result<(Vec<Hit>, String)> {
         let over = if driver.is_some() { "candidates" } else { "the space" };
         let q = Query::new(&s.vector, space.spec.metric);
+        let mut within = Vec::new();
+        if let Some(keys) = driver {
+            for &key in keys {
+                if self.in_graph(key)? {
+                    within.push(key);
+                }
+            }
+        }
+        let driver = driver.map(|_| &within[..]);
         match self.graph_search(space, s, &q, driver)? {
             Graph::Found(scored) => {
                 let hits = self.ranked(scored, s.k)?;
@@ -55,7 +65,8 @@ impl Run<'_> {
         }
     }
 
-    /// The passing nodes the space's graph finds, or why the exact scan runs instead.
+    /// The passing nodes the space's graph finds, or why the exact scan
+    /// runs instead. `driver`: the candidates that pass the graph filters.
     fn graph_search(&mut self, space: &Space, s: &Similar, q: &Query, driver: Option<&[u64]>) -> Result<Graph> {
         let Some(params) = space.spec.hnsw() else { return Ok(Graph::Exact(format!("space {}, flat: exact", space.name))) };
         if s.exact {
@@ -98,16 +109,18 @@ impl Run<'_> {
         Ok(Graph::Found(scored))
     }
 
-    /// Whether `key` is among the driver's candidates (when there is a driver) and passes the whole plan.
+    /// Whether `key` passes the whole plan: among the driver's candidates
+    /// (which pass the graph filters) and its record passes, or, without a
+    /// driver, every filter.
     fn admits(&self, key: u64, driver: Option<&[u64]>) -> Result<bool> {
-        if driver.is_some_and(|d| d.binary_search(&key).is_err()) {
-            return Ok(false);
-        }
-        Ok(self.passes(key)?.is_some())
+        Ok(match driver {
+            Some(d) => d.binary_search(&key).is_ok() && self.record(key)?.is_some(),
+            None => self.passes(key)?.is_some(),
+        })
     }
 
     /// Exact: distances of every candidate that passes the graph filters
-    /// (the driver's nodes, or the whole space), then records tested
+    /// (the driver's nodes, which do, or the whole space), then records tested
     /// nearest first until `k` pass, so a selective record filter costs
     /// reads of the near candidates only.
     fn exact(&mut self, space: &Space, q: &Query, s: &Similar, driver: Option<&[u64]>, why: &str) -> Result<Vec<Hit>> {
@@ -126,10 +139,8 @@ impl Run<'_> {
             Some(keys) => {
                 for &key in keys {
                     let ekey = keys::embedding(space.id, key);
-                    if self.in_graph(key)? {
-                        if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
-                            score(key, &ekey, raw)?;
-                        }
+                    if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
+                        score(key, &ekey, raw)?;
                     }
                 }
             }
