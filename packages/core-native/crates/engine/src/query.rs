@@ -12,7 +12,7 @@
 //! - A graph filter whose walk would read more than
 //!   [`reach::LAST_LEVEL_BUDGET`] adjacency entries on its last level stays
 //!   partial when an index gives at most that many candidates instead (see
-//!   [`Reach`]).
+//!   [`Reach`]); otherwise it is completed from where it stopped.
 
 mod knn;
 
@@ -109,7 +109,8 @@ impl Run<'_> {
                 // No index to check the last hops from: complete the walks after all.
                 for (i, g) in self.plan.graph.iter().enumerate() {
                     if matches!(self.reaches[i], Reach::Partial { .. }) {
-                        let reach = Reach::walk(self.txn, self.t, &anchors[i], g, None)?;
+                        let partial = std::mem::replace(&mut self.reaches[i], Reach::Complete(Default::default()));
+                        let reach = partial.complete(self.txn, self.t, g)?;
                         self.graph_lap(g, anchors[i].len(), &reach, nodes, degree);
                         self.reaches[i] = reach;
                     }
