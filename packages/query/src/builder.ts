@@ -60,6 +60,8 @@ export interface SimilarOptions {
   k?: number;
   /** Only nodes at most this far. */
   maxDistance?: number;
+  /** Rank every candidate exactly instead of letting the planner use the space's HNSW graph. */
+  exact?: boolean;
 }
 
 const STREAM_PAGE = 256;
@@ -166,16 +168,17 @@ export class ConvergedQuery {
    */
   similarTo(vectorOrText: Float32Array | readonly number[] | string, options: SimilarOptions = {}): ConvergedQuery {
     if (typeof options !== 'object' || options === null) fail('similarTo', 'options must be an object');
-    const { space = 'default', k = 10, maxDistance, ...rest } = options;
+    const { space = 'default', k = 10, maxDistance, exact, ...rest } = options;
     const unknown = Object.keys(rest);
-    if (unknown.length > 0) fail('similarTo', `unknown option "${unknown[0]}" (space, k, maxDistance)`);
+    if (unknown.length > 0) fail('similarTo', `unknown option "${unknown[0]}" (space, k, maxDistance, exact)`);
     const target =
       typeof vectorOrText === 'string'
         ? { text: vectorOrText }
         : vectorOrText instanceof Float32Array || Array.isArray(vectorOrText)
           ? { vector: Array.from(vectorOrText as ArrayLike<number>) }
           : fail('similarTo', `expected a vector (Float32Array or number[]) or a text, got ${vectorOrText === null ? 'null' : typeof vectorOrText}`);
-    return this.#with('similarTo', { similar: { space, k, ...(maxDistance === undefined ? {} : { maxDistance }), ...target } });
+    const extra = { ...(maxDistance === undefined ? {} : { maxDistance }), ...(exact === undefined ? {} : { exact }) };
+    return this.#with('similarTo', { similar: { space, k, ...extra, ...target } });
   }
 
   /** Result order: by `'distance'`, `'createdAt'` or a property's value; ties by id. */

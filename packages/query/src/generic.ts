@@ -113,7 +113,7 @@ export async function executeGeneric(db: RecordSource, plan: ExecutablePlan): Pr
   if (similar && !filtered) {
     // Nothing to filter: the backend's own search over the whole space.
     source = 'vector-search';
-    const hits = await db.searchVectors(similar.vector, { space: similar.space, k: similar.k });
+    const hits = await db.searchVectors(similar.vector, { space: similar.space, k: similar.k, ...(similar.exact ? { exact: true } : {}) });
     items = [];
     for (const hit of hits) {
       const node = await db.getNode(hit.id);

@@ -59,6 +59,13 @@ export interface PlanSimilar {
   space: string;
   k: number;
   maxDistance?: number;
+  /**
+   * Rank every candidate exactly. Without it the planner searches the
+   * space's HNSW graph (filtered by the rest of the plan) when many nodes
+   * are candidates, and scans exactly when few are; `k` results come back
+   * whenever `k` nodes pass the filters, either way.
+   */
+  exact?: boolean;
   vector?: number[];
   text?: string;
 }
@@ -139,6 +146,7 @@ const similar = z
     space: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a space name of 1 to 64 characters of [A-Za-z0-9_-]'),
     k: positive(MAX_K),
     maxDistance: z.number().optional(),
+    exact: z.boolean().optional(),
     vector: z.array(z.number()).min(1).optional(),
     text: z.string().optional(),
   })

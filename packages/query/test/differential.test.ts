@@ -10,7 +10,10 @@ import { fromPlan, query, type ConvergedQuery, type QueryItem } from '@loomdb/qu
  * Random graphs with embeddings and random queries: the native engine, the
  * generic executor on the in-memory backend and the naive oracle below
  * (full scans, exact distances, written from the documented semantics)
- * must return the same results, page for page.
+ * must return the same results, page for page. The data is small, so the
+ * native planner ranks exactly (on `hnsw` and `flat` spaces, with and
+ * without `exact`), which the test checks: approximate plans are held to
+ * recall and k instead, in knn.test.ts.
  */
 
 const root = mkdtempSync(join(tmpdir(), 'loomdb-query-diff-'));
@@ -24,6 +27,7 @@ const DIMS = 3;
 
 interface Model {
   metric: Metric;
+  index: 'hnsw' | 'flat';
   /** One batch per inner array: batches get distinct creation times. */
   batches: Array<Array<{ id: string; type: string; properties: Record<string, JsonValue> }>>;
   edges: Array<{ id: string; type: string; from: string; to: string }>;
@@ -43,18 +47,20 @@ const vec = fc.array(fc.integer({ min: -2, max: 2 }), { minLength: DIMS, maxLeng
 const modelArb = fc
   .record({
     metric: fc.constantFrom<Metric>('l2', 'dot'),
+    index: fc.constantFrom<Model['index']>('hnsw', 'flat'),
     nodes: fc.array(fc.record({ type: fc.constantFrom(...TYPES), properties: props, batch: fc.integer({ min: 0, max: 2 }), vector: fc.option(vec, { nil: undefined, freq: 5 }) }), {
       minLength: 2,
       maxLength: 24,
     }),
     edges: fc.array(fc.record({ from: fc.nat(), to: fc.nat(), type: fc.constantFrom(...EDGE_TYPES) }), { minLength: 4, maxLength: 50, size: 'medium' }),
   })
-  .map(({ metric, nodes, edges }): Model => {
+  .map(({ metric, index, nodes, edges }): Model => {
     const ids = nodes.map((_, i) => `n${String(i).padStart(2, '0')}`);
     const batches: Model['batches'] = [[], [], []];
     nodes.forEach((n, i) => batches[n.batch]!.push({ id: ids[i]!, type: n.type, properties: n.properties as Record<string, JsonValue> }));
     return {
       metric,
+      index,
       batches,
       edges: edges.map((e, i) => ({ id: `e${i}`, type: e.type, from: ids[e.from % ids.length]!, to: ids[e.to % ids.length]! })),
       vectors: nodes.flatMap((n, i) => (n.vector ? [{ nodeId: ids[i]!, vector: n.vector }] : [])),
@@ -84,7 +90,7 @@ const queryArb = fc.record({
   created: sometimes(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }))),
   graph: fc.option(fc.array(graphFilter, { minLength: 1, maxLength: 2, size: 'xsmall' }), { nil: undefined, freq: 2 }),
   similar: fc.option(
-    fc.record({ vector: vec, k: fc.integer({ min: 1, max: 6 }), maxDistance: sometimes(fc.constantFrom(0.5, 1, 2, 3)) }),
+    fc.record({ vector: vec, k: fc.integer({ min: 1, max: 6 }), maxDistance: sometimes(fc.constantFrom(0.5, 1, 2, 3)), exact: sometimes(fc.constant(true)) }),
     { nil: undefined },
   ),
   order: sometimes(fc.record({ key: fc.constantFrom('distance', 'createdAt', 'n', 's', 't'), direction: fc.constantFrom<'asc' | 'desc'>('asc', 'desc') })),
@@ -94,7 +100,7 @@ type RandomQuery = typeof queryArb extends fc.Arbitrary<infer T> ? T : never;
 
 function open(storage: 'native' | 'memory', model: Model): EmbeddedDB {
   const path = join(root, `db${dbCount++}`);
-  const db = EmbeddedDB.open(path, { storage, durability: 'relaxed', spaces: { default: { dimensions: DIMS, metric: model.metric } } });
+  const db = EmbeddedDB.open(path, { storage, durability: 'relaxed', spaces: { default: { dimensions: DIMS, metric: model.metric, index: model.index } } });
   const close = db.close.bind(db);
   db.close = () => {
     close();
@@ -128,7 +134,10 @@ function build(db: EmbeddedDB, q: RandomQuery, times: number[]): ConvergedQuery 
     const options = { direction: g.direction, maxHops: g.maxHops, ...(g.edgeTypes ? { edgeTypes: g.edgeTypes } : {}) };
     c = g.negate ? c.notConnectedTo(g.anchors, options) : c.connectedTo(g.anchors, options);
   }
-  if (q.similar) c = c.similarTo(q.similar.vector, { k: q.similar.k, ...(q.similar.maxDistance === undefined ? {} : { maxDistance: q.similar.maxDistance }) });
+  if (q.similar) {
+    const { vector, k, maxDistance, exact } = q.similar;
+    c = c.similarTo(vector, { k, ...(maxDistance === undefined ? {} : { maxDistance }), ...(exact === undefined ? {} : { exact }) });
+  }
   if (q.order && (q.order.key !== 'distance' || q.similar)) c = c.orderBy(q.order.key, q.order.direction);
   return c;
 }
@@ -275,6 +284,8 @@ describe('native engine, generic executor and oracle agree', () => {
             const built = build(db, q, times);
             const whole = await built.execute();
             expect(whole.stats.executor).toBe(db === native ? 'native' : 'generic');
+            if (q.similar && db === native) expect(whole.stats.strategy).toMatch(/exact-knn/);
+            if (db === native) expect(whole.stats.strategy).not.toMatch(/hnsw/);
             expect(whole.nextCursor).toBeUndefined();
             expectSame(simple(whole.items), expected);
             const again = await fromPlan(db, JSON.parse(JSON.stringify(built.toPlan()))).execute();

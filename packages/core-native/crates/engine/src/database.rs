@@ -14,7 +14,7 @@ use crate::store::{Store, Tables};
 use crate::transaction::Transaction;
 use crate::writer_lock::WriterGuard;
 use crate::writing::{Held, Writing};
-use crate::vector_index::GraphStats;
+use crate::vector_index::{GraphStats, SpaceIndex};
 use crate::vector_search::{self, SearchRequest};
 use crate::vectors::{self, Space, SpaceSpec};
 use heed::{RoTxn, RwTxn};
@@ -584,16 +584,22 @@ impl Database {
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             vectors::check_vector(&space, query)?;
-            let graph = match space.spec.hnsw() {
-                Some(params) if self.transaction.is_none() && !request.exact => Some(self.store.vectors.current(txn, t, &space, params)?),
-                _ => None,
-            };
+            let graph = if request.exact { None } else { self.graph_of(txn, t, &space)? };
             let guard = graph.as_ref().map(|g| g.graph());
             vector_search::nearest(txn, t, &space, query, request, guard.as_deref())?
                 .into_iter()
                 .map(|(distance, node)| Ok(SearchHit { id: read_node(txn, t, node)?.id, distance }))
                 .collect()
         })
+    }
+
+    /// The HNSW graph of `space`, caught up to `txn`; `None` for a `flat`
+    /// space and inside a transaction (the graph holds committed data only).
+    pub(crate) fn graph_of(&self, txn: &RoTxn, t: &Tables, space: &Space) -> Result<Option<Arc<SpaceIndex>>> {
+        match space.spec.hnsw() {
+            Some(params) if self.transaction.is_none() => Ok(Some(self.store.vectors.current(txn, t, space, params)?)),
+            _ => Ok(None),
+        }
     }
 
     // ---- property indexes ----

@@ -108,6 +108,9 @@ pub struct Similar {
     /// In the JSON, or passed beside it (see [`Plan::parse`]).
     #[serde(default)]
     pub vector: Vec<f32>,
+    /// Rank every candidate exactly, never through the space's graph.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -1,6 +1,7 @@
 //! Runs a whole [`Plan`] in one read transaction: graph filters by
 //! adjacency, structural filters by the type and property indexes, nearest
-//! neighbours over what passes, then order and page.
+//! neighbours over what passes (exact or through the space's HNSW graph,
+//! see [`knn`]), then order and page.
 //!
 //! Invariants:
 //! - Every filter is applied before the nearest-neighbour step, so when at
@@ -11,9 +12,11 @@
 //! - A graph filter whose walk would read more than
 //!   [`reach::LAST_LEVEL_BUDGET`] adjacency entries on its last level stays
 //!   partial when an index gives at most that many candidates instead (see
-//!   [`Reach`]).
+//!   [`Reach`]); otherwise it is completed from where it stopped.
 
-use crate::codec::{self, open as unseal, read_u64_be};
+mod knn;
+
+use crate::codec::read_u64_be;
 use crate::database::{read_node, require_space, Database};
 use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
@@ -23,7 +26,7 @@ use crate::plan::{position_of, GraphFilter, OrderKey, Plan, Position};
 use crate::reach::{self, Reach};
 use crate::records::Node;
 use crate::store::Tables;
-use crate::vectors::{self, Query, Space};
+use crate::vectors;
 use heed::RoTxn;
 use serde::Serialize;
 use std::fmt::Write;
@@ -56,6 +59,7 @@ enum Probe<'a> {
 }
 
 struct Run<'a> {
+    db: &'a Database,
     txn: &'a RoTxn<'a>,
     t: &'a Tables,
     plan: &'a Plan,
@@ -79,7 +83,7 @@ impl Database {
     fn execute_plan_within(&self, plan_json: &str, vector: Option<Vec<f32>>, budget: (usize, usize)) -> Result<String> {
         let plan = Plan::parse(plan_json, vector)?;
         let filter = plan.filter()?;
-        self.read(|txn, t| Run { txn, t, plan: &plan, filter, reaches: Vec::new(), budget, stages: Vec::new(), clock: Instant::now() }.execute())
+        self.read(|txn, t| Run { db: self, txn, t, plan: &plan, filter, reaches: Vec::new(), budget, stages: Vec::new(), clock: Instant::now() }.execute())
     }
 }
 
@@ -105,7 +109,8 @@ impl Run<'_> {
                 // No index to check the last hops from: complete the walks after all.
                 for (i, g) in self.plan.graph.iter().enumerate() {
                     if matches!(self.reaches[i], Reach::Partial { .. }) {
-                        let reach = Reach::walk(self.txn, self.t, &anchors[i], g, None)?;
+                        let partial = std::mem::replace(&mut self.reaches[i], Reach::Complete(Default::default()));
+                        let reach = partial.complete(self.txn, self.t, g)?;
                         self.graph_lap(g, anchors[i].len(), &reach, nodes, degree);
                         self.reaches[i] = reach;
                     }
@@ -115,18 +120,17 @@ impl Run<'_> {
             found => found,
         };
         let similar = self.plan.similar.clone();
+        let mut strategy = vec![source];
         let mut hits = match &similar {
             Some(s) => {
                 let space = require_space(self.txn, self.t, &s.space)?;
                 vectors::check_vector(&space, &s.vector)?;
-                self.nearest(&space, &s.vector, s.k, s.max_distance, driver.as_deref())?
+                let (hits, how) = self.nearest(&space, s, driver.as_deref())?;
+                strategy.push(how);
+                hits
             }
             None => self.all_passing(driver.as_deref(), nodes)?,
         };
-        let mut strategy = vec![source];
-        if similar.is_some() {
-            strategy.push(if driver.is_some() { "exact-knn over candidates".into() } else { "exact-knn over the space".into() });
-        }
         for hit in &mut hits {
             if hit.node.is_none() {
                 hit.node = Some(read_node(self.txn, self.t, hit.key)?);
@@ -338,81 +342,6 @@ impl Run<'_> {
         }
         let detail = if driver.is_some() { "candidates tested".to_owned() } else { format!("{nodes} nodes scanned") };
         self.lap("filter", detail, None, hits.len());
-        Ok(hits)
-    }
-
-    /// The `k` nearest passing nodes within `max_distance`, nearest first,
-    /// ties by id. Exact today: distances of every candidate that passes
-    /// the graph filters (the driver's nodes, or the whole space — where a
-    /// filtered approximate index plugs in), then records tested nearest
-    /// first until `k` pass, so a selective record filter costs reads of
-    /// the near candidates only.
-    fn nearest(&mut self, space: &Space, vector: &[f32], k: usize, max_distance: Option<f64>, driver: Option<&[u64]>) -> Result<Vec<Hit>> {
-        let q = Query::new(vector, space.spec.metric);
-        let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-        let mut scored: Vec<(f32, u64)> = Vec::new();
-        let mut score = |key: u64, ekey: &[u8], raw: &[u8]| -> Result<()> {
-            vectors::decode_into(unseal(ekey, raw, || format!("embedding key {}", codec::hex(ekey)))?, &mut buf)?;
-            let d = q.distance(&buf);
-            if max_distance.is_none_or(|m| f64::from(d) <= m) {
-                scored.push((d, key));
-            }
-            Ok(())
-        };
-        match driver {
-            Some(keys) => {
-                for &key in keys {
-                    let ekey = keys::embedding(space.id, key);
-                    if self.in_graph(key)? {
-                        if let Some(raw) = self.t.embeddings.get(self.txn, &ekey)? {
-                            score(key, &ekey, raw)?;
-                        }
-                    }
-                }
-            }
-            None => {
-                for entry in self.t.embeddings.prefix_iter(self.txn, &space.id.to_be_bytes())? {
-                    let (ekey, raw) = entry?;
-                    let key = read_u64_be(&ekey[4..]);
-                    if self.in_graph(key)? {
-                        score(key, ekey, raw)?;
-                    }
-                }
-            }
-        }
-        let scanned = scored.len();
-        self.lap("distances", format!("space {}, exact", space.name), None, scanned);
-        let mut hits: Vec<Hit> = Vec::new();
-        let mut tested = 0usize;
-        let mut rest: &mut [(f32, u64)] = &mut scored;
-        // Nearest first, a window at a time: stop once k pass and the next is farther than the k-th.
-        'walk: while !rest.is_empty() {
-            let window = (4 * k).max(64).min(rest.len());
-            if window < rest.len() {
-                rest.select_nth_unstable_by(window - 1, |a, b| a.0.total_cmp(&b.0));
-            }
-            let (near, far) = std::mem::take(&mut rest).split_at_mut(window);
-            near.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-            for &(d, key) in near.iter() {
-                if hits.len() >= k && d > hits[k - 1].distance.unwrap_or(f32::INFINITY) {
-                    break 'walk;
-                }
-                tested += 1;
-                if let Some(node) = self.record(key)? {
-                    hits.push(Hit { key, node, distance: Some(d) });
-                }
-            }
-            rest = far;
-        }
-        for hit in &mut hits {
-            if hit.node.is_none() {
-                hit.node = Some(read_node(self.txn, self.t, hit.key)?);
-            }
-        }
-        let id = |h: &Hit| h.node.as_ref().map(|n| n.id.clone()).unwrap_or_default();
-        hits.sort_by(|a, b| a.distance.unwrap_or(0.0).total_cmp(&b.distance.unwrap_or(0.0)).then_with(|| id(a).as_bytes().cmp(id(b).as_bytes())));
-        hits.truncate(k);
-        self.lap("knn", format!("k={k}, {tested} nearest records tested"), Some(k.min(scanned) as u64), hits.len());
         Ok(hits)
     }
 

@@ -47,8 +47,20 @@ pub type Hops = HashMap<u64, u32, std::hash::BuildHasherDefault<KeyHasher>>;
 pub enum Reach {
     /// Every admitted node (anchors excluded).
     Complete(Hops),
-    /// The nodes within `max_hops - 1` (anchors at 0); `forward` walks from a candidate towards them.
-    Partial { inner: Hops, forward: Hop },
+    /// The nodes within `max_hops - 1` (anchors at 0); `forward` walks from
+    /// a candidate towards them. `resume` is where the last level stopped.
+    Partial { inner: Hops, forward: Hop, resume: Resume },
+}
+
+/// The last level of a partial walk as far as it went: [`Reach::complete`]
+/// carries on from there instead of walking again.
+pub struct Resume {
+    /// The nodes at `max_hops - 1`, whose neighbours make the last level.
+    frontier: Vec<u64>,
+    /// How many of `frontier` were read completely.
+    done: usize,
+    /// Nodes found at `max_hops` so far (not in `inner`).
+    found: Vec<u64>,
 }
 
 /// The keys of a graph filter's anchors that exist, sorted, without repeats.
@@ -75,12 +87,14 @@ impl Reach {
         for depth in 1..=g.max_hops {
             let mut next = Vec::new();
             let mut read = 0usize;
-            for &node in &frontier {
-                let around = adjacent(txn, t, node, &hop)?;
+            for done in 0..frontier.len() {
+                let around = adjacent(txn, t, frontier[done], &hop)?;
                 read += around.len();
                 if depth == g.max_hops && budget.is_some_and(|b| read > b) {
                     seen.retain(|_, hops| *hops < depth);
-                    return Ok(Reach::Partial { inner: seen, forward: Hop { direction: g.direction, edge_types: g.edge_types.clone() } });
+                    let forward = Hop { direction: g.direction, edge_types: g.edge_types.clone() };
+                    let resume = Resume { frontier, done, found: next };
+                    return Ok(Reach::Partial { inner: seen, forward, resume });
                 }
                 for (neighbour, _) in around {
                     seen.entry(neighbour).or_insert_with(|| {
@@ -98,11 +112,31 @@ impl Reach {
         Ok(Reach::Complete(seen))
     }
 
+    /// The complete reach: a partial walk's last level read to the end,
+    /// from where it stopped; a complete one as it is.
+    pub fn complete(self, txn: &RoTxn, t: &Tables, g: &GraphFilter) -> Result<Reach> {
+        let (mut seen, resume) = match self {
+            Reach::Complete(_) => return Ok(self),
+            Reach::Partial { inner, resume, .. } => (inner, resume),
+        };
+        let hop = g.backwards();
+        for key in resume.found {
+            seen.insert(key, g.max_hops);
+        }
+        for &node in &resume.frontier[resume.done..] {
+            for (neighbour, _) in adjacent(txn, t, node, &hop)? {
+                seen.entry(neighbour).or_insert(g.max_hops);
+            }
+        }
+        seen.retain(|_, hops| *hops > 0);
+        Ok(Reach::Complete(seen))
+    }
+
     /// Fewest hops from `key` to an anchor, when within the filter's `max_hops`.
     pub fn hops(&self, txn: &RoTxn, t: &Tables, key: u64) -> Result<Option<u32>> {
         match self {
             Reach::Complete(m) => Ok(m.get(&key).copied()),
-            Reach::Partial { inner, forward } => {
+            Reach::Partial { inner, forward, .. } => {
                 if let Some(&d) = inner.get(&key) {
                     return Ok((d > 0).then_some(d));
                 }

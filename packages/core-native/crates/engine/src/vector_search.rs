@@ -110,7 +110,7 @@ const SET_FACTOR: usize = 4;
 /// costs one read and distance per node, a filtered graph walk about
 /// `ef · M · total / matches` distances, so they cross near
 /// `sqrt(total · ef · M)` (scaled by the measured relative cost).
-fn small_set(total: u64, ef: usize, m: usize) -> usize {
+pub(crate) fn small_set(total: u64, ef: usize, m: usize) -> usize {
     let cross = ((total as f64) * (ef as f64) * (m as f64) * 0.6).sqrt() as usize;
     cross.max(1024)
 }
@@ -149,7 +149,7 @@ fn exact(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, k: usize, filter: &F
 }
 
 /// Graph hits ranked by the vectors in this snapshot.
-fn rerank(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, nodes: &[u64]) -> Result<Vec<(f32, u64)>> {
+pub(crate) fn rerank(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, nodes: &[u64]) -> Result<Vec<(f32, u64)>> {
     let mut top = TopK::new(nodes.len());
     let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
     for &node in nodes {
