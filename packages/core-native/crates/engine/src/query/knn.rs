@@ -241,7 +241,10 @@ mod tests {
         assert_eq!((ids.len(), how.as_str()), (3, "scan → exact-knn over the space → order"));
         // Half the nodes pass an unindexed condition: the graph skips the rest.
         let (ids, how) = run(&db, r#","where":[{"property":"i","op":"gte","value":1500}]"#, r#","k":2,"vector":[10,0]"#);
-        assert_eq!((ids, how.as_str()), (vec!["n1500".into(), "n1501".into()], "scan → hnsw-knn over the space → order"));
+        assert_eq!(ids, ["n1500", "n1501"]);
+        // Whether the walk from [10, 0] reaches the passing half within its breadth depends on the
+        // graph's random layers; either way the graph is tried first and k come back.
+        assert!(how.starts_with("scan → hnsw-knn"), "{how}");
         // Five pass, far from the query: the walk comes back short, the scan finds them all.
         let (ids, how) = run(&db, r#","where":[{"property":"i","op":"gte","value":2995}]"#, r#","k":8,"vector":[10,0]"#);
         assert_eq!(ids, ["n2995", "n2996", "n2997", "n2998", "n2999"]);
