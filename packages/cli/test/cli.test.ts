@@ -30,7 +30,7 @@ describe('loomdb', () => {
     expect(first.code).toBe(0);
     expect(first.out).toContain('Loaded a sample memory: 18 messages');
     // The nearest message really is the one about sour espresso.
-    const results = first.out.split('\n').filter((l) => /^\s+0\.\d{3}\s/.test(l));
+    const results = first.out.split('\n').filter((l) => /^\s+0\.\d{3}\s+(user|assistant)\s/.test(l));
     expect(results).toHaveLength(5);
     expect(results[0]).toContain('My espresso tastes sour');
     expect(first.out).toMatch(/Stats: 27 nodes, 49 edges/);
@@ -84,7 +84,13 @@ describe('loomdb', () => {
   it('demo --json prints one JSON object', () => {
     const r = loomdb('demo', '--path', join(dir, 'demo-json'), '--json', '-k', '2');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ loadedMessages: 18, hits: [{ role: 'user' }, {}], stats: { nodes: 27 } });
+    const demo = JSON.parse(r.out);
+    expect(demo).toMatchObject({ loadedMessages: 18, hits: [{ role: 'user' }, {}], stats: { nodes: 27 } });
+    // The converged query: the three assistant answers in the sample that mention Lisbon, nearest first.
+    expect(demo.converged.strategy).toMatch(/knn/);
+    expect(demo.converged.items.map((i: { id: string }) => i.id).sort()).toEqual(['conv-lisbon-m1', 'conv-lisbon-m3', 'conv-lisbon-m5']);
+    const distances = demo.converged.items.map((i: { distance: number }) => i.distance);
+    expect(distances).toEqual([...distances].sort((a, b) => a - b));
   });
 
   it('metrics prints real storage figures, as text, JSON and Prometheus', () => {

@@ -1,4 +1,5 @@
 import { EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
+import { query as converged } from '@loomdb/query';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -50,11 +51,20 @@ function table(rows: string[][]): string[] {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-export function runDemo({ path, query, k, json, print }: DemoOptions): void {
+export async function runDemo({ path, query, k, json, print }: DemoOptions): Promise<void> {
   const db = EmbeddedDB.open(path, { spaces: DEMO_SPACE });
   try {
     const loaded = loadSample(db);
-    const hits = db.searchVectors(hashingEmbed(query), { k, filter: { type: 'Message' } }).flatMap((hit) => {
+    const vector = hashingEmbed(query);
+    // One plan mixing all three: a property filter, a graph hop and nearest neighbours.
+    const aboutLisbon = converged(db)
+      .type('Message')
+      .where('role', 'eq', 'assistant')
+      .connectedTo('entity-lisbon', { edgeTypes: ['MENTIONS'], direction: 'out', maxHops: 1 })
+      .similarTo(vector, { k: 3 });
+    const { items: lisbon } = await aboutLisbon.execute();
+    const { strategy } = await aboutLisbon.explain();
+    const hits = db.searchVectors(vector, { k, filter: { type: 'Message' } }).flatMap((hit) => {
       const message = db.getNode(hit.id);
       if (!message) return [];
       const conversation = db.getNode(String(message.properties.conversationId));
@@ -62,7 +72,8 @@ export function runDemo({ path, query, k, json, print }: DemoOptions): void {
     });
     const stats = db.stats();
     if (json) {
-      print(JSON.stringify({ path: db.path, loadedMessages: loaded, query, hits, stats }, null, 2));
+      const converged = { strategy, items: lisbon.map(({ node, distance }) => ({ id: node.id, distance, content: node.properties.content })) };
+      print(JSON.stringify({ path: db.path, loadedMessages: loaded, query, hits, converged, stats }, null, 2));
       return;
     }
     print(`LoomDB demo — database at ${db.path}`);
@@ -72,6 +83,9 @@ export function runDemo({ path, query, k, json, print }: DemoOptions): void {
     const rows = [['distance', 'role', 'conversation', 'message']];
     for (const h of hits) rows.push([h.distance.toFixed(3), h.role, clip(h.conversation, 30), clip(h.content, 70)]);
     for (const line of table(rows)) print(`  ${line}`);
+    print('');
+    print(`Assistant answers that mention Lisbon, nearest first (one @loomdb/query plan: ${strategy}):`);
+    for (const { node, distance } of lisbon) print(`  ${(distance ?? 0).toFixed(3)}  ${clip(String(node.properties.content), 80)}`);
     print('');
     print(`Stats: ${stats.nodes} nodes, ${stats.edges} edges`);
     for (const s of stats.spaces) print(`  space "${s.name}": ${s.embeddings} embeddings, ${s.dimensions}-d ${s.metric}, ${s.index} index`);
