@@ -3,22 +3,13 @@ import Database from 'better-sqlite3';
 import kuzu, { type QueryResult } from 'kuzu';
 import { EmbeddedDB } from '@loomdb/db';
 import { compare, measureInterleaved, removeScratch, scratchDir, type Measurement, type SuiteResult } from '../harness.js';
+import { seededRandom as random } from '@loomdb/db/testing/data';
 
 const NODES = 100_000;
 const EDGES = 1_000_000;
 const QUERIES = 1_000;
 const PATHS = 200;
 
-/** mulberry32: the same graph and query order on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A power-law graph: sources uniform, targets skewed towards low ids

@@ -4,6 +4,7 @@ import { EmbeddedDB, type Node } from '@loomdb/db';
 import { MemoryQueries, query } from '@loomdb/query';
 import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, NodeTypes } from '@loomdb/query/memory';
 import { compare, measureInterleaved, removeScratch, scratchDir, type Measurement, type SuiteResult } from '../harness.js';
+import { seededRandom as random } from '@loomdb/db/testing/data';
 
 const MESSAGES = 100_000;
 const ENTITIES = 10_000;
@@ -15,16 +16,6 @@ const CHECKED = 50;
 const T0 = Date.UTC(2026, 0, 1);
 const STEP = 30_000;
 
-/** mulberry32: the same data and queries on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normalize(v: Float32Array): Float32Array {
   let n = 0;

@@ -2,21 +2,12 @@ import { EmbeddedDB, type EdgeInput, type EmbeddingInput, type NodeInput } from 
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { WeaverController, type MessageEvent } from '@loomdb/weaver';
 import { compare, removeScratch, scratchDir, type Measurement, type SuiteResult } from '../harness.js';
+import { seededRandom as random } from '@loomdb/db/testing/data';
 
 const EVENTS = Number(process.env.WEAVER_BENCH_EVENTS ?? 100_000);
 const CONVERSATIONS = 1_000;
 const BATCH = Number(process.env.WEAVER_BENCH_BATCH ?? 256);
 
-/** mulberry32: the same events on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PEOPLE = ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Barbara Liskov', 'Ken Thompson', 'Margaret Hamilton', 'Donald Knuth', 'Edsger Dijkstra'];
 const TAGS = Array.from({ length: 50 }, (_, i) => `#topic${i}`);

@@ -6,20 +6,8 @@
  *
  * @module
  */
-import { LoomError, type JsonValue, type Node } from '@loomdb/db';
+import { byteOrder, compareJsonValues as compareScalars, jsonValuesEqual as equal, LoomError, type JsonValue, type Node } from '@loomdb/db';
 import type { Plan, PlanCondition, PlanOrder } from './plan.js';
-
-/** Strings compare bytewise in UTF-8, as in the engine. */
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-function compareScalars(a: JsonValue, b: JsonValue): number | undefined {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'string' && typeof b === 'string') return byteOrder(a, b);
-  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
-  return undefined;
-}
-
-const equal = (a: JsonValue, b: JsonValue) => (typeof a === 'number' && typeof b === 'number' ? a === b : JSON.stringify(a) === JSON.stringify(b));
 
 /** Whether a property value (undefined: missing) satisfies a condition. */
 export function holds(value: JsonValue | undefined, { op, value: operand }: PlanCondition): boolean {

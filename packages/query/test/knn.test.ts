@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AsyncEmbeddedDB, EmbeddedDB } from '@loomdb/db';
 import { query, type ConvergedQuery } from '@loomdb/query';
+import { seededRandom as random } from '@loomdb/db/testing/data';
 
 /**
  * Plans whose kNN runs on the space's HNSW graph: recall against the exact
@@ -19,16 +20,6 @@ const DIMS = 48;
 const TOPICS = 60;
 const K = 10;
 
-/** mulberry32: the same data on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const r = random(7);
 const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
 const unit = (v: Float32Array) => {

@@ -1,22 +1,11 @@
 import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
+import { byteOrder, compareJsonValues as compare, jsonValuesEqual as equal } from '../json-order.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
-
-/** Strings order bytewise in UTF-8, as in the native engine. */
-const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
-
-function compare(a: JsonValue, b: JsonValue): number | undefined {
-  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
-  if (typeof a === 'string' && typeof b === 'string') return byteOrder(a, b);
-  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
-  return undefined;
-}
-
-const equal = (a: JsonValue, b: JsonValue) => (typeof a === 'number' && typeof b === 'number' ? a === b : JSON.stringify(a) === JSON.stringify(b));
 
 function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): boolean {
   const [op, operand] = Object.entries(condition)[0] as [string, JsonValue];
