@@ -1,4 +1,4 @@
-import { call, prepareBatch, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
+import { call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { invalid, loomError, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
@@ -325,10 +325,7 @@ export class AsyncEmbeddedDB {
 
   /** Counter edges: see {@link EmbeddedDB.addEdgeWeights}. */
   async addEdgeWeights(edges: Array<EdgeInput & { id: string }>): Promise<void> {
-    const prepared = prepareEdgeBatch(edges);
-    prepared.forEach((e, i) => {
-      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
-    });
+    const prepared = prepareCounterEdges(edges);
     return this.#write((o) => o.addEdgeWeights(prepared));
   }
 

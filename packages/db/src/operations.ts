@@ -66,6 +66,15 @@ export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>
   return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
 }
 
+/** An edge batch whose every item names its id (counter edges are found by id). */
+export function prepareCounterEdges(edges: unknown): ReturnType<typeof prepareEdge>[] {
+  const prepared = prepareEdgeBatch(edges);
+  prepared.forEach((_, i) => {
+    if ((edges as EdgeInput[])[i]!.id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+  });
+  return prepared;
+}
+
 export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
   if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
   return items.map((item, i) => {
@@ -230,10 +239,7 @@ export abstract class DatabaseOperations {
    * deleting it when the sum drops to 0 or below.
    */
   addEdgeWeights(edges: Array<EdgeInput & { id: string }>): void {
-    const prepared = prepareEdgeBatch(edges);
-    prepared.forEach((e, i) => {
-      if ((edges[i] as EdgeInput).id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
-    });
+    const prepared = prepareCounterEdges(edges);
     this.run((b) => b.addEdgeWeights(prepared));
   }
 
