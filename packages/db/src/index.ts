@@ -66,7 +66,7 @@ export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_PROPERTY_BYTES, MAX_K, MAX_DIMENSIONS
 export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
 export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';
-export { byteOrder, compareJsonValues, jsonValuesEqual } from './json-order.js';
+export { byteOrder, compareJsonValues, jsonValuesEqual, valueSatisfies } from './json-order.js';
 export { MAX_PAGE, MAX_DEPTH } from './walk.js';
 export { ASYNC_OPERATIONS } from './storage.js';
 export type { EngineMetrics, MaintenanceControl, StorageMaintenance } from './storage.js';

@@ -1,3 +1,4 @@
+import { loomError } from './errors.js';
 import type { JsonValue } from './types.js';
 
 /** Strings order bytewise in UTF-8, as in the native engine's keys. */
@@ -19,3 +20,39 @@ export function compareJsonValues(a: JsonValue, b: JsonValue): number | undefine
 /** Equality of property values for `eq`, `ne` and `in`: numbers by value, everything else as JSON. */
 export const jsonValuesEqual = (a: JsonValue, b: JsonValue): boolean =>
   typeof a === 'number' && typeof b === 'number' ? a === b : JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Whether a property value (`undefined`: missing) satisfies `op operand`, as
+ * the native engine's filters decide it: `eq ne in gt gte lt lte` (range
+ * operators hold only between values of one kind), `contains` (substring,
+ * or array element), `startsWith` and `exists`. A missing value passes
+ * only `ne` and `exists: false`.
+ */
+export function valueSatisfies(value: JsonValue | undefined, op: string, operand: JsonValue): boolean {
+  if (op === 'exists') return (value !== undefined) === operand;
+  if (value === undefined) return op === 'ne';
+  const c = compareJsonValues(value, operand);
+  switch (op) {
+    case 'eq':
+      return jsonValuesEqual(value, operand);
+    case 'ne':
+      return !jsonValuesEqual(value, operand);
+    case 'in':
+      return (operand as JsonValue[]).some((x) => jsonValuesEqual(value, x));
+    case 'gt':
+      return c !== undefined && c > 0;
+    case 'gte':
+      return c !== undefined && c >= 0;
+    case 'lt':
+      return c !== undefined && c < 0;
+    case 'lte':
+      return c !== undefined && c <= 0;
+    case 'contains':
+      if (typeof value === 'string') return typeof operand === 'string' && value.includes(operand);
+      return Array.isArray(value) && value.some((x) => jsonValuesEqual(x, operand));
+    case 'startsWith':
+      return typeof value === 'string' && value.startsWith(operand as string);
+    default:
+      throw loomError('INTERNAL', `unknown condition operator ${op}`); // callers pass validated operators
+  }
+}

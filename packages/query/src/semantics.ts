@@ -6,35 +6,12 @@
  *
  * @module
  */
-import { byteOrder, compareJsonValues as compareScalars, jsonValuesEqual as equal, LoomError, type JsonValue, type Node } from '@loomdb/db';
+import { byteOrder, compareJsonValues as compareScalars, LoomError, valueSatisfies, type JsonValue, type Node } from '@loomdb/db';
 import type { Plan, PlanCondition, PlanOrder } from './plan.js';
 
 /** Whether a property value (undefined: missing) satisfies a condition. */
 export function holds(value: JsonValue | undefined, { op, value: operand }: PlanCondition): boolean {
-  if (op === 'exists') return (value !== undefined) === operand;
-  if (value === undefined) return op === 'ne';
-  const c = compareScalars(value, operand as JsonValue);
-  switch (op) {
-    case 'eq':
-      return equal(value, operand as JsonValue);
-    case 'ne':
-      return !equal(value, operand as JsonValue);
-    case 'in':
-      return (operand as JsonValue[]).some((x) => equal(value, x));
-    case 'gt':
-      return c !== undefined && c > 0;
-    case 'gte':
-      return c !== undefined && c >= 0;
-    case 'lt':
-      return c !== undefined && c < 0;
-    case 'lte':
-      return c !== undefined && c <= 0;
-    case 'contains':
-      if (typeof value === 'string') return typeof operand === 'string' && value.includes(operand);
-      return Array.isArray(value) && value.some((x) => equal(x, operand as JsonValue));
-    default:
-      return typeof value === 'string' && value.startsWith(operand as string);
-  }
+  return valueSatisfies(value, op, operand as JsonValue);
 }
 
 /** Whether a node passes the plan's type, where and createdBetween parts. */

@@ -1,6 +1,6 @@
 import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
-import { byteOrder, compareJsonValues as compare, jsonValuesEqual as equal } from '../json-order.js';
+import { byteOrder, valueSatisfies } from '../json-order.js';
 import type { LoomPlugin } from '../plugins.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
@@ -9,24 +9,7 @@ import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, Prepare
 
 function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): boolean {
   const [op, operand] = Object.entries(condition)[0] as [string, JsonValue];
-  if (value === undefined) return op === 'ne';
-  const c = compare(value, operand);
-  switch (op) {
-    case 'eq':
-      return equal(value, operand);
-    case 'ne':
-      return !equal(value, operand);
-    case 'in':
-      return (operand as JsonValue[]).some((x) => equal(value, x));
-    case 'gt':
-      return c !== undefined && c > 0;
-    case 'gte':
-      return c !== undefined && c >= 0;
-    case 'lt':
-      return c !== undefined && c < 0;
-    default:
-      return c !== undefined && c <= 0;
-  }
+  return valueSatisfies(value, op, operand);
 }
 
 const isScalar = (v: JsonValue | undefined) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
