@@ -960,6 +960,17 @@ fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> 
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
 }
 
+/// The internal keys of the nodes with these ids, in id order; ids of no node are left out.
+pub(crate) fn node_keys(txn: &RoTxn, t: &Tables, ids: &[String]) -> Result<Vec<u64>> {
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(k) = lookup(txn, t.node_ids, id)? {
+            keys.push(k);
+        }
+    }
+    Ok(keys)
+}
+
 /// The internal keys (sorted) that can pass `filter`, narrowed by its ids,
 /// by a property index when one covers a condition for every listed type,
 /// and else by the type index when `by_type`; `None` means "every node".
@@ -967,12 +978,7 @@ fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> 
 pub(crate) fn node_candidates(txn: &RoTxn, t: &Tables, filter: &NodeFilter, by_type: bool) -> Result<Option<Vec<u64>>> {
     let by_ids = match &filter.ids {
         Some(ids) => {
-            let mut keys = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(k) = lookup(txn, t.node_ids, id)? {
-                    keys.push(k);
-                }
-            }
+            let mut keys = node_keys(txn, t, ids)?;
             keys.sort_unstable();
             keys.dedup();
             Some(keys)

@@ -14,7 +14,7 @@
 //!   so `k` results come back whenever `k` matching nodes have a vector.
 
 use crate::codec::{self, open as unseal, read_u64_be};
-use crate::database::{lookup, node_candidates, read_node, space_count};
+use crate::database::{node_candidates, node_keys, read_node, space_count};
 use crate::error::{Error, Result};
 use crate::filter::NodeFilter;
 use crate::hnsw::Hnsw;
@@ -175,15 +175,7 @@ struct Filter<'f> {
 impl<'f> Filter<'f> {
     fn new(txn: &RoTxn, t: &Tables, spec: &'f NodeFilter) -> Result<Filter<'f>> {
         let ids = match &spec.ids {
-            Some(ids) => {
-                let mut set = HashSet::with_capacity(ids.len());
-                for id in ids {
-                    if let Some(k) = lookup(txn, t.node_ids, id)? {
-                        set.insert(k);
-                    }
-                }
-                Some(set)
-            }
+            Some(ids) => Some(node_keys(txn, t, ids)?.into_iter().collect::<HashSet<u64>>()),
             None => None,
         };
         Ok(Filter { spec, ids })
