@@ -40,7 +40,8 @@ pub struct Writing<'t> {
     clock: Cell<Option<i64>>,
     change_seq: Cell<Option<u64>>,
     index_defs: RefCell<HashMap<String, Vec<IndexDef>>>,
-    held: RefCell<[Vec<(Vec<u8>, Vec<u8>)>; HELD_TABLES]>,
+    /// Per [`Held`] table, in [`Held::ALL`] order.
+    held: RefCell<[Puts; Held::ALL.len()]>,
     node_keys: RefCell<HashMap<String, u64>>,
 }
 
@@ -53,7 +54,23 @@ pub enum Held {
     OutAdj,
     InAdj,
 }
-const HELD_TABLES: usize = 5;
+
+/// Key → value puts.
+type Puts = Vec<(Vec<u8>, Vec<u8>)>;
+
+impl Held {
+    const ALL: [Held; 5] = [Held::NodeIds, Held::EdgeIds, Held::NodeTypes, Held::OutAdj, Held::InAdj];
+
+    fn table(self, t: &Tables) -> Table {
+        match self {
+            Held::NodeIds => t.node_ids,
+            Held::EdgeIds => t.edge_ids,
+            Held::NodeTypes => t.node_types,
+            Held::OutAdj => t.out_adj,
+            Held::InAdj => t.in_adj,
+        }
+    }
+}
 
 impl Deref for Writing<'_> {
     type Target = Tables;
@@ -94,8 +111,8 @@ impl<'t> Writing<'t> {
     /// Applies the held-back puts now, in key order.
     pub fn apply_held(&self, txn: &mut RwTxn) -> Result<()> {
         let held = std::mem::take(&mut *self.held.borrow_mut());
-        for (which, mut puts) in held.into_iter().enumerate() {
-            let table = self.held_table(which);
+        for (which, mut puts) in Held::ALL.into_iter().zip(held) {
+            let table = which.table(self.tables);
             puts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in puts {
                 table.put(txn, &k, &v)?;
@@ -114,11 +131,6 @@ impl<'t> Writing<'t> {
     /// Puts `key` → `value` into `table` at `finish` (see the module invariants).
     pub fn put_held(&self, table: Held, key: Vec<u8>, value: Vec<u8>) {
         self.held.borrow_mut()[table as usize].push((key, value));
-    }
-
-    fn held_table(&self, which: usize) -> Table {
-        let t = self.tables;
-        [t.node_ids, t.edge_ids, t.node_types, t.out_adj, t.in_adj][which]
     }
 
     /// The internal key of node `id` as of the start of this call, looked up
