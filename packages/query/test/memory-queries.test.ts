@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDB, hashingEmbed, LoomError } from '@loomdb/db';
 import { MemoryQueries, type MemoryPage } from '@loomdb/query';
 import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes } from '@loomdb/query/memory';
+import { failure } from './failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-memory-queries-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,15 +87,6 @@ function seed(db: EmbeddedDB): Record<string, string> {
 
 const ids = (page: MemoryPage) => page.items.map((i) => i.node.id);
 
-async function failure(fn: () => Promise<unknown>): Promise<LoomError> {
-  try {
-    await fn();
-  } catch (e) {
-    expect(LoomError.is(e)).toBe(true);
-    return e as LoomError;
-  }
-  throw new Error('expected a LoomError');
-}
 
 for (const storage of ['native', 'memory'] as const) {
   describe(`MemoryQueries on the ${storage} backend`, () => {

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AsyncEmbeddedDB, createHashingEmbedder, EmbeddedDB, LoomError, MAX_K } from '@loomdb/db';
+import { AsyncEmbeddedDB, createHashingEmbedder, EmbeddedDB, MAX_K } from '@loomdb/db';
 import { ConvergedQuery, fromPlan, parsePlan, query, type Plan } from '@loomdb/query';
+import { failure } from './failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-query-plan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -20,16 +21,6 @@ beforeAll(() => {
 });
 afterAll(() => db.close());
 
-/** Runs `fn` (sync or async) and returns the LoomError it throws. */
-async function failure(fn: () => unknown): Promise<LoomError> {
-  try {
-    await fn();
-  } catch (e) {
-    expect(LoomError.is(e)).toBe(true);
-    return e as LoomError;
-  }
-  throw new Error('expected a LoomError');
-}
 
 describe('plans', () => {
   it('round-trip: fromPlan(toPlan()) is the same query, also through JSON text', async () => {
