@@ -62,8 +62,10 @@ export async function runDemo({ path, query, k, json, print }: DemoOptions): Pro
       .where('role', 'eq', 'assistant')
       .connectedTo('entity-lisbon', { edgeTypes: ['MENTIONS'], direction: 'out', maxHops: 1 })
       .similarTo(vector, { k: 3 });
-    const { items: lisbon } = await aboutLisbon.execute();
-    const { strategy } = await aboutLisbon.explain();
+    const {
+      items: lisbon,
+      stats: { strategy },
+    } = await aboutLisbon.execute();
     const hits = db.searchVectors(vector, { k, filter: { type: 'Message' } }).flatMap((hit) => {
       const message = db.getNode(hit.id);
       if (!message) return [];
