@@ -444,8 +444,7 @@ export class AsyncEmbeddedDB {
     const format = prepareMetricsFormat(options);
     const backend = this.#live();
     const engine = backend.maintenance ? await this.#run(() => (backend.maintenance as NonNullable<typeof backend.maintenance>).async.metrics()) : null;
-    const { spaces } = await this.#run((o) => o.stats());
-    const m = assembleMetrics(backend.name, engine, spaces, this.#sources.collect());
+    const m = assembleMetrics(backend.name, engine, this.#sources.collect());
     return format === 'prometheus' ? toPrometheus(m) : m;
   }
 

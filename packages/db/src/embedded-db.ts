@@ -150,7 +150,7 @@ export class EmbeddedDB extends DatabaseOperations {
     const format = prepareMetricsFormat(options);
     const backend = this.#open();
     const engine = backend.maintenance ? call(backend, (b) => (b.maintenance as NonNullable<typeof b.maintenance>).metrics()) : null;
-    const m = assembleMetrics(backend.name, engine, call(backend, (b) => b.stats().spaces), this.#sources.collect());
+    const m = assembleMetrics(backend.name, engine, this.#sources.collect());
     return format === 'prometheus' ? toPrometheus(m) : m;
   }
 

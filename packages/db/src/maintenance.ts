@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { invalid, loomError, LoomError, toLoomError } from './errors.js';
 import type { EngineMetrics, MaintenanceControl, StorageBackend, StorageMaintenance } from './storage.js';
-import type { MaintenanceOptions, Metrics, RestoreOptions, SpaceStats } from './types.js';
+import type { MaintenanceOptions, Metrics, RestoreOptions } from './types.js';
 import { describe } from './validate.js';
 
 /** The backend's maintenance operations, or `UNSUPPORTED` naming it. */
@@ -105,7 +105,7 @@ export function prepareMetricsFormat(options: unknown): 'json' | 'prometheus' {
   return format;
 }
 
-export function assembleMetrics(storage: string, engine: EngineMetrics | null, spaces: SpaceStats[], sources: Record<string, unknown>): Metrics {
+export function assembleMetrics(storage: string, engine: EngineMetrics | null, sources: Record<string, unknown>): Metrics {
   return {
     storage,
     uptimeS: engine?.uptimeS ?? 0,
@@ -114,9 +114,7 @@ export function assembleMetrics(storage: string, engine: EngineMetrics | null, s
     usage: engine?.storage ?? null,
     readers: engine?.readers ?? 0,
     sidecars: engine?.sidecars ?? [],
-    vectorIndexes: spaces.flatMap(({ name, graph }) =>
-      graph ? [{ space: name, loaded: graph.loaded, vectors: graph.vectors, deleted: graph.deleted, rebuilds: graph.rebuilds, lastRebuildAt: graph.lastRebuildAt }] : [],
-    ),
+    vectorIndexes: engine?.vectorIndexes ?? [],
     sources,
   };
 }

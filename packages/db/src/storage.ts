@@ -248,7 +248,7 @@ export interface MaintenanceControl {
 }
 
 /** Engine figures a backend reports for `db.metrics()`. */
-export type EngineMetrics = Pick<Metrics, 'uptimeS' | 'operations' | 'caches' | 'sidecars' | 'readers'> & { storage: StorageUsage };
+export type EngineMetrics = Pick<Metrics, 'uptimeS' | 'operations' | 'caches' | 'sidecars' | 'readers' | 'vectorIndexes'> & { storage: StorageUsage };
 
 /** Whole-database operations (`StorageBackend.maintenance`). Each runs synchronously or, under `async`, off the JS thread. */
 export interface StorageMaintenance {

@@ -346,8 +346,8 @@ export interface Metrics {
   /** LMDB reader slots in use across all processes (native backend; 0 otherwise). */
   readers: number;
   sidecars: Array<{ name: string; bytes: number }>;
-  /** Health of each HNSW graph this process holds: size, deleted entries awaiting reuse, last rebuild. */
-  vectorIndexes: Array<{ space: string; loaded: boolean; vectors: number; deleted: number; rebuilds: number; lastRebuildAt?: number }>;
+  /** Health of each space's HNSW graph in this process: size, deleted entries awaiting reuse, rebuilds and the last one (native backend). */
+  vectorIndexes: Array<GraphStats & { space: string }>;
   /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
   sources: Record<string, unknown>;
 }

@@ -207,9 +207,18 @@ pub struct Report {
     pub readers: u32,
     /// Vector index sidecar files and their sizes.
     pub sidecars: Vec<Sidecar>,
+    /// Health of each space's HNSW graph in this process (size, deleted entries, rebuilds).
+    pub vector_indexes: Vec<VectorIndexHealth>,
     /// Caches the engine keeps, with hits and misses. None yet: reads go
     /// straight to LMDB's memory map (the OS page cache is the cache).
     pub caches: Vec<Cache>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VectorIndexHealth {
+    pub space: String,
+    #[serde(flatten)]
+    pub graph: crate::vector_index::GraphStats,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,7 +251,20 @@ impl crate::Database {
                 sidecars.push(Sidecar { name, bytes: entry.metadata()?.len() });
             }
         }
-        Ok(Report { uptime_s: store.metrics.uptime_s(), operations: store.metrics.snapshot(), storage: store.usage()?, readers: store.readers()?, sidecars, caches: Vec::new() })
+        let vector_indexes = self.read(|txn, t| crate::database::list_spaces(txn, t))?
+            .into_iter()
+            .filter(|s| s.spec.hnsw().is_some())
+            .map(|s| VectorIndexHealth { graph: store.vectors.stats(&s).unwrap_or_default(), space: s.name })
+            .collect();
+        Ok(Report {
+            uptime_s: store.metrics.uptime_s(),
+            operations: store.metrics.snapshot(),
+            storage: store.usage()?,
+            readers: store.readers()?,
+            sidecars,
+            vector_indexes,
+            caches: Vec::new(),
+        })
     }
 }
 
