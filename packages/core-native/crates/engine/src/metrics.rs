@@ -251,7 +251,7 @@ impl crate::Database {
                 sidecars.push(Sidecar { name, bytes: entry.metadata()?.len() });
             }
         }
-        let vector_indexes = self.read(|txn, t| crate::database::list_spaces(txn, t))?
+        let vector_indexes = self.read(crate::database::list_spaces)?
             .into_iter()
             .filter(|s| s.spec.hnsw().is_some())
             .map(|s| VectorIndexHealth { graph: store.vectors.stats(&s).unwrap_or_default(), space: s.name })
