@@ -13,7 +13,6 @@ export const MAX_K = 100_000;
 export const MAX_DIMENSIONS = 65_536;
 const MAX_DEPTH = 64;
 
-
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
