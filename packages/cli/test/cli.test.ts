@@ -40,6 +40,13 @@ describe('loomdb', () => {
     expect(second.out).toMatch(/Stats: 27 nodes, 49 edges/);
   });
 
+  it('npm links the loomdb command (what `npx loomdb` runs)', () => {
+    const linked = join(__dirname, '..', '..', '..', 'node_modules', '.bin', 'loomdb');
+    const r = spawnSync(linked, ['stats', '--path', demoDb('linked'), '--json'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ nodes: 27, edges: 49 });
+  });
+
   it('demo without --path uses the default database path', () => {
     const r = loomdb('demo', '-k', '2');
     expect(r.code).toBe(0);
