@@ -51,25 +51,42 @@ export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Flo
     v[h % dimensions] += h & 0x80000000 ? -weight : weight;
   };
   const words = text.toLowerCase().match(WORD) ?? [];
-  for (let i = 0; i < words.length; i++) {
-    const word = words[i]!;
+  /** The bigram hash state after `b:<previous word> `, or null after a function word. */
+  let bigram: number | null = null;
+  for (const word of words) {
+    const wordHash = fnv1a(WORD_SEED, word);
     if (STOP_WORDS.has(word)) {
-      add(fnv1a(WORD_SEED, word), 0.2);
+      add(wordHash, 0.2);
+      bigram = null;
       continue;
     }
-    add(fnv1a(WORD_SEED, word), 1);
-    const previous = words[i - 1];
-    if (previous !== undefined && !STOP_WORDS.has(previous)) add(fnv1a(Math.imul(fnv1a(BIGRAM_SEED, previous) ^ SPACE, 0x01000193), word), 0.7);
-    const padded = `<${word}>`;
-    for (const n of [3, 4] as const) {
-      for (let j = 0; j + n <= padded.length; j++) add(fnv1a(GRAM_SEEDS[n], padded, j, j + n), 0.25);
-    }
+    add(wordHash, 1);
+    if (bigram !== null) add(fnv1a(bigram, word), 0.7);
+    bigram = Math.imul(fnv1a(BIGRAM_SEED, word) ^ SPACE, 0x01000193);
+    addGrams(add, word, 3);
+    addGrams(add, word, 4);
   }
   let norm = 0;
   for (const x of v) norm += x * x;
   norm = Math.sqrt(norm);
   if (norm > 0) for (let i = 0; i < dimensions; i++) v[i]! /= norm;
   return v;
+}
+
+const OPEN = 0x3c; // '<'
+const CLOSE = 0x3e; // '>'
+
+/** Adds the character `n`-grams of `<word>` (0.25 each), hashed without building the padded string. */
+function addGrams(add: (hash: number, weight: number) => void, word: string, n: 3 | 4): void {
+  const last = word.length + 1; // index of '>' in `<word>`
+  for (let j = 0; j + n <= last + 1; j++) {
+    let h = GRAM_SEEDS[n];
+    for (let p = j; p < j + n; p++) {
+      h ^= p === 0 ? OPEN : p === last ? CLOSE : word.charCodeAt(p - 1);
+      h = Math.imul(h, 0x01000193);
+    }
+    add(h, 0.25);
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
 //! LMDB transaction, so a failing call writes nothing.
 
 use crate::codec::{self, open as unseal, read_u64_be, seal, u64_key};
+use crate::counters;
 use crate::error::{Code, Error, Result};
 use crate::filter::NodeFilter;
 use crate::indexes;
@@ -398,7 +399,7 @@ impl Database {
     pub fn insert_edge(&self, edge: &NewEdge, now: i64) -> Result<Edge> {
         let _timer = self.timer(crate::metrics::Op::Insert);
         validate_edge(edge)?;
-        self.write(|txn, t| insert_edge(txn, t, edge, now))
+        self.write(|txn, t| insert_edge(txn, t, edge, now).map(|(_, e)| e))
     }
 
     /// All-or-nothing: every edge is validated, then all are written in one commit.
@@ -417,34 +418,7 @@ impl Database {
         for (i, e) in items.iter().enumerate() {
             validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
         }
-        self.write(|txn, t| {
-            for (i, e) in items.iter().enumerate() {
-                match lookup(txn, t.edge_ids, &e.id)? {
-                    Some(key) => {
-                        let mut edge = read_edge(txn, t, key)?;
-                        if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
-                            let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
-                            return Err(in_batch("edges", i, Error::invalid(message)));
-                        }
-                        edge.weight += e.weight;
-                        if edge.weight <= 0.0 {
-                            delete_edge_record(txn, t, key)?;
-                        } else {
-                            let k = u64_key(key);
-                            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
-                            log_change(txn, t, Change::EdgePut, key, 0)?;
-                        }
-                    }
-                    None if e.weight > 0.0 => {
-                        insert_edge(txn, t, e, now).map_err(|err| in_batch("edges", i, err))?;
-                        // A later item may name the same edge: make it visible.
-                        t.apply_held(txn)?;
-                    }
-                    None => {}
-                }
-            }
-            Ok(())
-        })
+        self.write(|txn, t| crate::counters::add(txn, t, items, now))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -466,7 +440,7 @@ impl Database {
         }
         self.write(|txn, t| {
             let key = lookup(txn, t.edge_ids, id)?.ok_or_else(|| Error::not_found(format!("edge \"{id}\" does not exist")))?;
-            let mut edge = read_edge(txn, t, key)?;
+            let mut edge = read_edge_record(txn, t, key)?;
             if !patch.is_empty() {
                 let mut props: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&edge.properties)
                     .map_err(|_| Error::corruption(format!("edge \"{id}\" holds properties that are not a JSON object")))?;
@@ -480,10 +454,16 @@ impl Database {
                 edge.properties = serde_json::to_string(&props).expect("JSON map serializes");
             }
             if let Some(w) = weight {
-                edge.weight = w;
+                // A counter's record keeps its marker; the weight is stored beside it.
+                if counters::is_marker(edge.weight) {
+                    counters::put_weight(txn, t, key, w)?;
+                } else {
+                    edge.weight = w;
+                }
             }
             let k = u64_key(key);
             t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+            counters::resolve(txn, t, key, &mut edge)?;
             log_change(txn, t, Change::EdgePut, key, 0)?;
             Ok(edge)
         })
@@ -734,6 +714,13 @@ pub(crate) fn read_node(txn: &RoTxn, t: &Tables, key: u64) -> Result<Node> {
 }
 
 pub(crate) fn read_edge(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
+    let mut edge = read_edge_record(txn, t, key)?;
+    counters::resolve(txn, t, key, &mut edge)?;
+    Ok(edge)
+}
+
+/// The edge record as stored: a counter edge's weight is [`counters::MARKER`].
+pub(crate) fn read_edge_record(txn: &RoTxn, t: &Tables, key: u64) -> Result<Edge> {
     let k = u64_key(key);
     let v = t.edges.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("edge record #{key} is missing")))?;
     Edge::decode(unseal(&k, v, || format!("edge record #{key}"))?)
@@ -757,7 +744,8 @@ pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -
     Ok(node)
 }
 
-pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<Edge> {
+/// Inserts an edge; returns its internal key and record.
+pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64) -> Result<(u64, Edge)> {
     if lookup(txn, t.edge_ids, &edge.id)?.is_some() {
         return Err(Error::already_exists(format!("edge \"{}\" already exists", edge.id)));
     }
@@ -789,7 +777,7 @@ pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64
     let in_value = seal(&inn, &[]);
     t.put_held(Held::InAdj, inn, in_value);
     log_change(txn, t, Change::EdgePut, key, 0)?;
-    Ok(record)
+    Ok((key, record))
 }
 
 fn insert_embedding(txn: &mut RwTxn, t: &Writing, node_id: &str, space: &str, vector: &[f32]) -> Result<()> {
@@ -909,9 +897,12 @@ pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
     Error::new(e.code, format!("{what}[{i}]: {}", e.message))
 }
 
-/// Removes an edge record, its id and both adjacency entries.
-fn delete_edge_record(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
-    let e = read_edge(txn, t, key)?;
+/// Removes an edge record, its id, both adjacency entries and its counter weight.
+pub(crate) fn delete_edge_record(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
+    let e = read_edge_record(txn, t, key)?;
+    if counters::is_marker(e.weight) {
+        counters::forget(txn, t, key)?;
+    }
     t.out_adj.delete(txn, &keys::adjacency(e.from_key, &e.edge_type, e.to_key, key))?;
     t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, key))?;
     t.edge_ids.delete(txn, e.id.as_bytes())?;
@@ -1099,7 +1090,7 @@ pub(crate) fn put_meta_u64(txn: &mut RwTxn, t: &Tables, key: &[u8], v: u64) -> R
     put_meta(txn, t, key, &u64_key(v))
 }
 
-fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32) -> Result<()> {
+pub(crate) fn log_change(txn: &mut RwTxn, t: &Writing, change: Change, key: u64, space: u32) -> Result<()> {
     let seq = t.next_change(txn)?;
     let mut w = codec::Writer::default();
     w.buf.push(change as u8);

@@ -305,7 +305,7 @@ mod tests {
         h.remove(1000).unwrap();
         assert_eq!(h.len(), 99);
         assert_eq!(h.search(&[10.1, 0.0, 0.0, 0.0], 2, 32, None).unwrap(), [9, 12]);
-        let even = |k: u64| k % 2 == 0;
+        let even = |k: u64| k.is_multiple_of(2);
         assert_eq!(h.search(&[10.1, 0.0, 0.0, 0.0], 2, 32, Some(&even)).unwrap(), [12, 8]);
     }
 

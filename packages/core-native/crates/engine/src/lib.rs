@@ -9,6 +9,7 @@ mod backup;
 mod codec;
 mod compact;
 mod copy;
+mod counters;
 mod database;
 mod error;
 mod filter;

@@ -46,10 +46,47 @@ pub struct Tables {
     pub prop_index: Table,
     /// Durable queues (see `queue`).
     pub queues: Table,
+    /// Weights of counter edges (see `counters`).
+    pub edge_weights: Table,
 }
 
-const TABLE_NAMES: [&str; 12] =
-    ["meta", "node_ids", "edge_ids", "nodes", "edges", "out_adj", "in_adj", "node_types", "embeddings", "changes", "prop_index", "queues"];
+const TABLE_NAMES: [&str; 13] = [
+    "meta",
+    "node_ids",
+    "edge_ids",
+    "nodes",
+    "edges",
+    "out_adj",
+    "in_adj",
+    "node_types",
+    "embeddings",
+    "changes",
+    "prop_index",
+    "queues",
+    "edge_weights",
+];
+
+impl Tables {
+    /// Every table with its name, in [`TABLE_NAMES`] order.
+    pub fn named(&self) -> [(&'static str, Table); TABLE_NAMES.len()] {
+        let t = [
+            self.meta,
+            self.node_ids,
+            self.edge_ids,
+            self.nodes,
+            self.edges,
+            self.out_adj,
+            self.in_adj,
+            self.node_types,
+            self.embeddings,
+            self.changes,
+            self.prop_index,
+            self.queues,
+            self.edge_weights,
+        ];
+        std::array::from_fn(|i| (TABLE_NAMES[i], t[i]))
+    }
+}
 
 /// An open environment and its tables.
 pub struct Live {
@@ -315,11 +352,7 @@ impl Store {
         let live = guard.as_ref().ok_or_else(|| self.closed())?;
         let rtxn = live.env.read_txn()?;
         let t = &live.tables;
-        let named = [
-            ("meta", t.meta), ("node_ids", t.node_ids), ("edge_ids", t.edge_ids), ("nodes", t.nodes), ("edges", t.edges), ("out_adj", t.out_adj),
-            ("in_adj", t.in_adj), ("node_types", t.node_types), ("embeddings", t.embeddings), ("changes", t.changes), ("prop_index", t.prop_index),
-            ("queues", t.queues),
-        ];
+        let named = t.named();
         let main: Option<Table> = live.env.open_database(&rtxn, None)?;
         let main_pages = match main {
             Some(db) => stat_pages(&db.stat(&rtxn)?),
@@ -430,6 +463,7 @@ fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Res
         changes: t[9],
         prop_index: t[10],
         queues: t[11],
+        edge_weights: t[12],
     };
     Ok(Live { env, tables })
 }

@@ -5,6 +5,10 @@
 //! - 2: meta `changes_pruned_through` holds the last change-log sequence
 //!   that compaction removed (0: none), so whoever reads the change log
 //!   knows where it starts and rebuilds instead of missing changes.
+//! - 3: the `edge_weights` table holds the weights of counter edges, whose
+//!   records carry a NaN marker instead (see `counters`). Nothing to
+//!   convert: the table is created on open and starts empty; the version
+//!   keeps older builds, which would read the marker as the weight, out.
 //!
 //! Invariants: a writable open of an older format first writes a backup
 //! next to the database (`<name>.format-<v>-backup-<ms>`), then upgrades in
@@ -18,7 +22,7 @@ use crate::error::{Code, Error, Result};
 use crate::store::Tables;
 use heed::RwTxn;
 
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub(crate) const META_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
 
 /// Marks a new database with the current format.

@@ -15,6 +15,7 @@ use crate::indexes;
 use crate::keys;
 use crate::pagecheck::{self, Snapshot};
 use crate::records::{Edge, Node};
+use crate::counters;
 use crate::store::{Table, Tables};
 use heed::RoTxn;
 use serde::Serialize;
@@ -100,12 +101,7 @@ pub fn verify(db: &Database) -> Result<VerifyReport> {
 
 fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) -> Result<()> {
     // Checksums of everything; tables whose values other checks decode are read here once.
-    let tables: [(&str, Table); 12] = [
-        ("meta", t.meta), ("node_ids", t.node_ids), ("edge_ids", t.edge_ids), ("nodes", t.nodes), ("edges", t.edges), ("out_adj", t.out_adj),
-        ("in_adj", t.in_adj), ("node_types", t.node_types), ("embeddings", t.embeddings), ("changes", t.changes), ("prop_index", t.prop_index),
-        ("queues", t.queues),
-    ];
-    for (name, table) in tables {
+    for (name, table) in t.named() {
         for entry in table.iter(txn)? {
             let (k, v) = entry?;
             checked.records += 1;
@@ -188,6 +184,24 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
         }
     }
     id_map(txn, t.edge_ids, "edges", |key| edges.get(&key).map(|e| e.id.as_str()), found)?;
+    // Counter edges and their weights, one for one.
+    for (&key, e) in &edges {
+        if counters::is_marker(e.weight) && t.edge_weights.get(txn, &u64_key(key))?.is_none() {
+            found.add("edges", format!("counter edge \"{}\" has no weight entry", e.id));
+        }
+    }
+    for entry in t.edge_weights.iter(txn)? {
+        let (k, v) = entry?;
+        let key = read_u64_be(k);
+        match edges.get(&key) {
+            Some(e) if counters::is_marker(e.weight) => {
+                if let Err(problem) = counters::decode_weight(key, &payload(k, v)) {
+                    found.add("edges", problem.message);
+                }
+            }
+            _ => found.add("edges", format!("weight entry of edge #{key} belongs to no counter edge")),
+        }
+    }
     for (name, table, outgoing) in [("out-adjacency", t.out_adj, true), ("in-adjacency", t.in_adj, false)] {
         for entry in table.iter(txn)? {
             let (k, _) = entry?;
