@@ -10,8 +10,11 @@
 //! Invariants:
 //! - An edge record whose weight is the [`MARKER`] (a NaN, which no edge can
 //!   be given: weights are validated finite) takes its weight from
-//!   `edge_weights[key]`, a sealed little-endian `f64`; every other edge has
-//!   no entry there. [`resolve`] applies this to every decoded record.
+//!   `edge_weights[key]`; every other edge has no entry there. [`resolve`]
+//!   applies this to every decoded record.
+//! - An entry is sealed `weight (f64 LE) ‖ identity (u64 LE)`, the identity
+//!   being [`identity`] of the edge's type and endpoints, so an addition
+//!   checks that the item names the same edge without reading its record.
 //! - [`add`] creates counter edges in this form and converts a plain edge
 //!   the first time it is added to; deleting an edge removes its entry.
 
@@ -31,30 +34,59 @@ pub(crate) fn is_marker(weight: f64) -> bool {
     weight.is_nan()
 }
 
-/// The weight of counter edge `key`: its `edge_weights` entry.
-pub(crate) fn stored_weight(txn: &RoTxn, t: &Tables, key: u64) -> Result<f64> {
-    let k = u64_key(key);
-    let v = t.edge_weights.get(txn, &k)?.ok_or_else(|| Error::corruption(format!("counter edge #{key} has no weight entry")))?;
-    decode_weight(key, unseal(&k, v, || format!("weight of edge #{key}"))?)
+/// What an `edge_weights` entry holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Counter {
+    pub weight: f64,
+    /// [`identity`] of the edge's type and endpoints.
+    pub identity: u64,
 }
 
-pub(crate) fn decode_weight(key: u64, payload: &[u8]) -> Result<f64> {
-    let bytes: [u8; 8] = payload.try_into().map_err(|_| Error::corruption(format!("weight of edge #{key} has {} bytes", payload.len())))?;
-    Ok(f64::from_le_bytes(bytes))
+/// A fingerprint of an edge's type and endpoints.
+pub(crate) fn identity(edge_type: &str, from: &str, to: &str) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for part in [edge_type, from, to] {
+        h.update(part.as_bytes());
+        h.update(&[0]);
+    }
+    h.digest()
+}
+
+/// The `edge_weights` entry of edge `key`, if it is a counter.
+pub(crate) fn get(txn: &RoTxn, t: &Tables, key: u64) -> Result<Option<Counter>> {
+    let k = u64_key(key);
+    match t.edge_weights.get(txn, &k)? {
+        Some(v) => decode(key, unseal(&k, v, || format!("weight of edge #{key}"))?).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn decode(key: u64, payload: &[u8]) -> Result<Counter> {
+    match payload {
+        [w @ .., i0, i1, i2, i3, i4, i5, i6, i7] if w.len() == 8 => Ok(Counter {
+            weight: f64::from_le_bytes(w.try_into().expect("8 bytes")),
+            identity: u64::from_le_bytes([*i0, *i1, *i2, *i3, *i4, *i5, *i6, *i7]),
+        }),
+        _ => Err(Error::corruption(format!("weight of edge #{key} has {} bytes", payload.len()))),
+    }
 }
 
 /// Replaces a counter record's marker with its weight.
 pub(crate) fn resolve(txn: &RoTxn, t: &Tables, key: u64, edge: &mut Edge) -> Result<()> {
     if is_marker(edge.weight) {
-        edge.weight = stored_weight(txn, t, key)?;
+        let counter = get(txn, t, key)?.ok_or_else(|| Error::corruption(format!("counter edge \"{}\" has no weight entry", edge.id)))?;
+        edge.weight = counter.weight;
     }
     Ok(())
 }
 
 /// Sets the weight of counter edge `key`.
-pub(crate) fn put_weight(txn: &mut RwTxn, t: &Tables, key: u64, weight: f64) -> Result<()> {
+pub(crate) fn put(txn: &mut RwTxn, t: &Tables, key: u64, counter: Counter) -> Result<()> {
     let k = u64_key(key);
-    Ok(t.edge_weights.put(txn, &k, &seal(&k, &weight.to_le_bytes()))?)
+    let mut payload = [0u8; 16];
+    payload[..8].copy_from_slice(&counter.weight.to_le_bytes());
+    payload[8..].copy_from_slice(&counter.identity.to_le_bytes());
+    Ok(t.edge_weights.put(txn, &k, &seal(&k, &payload))?)
 }
 
 /// Removes the weight entry of edge `key`, if it is a counter.
@@ -69,35 +101,41 @@ pub(crate) fn forget(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
 /// type and endpoints. Items apply in order (an id may repeat).
 pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> Result<()> {
     for (i, e) in items.iter().enumerate() {
-        match lookup(txn, t.edge_ids, &e.id)? {
-            Some(key) => {
+        let id = identity(&e.edge_type, &e.from, &e.to);
+        let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
+            if e.weight > 0.0 {
+                let (key, _) = insert_edge(txn, t, &NewEdge { weight: MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
+                put(txn, t, key, Counter { weight: e.weight, identity: id })?;
+                // A later item may name the same edge: make it visible.
+                t.apply_held(txn)?;
+            }
+            continue;
+        };
+        let weight = match get(txn, t, key)? {
+            // The common case: a counter already, and the item names it (no record read).
+            Some(counter) if counter.identity == id => counter.weight + e.weight,
+            _ => {
                 let mut edge = read_edge_record(txn, t, key)?;
                 if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
                     let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
                     return Err(in_batch("edges", i, Error::invalid(message)));
                 }
-                let counter = is_marker(edge.weight);
-                let weight = if counter { stored_weight(txn, t, key)? } else { edge.weight } + e.weight;
-                if weight <= 0.0 {
-                    delete_edge_record(txn, t, key)?;
-                    continue;
+                if is_marker(edge.weight) {
+                    return Err(Error::corruption(format!("counter edge \"{}\" has no matching weight entry", e.id)));
                 }
-                if !counter {
-                    // A plain edge becomes a counter on its first addition.
-                    edge.weight = MARKER;
-                    let k = u64_key(key);
-                    t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
-                }
-                put_weight(txn, t, key, weight)?;
-                log_change(txn, t, Change::EdgePut, key, 0)?;
+                // A plain edge becomes a counter on its first addition.
+                let weight = edge.weight + e.weight;
+                edge.weight = MARKER;
+                let k = u64_key(key);
+                t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+                weight
             }
-            None if e.weight > 0.0 => {
-                let (key, _) = insert_edge(txn, t, &NewEdge { weight: MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
-                put_weight(txn, t, key, e.weight)?;
-                // A later item may name the same edge: make it visible.
-                t.apply_held(txn)?;
-            }
-            None => {}
+        };
+        if weight <= 0.0 {
+            delete_edge_record(txn, t, key)?;
+        } else {
+            put(txn, t, key, Counter { weight, identity: id })?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
         }
     }
     Ok(())
@@ -124,11 +162,7 @@ mod tests {
         db.read(|txn, t| {
             let key = lookup(txn, t.edge_ids, id)?.expect("edge exists");
             let record = read_edge_record(txn, t, key)?.weight;
-            let entry = match t.edge_weights.get(txn, &u64_key(key))? {
-                Some(v) => Some(decode_weight(key, unseal(&u64_key(key), v, String::new)?)?),
-                None => None,
-            };
-            Ok((record, entry))
+            Ok((record, get(txn, t, key)?.map(|c| c.weight)))
         })
         .unwrap()
     }
@@ -192,7 +226,7 @@ mod tests {
         db.write(|txn, t| {
             let key = lookup(txn, t.edge_ids, "ab")?.expect("edge exists");
             forget(txn, t, key)?;
-            put_weight(txn, t, key + 1000, 1.0)
+            put(txn, t, key + 1000, Counter { weight: 1.0, identity: 0 })
         })
         .unwrap();
         assert_eq!(db.get_edge("ab").unwrap_err().code, Code::Corruption);

@@ -456,7 +456,8 @@ impl Database {
             if let Some(w) = weight {
                 // A counter's record keeps its marker; the weight is stored beside it.
                 if counters::is_marker(edge.weight) {
-                    counters::put_weight(txn, t, key, w)?;
+                    let identity = counters::identity(&edge.edge_type, &edge.from, &edge.to);
+                    counters::put(txn, t, key, counters::Counter { weight: w, identity })?;
                 } else {
                     edge.weight = w;
                 }

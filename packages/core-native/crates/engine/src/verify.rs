@@ -194,11 +194,11 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
         let (k, v) = entry?;
         let key = read_u64_be(k);
         match edges.get(&key) {
-            Some(e) if counters::is_marker(e.weight) => {
-                if let Err(problem) = counters::decode_weight(key, &payload(k, v)) {
-                    found.add("edges", problem.message);
-                }
-            }
+            Some(e) if counters::is_marker(e.weight) => match counters::decode(key, &payload(k, v)) {
+                Ok(c) if c.identity == counters::identity(&e.edge_type, &e.from, &e.to) => {}
+                Ok(_) => found.add("edges", format!("weight entry of edge \"{}\" names another edge", e.id)),
+                Err(problem) => found.add("edges", problem.message),
+            },
             _ => found.add("edges", format!("weight entry of edge #{key} belongs to no counter edge")),
         }
     }
