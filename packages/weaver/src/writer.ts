@@ -33,14 +33,19 @@ function pairs(links: ChainLink[]): Map<string, [string, string]> {
 /** The id of the RELATED_TO edge from entity `a` to entity `b`: one per ordered pair. */
 const relatedId = (a: string, b: string) => `rel:${a}:${b}`;
 
+/** RELATED_TO weight changes, by edge id. */
+type RelatedCounts = Map<string, EdgeInput & { id: string; weight: number }>;
+
 /** Adds `delta` to the count of every ordered pair (a, b), a ≠ b, with a or b in `added` and both in `all`. */
-function countPairs(counts: Map<string, number>, all: Iterable<string>, added: ReadonlySet<string>, delta: number): void {
+function countPairs(counts: RelatedCounts, all: Iterable<string>, added: ReadonlySet<string>, delta: number): void {
   const list = [...new Set(all)];
   for (const a of list) {
     for (const b of list) {
       if (a !== b && (added.has(a) || added.has(b))) {
-        const k = `${a}\0${b}`;
-        counts.set(k, (counts.get(k) ?? 0) + delta);
+        const id = relatedId(a, b);
+        const count = counts.get(id);
+        if (count) count.weight += delta;
+        else counts.set(id, { id, type: EdgeTypes.RELATED_TO, from: a, to: b, weight: delta });
       }
     }
   }
@@ -235,7 +240,7 @@ export class MemoryWriter {
     for (const { added } of touched.values()) for (const [k, e] of added) if (!wanted.has(k)) wanted.set(k, e);
     for (const e of loose) if (!wanted.has(e.key)) wanted.set(e.key, e);
     const ids = this.#entities(tx, wanted);
-    const counts = new Map<string, number>();
+    const counts: RelatedCounts = new Map();
     for (const [message, { before, added }] of touched) {
       const addedIds = new Set([...added.keys()].map((k) => ids.get(k) as string));
       for (const id of addedIds) edges.push({ type: EdgeTypes.MENTIONS, from: message, to: id });
@@ -268,14 +273,8 @@ export class MemoryWriter {
   }
 
   /** Adds each pair's count to its RELATED_TO weight (new pairs get an edge; one whose weight reaches 0 goes). */
-  #adjustRelated(tx: Transaction, counts: ReadonlyMap<string, number>): void {
-    if (counts.size === 0) return;
-    tx.addEdgeWeights(
-      [...counts].map(([k, weight]) => {
-        const [from, to] = k.split('\0') as [string, string];
-        return { id: relatedId(from, to), type: EdgeTypes.RELATED_TO, from, to, weight };
-      }),
-    );
+  #adjustRelated(tx: Transaction, counts: RelatedCounts): void {
+    if (counts.size > 0) tx.addEdgeWeights([...counts.values()]);
   }
 
   /** Removes messages, their edges and embeddings, and entities they alone mentioned. */
@@ -284,7 +283,7 @@ export class MemoryWriter {
       e.conversationId !== undefined
         ? [...tx.iterateNodes({ type: NodeTypes.Message, where: { conversationId: e.conversationId } })]
         : [...tx.iterateNodes({ type: NodeTypes.Message, where: { eventId: e.messageId as string } })];
-    const counts = new Map<string, number>();
+    const counts: RelatedCounts = new Map();
     const entities = new Set<string>();
     const relink: EdgeInput[] = [];
     for (const m of targets) {

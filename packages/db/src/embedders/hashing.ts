@@ -63,11 +63,12 @@ export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Flo
     add(wordHash, 1);
     if (bigram !== null) add(fnv1a(bigram, word), 0.7);
     bigram = Math.imul(fnv1a(BIGRAM_SEED, word) ^ SPACE, 0x01000193);
-    addGrams(add, word, 3);
-    addGrams(add, word, 4);
+    const last = word.length + 1; // the index of '>' in `<word>`
+    for (let j = 0; j + 3 <= last + 1; j++) add(gramHash(word, j, 3, last), 0.25);
+    for (let j = 0; j + 4 <= last + 1; j++) add(gramHash(word, j, 4, last), 0.25);
   }
   let norm = 0;
-  for (const x of v) norm += x * x;
+  for (let i = 0; i < dimensions; i++) norm += v[i]! * v[i]!;
   norm = Math.sqrt(norm);
   if (norm > 0) for (let i = 0; i < dimensions; i++) v[i]! /= norm;
   return v;
@@ -76,17 +77,14 @@ export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Flo
 const OPEN = 0x3c; // '<'
 const CLOSE = 0x3e; // '>'
 
-/** Adds the character `n`-grams of `<word>` (0.25 each), hashed without building the padded string. */
-function addGrams(add: (hash: number, weight: number) => void, word: string, n: 3 | 4): void {
-  const last = word.length + 1; // index of '>' in `<word>`
-  for (let j = 0; j + n <= last + 1; j++) {
-    let h = GRAM_SEEDS[n];
-    for (let p = j; p < j + n; p++) {
-      h ^= p === 0 ? OPEN : p === last ? CLOSE : word.charCodeAt(p - 1);
-      h = Math.imul(h, 0x01000193);
-    }
-    add(h, 0.25);
+/** The hash of the character `n`-gram at `j` of `<word>` (whose '>' is at `last`), without building the padded string. */
+function gramHash(word: string, j: number, n: 3 | 4, last: number): number {
+  let h = GRAM_SEEDS[n];
+  for (let p = j; p < j + n; p++) {
+    h ^= p === 0 ? OPEN : p === last ? CLOSE : word.charCodeAt(p - 1);
+    h = Math.imul(h, 0x01000193);
   }
+  return h;
 }
 
 /**

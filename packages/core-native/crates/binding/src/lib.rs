@@ -280,13 +280,18 @@ struct BatchEdge {
     weight: f64,
 }
 
-fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
-    let db = database(&mut cx)?;
-    let items: Vec<BatchEdge> = json(&mut cx, 1, "edges")?;
-    let edges: Vec<NewEdge> = items
+/// Argument `i`: a JSON array of `{ id, type, from, to, properties, weight }`.
+fn edge_batch(cx: &mut FunctionContext, i: usize) -> NeonResult<Vec<NewEdge>> {
+    let items: Vec<BatchEdge> = json(cx, i, "edges")?;
+    Ok(items
         .into_iter()
         .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
-        .collect();
+        .collect())
+}
+
+fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let edges = edge_batch(&mut cx, 1)?;
     let run_async = is_async(&mut cx);
     settle(&mut cx, run_async, move || db.insert_edges(&edges, loomdb_engine::now_ms()))
 }
@@ -294,11 +299,7 @@ fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
 /// `edgesJson` as for `insertEdges`; weights are added to existing edges.
 fn add_edge_weights(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
-    let items: Vec<BatchEdge> = json(&mut cx, 1, "edges")?;
-    let edges: Vec<NewEdge> = items
-        .into_iter()
-        .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
-        .collect();
+    let edges = edge_batch(&mut cx, 1)?;
     let run_async = is_async(&mut cx);
     settle(&mut cx, run_async, move || db.add_edge_weights(&edges, loomdb_engine::now_ms()))
 }
