@@ -12,13 +12,14 @@
 //!   be given: weights are validated finite) takes its weight from
 //!   `edge_weights[key]`; every other edge has no entry there. [`resolve`]
 //!   applies this to every decoded record.
-//! - An entry is sealed `weight (f64 LE) ‖ identity (u64 LE)`, the identity
-//!   being [`identity`] of the edge's type and endpoints, so an addition
-//!   checks that the item names the same edge without reading its record.
+//! - An entry is sealed `weight (f64) ‖ identity (u64)`, written with the
+//!   record codec; the identity is [`identity`] of the edge's type and
+//!   endpoints, so an addition checks that the item names the same edge
+//!   without reading its record.
 //! - [`add`] creates counter edges in this form and converts a plain edge
 //!   the first time it is added to; deleting an edge removes its entry.
 
-use crate::codec::{open as unseal, seal, u64_key};
+use crate::codec::{open as unseal, seal, u64_key, Reader, Writer};
 use crate::database::{delete_edge_record, in_batch, insert_edge, log_change, lookup, read_edge_record, Change, NewEdge};
 use crate::error::{Error, Result};
 use crate::records::Edge;
@@ -61,14 +62,14 @@ pub(crate) fn get(txn: &RoTxn, t: &Tables, key: u64) -> Result<Option<Counter>> 
     }
 }
 
+/// Reads an entry's payload, written by [`put`] with the record codec.
 pub(crate) fn decode(key: u64, payload: &[u8]) -> Result<Counter> {
-    match payload {
-        [w @ .., i0, i1, i2, i3, i4, i5, i6, i7] if w.len() == 8 => Ok(Counter {
-            weight: f64::from_le_bytes(w.try_into().expect("8 bytes")),
-            identity: u64::from_le_bytes([*i0, *i1, *i2, *i3, *i4, *i5, *i6, *i7]),
-        }),
-        _ => Err(Error::corruption(format!("weight of edge #{key} has {} bytes", payload.len()))),
+    let mut r = Reader::new(payload);
+    let counter = Counter { weight: r.f64()?, identity: r.u64()? };
+    if !r.tail().is_empty() {
+        return Err(Error::corruption(format!("weight of edge #{key} has {} bytes", payload.len())));
     }
+    Ok(counter)
 }
 
 /// Replaces a counter record's marker with its weight.
@@ -83,10 +84,9 @@ pub(crate) fn resolve(txn: &RoTxn, t: &Tables, key: u64, edge: &mut Edge) -> Res
 /// Sets the weight of counter edge `key`.
 pub(crate) fn put(txn: &mut RwTxn, t: &Tables, key: u64, counter: Counter) -> Result<()> {
     let k = u64_key(key);
-    let mut payload = [0u8; 16];
-    payload[..8].copy_from_slice(&counter.weight.to_le_bytes());
-    payload[8..].copy_from_slice(&counter.identity.to_le_bytes());
-    Ok(t.edge_weights.put(txn, &k, &seal(&k, &payload))?)
+    let mut w = Writer::default();
+    w.f64(counter.weight).u64(counter.identity);
+    Ok(t.edge_weights.put(txn, &k, &seal(&k, &w.buf))?)
 }
 
 /// Removes the weight entry of edge `key`, if it is a counter.

@@ -464,7 +464,10 @@ impl Database {
             }
             let k = u64_key(key);
             t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
-            counters::resolve(txn, t, key, &mut edge)?;
+            match weight {
+                Some(w) => edge.weight = w,
+                None => counters::resolve(txn, t, key, &mut edge)?,
+            }
             log_change(txn, t, Change::EdgePut, key, 0)?;
             Ok(edge)
         })

@@ -185,14 +185,11 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
     }
     id_map(txn, t.edge_ids, "edges", |key| edges.get(&key).map(|e| e.id.as_str()), found)?;
     // Counter edges and their weights, one for one.
-    for (&key, e) in &edges {
-        if counters::is_marker(e.weight) && t.edge_weights.get(txn, &u64_key(key))?.is_none() {
-            found.add("edges", format!("counter edge \"{}\" has no weight entry", e.id));
-        }
-    }
+    let mut weighted = HashSet::new();
     for entry in t.edge_weights.iter(txn)? {
         let (k, v) = entry?;
         let key = read_u64_be(k);
+        weighted.insert(key);
         match edges.get(&key) {
             Some(e) if counters::is_marker(e.weight) => match counters::decode(key, &payload(k, v)) {
                 Ok(c) if c.identity == counters::identity(&e.edge_type, &e.from, &e.to) => {}
@@ -200,6 +197,11 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
                 Err(problem) => found.add("edges", problem.message),
             },
             _ => found.add("edges", format!("weight entry of edge #{key} belongs to no counter edge")),
+        }
+    }
+    for (key, e) in &edges {
+        if counters::is_marker(e.weight) && !weighted.contains(key) {
+            found.add("edges", format!("counter edge \"{}\" has no weight entry", e.id));
         }
     }
     for (name, table, outgoing) in [("out-adjacency", t.out_adj, true), ("in-adjacency", t.in_adj, false)] {
