@@ -7,7 +7,7 @@
  * Message ─IN_CONVERSATION→ Conversation
  * Message ─NEXT→ Message            (earlier → later, by timestamp)
  * Message ─MENTIONS→ Entity
- * Entity ─RELATED_TO→ Entity        (both directions; weight = co-mentions)
+ * Entity ─RELATED_TO─ Entity        (one edge per pair, from the smaller id; weight = co-mentions)
  * ```
  *
  * @module
@@ -30,7 +30,11 @@ export const EdgeTypes = {
   NEXT: 'NEXT',
   /** Message → an Entity it mentions. */
   MENTIONS: 'MENTIONS',
-  /** Entity → Entity mentioned in the same message, one edge each way; `weight` = messages mentioning both. */
+  /**
+   * Entity — Entity mentioned in the same message; `weight` = messages
+   * mentioning both. Symmetric, so stored once per pair (from the smaller
+   * node id to the larger): hop it with `direction: 'both'`.
+   */
   RELATED_TO: 'RELATED_TO',
 } as const;
 export type MemoryEdgeType = (typeof EdgeTypes)[keyof typeof EdgeTypes];

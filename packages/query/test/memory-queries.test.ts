@@ -74,7 +74,8 @@ function seed(db: EmbeddedDB): Record<string, string> {
       if (previous) db.insertEdge({ type: EdgeTypes.NEXT, from: previous, to: id });
       previous = id;
       for (const name of mentions) db.insertEdge({ type: EdgeTypes.MENTIONS, from: id, to: entityIds[name]! });
-      for (const a of mentions) for (const b of mentions) if (a !== b) coMentions.set(`${a}|${b}`, (coMentions.get(`${a}|${b}`) ?? 0) + 1);
+      // One RELATED_TO edge per pair, from the smaller node id (the vocabulary's layout).
+      for (const a of mentions) for (const b of mentions) if (entityIds[a]! < entityIds[b]!) coMentions.set(`${a}|${b}`, (coMentions.get(`${a}|${b}`) ?? 0) + 1);
       db.insertEmbedding(id, hashingEmbed(content));
     });
   });

@@ -30,18 +30,23 @@ function pairs(links: ChainLink[]): Map<string, [string, string]> {
   return out;
 }
 
-/** The id of the RELATED_TO edge from entity `a` to entity `b`: one per ordered pair. */
+/**
+ * The id of the RELATED_TO edge between entities `a` < `b`: co-mention is
+ * symmetric, so each pair has one edge, from the smaller node id.
+ */
 const relatedId = (a: string, b: string) => `rel:${a}:${b}`;
 
 /** RELATED_TO weight changes, by edge id. */
 type RelatedCounts = Map<string, EdgeInput & { id: string; weight: number }>;
 
-/** Adds `delta` to the count of every ordered pair (a, b), a ≠ b, with a or b in `added` and both in `all`. */
+/** Adds `delta` to the count of every pair {a, b}, a ≠ b, with a or b in `added` and both in `all`. */
 function countPairs(counts: RelatedCounts, all: Iterable<string>, added: ReadonlySet<string>, delta: number): void {
-  const list = [...new Set(all)];
-  for (const a of list) {
-    for (const b of list) {
-      if (a !== b && (added.has(a) || added.has(b))) {
+  const list = [...new Set(all)].sort();
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i] as string;
+    for (let j = i + 1; j < list.length; j++) {
+      const b = list[j] as string;
+      if (added.has(a) || added.has(b)) {
         const id = relatedId(a, b);
         const count = counts.get(id);
         if (count) count.weight += delta;

@@ -43,7 +43,12 @@ export function snapshot(db: EmbeddedDB) {
   const embeddings = nodes.filter((n) => n.type === 'Message').map((n) => `${name.get(n.id)} ${db.getEmbedding(n.id) ? 'embedded' : 'missing'}`);
   return {
     nodes: nodes.map((n) => `${name.get(n.id)} ${JSON.stringify(sortKeys(n.properties))}`).sort(),
-    edges: [...db.iterateEdges()].map((e) => `${name.get(e.from)} -${e.type}(${e.weight})-> ${name.get(e.to)}`).sort(),
+    edges: [...db.iterateEdges()].map((e) => {
+      // A RELATED_TO edge runs from the smaller generated id, which differs between databases: name its ends in order.
+      const [from, to] = [name.get(e.from) as string, name.get(e.to) as string];
+      const ends = e.type === 'RELATED_TO' && to < from ? [to, from] : [from, to];
+      return `${ends[0]} -${e.type}(${e.weight})-> ${ends[1]}`;
+    }).sort(),
     embeddings: embeddings.sort(),
     stats: db.stats().spaces.map((s) => [s.name, s.embeddings]),
   };

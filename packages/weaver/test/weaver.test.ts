@@ -44,9 +44,11 @@ describe('WeaverController', () => {
     expect(entities).toEqual(['name:ada lovelace', 'tag:#rust']);
     const [ada, rust] = ['name:ada lovelace', 'tag:#rust'].map((key) => db.listNodes({ type: 'Entity', where: { key }, limit: 1 }).items[0]!);
     expect(db.degree(ada!.id, { direction: 'in', edgeTypes: ['MENTIONS'] })).toBe(2);
-    const related = db.neighbors(ada!.id, { direction: 'out', edgeTypes: ['RELATED_TO'] });
+    // Co-mention is symmetric: one RELATED_TO edge for the pair, found from either end.
+    const related = db.neighbors(ada!.id, { direction: 'both', edgeTypes: ['RELATED_TO'] });
     expect(related.map((r) => [r.node.id, r.edge.weight])).toEqual([[rust!.id, 2]]);
-    expect(db.neighbors(rust!.id, { direction: 'out', edgeTypes: ['RELATED_TO'] }).map((r) => r.edge.weight)).toEqual([2]);
+    expect(db.neighbors(rust!.id, { direction: 'both', edgeTypes: ['RELATED_TO'] }).map((r) => [r.node.id, r.edge.weight])).toEqual([[ada!.id, 2]]);
+    expect([...db.iterateEdges({ type: 'RELATED_TO' })].map((e) => [e.from < e.to, e.weight])).toEqual([[true, 2]]);
     expect(Array.from(db.getEmbedding(m2.id)!)).toEqual(Array.from(createHashingEmbedder().embedSync!([m2.properties.content as string])[0]!));
     expect(db.searchVectors(createHashingEmbedder().embedSync!(['ask Ada Lovelace about Rust'])[0]!, { k: 1 })[0]!.id).not.toBe(
       db.listNodes({ type: 'Message', where: { eventId: 'm3' }, limit: 1 }).items[0]!.id,
@@ -143,7 +145,7 @@ describe('WeaverController', () => {
     expect(keys).toEqual(['name:rust', 'product:loomdb']);
     expect(db.listNodes({ type: 'Entity', where: { key: 'topic:quiet' }, limit: 1 }).items).toHaveLength(1);
     const rust = db.listNodes({ type: 'Entity', where: { key: 'name:rust' }, limit: 1 }).items[0]!;
-    expect(db.neighbors(rust.id, { direction: 'out', edgeTypes: ['RELATED_TO'] }).map((n) => [n.node.properties.key, n.edge.weight])).toEqual([['product:loomdb', 1]]);
+    expect(db.neighbors(rust.id, { direction: 'both', edgeTypes: ['RELATED_TO'] }).map((n) => [n.node.properties.key, n.edge.weight])).toEqual([['product:loomdb', 1]]);
     expect(weaver.stats()).toMatchObject({ processed: 3, deadLettered: 0 });
   });
 
