@@ -76,6 +76,20 @@ export interface NativeAddon {
   insertEdges<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, number>;
   /** `edgesJson` as for `insertEdges`: adds each weight to the edge with that id, creating it when absent, deleting it at 0 or below. */
   addEdgeWeights<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, void>;
+  /**
+   * Several writes and queue steps in one commit (or savepoint of the open
+   * transaction). `batchJson`: `{ ifChangeSequence?, deleteEdges?, insertNodes?,
+   * updateNodes?: [{ id, properties }], insertEdges?, addEdgeWeights?,
+   * insertEmbeddings?: [{ nodeId, space, length }], queue?: { name, push?, ack?: { holder, seqs },
+   * lease?: { holder, max, leaseMs } } }`; the embeddings' floats are
+   * `vectors`, concatenated in order. `durabilityJson`: `"immediate"`,
+   * `"relaxed"` or `null` (the handle's). Returns `{ pushed, leased,
+   * changeSequence }` as JSON; `CONFLICT` (nothing written) when
+   * `ifChangeSequence` is no longer the committed change sequence.
+   */
+  writeBatch<A extends boolean>(handle: NativeHandle, batchJson: string, vectors: Float32Array, durabilityJson: string, async: A): Maybe<A, string>;
+  /** The change-log sequence of the last committed node, edge or embedding write. */
+  changeSequence<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, number>;
   /** Item i is `(nodeIds[i], spaces[i], vectors[offset_i .. offset_i + lengths[i]])`. */
   insertEmbeddings<A extends boolean>(
     handle: NativeHandle,

@@ -1,4 +1,4 @@
-import { call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
+import { batchResult, call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { invalid, loomError, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
@@ -50,6 +50,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
+import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
@@ -399,6 +400,23 @@ export class AsyncEmbeddedDB {
   }
 
   /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
+  /** {@link DatabaseOperations.writeBatch}, off the JavaScript thread. */
+  async writeBatch(batch: WriteBatch, options?: WriteBatchOptions): Promise<WriteBatchResult> {
+    const p = prepareWriteBatch(batch, options);
+    return this.#write(async (o) => {
+      if (!o.writeBatch) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no write batches (capabilities.writeBatch is false)`);
+      return batchResult(p.batch, await o.writeBatch(p.batch, p.options));
+    });
+  }
+
+  /** {@link DatabaseOperations.changeSequence}. */
+  async changeSequence(): Promise<number> {
+    return this.#run((o) => {
+      if (!o.changeSequence) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no write batches (capabilities.writeBatch is false)`);
+      return o.changeSequence();
+    });
+  }
+
   async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
     if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
     const v = vector === undefined ? undefined : prepareVector(vector);

@@ -1,11 +1,12 @@
-import { invalid, loomError } from './errors.js';
+import { invalid, loomError, toLoomError } from './errors.js';
 import { restoreNative } from './backends/native.js';
 import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
 import { openBackend, type OpenOptions } from './open.js';
 import { toPrometheus } from './prometheus.js';
 import type { BackupResult, CompactResult, ExportedRecord, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
-import { call, DatabaseOperations } from './operations.js';
+import { batchResult, call, DatabaseOperations, requireBatches } from './operations.js';
+import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
 import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
 
@@ -89,6 +90,23 @@ export class EmbeddedDB extends DatabaseOperations {
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
     return runTransaction(new Transaction(call(backend, () => begin(prepared))), fn);
+  }
+
+  /**
+   * {@link DatabaseOperations.writeBatch} off the JavaScript thread (on the
+   * native backend): the promise settles once the batch is committed, while
+   * timers and I/O go on. Writes on this handle meanwhile wait for it.
+   */
+  async writeBatchAsync(batch: WriteBatch, options?: WriteBatchOptions): Promise<WriteBatchResult> {
+    const p = prepareWriteBatch(batch, options);
+    const backend = this.target() as StorageBackend;
+    try {
+      const sync = requireBatches(backend);
+      const result = backend.async?.writeBatch ? await backend.async.writeBatch(p.batch, p.options) : sync.writeBatch(p.batch, p.options);
+      return batchResult(p.batch, result);
+    } catch (e) {
+      throw toLoomError(e);
+    }
   }
 
   /**

@@ -12,6 +12,7 @@ export { EmbeddedDB } from './embedded-db.js';
 export { AsyncEmbeddedDB, type LongOperationOptions } from './async-db.js';
 export { Transaction, type AsyncTransaction } from './transaction.js';
 export { DatabaseOperations } from './operations.js';
+export type { WriteBatch, WriteBatchOptions, WriteBatchResult } from './write-batch.js';
 export type { OpenOptions } from './open.js';
 export {
   LoomError,
@@ -58,6 +59,8 @@ export type {
   StorageSearchOptions,
   StorageOperations,
   StorageTransaction,
+  PreparedWriteBatch,
+  StorageBatchResult,
   TransactionOptions,
   AsyncStorageOperations,
 } from './storage.js';

@@ -1,5 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
-import type { StorageBackend, StorageOperations } from './storage.js';
+import type { PreparedWriteBatch, StorageBackend, StorageBatchResult, StorageOperations } from './storage.js';
+import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type {
   Edge,
   EdgeInput,
@@ -86,6 +87,17 @@ export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; s
       vector: prepareVector(e.vector, `embeddings[${i}].vector`),
     };
   });
+}
+
+/** The backend's batch methods, or `UNSUPPORTED`. */
+export function requireBatches(b: StorageOperations): Required<Pick<StorageOperations, 'writeBatch' | 'changeSequence'>> {
+  if (!b.writeBatch || !b.changeSequence) throw loomError('UNSUPPORTED', 'this storage backend has no write batches (capabilities.writeBatch is false)');
+  return b as Required<Pick<StorageOperations, 'writeBatch' | 'changeSequence'>>;
+}
+
+/** A backend's batch result with the ids of the inserted nodes and edges. */
+export function batchResult(batch: PreparedWriteBatch, result: StorageBatchResult): WriteBatchResult {
+  return { nodeIds: batch.insertNodes.map((n) => n.id), edgeIds: batch.insertEdges.map((e) => e.id), ...result };
 }
 
 /** A page of records and the opaque cursor that resumes after it. */
@@ -332,6 +344,34 @@ export abstract class DatabaseOperations {
       if (!b.executeQuery) throw loomError('UNSUPPORTED', 'this storage backend does not execute query plans (capabilities.nativeQuery is false)');
       return b.executeQuery(planJson, v);
     });
+  }
+
+  /**
+   * Several writes, and steps on a durable queue, in one commit (inside a
+   * transaction: all or none of them, as a savepoint), applied in the order
+   * {@link WriteBatch} lists. With `ifChangeSequence`, only if no node, edge
+   * or embedding changed since {@link DatabaseOperations.changeSequence}
+   * returned it: otherwise `CONFLICT` and nothing is written
+   * (`capabilities.writeBatch`; else `UNSUPPORTED`).
+   *
+   * ```ts
+   * const seen = db.changeSequence();
+   * const known = db.getNode('ada'); // plan from reads…
+   * db.writeBatch({ insertEdges: [{ type: 'KNOWS', from: 'ada', to: 'alan' }] }, { ifChangeSequence: seen });
+   * ```
+   */
+  writeBatch(batch: WriteBatch, options?: WriteBatchOptions): WriteBatchResult {
+    const p = prepareWriteBatch(batch, options);
+    return batchResult(p.batch, this.run((b) => requireBatches(b).writeBatch(p.batch, p.options)));
+  }
+
+  /**
+   * A number that moves with every committed node, edge or embedding write
+   * (queue steps leave it), for {@link DatabaseOperations.writeBatch}'s
+   * `ifChangeSequence` (`capabilities.writeBatch`; else `UNSUPPORTED`).
+   */
+  changeSequence(): number {
+    return this.run((b) => requireBatches(b).changeSequence());
   }
 
   /**

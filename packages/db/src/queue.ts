@@ -16,14 +16,14 @@ export interface LeaseOptions {
   leaseMs: number;
 }
 
-const checkCount = (what: string, value: unknown, min: number, max: number): number => {
+export const checkCount = (what: string, value: unknown, min: number, max: number): number => {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
     throw invalid(`${what} must be an integer from ${min} to ${max}, got ${describe(value)}`);
   }
   return value as number;
 };
 
-function checkSeqs(seqs: unknown): number[] {
+export function checkSeqs(seqs: unknown): number[] {
   if (!Array.isArray(seqs)) throw invalid(`seqs must be an array, got ${describe(seqs)}`);
   return seqs.map((s, i) => checkCount(`seqs[${i}]`, s, 1, Number.MAX_SAFE_INTEGER));
 }

@@ -32,6 +32,8 @@ export interface StorageCapabilities {
   durableQueue: boolean;
   /** Several processes may open the same database at once. */
   multiProcess: boolean;
+  /** `writeBatch` and `changeSequence`: several writes in one commit, optionally only if the graph is unchanged. */
+  writeBatch: boolean;
 }
 
 /** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */
@@ -91,6 +93,29 @@ export interface StorageQueues {
   queueStats(queue: string): QueueStats;
   /** The oldest `limit` dead letters. */
   queueDeadLetters(queue: string, limit: number): DeadLetter[];
+}
+
+/** A `writeBatch` call's writes, validated, in the order they apply. */
+export interface PreparedWriteBatch {
+  deleteEdges: PreparedEdgeSelector[];
+  insertNodes: PreparedNode[];
+  updateNodes: Array<{ id: string; patch: Properties }>;
+  insertEdges: PreparedEdge[];
+  addEdgeWeights: PreparedEdge[];
+  insertEmbeddings: Array<{ nodeId: string; space: string; vector: Float32Array }>;
+  queue?: {
+    name: string;
+    push: QueueItemInput[];
+    ack?: { holder: string; seqs: number[] };
+    lease?: { holder: string; max: number; leaseMs: number };
+  };
+}
+
+/** What a backend's `writeBatch` reports. */
+export interface StorageBatchResult {
+  pushed: boolean[];
+  leased: LeasedQueueItem[];
+  changeSequence: number;
 }
 
 /** The filter a backend's `searchVectors` receives, already validated. */
@@ -194,6 +219,15 @@ export interface StorageOperations extends Partial<StorageQueues> {
    * JSON); present when `capabilities.nativeQuery`.
    */
   executeQuery?(planJson: string, vector?: Float32Array): string;
+  /**
+   * Applies every part of `batch` in one atomic write (a savepoint inside a
+   * transaction), in the order of {@link PreparedWriteBatch}; with
+   * `ifChangeSequence`, only if `changeSequence()` still returns it (else
+   * `CONFLICT`). Present when `capabilities.writeBatch`.
+   */
+  writeBatch?(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }): StorageBatchResult;
+  /** A number that moves with every committed node, edge or embedding write, and only with those. Present when `capabilities.writeBatch`. */
+  changeSequence?(): number;
 }
 
 /**
@@ -301,6 +335,8 @@ export const ASYNC_OPERATIONS = [
   'listEdges',
   'stats',
   'executeQuery',
+  'writeBatch',
+  'changeSequence',
 ] as const;
 
 /**

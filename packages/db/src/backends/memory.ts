@@ -534,7 +534,7 @@ abstract class MemoryOperations implements StorageOperations {
 export class MemoryStorage extends MemoryOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'memory';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: false };
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: false, writeBatch: false };
   readonly #readOnly: boolean;
   #transaction: MemoryTransaction | null = null;
 

@@ -5,6 +5,8 @@ import type {
   AsyncStorageOperations,
   EngineMetrics,
   MaintenanceControl,
+  PreparedWriteBatch,
+  StorageBatchResult,
   TransactionOptions,
   DeadLetter,
   LeasedQueueItem,
@@ -50,6 +52,22 @@ function flatten(items: Array<{ nodeId: string; space: string; vector: Float32Ar
     offset += vector.length;
   }
   return [JSON.stringify(items.map((i) => i.nodeId)), JSON.stringify(items.map((i) => i.space)), flat, JSON.stringify(items.map((i) => i.vector.length))] as const;
+}
+
+/** A write batch crosses as JSON plus its embeddings' floats in one Float32Array. */
+function batchArgs(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }) {
+  const [, , flat] = flatten(batch.insertEmbeddings);
+  const json = JSON.stringify({
+    ifChangeSequence: options.ifChangeSequence,
+    deleteEdges: batch.deleteEdges,
+    insertNodes: batch.insertNodes,
+    updateNodes: batch.updateNodes.map((u) => ({ id: u.id, properties: u.patch })),
+    insertEdges: batch.insertEdges,
+    addEdgeWeights: batch.addEdgeWeights,
+    insertEmbeddings: batch.insertEmbeddings.map((e) => ({ nodeId: e.nodeId, space: e.space, length: e.vector.length })),
+    queue: batch.queue,
+  });
+  return [json, flat, JSON.stringify(options.durability ?? null)] as const;
 }
 
 /** Engine errors carry their code; give them the LoomError class on the way out. */
@@ -209,6 +227,14 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
   }
 
+  writeBatch(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }): StorageBatchResult {
+    return sync(() => parse<StorageBatchResult>(this.addon.writeBatch(this.#handle, ...batchArgs(batch, options), false)));
+  }
+
+  changeSequence(): number {
+    return sync(() => this.addon.changeSequence(this.#handle, false));
+  }
+
   queuePush(queue: string, items: QueueItemInput[]): boolean[] {
     return sync(() => parse<boolean[]>(this.addon.queuePush(this.#handle, queue, JSON.stringify(items), false)));
   }
@@ -271,7 +297,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true, writeBatch: true };
   readonly async: AsyncStorageOperations;
   readonly maintenance: StorageMaintenance;
   readonly #handle: NativeHandle;
@@ -316,6 +342,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
           return { ...parse<Stats>(stats), storage: parse<StorageUsage>(storage) };
         }),
       executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
+      writeBatch: (batch, options) => later(async () => parse<StorageBatchResult>(await a.writeBatch(h, ...batchArgs(batch, options), true))),
+      changeSequence: () => later(() => a.changeSequence(h, true)),
     };
     this.maintenance = {
       backup: (dest, control) => sync(() => parse<BackupResult>(a.backup(h, dest, control.onProgress ?? null, null, false))),

@@ -839,6 +839,109 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       });
     });
 
+    describe('write batches', () => {
+      const batching = () => {
+        const db = fresh({ spaces: { default: { dimensions: 2, metric: 'cosine', index: 'flat' } } });
+        if (!db.capabilities.writeBatch) {
+          expectLoomError(() => db.writeBatch({ insertNodes: [{ type: 'T' }] }), 'UNSUPPORTED');
+          expectLoomError(() => db.changeSequence(), 'UNSUPPORTED');
+          return null;
+        }
+        return db;
+      };
+
+      it('write every part and the queue steps in one commit', () => {
+        const db = batching();
+        if (!db) return;
+        db.insertNodesBatch([{ id: 'old', type: 'T' }, { id: 'x', type: 'T' }]);
+        db.insertEdge({ id: 'gone', type: 'L', from: 'old', to: 'x' });
+        db.queue('q').push([{ id: 'e1', payload: 'one' }]);
+        const [e1] = db.queue('q').lease({ holder: 'w', max: 1, leaseMs: 60_000 });
+        const result = db.writeBatch({
+          deleteEdges: [{ type: 'L', from: 'old' }],
+          insertNodes: [{ id: 'a', type: 'T', properties: { n: 1 } }, { type: 'T' }],
+          updateNodes: [{ id: 'a', properties: { n: 2, extra: true } }],
+          insertEdges: [{ type: 'L', from: 'a', to: 'x' }],
+          addEdgeWeights: [{ id: 'c', type: 'C', from: 'x', to: 'a', weight: 3 }],
+          insertEmbeddings: [{ nodeId: 'a', vector: [1, 0] }],
+          queue: { name: 'q', push: [{ id: 'e2', payload: 'two' }, { id: 'e1', payload: 'again' }], ack: { holder: 'w', seqs: [e1!.seq] }, lease: { holder: 'w', max: 5, leaseMs: 60_000 } },
+        });
+        expect(result.nodeIds[0]).toBe('a');
+        expect(result.nodeIds).toHaveLength(2);
+        expect(db.getNode(result.nodeIds[1]!)).not.toBeNull();
+        expect(db.getEdge(result.edgeIds[0]!)).toMatchObject({ from: 'a', to: 'x' });
+        expect(result.pushed).toEqual([true, false]);
+        expect(result.leased.map((i) => i.id)).toEqual(['e2']);
+        expect(result.changeSequence).toBe(db.changeSequence());
+        expect(db.getNode('a')!.properties).toEqual({ n: 2, extra: true });
+        expect(db.getEdge('gone')).toBeNull();
+        expect(db.getEdge('c')!.weight).toBe(3);
+        expect(Array.from(db.getEmbedding('a')!)).toEqual([1, 0]);
+        expect(db.queue('q').stats()).toEqual({ pending: 1, done: 1, dead: 0 });
+      });
+
+      it('refuse with CONFLICT, writing nothing, when the graph changed since the sequence given', () => {
+        const db = batching();
+        if (!db) return;
+        const seen = db.changeSequence();
+        db.queue('q').push([{ id: 'e1', payload: '' }]);
+        expect(db.changeSequence()).toBe(seen);
+        const batch = { insertNodes: [{ id: 'planned', type: 'T' }], queue: { name: 'q', push: [{ id: 'e2', payload: '' }] } };
+        expect(db.writeBatch(batch, { ifChangeSequence: seen }).changeSequence).toBeGreaterThan(seen);
+        expect(expectLoomError(() => db.writeBatch({ insertNodes: [{ id: 'late', type: 'T' }] }, { ifChangeSequence: seen }), 'CONFLICT').message).toContain(String(seen));
+        expect(db.getNode('late')).toBeNull();
+        db.updateNode('planned', { properties: { touched: 1 } });
+        expectLoomError(() => db.writeBatch({ queue: { name: 'q', push: [{ id: 'e3', payload: '' }] } }, { ifChangeSequence: seen + 1 }), 'CONFLICT');
+        expect(db.queue('q').stats().pending).toBe(2);
+      });
+
+      it('write nothing when a part fails, naming the part', () => {
+        const db = batching();
+        if (!db) return;
+        db.queue('q').push([{ id: 'e1', payload: '' }]);
+        const [e1] = db.queue('q').lease({ holder: 'w', max: 1, leaseMs: 60_000 });
+        const failing = { insertNodes: [{ id: 'a', type: 'T' }], insertEdges: [{ type: 'L', from: 'a', to: 'missing' }], queue: { name: 'q', ack: { holder: 'w', seqs: [e1!.seq] } } };
+        expect(expectLoomError(() => db.writeBatch(failing), 'NOT_FOUND').message).toContain('insertEdges');
+        expect(db.getNode('a')).toBeNull();
+        expect(db.queue('q').stats().pending).toBe(1);
+        expect(expectLoomError(() => db.writeBatch({ insertNodes: [{ id: '', type: 'T' }] }), 'INVALID_ARGUMENT').message).toContain('batch.insertNodes[0].id');
+        expect(expectLoomError(() => db.writeBatch({ deleteEdges: [{ type: '' }] }), 'INVALID_ARGUMENT').message).toContain('batch.deleteEdges[0]');
+        expect(expectLoomError(() => db.writeBatch({ addEdgeWeights: [{ type: 'C', from: 'a', to: 'b' } as never] }), 'INVALID_ARGUMENT').message).toContain('batch.addEdgeWeights[0].id');
+        expect(expectLoomError(() => db.writeBatch({ nodes: [] } as never), 'INVALID_ARGUMENT').message).toContain('batch.nodes');
+        expectLoomError(() => db.writeBatch({}, { ifChangeSequence: -1 }), 'INVALID_ARGUMENT');
+        expectLoomError(() => db.writeBatch({}, { durability: 'eventually' as never }), 'INVALID_ARGUMENT');
+        expect(db.stats().nodes).toBe(0);
+      });
+
+      it('join an open transaction as one savepoint', () => {
+        const db = batching();
+        if (!db?.capabilities.transactions) return;
+        db.transaction((tx) => {
+          tx.insertNode({ id: 'a', type: 'T' });
+          expectLoomError(() => tx.writeBatch({ insertNodes: [{ id: 'b', type: 'T' }], insertEdges: [{ type: 'L', from: 'b', to: 'missing' }] }), 'NOT_FOUND');
+          tx.writeBatch({ insertNodes: [{ id: 'c', type: 'T' }], insertEdges: [{ type: 'L', from: 'a', to: 'c' }] });
+        });
+        expect(db.getNode('b')).toBeNull();
+        expect(db.neighbors('a', { direction: 'out' }).map((n) => n.node.id)).toEqual(['c']);
+      });
+
+      it('commit off the JavaScript thread with writeBatchAsync', async () => {
+        const db = batching();
+        if (!db) return;
+        const seen = db.changeSequence();
+        const pending = db.writeBatchAsync({ insertNodes: Array.from({ length: 500 }, (_, i) => ({ id: `n${i}`, type: 'T' })) }, { ifChangeSequence: seen, durability: 'relaxed' });
+        const result = await pending;
+        expect(result.nodeIds).toHaveLength(500);
+        expect(db.stats().nodes).toBe(500);
+        await expect(db.writeBatchAsync({ insertNodes: [{ id: 'late', type: 'T' }] }, { ifChangeSequence: seen })).rejects.toMatchObject({ code: 'CONFLICT' });
+        await expect(db.writeBatchAsync({ insertNodes: [{ id: 'n1', type: 'T' }] })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+        const adb = await freshAsync();
+        if (!adb.capabilities.writeBatch) return;
+        const first = await adb.writeBatch({ insertNodes: [{ id: 'a', type: 'T' }] });
+        expect(first.changeSequence).toBe(await adb.changeSequence());
+      });
+    });
+
     it('throws CLOSED after close, and close is idempotent', () => {
       const db = fresh();
       db.insertNode({ id: 'a', type: 'T' });

@@ -10,8 +10,8 @@ mod ops;
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
-    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, SearchRequest,
-    SpaceSpec, Transaction, WriterGuard,
+    Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, QueueLease,
+    QueueSteps, SearchRequest, SpaceSpec, Transaction, WriteBatch, WriterGuard,
 };
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
@@ -285,7 +285,7 @@ fn edge_batch(cx: &mut FunctionContext, i: usize) -> NeonResult<Vec<NewEdge>> {
     let items: Vec<BatchEdge> = json(cx, i, "edges")?;
     Ok(items
         .into_iter()
-        .map(|e| NewEdge { id: e.id, edge_type: e.edge_type, from: e.from, to: e.to, properties: e.properties.get().to_owned(), weight: e.weight })
+        .map(BatchEdge::into_edge)
         .collect())
 }
 
@@ -327,6 +327,121 @@ fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
         .collect();
     let run_async = is_async(&mut cx);
     settle(&mut cx, run_async, move || db.insert_embeddings(&items))
+}
+
+/// A write batch as JSON (see `writeBatch` in `index.d.ts`); its vectors come beside it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchJson {
+    #[serde(default)]
+    if_change_sequence: Option<u64>,
+    #[serde(default)]
+    delete_edges: Vec<EdgeSelector>,
+    #[serde(default)]
+    insert_nodes: Vec<BatchNode>,
+    #[serde(default)]
+    update_nodes: Vec<BatchPatch>,
+    #[serde(default)]
+    insert_edges: Vec<BatchEdge>,
+    #[serde(default)]
+    add_edge_weights: Vec<BatchEdge>,
+    #[serde(default)]
+    insert_embeddings: Vec<BatchEmbedding>,
+    #[serde(default)]
+    queue: Option<BatchQueue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchPatch {
+    id: String,
+    properties: Box<RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchEmbedding {
+    node_id: String,
+    space: String,
+    /// How many floats of the vectors argument are this item's, in order.
+    length: usize,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchQueue {
+    name: String,
+    #[serde(default)]
+    push: Vec<QueueItem>,
+    #[serde(default)]
+    ack: Option<BatchAck>,
+    #[serde(default)]
+    lease: Option<BatchLease>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchAck {
+    holder: String,
+    seqs: Vec<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BatchLease {
+    holder: String,
+    max: usize,
+    lease_ms: u64,
+}
+
+impl BatchEdge {
+    fn into_edge(self) -> NewEdge {
+        NewEdge { id: self.id, edge_type: self.edge_type, from: self.from, to: self.to, properties: self.properties.get().to_owned(), weight: self.weight }
+    }
+}
+
+/// `writeBatch(handle, batchJson, vectors, durability, async)`: returns
+/// `{ pushed, leased, changeSequence }` as JSON.
+fn write_batch(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let b: BatchJson = json(&mut cx, 1, "batch")?;
+    let flat = vector(&mut cx, 2)?;
+    let durability: Option<Durability> = json(&mut cx, 3, "durability")?;
+    if b.insert_embeddings.iter().map(|e| e.length).sum::<usize>() != flat.len() {
+        return throw(&mut cx, Error::invalid("the batch's embedding lengths disagree with its vectors"));
+    }
+    let mut offset = 0;
+    let batch = WriteBatch {
+        if_change_sequence: b.if_change_sequence,
+        delete_edges: b.delete_edges,
+        insert_nodes: b.insert_nodes.into_iter().map(|n| NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() }).collect(),
+        update_nodes: b.update_nodes.into_iter().map(|p| (p.id, p.properties.get().to_owned())).collect(),
+        insert_edges: b.insert_edges.into_iter().map(BatchEdge::into_edge).collect(),
+        add_edge_weights: b.add_edge_weights.into_iter().map(BatchEdge::into_edge).collect(),
+        insert_embeddings: b
+            .insert_embeddings
+            .into_iter()
+            .map(|e| {
+                let v = flat[offset..offset + e.length].to_vec();
+                offset += e.length;
+                (e.node_id, e.space, v)
+            })
+            .collect(),
+        queue: b.queue.map(|q| QueueSteps {
+            name: q.name,
+            push: q.push,
+            ack: q.ack.map(|a| (a.holder, a.seqs)),
+            lease: q.lease.map(|l| QueueLease { holder: l.holder, max: l.max, lease_ms: l.lease_ms }),
+        }),
+    };
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.write_batch(&batch, durability, loomdb_engine::now_ms()).map(|o| to_json(&o)))
+}
+
+fn change_sequence(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.change_sequence())
 }
 
 fn delete_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -576,6 +691,8 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("insertEdges", insert_edges)?;
     cx.export_function("addEdgeWeights", add_edge_weights)?;
     cx.export_function("insertEmbeddings", insert_embeddings)?;
+    cx.export_function("writeBatch", write_batch)?;
+    cx.export_function("changeSequence", change_sequence)?;
     cx.export_function("deleteNodes", delete_nodes)?;
     cx.export_function("deleteEdges", delete_edges)?;
     cx.export_function("neighbors", neighbors)?;

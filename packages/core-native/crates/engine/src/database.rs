@@ -212,6 +212,16 @@ impl Database {
         self.transaction.is_some()
     }
 
+    /// The transaction this handle is bound to, if any.
+    pub(crate) fn open_transaction(&self) -> Option<&Arc<Transaction>> {
+        self.transaction.as_ref()
+    }
+
+    /// The durability of this handle's own commits.
+    pub(crate) fn durability(&self) -> Durability {
+        self.options.durability
+    }
+
     pub(crate) fn writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::new(

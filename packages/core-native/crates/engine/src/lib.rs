@@ -6,6 +6,7 @@
 //! the on-disk layout of records.
 
 mod backup;
+mod batch;
 mod codec;
 mod compact;
 mod copy;
@@ -42,6 +43,7 @@ pub use database::{
     MAX_ID_BYTES, MAX_TYPE_BYTES,
 };
 pub use backup::{BackupReport, Manifest, RestoreReport};
+pub use batch::{BatchOutcome, QueueLease, QueueSteps, WriteBatch};
 pub use compact::{CompactReport, CHECKPOINT_PREFIX};
 pub use copy::Progress;
 pub use error::{Code, Error, Result};

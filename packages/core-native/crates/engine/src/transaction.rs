@@ -140,6 +140,9 @@ impl Transaction {
         }
         drop(levels);
         let full = result.as_ref().is_err_and(Error::is_map_full);
+        if full {
+            self.state.lock().outgrew_map = true;
+        }
         if outgrew_map || full {
             self.store.grow_map()?;
         }
@@ -162,6 +165,12 @@ impl Transaction {
             self.store.grow_map()?;
         }
         Ok(())
+    }
+
+    /// Whether a write did not fit in the map, which then grew as the
+    /// transaction ended: running the transaction again will fit.
+    pub(crate) fn grew_map(&self) -> bool {
+        self.state.lock().outgrew_map
     }
 
     pub fn is_open(&self) -> bool {
