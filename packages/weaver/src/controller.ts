@@ -67,6 +67,9 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 const MAX_BACKOFF_MS = 60_000;
 
+/** Batches a weaver holds leased beyond the one it is writing. */
+const LEASED_AHEAD = 2;
+
 /** Failures worth another whole try later rather than splitting the batch. */
 const TRANSIENT = new Set(['LOCKED', 'BACKPRESSURE', 'IO']);
 
@@ -122,11 +125,21 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #embedder!: Embedder;
   #loop: Promise<void> | null = null;
   #drain = false;
-  /** The next batch, leased in the commit of the previous one (saving a commit per batch). */
-  #next: LeasedQueueItem[] = [];
+  /**
+   * Batches leased ahead, in the commits of earlier ones (saving a commit
+   * per batch): up to {@link LEASED_AHEAD}, so one can be prepared while the
+   * batch before it commits.
+   */
+  #next: LeasedQueueItem[][] = [];
+  /** The batch committing off the JS thread, if any; settles (never rejects) once it is written or handled. */
+  #inflight: Promise<void> | null = null;
 
   #outbox: Outgoing[] = [];
   #flushScheduled = false;
+  /** Submissions whose inbox commit is under way. */
+  #committing: Outgoing[] = [];
+  /** Settles once every inbox commit begun so far has settled (never rejects). */
+  #flushing: Promise<void> = Promise.resolve();
   /** Events submitted here, by id → when (ms), for submit → written latency. */
   readonly #submittedAt = new Map<string, number>();
   /** Wakes the idle loop: new local events, or a stop. */
@@ -276,28 +289,49 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       this.#outbox.push({ items, at, resolve, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
+        setImmediate(() => void this.#flush());
       }
     });
   }
 
   #queuedLocally(): number {
-    return this.#outbox.reduce((n, o) => n + o.items.length, 0);
+    return [...this.#outbox, ...this.#committing].reduce((n, o) => n + o.items.length, 0);
   }
 
-  /** Commits every waiting submission to the inbox in one write (group commit). */
-  #flush(): void {
+  /**
+   * Commits every waiting submission to the inbox in one write (group
+   * commit): off the JS thread where the backend has write batches, so
+   * preparing the next batch goes on meanwhile.
+   */
+  #flush(): Promise<void> {
     this.#flushScheduled = false;
     const group = this.#outbox;
     this.#outbox = [];
-    if (group.length === 0) return;
-    let stored: boolean[];
-    try {
-      stored = this.#db.queue(this.#options.queue).push(group.flatMap((o) => o.items));
-    } catch (e) {
-      for (const o of group) o.reject(asLoomError(e));
-      return;
-    }
+    if (group.length === 0) return this.#flushing;
+    const items = group.flatMap((o) => o.items);
+    const name = this.#options.queue;
+    this.#committing.push(...group);
+    const previous = this.#flushing;
+    const committed: Promise<boolean[]> = this.#db.capabilities.writeBatch
+      ? this.#db.writeBatchAsync({ queue: { name, push: items } }).then((r) => r.pushed)
+      : Promise.resolve().then(() => this.#db.queue(name).push(items));
+    this.#flushing = committed.then(
+      async (stored) => {
+        await previous;
+        this.#stored(group, stored);
+      },
+      async (e: unknown) => {
+        await previous;
+        this.#committing = this.#committing.filter((o) => !group.includes(o));
+        for (const o of group) o.reject(asLoomError(e));
+      },
+    );
+    return this.#flushing;
+  }
+
+  /** Resolves submissions whose inbox commit is done: `stored[i]` for their items in order. */
+  #stored(group: Outgoing[], stored: boolean[]): void {
+    this.#committing = this.#committing.filter((o) => !group.includes(o));
     let at = 0;
     for (const o of group) {
       const results = o.items.map((item) => {
@@ -349,9 +383,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
     if (this.#state === 'running') {
       this.#drain = options.drain === true;
-      this.#flush(); // what was accepted is committed either way
       if (!this.#drain) this.#state = 'stopping';
+      const flushed = this.#flush(); // what was accepted is committed either way
       this.#wake?.();
+      await flushed;
     }
     await this.#loop;
     this.#state = 'stopped';
@@ -362,10 +397,11 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
 
   async #run(): Promise<void> {
     while (this.#state === 'running') {
-      let items = this.#next;
-      this.#next = [];
+      // The batch in flight leases the next ones in its commit: wait for it rather than lease apart.
+      if (this.#next.length === 0 && this.#inflight) await this.#settle();
+      let items = this.#next.shift() ?? [];
       try {
-        if (items.length === 0) items = this.#db.queue(this.#options.queue).lease(this.#leaseOptions());
+        if (items.length === 0) items = this.#db.queue(this.#options.queue).lease(this.#leaseOptions(1));
       } catch (e) {
         const error = asLoomError(e);
         this.#report(error, []);
@@ -377,18 +413,39 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
         await this.#process(items);
         continue;
       }
-      if (this.#drain && this.#outbox.length === 0 && this.#inboxEmpty()) break;
+      if (this.#drain && this.#outbox.length === 0 && this.#committing.length === 0 && this.#inboxEmpty()) break;
       const submitted = await this.#idle(this.#drain ? Math.min(this.#options.pollMs, this.#options.retryDelayMs || 1) : this.#options.pollMs);
       // Woken by a submission that does not fill a batch: give the rest of the burst a moment.
       if (submitted && !this.#drain && this.#pending < this.#options.batchSize && this.#options.maxLatencyMs > 0) await sleep(this.#options.maxLatencyMs);
     }
-    if (this.#next.length > 0 && !this.#db.closed) this.#release(this.#next, 0);
-    this.#next = [];
+    await this.#settle();
+    for (const batch of this.#next.splice(0)) if (!this.#db.closed) this.#release(batch, 0);
     this.#state = 'stopped';
   }
 
-  #leaseOptions() {
-    return { holder: this.holder, max: this.#options.batchSize, leaseMs: this.#options.leaseMs };
+  /** Waits for the batch in flight, counting the wait as busy time. */
+  async #settle(): Promise<void> {
+    const inflight = this.#inflight;
+    if (!inflight) return;
+    this.#inflight = null;
+    const started = performance.now();
+    await inflight;
+    this.#busyMs += performance.now() - started;
+  }
+
+  /** Lease options for `batches` batches' worth of items. */
+  #leaseOptions(batches: number) {
+    return { holder: this.holder, max: batches * this.#options.batchSize, leaseMs: this.#options.leaseMs };
+  }
+
+  /** How many batches to lease in the next commit, to hold {@link LEASED_AHEAD} (none once stopping). */
+  #wantedAhead(): number {
+    return this.#state === 'running' ? Math.max(0, LEASED_AHEAD - this.#next.length) : 0;
+  }
+
+  /** Keeps leased items as batches of `batchSize`. */
+  #keep(leased: LeasedQueueItem[]): void {
+    for (let i = 0; i < leased.length; i += this.#options.batchSize) this.#next.push(leased.slice(i, i + this.#options.batchSize));
   }
 
   /** Whether the inbox has nothing pending, from any process (what a drain waits for). */
@@ -425,36 +482,83 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
   }
 
+  /**
+   * Prepares `items` (while the batch before commits), then plans their
+   * writes from the committed graph and commits them off the JS thread
+   * with the ack and the next leases, on condition that nobody changed the
+   * graph in between. What cannot go that way (a `forget`, a backend
+   * without write batches, a conflict, a failure) takes the transaction
+   * path of {@link WeaverController.#attempt}.
+   */
   async #process(items: LeasedQueueItem[]): Promise<void> {
     const started = performance.now();
-    await this.#attempt(items, true);
+    let prepared: PreparedEvent[] | null = null;
+    try {
+      prepared = await this.#prepare(items);
+    } catch {
+      // #attempt prepares again and handles the failure.
+    }
+    await this.#settle();
+    if (prepared && this.#db.capabilities.writeBatch && MemoryWriter.plannable(prepared) && this.#state === 'running') {
+      this.#inflight = this.#commitInBackground(items, prepared, started);
+      this.#busyMs += performance.now() - started;
+      return;
+    }
+    await this.#attempt(items, prepared ?? undefined);
     this.#busyMs += performance.now() - started;
   }
 
+  /** Plans `prepared` from the committed graph and commits it off the JS thread; falls back to #attempt on any failure. */
+  async #commitInBackground(items: LeasedQueueItem[], prepared: PreparedEvent[], started: number): Promise<void> {
+    const inbox = this.#options.queue;
+    const want = this.#wantedAhead();
+    try {
+      const seen = this.#db.changeSequence();
+      const { writes, remember } = this.#writer.plan(this.#db, prepared);
+      const result = await this.#db.writeBatchAsync(
+        {
+          ...writes,
+          queue: { name: inbox, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(want > 0 ? { lease: this.#leaseOptions(want) } : {}) },
+        },
+        // Relaxed: see #attempt.
+        { ifChangeSequence: seen, durability: 'relaxed' },
+      );
+      remember();
+      this.#keep(result.leased);
+      this.#written(items, performance.now() - started);
+    } catch {
+      // Someone else wrote the graph meanwhile, or the batch fails: the transaction path reads afresh, splits and retries.
+      const fallback = performance.now();
+      await this.#attempt(items, prepared);
+      this.#busyMs += performance.now() - fallback;
+    }
+  }
+
   /**
-   * Writes `items` in one transaction (with `prefetch`, leasing the next
-   * batch in the same commit); on failure splits them, and retries or
-   * dead-letters a single bad one.
+   * Writes `items` in one transaction (leasing batches ahead in the same
+   * commit); on failure splits them, and retries or dead-letters a single
+   * bad one.
    */
-  async #attempt(items: LeasedQueueItem[], prefetch = false): Promise<void> {
+  async #attempt(items: LeasedQueueItem[], prepared?: PreparedEvent[]): Promise<void> {
     const started = performance.now();
     try {
-      const prepared = await this.#prepare(items);
+      const events = prepared ?? (await this.#prepare(items));
       let remember = () => {};
-      let next: LeasedQueueItem[] = [];
+      let leased: LeasedQueueItem[] = [];
+      const want = this.#wantedAhead();
       // Relaxed: the events are durable in the inbox and acknowledged in this same commit, so an OS
       // crash that loses the commit loses nothing: the events are simply written again.
       this.#db.transaction(
         (tx) => {
-          remember = this.#writer.write(tx, prepared);
+          remember = this.#writer.write(tx, events);
           const inbox = tx.queue(this.#options.queue);
           inbox.ack(this.holder, items.map((i) => i.seq));
-          if (prefetch && this.#state === 'running') next = inbox.lease(this.#leaseOptions());
+          if (want > 0) leased = inbox.lease(this.#leaseOptions(want));
         },
         { durability: 'relaxed' },
       );
       remember();
-      this.#next = next;
+      this.#keep(leased);
       this.#written(items, performance.now() - started);
     } catch (e) {
       const error = asLoomError(e);
@@ -469,7 +573,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       if (items.length > 1) {
         const half = Math.ceil(items.length / 2);
         await this.#attempt(items.slice(0, half));
-        await this.#attempt(items.slice(half), prefetch);
+        await this.#attempt(items.slice(half));
         return;
       }
       const [item] = items as [LeasedQueueItem];

@@ -1,4 +1,5 @@
-import { LoomError, type EdgeInput, type EmbeddingInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction } from '@loomdb/db';
+import { LoomError, type DatabaseOperations, type EdgeInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction, type WriteBatch } from '@loomdb/db';
+import { v7 as uuidv7 } from 'uuid';
 import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from '@loomdb/query/memory';
 import type { ConversationEvent, EntityEvent, ForgetEvent, MessageEvent } from './events.js';
 
@@ -61,10 +62,17 @@ const MENTIONS_OUT: HopOptions = { direction: 'out', edgeTypes: [EdgeTypes.MENTI
 /** Keys per `in` lookup of entities. */
 const LOOKUP_CHUNK = 1000;
 
+/** The reads the writer plans from: a database or a transaction. */
+export type Reader = Pick<DatabaseOperations, 'getNode' | 'iterateNodes' | 'listNodes' | 'neighbors' | 'degree'>;
+
+/** A write batch with every part present, filled while planning. */
+type Writes = Required<Omit<WriteBatch, 'queue'>>;
+
 /**
- * Writes prepared events as the memory vocabulary inside a transaction. It
- * reads everything it depends on in that transaction, so it is correct
- * whatever other weavers wrote before; it only remembers, per
+ * Turns prepared events into the memory vocabulary's writes. It reads
+ * everything it depends on (through a transaction, or through the database
+ * with the batch then written only if the graph is unchanged), so it is
+ * correct whatever other weavers wrote before; it only remembers, per
  * conversation, the last message of the NEXT chain it saw, and checks that
  * it is still last before trusting it.
  */
@@ -72,23 +80,47 @@ export class MemoryWriter {
   readonly #tails = new Map<string, ChainLink>();
 
   /**
-   * Writes `batch` (in inbox order) through `tx`. Returns what to remember
-   * once `tx` has committed. Throws, writing nothing of the failing call,
-   * when an event cannot be written.
+   * Writes `batch` (in inbox order, any events) through `tx`. Returns what
+   * to remember once `tx` has committed. Throws, writing nothing of the
+   * failing call, when an event cannot be written.
    */
   write(tx: Transaction, batch: readonly PreparedEvent[]): () => void {
     const tails = new Map<string, ChainLink | null>();
     let run: PreparedEvent[] = [];
+    const flush = () => {
+      if (run.length > 0) tx.writeBatch(this.#planRun(tx, run, tails));
+      run = [];
+    };
     for (const p of batch) {
       if (p.event.type === 'forget') {
-        this.#writeRun(tx, run, tails);
-        run = [];
+        flush();
         this.#forget(tx, p.event, tails);
       } else {
         run.push(p);
       }
     }
-    this.#writeRun(tx, run, tails);
+    flush();
+    return this.#remembering(tails);
+  }
+
+  /**
+   * The writes of `batch`, which has no `forget` events (they read what
+   * they delete), planned from `reader`, and what to remember once they
+   * are committed. Commit them only if nothing changed since the reads
+   * (`ifChangeSequence`).
+   */
+  plan(reader: Reader, batch: readonly PreparedEvent[]): { writes: WriteBatch; remember: () => void } {
+    if (batch.some((p) => p.event.type === 'forget')) throw new LoomError('INVALID_ARGUMENT', 'a planned batch cannot hold forget events; write it through a transaction');
+    const tails = new Map<string, ChainLink | null>();
+    return { writes: this.#planRun(reader, batch, tails), remember: this.#remembering(tails) };
+  }
+
+  /** Whether `plan` can take this batch. */
+  static plannable(batch: readonly PreparedEvent[]): boolean {
+    return batch.every((p) => p.event.type !== 'forget');
+  }
+
+  #remembering(tails: Map<string, ChainLink | null>): () => void {
     return () => {
       for (const [cid, tail] of tails) {
         if (tail) this.#tails.set(cid, tail);
@@ -97,15 +129,17 @@ export class MemoryWriter {
     };
   }
 
-  /** Messages, conversations and explicit entities, written with batch calls. */
-  #writeRun(tx: Transaction, run: readonly PreparedEvent[], tails: Map<string, ChainLink | null>): void {
-    if (run.length === 0) return;
+  /** Messages, conversations and explicit entities: one write batch. */
+  #planRun(reader: Reader, run: readonly PreparedEvent[], tails: Map<string, ChainLink | null>): Writes {
+    const w: Writes = { deleteEdges: [], insertNodes: [], updateNodes: [], insertEdges: [], addEdgeWeights: [], insertEmbeddings: [] };
     const messages = run.filter((p): p is Extract<PreparedEvent, { entities: ExtractedEntity[] }> => p.event.type === 'message');
-    const created = this.#conversations(tx, run);
-    const edges: EdgeInput[] = [];
-    const embeddings: EmbeddingInput[] = [];
-    const nodeIds = messages.length === 0 ? [] : tx.insertNodesBatch(
-      messages.map(({ event: m }) => ({
+    const created = this.#conversations(reader, run, w);
+    const byConversation = new Map<string, ChainLink[]>();
+    const messageNodes = new Map<string, string>();
+    for (const { event: m, vector } of messages) {
+      const nodeId = uuidv7();
+      w.insertNodes.push({
+        id: nodeId,
         type: NodeTypes.Message,
         properties: {
           conversationId: m.conversationId,
@@ -116,32 +150,26 @@ export class MemoryWriter {
           source: m.source ?? 'unknown',
           ...(m.metadata ? { metadata: m.metadata as Properties } : {}),
         },
-      })),
-    );
-    const byConversation = new Map<string, ChainLink[]>();
-    const messageNodes = new Map<string, string>();
-    messages.forEach(({ event: m, vector }, i) => {
-      const nodeId = nodeIds[i] as string;
+      });
       messageNodes.set(m.id, nodeId);
-      edges.push({ type: EdgeTypes.IN_CONVERSATION, from: nodeId, to: m.conversationId });
-      embeddings.push({ nodeId, vector, space: MESSAGE_SPACE });
+      w.insertEdges.push({ type: EdgeTypes.IN_CONVERSATION, from: nodeId, to: m.conversationId });
+      w.insertEmbeddings.push({ nodeId, vector, space: MESSAGE_SPACE });
       const links = byConversation.get(m.conversationId) ?? [];
       links.push({ nodeId, timestamp: m.timestamp, eventId: m.id });
       byConversation.set(m.conversationId, links);
-    });
-    for (const [cid, fresh] of byConversation) this.#chain(tx, cid, fresh, created.has(cid), tails, edges);
-    this.#mentions(tx, messages, run, messageNodes, edges);
-    if (edges.length > 0) tx.insertEdgesBatch(edges);
-    if (embeddings.length > 0) tx.insertEmbeddingsBatch(embeddings);
+    }
+    for (const [cid, fresh] of byConversation) this.#chain(reader, cid, fresh, created.has(cid), tails, w);
+    this.#mentions(reader, messages, run, messageNodes, w);
+    return w;
   }
 
   /** Creates missing conversations and updates title, source and start time; returns the ids created. */
-  #conversations(tx: Transaction, run: readonly PreparedEvent[]): Set<string> {
+  #conversations(reader: Reader, run: readonly PreparedEvent[], w: Writes): Set<string> {
     const props = new Map<string, { before: Properties | null; after: Properties }>();
     const of = (cid: string) => {
       let entry = props.get(cid);
       if (!entry) {
-        const node = tx.getNode(cid);
+        const node = reader.getNode(cid);
         if (node && node.type !== NodeTypes.Conversation) {
           throw new LoomError('INVALID_ARGUMENT', `conversationId "${cid}" names a ${node.type} node, not a ${NodeTypes.Conversation}`);
         }
@@ -171,39 +199,43 @@ export class MemoryWriter {
         if (e.metadata) p.metadata = { ...((p.metadata as Properties | undefined) ?? {}), ...(e.metadata as Properties) };
       }
     }
-    const created = [...props].filter(([, { before }]) => before === null);
-    if (created.length > 0) tx.insertNodesBatch(created.map(([id, { after }]) => ({ id, type: NodeTypes.Conversation, properties: after })));
+    const created = new Set<string>();
     for (const [id, { before, after }] of props) {
-      if (before !== null && JSON.stringify(before) !== JSON.stringify(after)) tx.updateNode(id, { properties: after });
+      if (before === null) {
+        w.insertNodes.push({ id, type: NodeTypes.Conversation, properties: after });
+        created.add(id);
+      } else if (JSON.stringify(before) !== JSON.stringify(after)) {
+        w.updateNodes.push({ id, properties: after });
+      }
     }
-    return new Set(created.map(([id]) => id));
+    return created;
   }
 
   /** Splices new messages into the conversation's NEXT chain, wherever their timestamps fall. */
-  #chain(tx: Transaction, cid: string, fresh: ChainLink[], isNew: boolean, tails: Map<string, ChainLink | null>, edges: EdgeInput[]): void {
+  #chain(reader: Reader, cid: string, fresh: ChainLink[], isNew: boolean, tails: Map<string, ChainLink | null>, w: Writes): void {
     fresh.sort(chainOrder);
     const tail = tails.has(cid) ? tails.get(cid) : this.#tails.get(cid);
     let existing: ChainLink[];
     if (isNew) {
       existing = [];
-    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(tx, tail)) {
+    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(reader, tail)) {
       existing = [tail];
     } else {
       const freshIds = new Set(fresh.map((l) => l.nodeId));
-      existing = [...tx.iterateNodes({ type: NodeTypes.Message, where: { conversationId: cid } })].filter((n) => !freshIds.has(n.id)).map(linkOf).sort(chainOrder);
+      existing = [...reader.iterateNodes({ type: NodeTypes.Message, where: { conversationId: cid } })].filter((n) => !freshIds.has(n.id)).map(linkOf).sort(chainOrder);
     }
     const all = [...existing, ...fresh].sort(chainOrder);
     const before = pairs(existing);
     const after = pairs(all);
-    for (const [k, [from, to]] of before) if (!after.has(k)) tx.deleteEdges({ type: EdgeTypes.NEXT, from, to });
-    for (const [k, [from, to]] of after) if (!before.has(k)) edges.push({ type: EdgeTypes.NEXT, from, to });
+    for (const [k, [from, to]] of before) if (!after.has(k)) w.deleteEdges.push({ type: EdgeTypes.NEXT, from, to });
+    for (const [k, [from, to]] of after) if (!before.has(k)) w.insertEdges.push({ type: EdgeTypes.NEXT, from, to });
     tails.set(cid, all[all.length - 1] as ChainLink);
   }
 
   /** Whether the remembered tail still exists and has no NEXT (node ids are never reused, so it is still in its conversation). */
-  #stillLast(tx: Transaction, tail: ChainLink): boolean {
+  #stillLast(reader: Reader, tail: ChainLink): boolean {
     try {
-      return tx.degree(tail.nodeId, NEXT_OUT) === 0;
+      return reader.degree(tail.nodeId, NEXT_OUT) === 0;
     } catch (e) {
       if (LoomError.is(e) && e.code === 'NOT_FOUND') return false; // forgotten meanwhile
       throw e;
@@ -212,11 +244,11 @@ export class MemoryWriter {
 
   /** Entities (merged by key), MENTIONS edges, and RELATED_TO weights for every pair newly co-mentioned. */
   #mentions(
-    tx: Transaction,
+    reader: Reader,
     messages: ReadonlyArray<{ event: MessageEvent; entities: ExtractedEntity[] }>,
     run: readonly PreparedEvent[],
     messageNodes: ReadonlyMap<string, string>,
-    edges: EdgeInput[],
+    w: Writes,
   ): void {
     /** Per message node: the entities it mentioned before this run (key → node id), and those it gains. */
     const touched = new Map<string, { before: Map<string, string>; added: Map<string, ExtractedEntity> }>();
@@ -231,11 +263,11 @@ export class MemoryWriter {
         loose.push(entity);
         continue;
       }
-      const nodeId = messageNodes.get(e.messageId) ?? this.#messageByEvent(tx, e.messageId)?.id;
+      const nodeId = messageNodes.get(e.messageId) ?? this.#messageByEvent(reader, e.messageId)?.id;
       if (!nodeId) throw new LoomError('NOT_FOUND', `entity event "${e.id}": message "${e.messageId}" has not been written yet`);
       let t = touched.get(nodeId);
       if (!t) {
-        const before = new Map(tx.neighbors(nodeId, MENTIONS_OUT).map((n) => [n.node.properties.key as string, n.node.id] as const));
+        const before = new Map(reader.neighbors(nodeId, MENTIONS_OUT).map((n) => [n.node.properties.key as string, n.node.id] as const));
         t = { before, added: new Map() };
         touched.set(nodeId, t);
       }
@@ -244,42 +276,35 @@ export class MemoryWriter {
     const wanted = new Map<string, ExtractedEntity>();
     for (const { added } of touched.values()) for (const [k, e] of added) if (!wanted.has(k)) wanted.set(k, e);
     for (const e of loose) if (!wanted.has(e.key)) wanted.set(e.key, e);
-    const ids = this.#entities(tx, wanted);
+    const ids = this.#entities(reader, wanted, w);
     const counts: RelatedCounts = new Map();
     for (const [message, { before, added }] of touched) {
       const addedIds = new Set([...added.keys()].map((k) => ids.get(k) as string));
-      for (const id of addedIds) edges.push({ type: EdgeTypes.MENTIONS, from: message, to: id });
+      for (const id of addedIds) w.insertEdges.push({ type: EdgeTypes.MENTIONS, from: message, to: id });
       countPairs(counts, [...before.values(), ...addedIds], addedIds, 1);
     }
-    this.#adjustRelated(tx, counts);
+    w.addEdgeWeights.push(...counts.values());
   }
 
-  /** Node ids of the entities with these keys, creating the missing ones. */
-  #entities(tx: Transaction, wanted: ReadonlyMap<string, ExtractedEntity>): Map<string, string> {
+  /** Node ids of the entities with these keys, planning the missing ones. */
+  #entities(reader: Reader, wanted: ReadonlyMap<string, ExtractedEntity>, w: Writes): Map<string, string> {
     const ids = new Map<string, string>();
     const keys = [...wanted.keys()];
     for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
-      for (const n of tx.iterateNodes({ type: NodeTypes.Entity, where: { key: { in: keys.slice(i, i + LOOKUP_CHUNK) } } })) ids.set(n.properties.key as string, n.id);
+      for (const n of reader.iterateNodes({ type: NodeTypes.Entity, where: { key: { in: keys.slice(i, i + LOOKUP_CHUNK) } } })) ids.set(n.properties.key as string, n.id);
     }
-    const missing = keys.filter((k) => !ids.has(k));
-    if (missing.length === 0) return ids;
-    const created = tx.insertNodesBatch(
-      missing.map((k) => {
-        const { name, kind, key } = wanted.get(k) as ExtractedEntity;
-        return { type: NodeTypes.Entity, properties: { name, kind, key } };
-      }),
-    );
-    missing.forEach((k, i) => ids.set(k, created[i] as string));
+    for (const k of keys) {
+      if (ids.has(k)) continue;
+      const { name, kind, key } = wanted.get(k) as ExtractedEntity;
+      const id = uuidv7();
+      w.insertNodes.push({ id, type: NodeTypes.Entity, properties: { name, kind, key } });
+      ids.set(k, id);
+    }
     return ids;
   }
 
-  #messageByEvent(tx: Transaction, eventId: string): Node | undefined {
-    return tx.listNodes({ type: NodeTypes.Message, where: { eventId }, limit: 1 }).items[0];
-  }
-
-  /** Adds each pair's count to its RELATED_TO weight (new pairs get an edge; one whose weight reaches 0 goes). */
-  #adjustRelated(tx: Transaction, counts: RelatedCounts): void {
-    if (counts.size > 0) tx.addEdgeWeights([...counts.values()]);
+  #messageByEvent(reader: Reader, eventId: string): Node | undefined {
+    return reader.listNodes({ type: NodeTypes.Message, where: { eventId }, limit: 1 }).items[0];
   }
 
   /** Removes messages, their edges and embeddings, and entities they alone mentioned. */
@@ -304,7 +329,7 @@ export class MemoryWriter {
     }
     if (targets.length > 0) tx.deleteNodes(targets.map((m) => m.id));
     if (relink.length > 0) tx.insertEdgesBatch(relink);
-    this.#adjustRelated(tx, counts);
+    if (counts.size > 0) tx.addEdgeWeights([...counts.values()]);
     const orphans = [...entities].filter((id) => tx.degree(id, { direction: 'in', edgeTypes: [EdgeTypes.MENTIONS] }) === 0);
     if (orphans.length > 0) tx.deleteNodes(orphans);
     if (e.conversationId !== undefined) {

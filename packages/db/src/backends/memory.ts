@@ -2,7 +2,18 @@ import { loomError } from '../errors.js';
 import { exactSearch } from '../exact-search.js';
 import { byteOrder, valueSatisfies } from '../json-order.js';
 import type { LoomPlugin } from '../plugins.js';
-import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageBackend, StorageOperations, StorageSearchFilter, StorageTransaction } from '../storage.js';
+import type {
+  DeadLetter,
+  LeasedQueueItem,
+  PreparedWriteBatch,
+  QueueItemInput,
+  QueueStats,
+  StorageBackend,
+  StorageBatchResult,
+  StorageOperations,
+  StorageSearchFilter,
+  StorageTransaction,
+} from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
@@ -46,9 +57,11 @@ interface MemoryState {
   /** Declared property indexes as `type\0property`; this backend scans, so they only show in stats. */
   indexes: Set<string>;
   queues: Map<string, Queue>;
+  /** Moves with every node, edge and embedding write (`changeSequence`). */
+  changes: number;
 }
 
-const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set(), queues: new Map() });
+const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set(), queues: new Map(), changes: 0 });
 
 /**
  * A copy to write on. Records are replaced, never changed in place, so the
@@ -62,6 +75,7 @@ const fork = (s: MemoryState): MemoryState => ({
   indexes: new Set(s.indexes),
   spaces: new Map([...s.spaces].map(([name, space]) => [name, { spec: space.spec, vectors: new Map(space.vectors) }])),
   queues: new Map([...s.queues].map(([name, q]) => [name, forkQueue(q)])),
+  changes: s.changes,
 });
 
 /** The data operations over one state: the database's or a transaction's. */
@@ -74,6 +88,12 @@ abstract class MemoryOperations implements StorageOperations {
 
   /** Throws unless this view may write now. */
   protected abstract writable(): void;
+
+  /** `writable`, for a write to nodes, edges or embeddings: moves the change sequence. */
+  #graphWrite(): void {
+    this.writable();
+    this.state.changes++;
+  }
 
   #space(name: string): Space {
     const space = this.state.spaces.get(name);
@@ -128,7 +148,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   #addNodes(nodes: PreparedNode[]): Node[] {
-    this.writable();
+    this.#graphWrite();
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
       if (this.state.nodes.has(n.id) || seen.has(n.id)) throw loomError('ALREADY_EXISTS', `nodes[${i}]: node "${n.id}" already exists`);
@@ -149,7 +169,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   updateNode(id: string, patch: Properties): Node {
-    this.writable();
+    this.#graphWrite();
     const node = this.state.nodes.get(id);
     if (!node) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
     const properties = { ...node.properties };
@@ -164,7 +184,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   deleteNode(id: string): boolean {
-    this.writable();
+    this.#graphWrite();
     if (!this.state.nodes.delete(id)) return false;
     for (const edge of [...this.state.edges.values()]) {
       if (edge.from === id || edge.to === id) this.state.edges.delete(edge.id);
@@ -182,7 +202,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   #addEdges(edges: PreparedEdge[]): Edge[] {
-    this.writable();
+    this.#graphWrite();
     const seen = new Set<string>();
     edges.forEach((e, i) => {
       if (this.state.edges.has(e.id) || seen.has(e.id)) throw loomError('ALREADY_EXISTS', `edges[${i}]: edge "${e.id}" already exists`);
@@ -200,7 +220,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   addEdgeWeights(edges: PreparedEdge[]): void {
-    this.writable();
+    this.#graphWrite();
     const before = fork(this.state);
     try {
       edges.forEach((e, i) => {
@@ -227,7 +247,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
-    this.writable();
+    this.#graphWrite();
     items.forEach(({ nodeId, space: name, vector }, i) => {
       try {
         const space = this.#space(name);
@@ -250,14 +270,14 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   deleteNodes(filter: PreparedNodeFilter): number {
-    this.writable();
+    this.#graphWrite();
     const doomed = [...this.state.nodes.values()].filter((n) => this.#matches(n, filter));
     for (const n of doomed) this.deleteNode(n.id);
     return doomed.length;
   }
 
   deleteEdges(selector: PreparedEdgeSelector): number {
-    this.writable();
+    this.#graphWrite();
     const doomed = [...this.state.edges.values()].filter((e) =>
       selector.ids ? selector.ids.includes(e.id) : e.type === selector.type && (!selector.from || e.from === selector.from) && (!selector.to || e.to === selector.to),
     );
@@ -374,7 +394,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   updateEdge(id: string, patch: Properties, weight?: number): Edge {
-    this.writable();
+    this.#graphWrite();
     const edge = this.state.edges.get(id);
     if (!edge) throw loomError('NOT_FOUND', `edge "${id}" does not exist`);
     const properties = { ...edge.properties };
@@ -389,12 +409,12 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   deleteEdge(id: string): boolean {
-    this.writable();
+    this.#graphWrite();
     return this.state.edges.delete(id);
   }
 
   insertEmbedding(nodeId: string, spaceName: string, vector: Float32Array): void {
-    this.writable();
+    this.#graphWrite();
     const space = this.#space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
     if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
@@ -437,6 +457,48 @@ abstract class MemoryOperations implements StorageOperations {
     const repeated = seqs.find((s, i) => seqs.indexOf(s) !== i);
     if (repeated !== undefined) throw loomError('INVALID_ARGUMENT', `seqs lists item #${repeated} twice`);
     return seqs;
+  }
+
+  writeBatch(batch: PreparedWriteBatch, options: { ifChangeSequence?: number }): StorageBatchResult {
+    this.writable();
+    if (options.ifChangeSequence !== undefined && options.ifChangeSequence !== this.state.changes) {
+      throw loomError('CONFLICT', `the graph changed after change sequence ${options.ifChangeSequence} (it is at ${this.state.changes}); nothing was written`);
+    }
+    const part = <T>(name: string, write: () => T): T => {
+      try {
+        return write();
+      } catch (e) {
+        const err = e as { code: Parameters<typeof loomError>[0]; message: string };
+        throw loomError(err.code, `${name}: ${err.message}`);
+      }
+    };
+    const before = this.state;
+    this.state = fork(before);
+    try {
+      batch.deleteEdges.forEach((selector, i) => part(`deleteEdges[${i}]`, () => this.deleteEdges(selector)));
+      if (batch.insertNodes.length > 0) part('insertNodes', () => this.insertNodes(batch.insertNodes));
+      batch.updateNodes.forEach(({ id, patch }, i) => part(`updateNodes[${i}]`, () => this.updateNode(id, patch)));
+      if (batch.insertEdges.length > 0) part('insertEdges', () => this.insertEdges(batch.insertEdges));
+      if (batch.addEdgeWeights.length > 0) part('addEdgeWeights', () => this.addEdgeWeights(batch.addEdgeWeights));
+      if (batch.insertEmbeddings.length > 0) part('insertEmbeddings', () => this.insertEmbeddings(batch.insertEmbeddings));
+      const result: StorageBatchResult = { pushed: [], leased: [], changeSequence: 0 };
+      if (batch.queue) {
+        const { name, push, ack, lease } = batch.queue;
+        const queue = `queue "${name}"`;
+        if (push.length > 0) result.pushed = part(queue, () => this.queuePush(name, push));
+        if (ack) part(queue, () => this.queueAck(name, ack.holder, ack.seqs));
+        if (lease) result.leased = part(queue, () => this.queueLease(name, lease.holder, lease.max, lease.leaseMs));
+      }
+      result.changeSequence = this.state.changes;
+      return result;
+    } catch (e) {
+      this.state = before;
+      throw e;
+    }
+  }
+
+  changeSequence(): number {
+    return this.state.changes;
   }
 
   queuePush(name: string, items: QueueItemInput[]): boolean[] {
@@ -534,7 +596,7 @@ abstract class MemoryOperations implements StorageOperations {
 export class MemoryStorage extends MemoryOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'memory';
-  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: false, writeBatch: false };
+  readonly capabilities = { nativeQuery: false, transactions: true, durableQueue: true, multiProcess: false, writeBatch: true };
   readonly #readOnly: boolean;
   #transaction: MemoryTransaction | null = null;
 
