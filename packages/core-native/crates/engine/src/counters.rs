@@ -1,25 +1,28 @@
 //! Counter edges: edges whose weight is a running sum (co-mention counts and
 //! the like), kept in the `edge_weights` table so that adding to one
-//! rewrites a 16-byte entry instead of the whole edge record.
+//! rewrites a small entry found by the edge's id instead of the whole edge
+//! record found through the id map.
 //!
-//! Why: counters change many times after their edge is written, and their
-//! records lie wherever the edges table put them when they were created. A
-//! batch of increments would dirty (and commit) a page per counter; the
-//! compact table packs ~100 counters per page.
+//! Why: counters change many times after their edge is written. Their
+//! records lie wherever the edges table put them, and the id map that finds
+//! them is as large as the graph, so a batch of increments would search a
+//! deep B-tree per item and dirty a page per counter. The compact table is
+//! found by a hash of the id and packs ~80 counters per page.
 //!
 //! Invariants:
 //! - An edge record whose weight is the [`MARKER`] (a NaN, which no edge can
-//!   be given: weights are validated finite) takes its weight from
-//!   `edge_weights[key]`; every other edge has no entry there. [`resolve`]
-//!   applies this to every decoded record.
-//! - An entry is sealed `weight (f64) ‖ identity (u64)`, written with the
-//!   record codec; the identity is [`identity`] of the edge's type and
-//!   endpoints, so an addition checks that the item names the same edge
-//!   without reading its record.
+//!   be given: weights are validated finite) takes its weight from the
+//!   `edge_weights` entry at [`slot`] of its id; every other edge has no
+//!   entry there. [`resolve`] applies this to every decoded record.
+//! - An entry is sealed `weight (f64) ‖ identity (u64) ‖ edge key (u64)`,
+//!   written with the record codec; the identity is [`identity`] of the
+//!   edge's type and endpoints, so an addition checks that the item names
+//!   the same edge without reading its record. Slots are 128-bit hashes:
+//!   two ids sharing one is not a case the table handles (p ≈ n²/2¹²⁹).
 //! - [`add`] creates counter edges in this form and converts a plain edge
 //!   the first time it is added to; deleting an edge removes its entry.
 
-use crate::codec::{open as unseal, seal, u64_key, Reader, Writer};
+use crate::codec::{open as unseal, read_u64_be, seal, u64_key, Reader, Writer};
 use crate::database::{delete_edge_record, in_batch, insert_edge, log_change, lookup, read_edge_record, Change, NewEdge};
 use crate::error::{Error, Result};
 use crate::records::Edge;
@@ -41,6 +44,13 @@ pub(crate) struct Counter {
     pub weight: f64,
     /// [`identity`] of the edge's type and endpoints.
     pub identity: u64,
+    /// The edge's internal key.
+    pub key: u64,
+}
+
+/// Where the entry of the counter edge with `id` lives.
+pub(crate) fn slot(id: &str) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes()).to_be_bytes()
 }
 
 /// A fingerprint of an edge's type and endpoints.
@@ -53,21 +63,21 @@ pub(crate) fn identity(edge_type: &str, from: &str, to: &str) -> u64 {
     h.digest()
 }
 
-/// The `edge_weights` entry of edge `key`, if it is a counter.
-pub(crate) fn get(txn: &RoTxn, t: &Tables, key: u64) -> Result<Option<Counter>> {
-    let k = u64_key(key);
+/// The `edge_weights` entry of the edge with `id`, if it is a counter.
+pub(crate) fn get(txn: &RoTxn, t: &Tables, id: &str) -> Result<Option<Counter>> {
+    let k = slot(id);
     match t.edge_weights.get(txn, &k)? {
-        Some(v) => decode(key, unseal(&k, v, || format!("weight of edge #{key}"))?).map(Some),
+        Some(v) => decode(&k, unseal(&k, v, || format!("weight of edge \"{id}\""))?).map(Some),
         None => Ok(None),
     }
 }
 
 /// Reads an entry's payload, written by [`put`] with the record codec.
-pub(crate) fn decode(key: u64, payload: &[u8]) -> Result<Counter> {
+pub(crate) fn decode(slot: &[u8], payload: &[u8]) -> Result<Counter> {
     let mut r = Reader::new(payload);
-    let counter = Counter { weight: r.f64()?, identity: r.u64()? };
+    let counter = Counter { weight: r.f64()?, identity: r.u64()?, key: r.u64()? };
     if !r.tail().is_empty() {
-        return Err(Error::corruption(format!("weight of edge #{key} has {} bytes", payload.len())));
+        return Err(Error::corruption(format!("weight entry {} has {} bytes", crate::codec::hex(slot), payload.len())));
     }
     Ok(counter)
 }
@@ -75,46 +85,52 @@ pub(crate) fn decode(key: u64, payload: &[u8]) -> Result<Counter> {
 /// Replaces a counter record's marker with its weight.
 pub(crate) fn resolve(txn: &RoTxn, t: &Tables, key: u64, edge: &mut Edge) -> Result<()> {
     if is_marker(edge.weight) {
-        let counter = get(txn, t, key)?.ok_or_else(|| Error::corruption(format!("counter edge \"{}\" has no weight entry", edge.id)))?;
-        edge.weight = counter.weight;
+        match get(txn, t, &edge.id)? {
+            Some(counter) if counter.key == key => edge.weight = counter.weight,
+            _ => return Err(Error::corruption(format!("counter edge \"{}\" has no weight entry", edge.id))),
+        }
     }
     Ok(())
 }
 
-/// Sets the weight of counter edge `key`.
-pub(crate) fn put(txn: &mut RwTxn, t: &Tables, key: u64, counter: Counter) -> Result<()> {
-    let k = u64_key(key);
+/// Sets the weight entry of the counter edge with `id`.
+pub(crate) fn put(txn: &mut RwTxn, t: &Tables, id: &str, counter: Counter) -> Result<()> {
+    let k = slot(id);
     let mut w = Writer::default();
-    w.f64(counter.weight).u64(counter.identity);
+    w.f64(counter.weight).u64(counter.identity).u64(counter.key);
     Ok(t.edge_weights.put(txn, &k, &seal(&k, &w.buf))?)
 }
 
-/// Removes the weight entry of edge `key`, if it is a counter.
-pub(crate) fn forget(txn: &mut RwTxn, t: &Tables, key: u64) -> Result<()> {
-    t.edge_weights.delete(txn, &u64_key(key))?;
+/// Removes the weight entry of the edge with `id`, if it is a counter.
+pub(crate) fn forget(txn: &mut RwTxn, t: &Tables, id: &str) -> Result<()> {
+    t.edge_weights.delete(txn, &slot(id))?;
     Ok(())
 }
 
 /// Adds each item's weight to the edge with its id, creating a counter edge
 /// as given when absent (and the weight is positive) and deleting the edge
 /// when the sum drops to 0 or below. An existing edge must have the item's
-/// type and endpoints. Items apply in order (an id may repeat).
+/// type and endpoints. Items with the same id apply in order; the others
+/// in slot order, which walks the table's pages once.
 pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> Result<()> {
-    for (i, e) in items.iter().enumerate() {
+    let mut order: Vec<(usize, [u8; 16])> = items.iter().map(|e| slot(&e.id)).enumerate().collect();
+    order.sort_by_key(|&(_, slot)| slot);
+    for (i, _) in order {
+        let e = &items[i];
         let id = identity(&e.edge_type, &e.from, &e.to);
-        let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
-            if e.weight > 0.0 {
-                let (key, _) = insert_edge(txn, t, &NewEdge { weight: MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
-                put(txn, t, key, Counter { weight: e.weight, identity: id })?;
-                // A later item may name the same edge: make it visible.
-                t.apply_held(txn)?;
-            }
-            continue;
-        };
-        let weight = match get(txn, t, key)? {
-            // The common case: a counter already, and the item names it (no record read).
-            Some(counter) if counter.identity == id => counter.weight + e.weight,
+        let (key, weight) = match get(txn, t, &e.id)? {
+            // The common case: a counter already, and the item names it (no id map search, no record read).
+            Some(counter) if counter.identity == id => (counter.key, counter.weight + e.weight),
             _ => {
+                let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
+                    if e.weight > 0.0 {
+                        let (key, _) = insert_edge(txn, t, &NewEdge { weight: MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
+                        put(txn, t, &e.id, Counter { weight: e.weight, identity: id, key })?;
+                        // A later item may name the same edge: make it visible.
+                        t.apply_held(txn)?;
+                    }
+                    continue;
+                };
                 let mut edge = read_edge_record(txn, t, key)?;
                 if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
                     let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
@@ -128,17 +144,36 @@ pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> 
                 edge.weight = MARKER;
                 let k = u64_key(key);
                 t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
-                weight
+                (key, weight)
             }
         };
         if weight <= 0.0 {
             delete_edge_record(txn, t, key)?;
         } else {
-            put(txn, t, key, Counter { weight, identity: id })?;
+            put(txn, t, &e.id, Counter { weight, identity: id, key })?;
             log_change(txn, t, Change::EdgePut, key, 0)?;
         }
     }
     Ok(())
+}
+
+/// Format 3 kept entries under the edge's 8-byte key, holding `weight ‖
+/// identity`: moves each to its slot with the key added (the upgrade to 4).
+pub(crate) fn rekey_format_3(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
+    let mut old = Vec::new();
+    for entry in t.edge_weights.iter(txn)? {
+        let (k, v) = entry?;
+        if k.len() == 8 {
+            let mut r = Reader::new(unseal(k, v, || format!("format-3 weight of edge #{}", read_u64_be(k)))?);
+            old.push((read_u64_be(k), r.f64()?, r.u64()?));
+        }
+    }
+    for &(key, weight, identity) in &old {
+        let edge = read_edge_record(txn, t, key)?;
+        t.edge_weights.delete(txn, &u64_key(key))?;
+        put(txn, t, &edge.id, Counter { weight, identity, key })?;
+    }
+    Ok(old.len() as u64)
 }
 
 #[cfg(test)]
@@ -162,7 +197,7 @@ mod tests {
         db.read(|txn, t| {
             let key = lookup(txn, t.edge_ids, id)?.expect("edge exists");
             let record = read_edge_record(txn, t, key)?.weight;
-            Ok((record, get(txn, t, key)?.map(|c| c.weight)))
+            Ok((record, get(txn, t, id)?.filter(|c| c.key == key).map(|c| c.weight)))
         })
         .unwrap()
     }
@@ -225,8 +260,8 @@ mod tests {
         db.add_edge_weights(&[edge("ab", "a", "b", 2.0)], 1).unwrap();
         db.write(|txn, t| {
             let key = lookup(txn, t.edge_ids, "ab")?.expect("edge exists");
-            forget(txn, t, key)?;
-            put(txn, t, key + 1000, Counter { weight: 1.0, identity: 0 })
+            forget(txn, t, "ab")?;
+            put(txn, t, "stray", Counter { weight: 1.0, identity: 0, key: key + 1000 })
         })
         .unwrap();
         assert_eq!(db.get_edge("ab").unwrap_err().code, Code::Corruption);

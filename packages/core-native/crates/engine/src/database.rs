@@ -467,7 +467,7 @@ impl Database {
                 // A counter's record keeps its marker; the weight is stored beside it.
                 if counters::is_marker(edge.weight) {
                     let identity = counters::identity(&edge.edge_type, &edge.from, &edge.to);
-                    counters::put(txn, t, key, counters::Counter { weight: w, identity })?;
+                    counters::put(txn, t, &edge.id, counters::Counter { weight: w, identity, key })?;
                 } else {
                     edge.weight = w;
                 }
@@ -915,7 +915,7 @@ pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
 pub(crate) fn delete_edge_record(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
     let e = read_edge_record(txn, t, key)?;
     if counters::is_marker(e.weight) {
-        counters::forget(txn, t, key)?;
+        counters::forget(txn, t, &e.id)?;
     }
     t.out_adj.delete(txn, &keys::adjacency(e.from_key, &e.edge_type, e.to_key, key))?;
     t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, key))?;

@@ -188,15 +188,15 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
     let mut weighted = HashSet::new();
     for entry in t.edge_weights.iter(txn)? {
         let (k, v) = entry?;
-        let key = read_u64_be(k);
-        weighted.insert(key);
-        match edges.get(&key) {
-            Some(e) if counters::is_marker(e.weight) => match counters::decode(key, &payload(k, v)) {
-                Ok(c) if c.identity == counters::identity(&e.edge_type, &e.from, &e.to) => {}
-                Ok(_) => found.add("edges", format!("weight entry of edge \"{}\" names another edge", e.id)),
-                Err(problem) => found.add("edges", problem.message),
+        match counters::decode(k, &payload(k, v)) {
+            Ok(c) => match edges.get(&c.key) {
+                Some(e) if counters::is_marker(e.weight) && counters::slot(&e.id) == k && c.identity == counters::identity(&e.edge_type, &e.from, &e.to) => {
+                    weighted.insert(c.key);
+                }
+                Some(e) if counters::is_marker(e.weight) => found.add("edges", format!("weight entry {} of edge \"{}\" names another edge", codec::hex(k), e.id)),
+                _ => found.add("edges", format!("weight entry {} belongs to no counter edge", codec::hex(k))),
             },
-            _ => found.add("edges", format!("weight entry of edge #{key} belongs to no counter edge")),
+            Err(problem) => found.add("edges", problem.message),
         }
     }
     for (key, e) in &edges {
