@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch } from '@loomdb/db';
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createRuleExtractor, RULES_EXTRACTOR } from './extractor.js';
 import { LatencyHistogram, type WeaverStats } from './stats.js';
-import { MemoryWriter, type PreparedEvent } from './writer.js';
+import { MemoryWriter, type Pending, type PreparedEvent } from './writer.js';
 
 export interface WeaverOptions {
   /** Most events written per transaction. Default 256. */
@@ -89,6 +89,19 @@ function asLoomError(e: unknown): LoomError {
   return new LoomError('INTERNAL', message, { cause: e });
 }
 
+/** A batch committed as planned: the change sequence after it. */
+interface Landed {
+  changeSequence: number;
+}
+
+/** A batch's writes, planned from reads made when the graph was at `seen`. */
+interface Plan {
+  writes: WriteBatch;
+  remember: () => void;
+  pending: Pending;
+  seen: number;
+}
+
 /** A submitted event waiting for the next inbox commit. */
 interface Outgoing {
   items: Array<{ id: string; payload: string }>;
@@ -131,8 +144,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
    * batch before it commits.
    */
   #next: LeasedQueueItem[][] = [];
-  /** The batch committing off the JS thread, if any; settles (never rejects) once it is written or handled. */
-  #inflight: Promise<void> | null = null;
+  /** The batch committing off the JS thread, if any, and what it will have written (for planning the next one meanwhile). */
+  #inflight: { landed: Promise<Landed | null>; pending: Pending } | null = null;
 
   #outbox: Outgoing[] = [];
   #flushScheduled = false;
@@ -398,7 +411,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   async #run(): Promise<void> {
     while (this.#state === 'running') {
       // The batch in flight leases the next ones in its commit: wait for it rather than lease apart.
-      if (this.#next.length === 0 && this.#inflight) await this.#settle();
+      if (this.#next.length === 0 && this.#inflight) await this.#settleBusy();
       let items = this.#next.shift() ?? [];
       try {
         if (items.length === 0) items = this.#db.queue(this.#options.queue).lease(this.#leaseOptions(1));
@@ -418,18 +431,26 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       // Woken by a submission that does not fill a batch: give the rest of the burst a moment.
       if (submitted && !this.#drain && this.#pending < this.#options.batchSize && this.#options.maxLatencyMs > 0) await sleep(this.#options.maxLatencyMs);
     }
-    await this.#settle();
+    await this.#settleBusy();
     for (const batch of this.#next.splice(0)) if (!this.#db.closed) this.#release(batch, 0);
     this.#state = 'stopped';
   }
 
-  /** Waits for the batch in flight, counting the wait as busy time. */
-  async #settle(): Promise<void> {
+  /**
+   * Waits for the batch in flight: what it committed, `null` when it did
+   * not land as planned, `undefined` when none was in flight.
+   */
+  async #settle(): Promise<Landed | null | undefined> {
     const inflight = this.#inflight;
-    if (!inflight) return;
+    if (!inflight) return undefined;
     this.#inflight = null;
+    return inflight.landed;
+  }
+
+  /** {@link WeaverController.#settle}, counting the wait as busy time (outside #process, which counts its own). */
+  async #settleBusy(): Promise<void> {
     const started = performance.now();
-    await inflight;
+    await this.#settle();
     this.#busyMs += performance.now() - started;
   }
 
@@ -483,12 +504,12 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   }
 
   /**
-   * Prepares `items` (while the batch before commits), then plans their
-   * writes from the committed graph and commits them off the JS thread
-   * with the ack and the next leases, on condition that nobody changed the
-   * graph in between. What cannot go that way (a `forget`, a backend
-   * without write batches, a conflict, a failure) takes the transaction
-   * path of {@link WeaverController.#attempt}.
+   * Prepares `items` and plans their writes while the batch before commits
+   * (reading through what that batch writes), then commits them off the JS
+   * thread with the ack and the next leases, on condition that nobody else
+   * changed the graph in between. What cannot go that way (a `forget`, a
+   * backend without write batches, a conflict, a failure) takes the
+   * transaction path of {@link WeaverController.#attempt}.
    */
   async #process(items: LeasedQueueItem[]): Promise<void> {
     const started = performance.now();
@@ -498,39 +519,52 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     } catch {
       // #attempt prepares again and handles the failure.
     }
-    await this.#settle();
-    if (prepared && this.#db.capabilities.writeBatch && MemoryWriter.plannable(prepared) && this.#state === 'running') {
-      this.#inflight = this.#commitInBackground(items, prepared, started);
+    if (!prepared || !this.#db.capabilities.writeBatch || !MemoryWriter.plannable(prepared)) {
+      await this.#settle();
+      await this.#attempt(items, prepared ?? undefined);
       this.#busyMs += performance.now() - started;
       return;
     }
-    await this.#attempt(items, prepared ?? undefined);
+    const ahead = this.#inflight ? this.#plan(prepared, this.#inflight.pending) : null;
+    const landed = await this.#settle();
+    // Planned ahead of a batch that then did not land as planned (or could not plan ahead): plan on what is committed.
+    let plan = ahead && landed ? { ...ahead, seen: landed.changeSequence } : null;
+    plan ??= this.#plan(prepared, null);
+    if (plan && this.#state === 'running') {
+      this.#inflight = { landed: this.#commitInBackground(items, prepared, plan, started), pending: plan.pending };
+    } else {
+      await this.#attempt(items, prepared);
+    }
     this.#busyMs += performance.now() - started;
   }
 
-  /** Plans `prepared` from the committed graph and commits it off the JS thread; falls back to #attempt on any failure. */
-  async #commitInBackground(items: LeasedQueueItem[], prepared: PreparedEvent[], started: number): Promise<void> {
-    const inbox = this.#options.queue;
+  /** Plans `prepared` (through `pending`, a batch still committing); null when it cannot be planned so. */
+  #plan(prepared: PreparedEvent[], pending: Pending | null): Plan | null {
+    try {
+      // Read before planning: any commit after it, by anyone, makes the batch conflict.
+      const seen = pending ? -1 : this.#db.changeSequence();
+      return { ...this.#writer.plan(this.#db, prepared, pending), seen };
+    } catch {
+      // The writer's NeedsCommitted, or a bad event: planned afresh, or #attempt handles it.
+      return null;
+    }
+  }
+
+  /** Commits a plan off the JS thread; falls back to #attempt on any failure (then resolves null). */
+  async #commitInBackground(items: LeasedQueueItem[], prepared: PreparedEvent[], plan: Plan, started: number): Promise<Landed | null> {
     const want = this.#wantedAhead();
     try {
-      const seen = this.#db.changeSequence();
-      const { writes, remember } = this.#writer.plan(this.#db, prepared);
-      const result = await this.#db.writeBatchAsync(
-        {
-          ...writes,
-          queue: { name: inbox, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(want > 0 ? { lease: this.#leaseOptions(want) } : {}) },
-        },
-        // Relaxed: see #attempt.
-        { ifChangeSequence: seen, durability: 'relaxed' },
-      );
-      remember();
+      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(want > 0 ? { lease: this.#leaseOptions(want) } : {}) };
+      // Relaxed: see #attempt.
+      const result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ifChangeSequence: plan.seen, durability: 'relaxed' });
+      plan.remember();
       this.#keep(result.leased);
       this.#written(items, performance.now() - started);
+      return { changeSequence: result.changeSequence };
     } catch {
       // Someone else wrote the graph meanwhile, or the batch fails: the transaction path reads afresh, splits and retries.
-      const fallback = performance.now();
       await this.#attempt(items, prepared);
-      this.#busyMs += performance.now() - fallback;
+      return null;
     }
   }
 

@@ -69,6 +69,38 @@ export type Reader = Pick<DatabaseOperations, 'getNode' | 'iterateNodes' | 'list
 type Writes = Required<Omit<WriteBatch, 'queue'>>;
 
 /**
+ * What a planned batch writes that the next plan reads: for planning the
+ * next batch while this one is still committing. The next plan takes these
+ * over the reads, so it holds whether the reads see this batch or not.
+ */
+export interface Pending {
+  /** Conversations the batch creates or updates: id → properties after it. */
+  conversations: Map<string, Properties>;
+  /** Entities it creates or mentions: key → node id. */
+  entities: Map<string, string>;
+  /** The last message of each NEXT chain it extends. */
+  tails: Map<string, ChainLink>;
+}
+
+/**
+ * Thrown by `plan` when a batch depends on what the pending batch writes
+ * in a way its summary does not cover (a message older than that batch's,
+ * an entity event naming a message): plan it once that batch has committed.
+ */
+export class NeedsCommitted extends Error {}
+
+/** What planning carries from call to call. */
+interface Planning {
+  reader: Reader;
+  /** The batch still committing, if any (see {@link Pending}). */
+  pending: Pending | null;
+  /** Tails this plan sets. */
+  tails: Map<string, ChainLink | null>;
+  /** This plan's own summary, for the plan after it. */
+  next: Pending;
+}
+
+/**
  * Turns prepared events into the memory vocabulary's writes. It reads
  * everything it depends on (through a transaction, or through the database
  * with the batch then written only if the graph is unchanged), so it is
@@ -85,34 +117,42 @@ export class MemoryWriter {
    * failing call, when an event cannot be written.
    */
   write(tx: Transaction, batch: readonly PreparedEvent[]): () => void {
-    const tails = new Map<string, ChainLink | null>();
+    const p = this.#planning(tx, null);
     let run: PreparedEvent[] = [];
     const flush = () => {
-      if (run.length > 0) tx.writeBatch(this.#planRun(tx, run, tails));
+      if (run.length > 0) tx.writeBatch(this.#planRun(p, run));
       run = [];
     };
-    for (const p of batch) {
-      if (p.event.type === 'forget') {
+    for (const prepared of batch) {
+      if (prepared.event.type === 'forget') {
         flush();
-        this.#forget(tx, p.event, tails);
+        this.#forget(tx, prepared.event, p.tails);
       } else {
-        run.push(p);
+        run.push(prepared);
       }
     }
     flush();
-    return this.#remembering(tails);
+    return this.#remembering(p.tails);
   }
 
   /**
    * The writes of `batch`, which has no `forget` events (they read what
-   * they delete), planned from `reader`, and what to remember once they
-   * are committed. Commit them only if nothing changed since the reads
-   * (`ifChangeSequence`).
+   * they delete), planned from `reader`, what to remember once they are
+   * committed, and their summary for planning the batch after. With
+   * `pending`, the summary of a batch still committing, this plan reads
+   * through it; it may then throw {@link NeedsCommitted}. Commit the writes
+   * only if nothing else changed since the reads (`ifChangeSequence`).
    */
-  plan(reader: Reader, batch: readonly PreparedEvent[]): { writes: WriteBatch; remember: () => void } {
-    if (batch.some((p) => p.event.type === 'forget')) throw new LoomError('INVALID_ARGUMENT', 'a planned batch cannot hold forget events; write it through a transaction');
-    const tails = new Map<string, ChainLink | null>();
-    return { writes: this.#planRun(reader, batch, tails), remember: this.#remembering(tails) };
+  plan(reader: Reader, batch: readonly PreparedEvent[], pending: Pending | null = null): { writes: WriteBatch; remember: () => void; pending: Pending } {
+    if (!MemoryWriter.plannable(batch)) throw new LoomError('INVALID_ARGUMENT', 'a planned batch cannot hold forget events; write it through a transaction');
+    if (pending && batch.some((p) => p.event.type === 'entity' && p.event.messageId !== undefined)) throw new NeedsCommitted();
+    const p = this.#planning(reader, pending);
+    const writes = this.#planRun(p, batch);
+    return { writes, remember: this.#remembering(p.tails), pending: p.next };
+  }
+
+  #planning(reader: Reader, pending: Pending | null): Planning {
+    return { reader, pending, tails: new Map(), next: { conversations: new Map(), entities: new Map(), tails: new Map() } };
   }
 
   /** Whether `plan` can take this batch. */
@@ -130,10 +170,10 @@ export class MemoryWriter {
   }
 
   /** Messages, conversations and explicit entities: one write batch. */
-  #planRun(reader: Reader, run: readonly PreparedEvent[], tails: Map<string, ChainLink | null>): Writes {
+  #planRun(p: Planning, run: readonly PreparedEvent[]): Writes {
     const w: Writes = { deleteEdges: [], insertNodes: [], updateNodes: [], insertEdges: [], addEdgeWeights: [], insertEmbeddings: [] };
     const messages = run.filter((p): p is Extract<PreparedEvent, { entities: ExtractedEntity[] }> => p.event.type === 'message');
-    const created = this.#conversations(reader, run, w);
+    const created = this.#conversations(p, run, w);
     const byConversation = new Map<string, ChainLink[]>();
     const messageNodes = new Map<string, string>();
     for (const { event: m, vector } of messages) {
@@ -158,18 +198,19 @@ export class MemoryWriter {
       links.push({ nodeId, timestamp: m.timestamp, eventId: m.id });
       byConversation.set(m.conversationId, links);
     }
-    for (const [cid, fresh] of byConversation) this.#chain(reader, cid, fresh, created.has(cid), tails, w);
-    this.#mentions(reader, messages, run, messageNodes, w);
+    for (const [cid, fresh] of byConversation) this.#chain(p, cid, fresh, created.has(cid), w);
+    this.#mentions(p, messages, run, messageNodes, w);
     return w;
   }
 
   /** Creates missing conversations and updates title, source and start time; returns the ids created. */
-  #conversations(reader: Reader, run: readonly PreparedEvent[], w: Writes): Set<string> {
+  #conversations(p: Planning, run: readonly PreparedEvent[], w: Writes): Set<string> {
     const props = new Map<string, { before: Properties | null; after: Properties }>();
     const of = (cid: string) => {
       let entry = props.get(cid);
       if (!entry) {
-        const node = reader.getNode(cid);
+        const planned = p.pending?.conversations.get(cid);
+        const node = planned ? { type: NodeTypes.Conversation, properties: planned } : p.reader.getNode(cid);
         if (node && node.type !== NodeTypes.Conversation) {
           throw new LoomError('INVALID_ARGUMENT', `conversationId "${cid}" names a ${node.type} node, not a ${NodeTypes.Conversation}`);
         }
@@ -201,6 +242,7 @@ export class MemoryWriter {
     }
     const created = new Set<string>();
     for (const [id, { before, after }] of props) {
+      p.next.conversations.set(id, after);
       if (before === null) {
         w.insertNodes.push({ id, type: NodeTypes.Conversation, properties: after });
         created.add(id);
@@ -212,24 +254,29 @@ export class MemoryWriter {
   }
 
   /** Splices new messages into the conversation's NEXT chain, wherever their timestamps fall. */
-  #chain(reader: Reader, cid: string, fresh: ChainLink[], isNew: boolean, tails: Map<string, ChainLink | null>, w: Writes): void {
+  #chain(p: Planning, cid: string, fresh: ChainLink[], isNew: boolean, w: Writes): void {
     fresh.sort(chainOrder);
-    const tail = tails.has(cid) ? tails.get(cid) : this.#tails.get(cid);
+    const planned = p.pending?.tails.get(cid);
+    const tail = p.tails.has(cid) ? p.tails.get(cid) : (planned ?? this.#tails.get(cid));
     let existing: ChainLink[];
     if (isNew) {
       existing = [];
-    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && this.#stillLast(reader, tail)) {
+    } else if (tail && chainOrder(tail, fresh[0] as ChainLink) <= 0 && (tail === planned || this.#stillLast(p.reader, tail))) {
       existing = [tail];
     } else {
+      // Older messages arrived: read the whole chain, which the pending batch may be extending.
+      if (p.pending?.conversations.has(cid)) throw new NeedsCommitted();
       const freshIds = new Set(fresh.map((l) => l.nodeId));
-      existing = [...reader.iterateNodes({ type: NodeTypes.Message, where: { conversationId: cid } })].filter((n) => !freshIds.has(n.id)).map(linkOf).sort(chainOrder);
+      existing = [...p.reader.iterateNodes({ type: NodeTypes.Message, where: { conversationId: cid } })].filter((n) => !freshIds.has(n.id)).map(linkOf).sort(chainOrder);
     }
     const all = [...existing, ...fresh].sort(chainOrder);
     const before = pairs(existing);
     const after = pairs(all);
     for (const [k, [from, to]] of before) if (!after.has(k)) w.deleteEdges.push({ type: EdgeTypes.NEXT, from, to });
     for (const [k, [from, to]] of after) if (!before.has(k)) w.insertEdges.push({ type: EdgeTypes.NEXT, from, to });
-    tails.set(cid, all[all.length - 1] as ChainLink);
+    const last = all[all.length - 1] as ChainLink;
+    p.tails.set(cid, last);
+    p.next.tails.set(cid, last);
   }
 
   /** Whether the remembered tail still exists and has no NEXT (node ids are never reused, so it is still in its conversation). */
@@ -244,7 +291,7 @@ export class MemoryWriter {
 
   /** Entities (merged by key), MENTIONS edges, and RELATED_TO weights for every pair newly co-mentioned. */
   #mentions(
-    reader: Reader,
+    p: Planning,
     messages: ReadonlyArray<{ event: MessageEvent; entities: ExtractedEntity[] }>,
     run: readonly PreparedEvent[],
     messageNodes: ReadonlyMap<string, string>,
@@ -263,11 +310,11 @@ export class MemoryWriter {
         loose.push(entity);
         continue;
       }
-      const nodeId = messageNodes.get(e.messageId) ?? this.#messageByEvent(reader, e.messageId)?.id;
+      const nodeId = messageNodes.get(e.messageId) ?? this.#messageByEvent(p.reader, e.messageId)?.id;
       if (!nodeId) throw new LoomError('NOT_FOUND', `entity event "${e.id}": message "${e.messageId}" has not been written yet`);
       let t = touched.get(nodeId);
       if (!t) {
-        const before = new Map(reader.neighbors(nodeId, MENTIONS_OUT).map((n) => [n.node.properties.key as string, n.node.id] as const));
+        const before = new Map(p.reader.neighbors(nodeId, MENTIONS_OUT).map((n) => [n.node.properties.key as string, n.node.id] as const));
         t = { before, added: new Map() };
         touched.set(nodeId, t);
       }
@@ -276,7 +323,7 @@ export class MemoryWriter {
     const wanted = new Map<string, ExtractedEntity>();
     for (const { added } of touched.values()) for (const [k, e] of added) if (!wanted.has(k)) wanted.set(k, e);
     for (const e of loose) if (!wanted.has(e.key)) wanted.set(e.key, e);
-    const ids = this.#entities(reader, wanted, w);
+    const ids = this.#entities(p, wanted, w);
     const counts: RelatedCounts = new Map();
     for (const [message, { before, added }] of touched) {
       const addedIds = new Set([...added.keys()].map((k) => ids.get(k) as string));
@@ -287,19 +334,26 @@ export class MemoryWriter {
   }
 
   /** Node ids of the entities with these keys, planning the missing ones. */
-  #entities(reader: Reader, wanted: ReadonlyMap<string, ExtractedEntity>, w: Writes): Map<string, string> {
+  #entities(p: Planning, wanted: ReadonlyMap<string, ExtractedEntity>, w: Writes): Map<string, string> {
     const ids = new Map<string, string>();
-    const keys = [...wanted.keys()];
-    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
-      for (const n of reader.iterateNodes({ type: NodeTypes.Entity, where: { key: { in: keys.slice(i, i + LOOKUP_CHUNK) } } })) ids.set(n.properties.key as string, n.id);
+    const unknown: string[] = [];
+    for (const k of wanted.keys()) {
+      const planned = p.pending?.entities.get(k);
+      if (planned) ids.set(k, planned);
+      else unknown.push(k);
     }
-    for (const k of keys) {
+    for (let i = 0; i < unknown.length; i += LOOKUP_CHUNK) {
+      const chunk = unknown.slice(i, i + LOOKUP_CHUNK);
+      for (const n of p.reader.iterateNodes({ type: NodeTypes.Entity, where: { key: { in: chunk } } })) ids.set(n.properties.key as string, n.id);
+    }
+    for (const k of unknown) {
       if (ids.has(k)) continue;
       const { name, kind, key } = wanted.get(k) as ExtractedEntity;
       const id = uuidv7();
       w.insertNodes.push({ id, type: NodeTypes.Entity, properties: { name, kind, key } });
       ids.set(k, id);
     }
+    for (const [k, id] of ids) p.next.entities.set(k, id);
     return ids;
   }
 

@@ -85,6 +85,21 @@ describe('WeaverController', () => {
     expect(messy.weaver.stats().processed).toBe(91);
   });
 
+  it('gives the same graph when two weavers share one database and inbox, their planned batches conflicting', async () => {
+    const events = messages(400, 5);
+    const alone = await start({ batchSize: 16 });
+    await ingest(alone.weaver, events);
+    const db = freshDb();
+    const [a, b] = [await start({ batchSize: 16 }, db), await start({ batchSize: 16 }, db)];
+    // Each submits half: both lease from the one inbox and write the same conversations.
+    await Promise.all([a.weaver.submitEvents(events.filter((_, i) => i % 2 === 0)), b.weaver.submitEvents(events.filter((_, i) => i % 2 === 1))]);
+    await Promise.all([a.weaver.shutdown({ drain: true }), b.weaver.shutdown({ drain: true })]);
+    expect(snapshot(db)).toEqual(snapshot(alone.db));
+    expect(a.weaver.stats().processed + b.weaver.stats().processed).toBe(400);
+    expect(Math.min(a.weaver.stats().processed, b.weaver.stats().processed)).toBeGreaterThan(0);
+    expect(db.verify().ok).toBe(true);
+  });
+
   it('forgets a conversation or a message without a trace in queries, embeddings or stats', async () => {
     const all = messages(40, 2);
     const c1 = all.filter((m) => m.conversationId === 'c1');
