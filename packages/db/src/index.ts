@@ -60,6 +60,7 @@ export type {
   StorageOperations,
   StorageTransaction,
   PreparedWriteBatch,
+  StorageBatchOptions,
   StorageBatchResult,
   TransactionOptions,
   AsyncStorageOperations,

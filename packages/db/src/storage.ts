@@ -111,6 +111,14 @@ export interface PreparedWriteBatch {
   };
 }
 
+/** The conditions and durability of a backend's `writeBatch`, validated. */
+export interface StorageBatchOptions {
+  ifChangeSequence?: number;
+  ifAfter?: string;
+  tag?: string;
+  durability?: 'immediate' | 'relaxed';
+}
+
 /** What a backend's `writeBatch` reports. */
 export interface StorageBatchResult {
   pushed: boolean[];
@@ -222,10 +230,12 @@ export interface StorageOperations extends Partial<StorageQueues> {
   /**
    * Applies every part of `batch` in one atomic write (a savepoint inside a
    * transaction), in the order of {@link PreparedWriteBatch}; with
-   * `ifChangeSequence`, only if `changeSequence()` still returns it (else
-   * `CONFLICT`). Present when `capabilities.writeBatch`.
+   * `ifChangeSequence`, only if `changeSequence()` still returns it, with
+   * `ifAfter`, only if the batch last committed with that `tag` made the
+   * last change to the graph (else `CONFLICT`). Present when
+   * `capabilities.writeBatch`.
    */
-  writeBatch?(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }): StorageBatchResult;
+  writeBatch?(batch: PreparedWriteBatch, options: StorageBatchOptions): StorageBatchResult;
   /** A number that moves with every committed node, edge or embedding write, and only with those. Present when `capabilities.writeBatch`. */
   changeSequence?(): number;
 }

@@ -38,6 +38,15 @@ export interface WriteBatchOptions {
    * planned from reads made outside a transaction.
    */
   ifChangeSequence?: number;
+  /**
+   * Write only if the last change to the graph is the batch tagged this
+   * (it committed, and no node, edge or embedding was written after it):
+   * otherwise `CONFLICT`. For a batch planned on top of one not yet
+   * committed, whose resulting change sequence is not known yet.
+   */
+  ifAfter?: string;
+  /** A name for this batch, unique to the writer, for a later batch's `ifAfter`. */
+  tag?: string;
   /** The commit's durability instead of the database's (ignored inside a transaction). */
   durability?: 'immediate' | 'relaxed';
 }
@@ -113,10 +122,13 @@ export function prepareWriteBatch(batch: unknown, options: unknown): { batch: Pr
     }
   }
   const o = requireObject('options', options ?? {}) as WriteBatchOptions;
-  for (const key of Object.keys(o)) if (key !== 'ifChangeSequence' && key !== 'durability') throw invalid(`options.${key} is not a write batch option (ifChangeSequence, durability)`);
+  const optionNames = ['ifChangeSequence', 'ifAfter', 'tag', 'durability'];
+  for (const key of Object.keys(o)) if (!optionNames.includes(key)) throw invalid(`options.${key} is not a write batch option (${optionNames.join(', ')})`);
   if (o.ifChangeSequence !== undefined) checkCount('options.ifChangeSequence', o.ifChangeSequence, 0, Number.MAX_SAFE_INTEGER);
+  const ifAfter = o.ifAfter === undefined ? undefined : checkId('options.ifAfter', o.ifAfter);
+  const tag = o.tag === undefined ? undefined : checkId('options.tag', o.tag);
   if (o.durability !== undefined && o.durability !== 'immediate' && o.durability !== 'relaxed') {
     throw invalid(`options.durability must be 'immediate' or 'relaxed', got ${describe(o.durability)}`);
   }
-  return { batch: prepared, options: { ifChangeSequence: o.ifChangeSequence, durability: o.durability } };
+  return { batch: prepared, options: { ifChangeSequence: o.ifChangeSequence, ifAfter, tag, durability: o.durability } };
 }

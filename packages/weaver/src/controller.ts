@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type LeaseOptions, type WriteBatch, type WriteBatchOptions } from '@loomdb/db';
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createRuleExtractor, RULES_EXTRACTOR } from './extractor.js';
@@ -67,7 +67,10 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 const MAX_BACKOFF_MS = 60_000;
 
-/** Batches a weaver holds leased beyond the one it is writing. */
+/**
+ * Batches a weaver leases when it has none in hand: one to write and one to
+ * prepare while the first commits. Each commit then leases one more.
+ */
 const LEASED_AHEAD = 2;
 
 /** Failures worth another whole try later rather than splitting the batch. */
@@ -89,17 +92,15 @@ function asLoomError(e: unknown): LoomError {
   return new LoomError('INTERNAL', message, { cause: e });
 }
 
-/** A batch committed as planned: the change sequence after it. */
-interface Landed {
-  changeSequence: number;
-}
+/** A batch committed as planned. */
+type Landed = true;
 
-/** A batch's writes, planned from reads made when the graph was at `seen`. */
+/** A batch's writes and the name it commits under. */
 interface Plan {
   writes: WriteBatch;
   remember: () => void;
   pending: Pending;
-  seen: number;
+  tag: string;
 }
 
 /** A submitted event waiting for the next inbox commit. */
@@ -138,14 +139,18 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #embedder!: Embedder;
   #loop: Promise<void> | null = null;
   #drain = false;
-  /**
-   * Batches leased ahead, in the commits of earlier ones (saving a commit
-   * per batch): up to {@link LEASED_AHEAD}, so one can be prepared while the
-   * batch before it commits.
-   */
+  /** Batches leased ahead, mostly in the commits of earlier ones (saving a commit per batch). */
   #next: LeasedQueueItem[][] = [];
+  /** Names this weaver's write batches, for the next one's `ifAfter`. */
+  #tags = 0;
   /** The batch committing off the JS thread, if any, and what it will have written (for planning the next one meanwhile). */
-  #inflight: { landed: Promise<Landed | null>; pending: Pending } | null = null;
+  #inflight: {
+    landed: Promise<Landed | null>;
+    pending: Pending;
+    tag: string;
+    /** Sent on condition of a batch before it that did not land: it will not either. */
+    doomed: boolean;
+  } | null = null;
 
   #outbox: Outgoing[] = [];
   #flushScheduled = false;
@@ -412,9 +417,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     while (this.#state === 'running') {
       // The batch in flight leases the next ones in its commit: wait for it rather than lease apart.
       if (this.#next.length === 0 && this.#inflight) await this.#settleBusy();
-      let items = this.#next.shift() ?? [];
       try {
-        if (items.length === 0) items = this.#db.queue(this.#options.queue).lease(this.#leaseOptions(1));
+        if (this.#next.length === 0) this.#keep(this.#db.queue(this.#options.queue).lease(this.#leaseOptions(LEASED_AHEAD)));
       } catch (e) {
         const error = asLoomError(e);
         this.#report(error, []);
@@ -422,7 +426,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
         await this.#idle(this.#options.pollMs);
         continue;
       }
-      if (items.length > 0) {
+      const items = this.#next.shift();
+      if (items) {
         await this.#process(items);
         continue;
       }
@@ -459,9 +464,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     return { holder: this.holder, max: batches * this.#options.batchSize, leaseMs: this.#options.leaseMs };
   }
 
-  /** How many batches to lease in the next commit, to hold {@link LEASED_AHEAD} (none once stopping). */
-  #wantedAhead(): number {
-    return this.#state === 'running' ? Math.max(0, LEASED_AHEAD - this.#next.length) : 0;
+  /** The lease a commit takes: one batch more, none once stopping. */
+  #leaseInCommit(): LeaseOptions | null {
+    return this.#state === 'running' ? this.#leaseOptions(1) : null;
   }
 
   /** Keeps leased items as batches of `batchSize`. */
@@ -525,15 +530,24 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       this.#busyMs += performance.now() - started;
       return;
     }
-    const ahead = this.#inflight ? this.#plan(prepared, this.#inflight.pending) : null;
-    const landed = await this.#settle();
-    // Planned ahead of a batch that then did not land as planned (or could not plan ahead): plan on what is committed.
-    let plan = ahead && landed ? { ...ahead, seen: landed.changeSequence } : null;
-    plan ??= this.#plan(prepared, null);
-    if (plan && this.#state === 'running') {
-      this.#inflight = { landed: this.#commitInBackground(items, prepared, plan, started), pending: plan.pending };
+    const before = this.#inflight;
+    const ahead = before && !before.doomed && this.#state === 'running' ? this.#plan(prepared, before.pending) : null;
+    if (before && ahead) {
+      // Sent now, it waits for the writer behind the batch before and is written only if that one lands as planned.
+      const landed = this.#commitInBackground(items, prepared, ahead, { ifAfter: before.tag }, started);
+      const beforeLanded = await this.#settle();
+      this.#inflight = { landed, pending: ahead.pending, tag: ahead.tag, doomed: !beforeLanded };
     } else {
-      await this.#attempt(items, prepared);
+      await this.#settle();
+      // Read before planning: any commit after it, by anyone, makes the batch conflict.
+      const seen = this.#db.changeSequence();
+      const plan = this.#state === 'running' ? this.#plan(prepared, null) : null;
+      if (plan) {
+        const landed = this.#commitInBackground(items, prepared, plan, { ifChangeSequence: seen }, started);
+        this.#inflight = { landed, pending: plan.pending, tag: plan.tag, doomed: false };
+      } else {
+        await this.#attempt(items, prepared);
+      }
     }
     this.#busyMs += performance.now() - started;
   }
@@ -541,28 +555,33 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   /** Plans `prepared` (through `pending`, a batch still committing); null when it cannot be planned so. */
   #plan(prepared: PreparedEvent[], pending: Pending | null): Plan | null {
     try {
-      // Read before planning: any commit after it, by anyone, makes the batch conflict.
-      const seen = pending ? -1 : this.#db.changeSequence();
-      return { ...this.#writer.plan(this.#db, prepared, pending), seen };
+      return { ...this.#writer.plan(this.#db, prepared, pending), tag: `${this.holder}/${++this.#tags}` };
     } catch {
       // The writer's NeedsCommitted, or a bad event: planned afresh, or #attempt handles it.
       return null;
     }
   }
 
-  /** Commits a plan off the JS thread; falls back to #attempt on any failure (then resolves null). */
-  async #commitInBackground(items: LeasedQueueItem[], prepared: PreparedEvent[], plan: Plan, started: number): Promise<Landed | null> {
-    const want = this.#wantedAhead();
+  /** Commits a plan off the JS thread on `condition`; falls back to #attempt on any failure (then resolves null). */
+  async #commitInBackground(
+    items: LeasedQueueItem[],
+    prepared: PreparedEvent[],
+    plan: Plan,
+    condition: Pick<WriteBatchOptions, 'ifAfter' | 'ifChangeSequence'>,
+    started: number,
+  ): Promise<Landed | null> {
+    const lease = this.#leaseInCommit();
     try {
-      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(want > 0 ? { lease: this.#leaseOptions(want) } : {}) };
+      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(lease ? { lease } : {}) };
       // Relaxed: see #attempt.
-      const result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ifChangeSequence: plan.seen, durability: 'relaxed' });
+      const result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ...condition, tag: plan.tag, durability: 'relaxed' });
       plan.remember();
       this.#keep(result.leased);
       this.#written(items, performance.now() - started);
-      return { changeSequence: result.changeSequence };
+      return true;
     } catch {
-      // Someone else wrote the graph meanwhile, or the batch fails: the transaction path reads afresh, splits and retries.
+      // Someone else wrote the graph meanwhile, the batch before did not land, or this one fails:
+      // the transaction path reads afresh, splits and retries.
       await this.#attempt(items, prepared);
       return null;
     }
@@ -579,7 +598,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       const events = prepared ?? (await this.#prepare(items));
       let remember = () => {};
       let leased: LeasedQueueItem[] = [];
-      const want = this.#wantedAhead();
+      const lease = this.#leaseInCommit();
       // Relaxed: the events are durable in the inbox and acknowledged in this same commit, so an OS
       // crash that loses the commit loses nothing: the events are simply written again.
       this.#db.transaction(
@@ -587,7 +606,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
           remember = this.#writer.write(tx, events);
           const inbox = tx.queue(this.#options.queue);
           inbox.ack(this.holder, items.map((i) => i.seq));
-          if (want > 0) leased = inbox.lease(this.#leaseOptions(want));
+          if (lease) leased = inbox.lease(lease);
         },
         { durability: 'relaxed' },
       );

@@ -9,6 +9,7 @@ import type {
   QueueItemInput,
   QueueStats,
   StorageBackend,
+  StorageBatchOptions,
   StorageBatchResult,
   StorageOperations,
   StorageSearchFilter,
@@ -59,9 +60,11 @@ interface MemoryState {
   queues: Map<string, Queue>;
   /** Moves with every node, edge and embedding write (`changeSequence`). */
   changes: number;
+  /** The last tagged write batch and the change sequence it left. */
+  lastBatch: { tag: string; changes: number } | null;
 }
 
-const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set(), queues: new Map(), changes: 0 });
+const emptyState = (): MemoryState => ({ nodes: new Map(), edges: new Map(), keys: new WeakMap(), sequence: 0, spaces: new Map(), indexes: new Set(), queues: new Map(), changes: 0, lastBatch: null });
 
 /**
  * A copy to write on. Records are replaced, never changed in place, so the
@@ -76,6 +79,7 @@ const fork = (s: MemoryState): MemoryState => ({
   spaces: new Map([...s.spaces].map(([name, space]) => [name, { spec: space.spec, vectors: new Map(space.vectors) }])),
   queues: new Map([...s.queues].map(([name, q]) => [name, forkQueue(q)])),
   changes: s.changes,
+  lastBatch: s.lastBatch,
 });
 
 /** The data operations over one state: the database's or a transaction's. */
@@ -459,10 +463,14 @@ abstract class MemoryOperations implements StorageOperations {
     return seqs;
   }
 
-  writeBatch(batch: PreparedWriteBatch, options: { ifChangeSequence?: number }): StorageBatchResult {
+  writeBatch(batch: PreparedWriteBatch, options: StorageBatchOptions): StorageBatchResult {
     this.writable();
     if (options.ifChangeSequence !== undefined && options.ifChangeSequence !== this.state.changes) {
       throw loomError('CONFLICT', `the graph changed after change sequence ${options.ifChangeSequence} (it is at ${this.state.changes}); nothing was written`);
+    }
+    const last = this.state.lastBatch;
+    if (options.ifAfter !== undefined && (last?.tag !== options.ifAfter || last.changes !== this.state.changes)) {
+      throw loomError('CONFLICT', `the last change to the graph is not batch "${options.ifAfter}"; nothing was written`);
     }
     const part = <T>(name: string, write: () => T): T => {
       try {
@@ -490,6 +498,7 @@ abstract class MemoryOperations implements StorageOperations {
         if (lease) result.leased = part(queue, () => this.queueLease(name, lease.holder, lease.max, lease.leaseMs));
       }
       result.changeSequence = this.state.changes;
+      if (options.tag !== undefined) this.state.lastBatch = { tag: options.tag, changes: this.state.changes };
       return result;
     } catch (e) {
       this.state = before;

@@ -6,6 +6,7 @@ import type {
   EngineMetrics,
   MaintenanceControl,
   PreparedWriteBatch,
+  StorageBatchOptions,
   StorageBatchResult,
   TransactionOptions,
   DeadLetter,
@@ -55,10 +56,12 @@ function flatten(items: Array<{ nodeId: string; space: string; vector: Float32Ar
 }
 
 /** A write batch crosses as JSON plus its embeddings' floats in one Float32Array. */
-function batchArgs(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }) {
+function batchArgs(batch: PreparedWriteBatch, options: StorageBatchOptions) {
   const [, , flat] = flatten(batch.insertEmbeddings);
   const json = JSON.stringify({
     ifChangeSequence: options.ifChangeSequence,
+    ifAfter: options.ifAfter,
+    tag: options.tag,
     deleteEdges: batch.deleteEdges,
     insertNodes: batch.insertNodes,
     updateNodes: batch.updateNodes.map((u) => ({ id: u.id, properties: u.patch })),
@@ -227,7 +230,7 @@ class NativeOperations implements StorageOperations {
     return sync(() => this.addon.executePlan(this.#handle, planJson, vector ?? null, false));
   }
 
-  writeBatch(batch: PreparedWriteBatch, options: { ifChangeSequence?: number; durability?: 'immediate' | 'relaxed' }): StorageBatchResult {
+  writeBatch(batch: PreparedWriteBatch, options: StorageBatchOptions): StorageBatchResult {
     return sync(() => parse<StorageBatchResult>(this.addon.writeBatch(this.#handle, ...batchArgs(batch, options), false)));
   }
 

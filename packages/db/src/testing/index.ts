@@ -895,6 +895,20 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         expect(db.queue('q').stats().pending).toBe(2);
       });
 
+      it('follow a tagged batch only while the last change to the graph is that batch', () => {
+        const db = batching();
+        if (!db) return;
+        db.writeBatch({ insertNodes: [{ id: 'a', type: 'T' }] }, { tag: 'w/1' });
+        db.queue('q').push([{ id: 'e1', payload: '' }]);
+        db.writeBatch({ insertNodes: [{ id: 'b', type: 'T' }] }, { ifAfter: 'w/1', tag: 'w/2' });
+        expectLoomError(() => db.writeBatch({ insertNodes: [{ id: 'c', type: 'T' }] }, { ifAfter: 'w/1' }), 'CONFLICT');
+        db.updateNode('b', { properties: { x: 1 } });
+        expect(expectLoomError(() => db.writeBatch({ insertNodes: [{ id: 'c', type: 'T' }] }, { ifAfter: 'w/2' }), 'CONFLICT').message).toContain('w/2');
+        expectLoomError(() => db.writeBatch({ insertNodes: [{ id: 'c', type: 'T' }] }, { ifAfter: 'never' }), 'CONFLICT');
+        expect(db.getNode('c')).toBeNull();
+        expectLoomError(() => db.writeBatch({}, { tag: '' }), 'INVALID_ARGUMENT');
+      });
+
       it('write nothing when a part fails, naming the part', () => {
         const db = batching();
         if (!db) return;

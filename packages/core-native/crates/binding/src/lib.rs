@@ -336,6 +336,10 @@ struct BatchJson {
     #[serde(default)]
     if_change_sequence: Option<u64>,
     #[serde(default)]
+    if_after: Option<String>,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
     delete_edges: Vec<EdgeSelector>,
     #[serde(default)]
     insert_nodes: Vec<BatchNode>,
@@ -413,6 +417,8 @@ fn write_batch(mut cx: FunctionContext) -> JsResult<JsValue> {
     let mut offset = 0;
     let batch = WriteBatch {
         if_change_sequence: b.if_change_sequence,
+        if_after: b.if_after,
+        tag: b.tag,
         delete_edges: b.delete_edges,
         insert_nodes: b.insert_nodes.into_iter().map(|n| NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() }).collect(),
         update_nodes: b.update_nodes.into_iter().map(|p| (p.id, p.properties.get().to_owned())).collect(),

@@ -6,13 +6,18 @@
 //! thread). Every node, edge and embedding write takes a change-log
 //! sequence number, so "the committed sequence is still the one I read"
 //! means "nothing I read has changed". Queue steps take none, so producers
-//! pushing to a queue do not disturb it.
+//! pushing to a queue do not disturb it. A writer that plans a batch on top
+//! of one not yet committed cannot know the sequence that one will leave,
+//! so a batch may carry a tag, and the next may ask to be written only if
+//! the last change to the graph is that tagged batch.
 //!
 //! Invariants:
 //! - The parts apply in one order: edge deletions, node inserts, node
 //!   updates, edge inserts, counter additions, embeddings, then the queue's
 //!   push, ack and lease. All of them or none: a refused or failing batch
 //!   writes nothing.
+//! - Meta `last_batch` holds the change sequence a tagged batch left and its
+//!   tag; `if_after` holds when that sequence is still the committed one.
 //! - Outside a transaction the batch is a transaction of its own, begun and
 //!   ended on the calling thread (any thread: the binding runs it on the
 //!   libuv pool); inside one it is a savepoint of it.
@@ -20,7 +25,11 @@
 use crate::database::{Database, Durability, EdgeSelector, NewEdge, NewNode};
 use crate::error::{Code, Error, Result};
 use crate::queue::{LeasedItem, QueueItem};
+use crate::codec::{Reader, Writer};
+use crate::database::{get_meta, put_meta};
 use crate::writing::committed_change_seq;
+
+const META_LAST_BATCH: &[u8] = b"last_batch";
 use serde::Serialize;
 
 /// What one [`Database::write_batch`] call writes.
@@ -28,6 +37,10 @@ use serde::Serialize;
 pub struct WriteBatch {
     /// Refuse with `CONFLICT` unless the committed change sequence is this.
     pub if_change_sequence: Option<u64>,
+    /// Refuse with `CONFLICT` unless the last change to the graph is the batch tagged this.
+    pub if_after: Option<String>,
+    /// Recorded with the change sequence this batch leaves, for a later `if_after`.
+    pub tag: Option<String>,
     pub delete_edges: Vec<EdgeSelector>,
     pub insert_nodes: Vec<NewNode>,
     /// `(id, patch)`: a JSON object shallow-merged into the properties, as `update_node` takes it.
@@ -120,6 +133,11 @@ impl Database {
                 ));
             }
         }
+        if let Some(tag) = &batch.if_after {
+            if self.last_batch()?.as_ref().map(String::as_str) != Some(tag.as_str()) {
+                return Err(Error::new(Code::Conflict, format!("the last change to the graph is not batch \"{tag}\"; nothing was written")));
+            }
+        }
         for (i, selector) in batch.delete_edges.iter().enumerate() {
             self.delete_edges(selector).map_err(|e| within(&format!("deleteEdges[{i}]"), e))?;
         }
@@ -152,7 +170,23 @@ impl Database {
             }
         }
         outcome.change_sequence = self.change_sequence()?;
+        if let Some(tag) = &batch.tag {
+            let mut w = Writer::default();
+            w.u64(outcome.change_sequence).tail(tag.as_bytes());
+            self.write(|txn, t| put_meta(txn, t, META_LAST_BATCH, &w.buf))?;
+        }
         Ok(outcome)
+    }
+
+    /// The tag of the last tagged batch, if nothing changed the graph after it.
+    fn last_batch(&self) -> Result<Option<String>> {
+        self.read(|txn, t| {
+            let Some(v) = get_meta(txn, t, META_LAST_BATCH)? else { return Ok(None) };
+            let mut r = Reader::new(v);
+            let seq = r.u64()?;
+            let tag = String::from_utf8_lossy(r.tail()).into_owned();
+            Ok((seq == committed_change_seq(txn, t)?).then_some(tag))
+        })
     }
 }
 
@@ -224,6 +258,24 @@ mod tests {
         let outcome = db.write_batch(&WriteBatch { if_change_sequence: Some(now), ..batch }, None, 2).unwrap();
         assert!(outcome.change_sequence > now);
         assert!(db.get_node("a").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_batch_may_ask_to_follow_a_tagged_one_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        let first = WriteBatch { tag: Some("w/1".into()), insert_nodes: vec![node("a")], ..WriteBatch::default() };
+        db.write_batch(&first, None, 1).unwrap();
+        // A queue push between them is no change to the graph.
+        db.queue_push("q", &[QueueItem { id: "e1".into(), payload: "x".into() }], 1).unwrap();
+        let second = WriteBatch { if_after: Some("w/1".into()), tag: Some("w/2".into()), insert_nodes: vec![node("b")], ..WriteBatch::default() };
+        db.write_batch(&second, None, 2).unwrap();
+        let again = WriteBatch { if_after: Some("w/1".into()), insert_nodes: vec![node("c")], ..WriteBatch::default() };
+        assert_eq!(db.write_batch(&again, None, 3).unwrap_err().code, Code::Conflict, "w/2 came after w/1");
+        db.insert_node(&node("x"), 3).unwrap();
+        let third = WriteBatch { if_after: Some("w/2".into()), insert_nodes: vec![node("c")], ..WriteBatch::default() };
+        assert_eq!(db.write_batch(&third, None, 3).unwrap_err().code, Code::Conflict, "a write that is no batch came after w/2");
+        assert!(db.get_node("c").unwrap().is_none());
     }
 
     #[test]
