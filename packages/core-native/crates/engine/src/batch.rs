@@ -134,7 +134,7 @@ impl Database {
             }
         }
         if let Some(tag) = &batch.if_after {
-            if self.last_batch()?.as_ref().map(String::as_str) != Some(tag.as_str()) {
+            if self.last_batch()?.as_deref() != Some(tag.as_str()) {
                 return Err(Error::new(Code::Conflict, format!("the last change to the graph is not batch \"{tag}\"; nothing was written")));
             }
         }
