@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type LeaseOptions, type WriteBatch, type WriteBatchOptions } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions } from '@loomdb/db';
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createRuleExtractor, RULES_EXTRACTOR } from './extractor.js';
@@ -68,8 +68,9 @@ type State = 'new' | 'running' | 'stopping' | 'stopped';
 const MAX_BACKOFF_MS = 60_000;
 
 /**
- * Batches a weaver leases when it has none in hand: one to write and one to
- * prepare while the first commits. Each commit then leases one more.
+ * Batches a weaver keeps leased beyond the one it is writing: the next to
+ * prepare while that one commits, and one spare. Each commit leases what
+ * brings it back to this (an empty inbox may have left it short).
  */
 const LEASED_AHEAD = 2;
 
@@ -143,6 +144,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #next: LeasedQueueItem[][] = [];
   /** Names this weaver's write batches, for the next one's `ifAfter`. */
   #tags = 0;
+  /** Batches that commits in flight are leasing. */
+  #leasing = 0;
   /** The batch committing off the JS thread, if any, and what it will have written (for planning the next one meanwhile). */
   #inflight: {
     landed: Promise<Landed | null>;
@@ -464,9 +467,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     return { holder: this.holder, max: batches * this.#options.batchSize, leaseMs: this.#options.leaseMs };
   }
 
-  /** The lease a commit takes: one batch more, none once stopping. */
-  #leaseInCommit(): LeaseOptions | null {
-    return this.#state === 'running' ? this.#leaseOptions(1) : null;
+  /** Batches a commit leases: what brings those in hand back to {@link LEASED_AHEAD}; none once stopping. */
+  #leaseWanted(): number {
+    return this.#state === 'running' ? Math.max(0, LEASED_AHEAD - this.#next.length - this.#leasing) : 0;
   }
 
   /** Keeps leased items as batches of `batchSize`. */
@@ -570,16 +573,19 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     condition: Pick<WriteBatchOptions, 'ifAfter' | 'ifChangeSequence'>,
     started: number,
   ): Promise<Landed | null> {
-    const lease = this.#leaseInCommit();
+    const batches = this.#leaseWanted();
+    this.#leasing += batches;
     try {
-      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(lease ? { lease } : {}) };
+      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(batches > 0 ? { lease: this.#leaseOptions(batches) } : {}) };
       // Relaxed: see #attempt.
       const result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ...condition, tag: plan.tag, durability: 'relaxed' });
+      this.#leasing -= batches;
       plan.remember();
       this.#keep(result.leased);
       this.#written(items, performance.now() - started);
       return true;
     } catch {
+      this.#leasing -= batches;
       // Someone else wrote the graph meanwhile, the batch before did not land, or this one fails:
       // the transaction path reads afresh, splits and retries.
       await this.#attempt(items, prepared);
@@ -598,7 +604,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       const events = prepared ?? (await this.#prepare(items));
       let remember = () => {};
       let leased: LeasedQueueItem[] = [];
-      const lease = this.#leaseInCommit();
+      const batches = this.#leaseWanted();
       // Relaxed: the events are durable in the inbox and acknowledged in this same commit, so an OS
       // crash that loses the commit loses nothing: the events are simply written again.
       this.#db.transaction(
@@ -606,7 +612,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
           remember = this.#writer.write(tx, events);
           const inbox = tx.queue(this.#options.queue);
           inbox.ack(this.holder, items.map((i) => i.seq));
-          if (lease) leased = inbox.lease(lease);
+          if (batches > 0) leased = inbox.lease(this.#leaseOptions(batches));
         },
         { durability: 'relaxed' },
       );
