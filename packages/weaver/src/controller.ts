@@ -96,12 +96,13 @@ function asLoomError(e: unknown): LoomError {
 /** A batch committed as planned. */
 type Landed = true;
 
-/** A batch's writes and the name it commits under. */
+/** A batch's writes, the name it commits under, and (planned on the committed graph alone) the change sequence it read. */
 interface Plan {
   writes: WriteBatch;
   remember: () => void;
   pending: Pending;
   tag: string;
+  seen?: number;
 }
 
 /** A submitted event waiting for the next inbox commit. */
@@ -146,6 +147,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #tags = 0;
   /** Batches that commits in flight are leasing. */
   #leasing = 0;
+  /** Whether the backend has write batches (`capabilities.writeBatch`): commits off the JS thread. */
+  #writeBatches = false;
   /** The batch committing off the JS thread, if any, and what it will have written (for planning the next one meanwhile). */
   #inflight: {
     landed: Promise<Landed | null>;
@@ -241,6 +244,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       }
       this.#extractor = this.#resolveExtractor();
       this.#pending = db.queue(this.#options.queue).stats().pending;
+      this.#writeBatches = db.capabilities.writeBatch;
     } catch (e) {
       throw asLoomError(e);
     }
@@ -333,9 +337,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     const name = this.#options.queue;
     this.#committing.push(...group);
     const previous = this.#flushing;
-    const committed: Promise<boolean[]> = this.#db.capabilities.writeBatch
-      ? this.#db.writeBatchAsync({ queue: { name, push: items } }).then((r) => r.pushed)
-      : Promise.resolve().then(() => this.#db.queue(name).push(items));
+    const committed = (async () =>
+      this.#writeBatches ? (await this.#db.writeBatchAsync({ queue: { name, push: items } })).pushed : this.#db.queue(name).push(items))();
     this.#flushing = committed.then(
       async (stored) => {
         await previous;
@@ -527,7 +530,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     } catch {
       // #attempt prepares again and handles the failure.
     }
-    if (!prepared || !this.#db.capabilities.writeBatch || !MemoryWriter.plannable(prepared)) {
+    if (!prepared || !this.#writeBatches || !MemoryWriter.plannable(prepared)) {
       await this.#settle();
       await this.#attempt(items, prepared ?? undefined);
       this.#busyMs += performance.now() - started;
@@ -542,11 +545,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       this.#inflight = { landed, pending: ahead.pending, tag: ahead.tag, doomed: !beforeLanded };
     } else {
       await this.#settle();
-      // Read before planning: any commit after it, by anyone, makes the batch conflict.
-      const seen = this.#db.changeSequence();
       const plan = this.#state === 'running' ? this.#plan(prepared, null) : null;
       if (plan) {
-        const landed = this.#commitInBackground(items, prepared, plan, { ifChangeSequence: seen }, started);
+        const landed = this.#commitInBackground(items, prepared, plan, { ifChangeSequence: plan.seen }, started);
         this.#inflight = { landed, pending: plan.pending, tag: plan.tag, doomed: false };
       } else {
         await this.#attempt(items, prepared);
@@ -555,10 +556,16 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     this.#busyMs += performance.now() - started;
   }
 
-  /** Plans `prepared` (through `pending`, a batch still committing); null when it cannot be planned so. */
+  /**
+   * Plans `prepared` (through `pending`, a batch still committing; else
+   * reading the change sequence first, as its condition); null when it
+   * cannot be planned so.
+   */
   #plan(prepared: PreparedEvent[], pending: Pending | null): Plan | null {
     try {
-      return { ...this.#writer.plan(this.#db, prepared, pending), tag: `${this.holder}/${++this.#tags}` };
+      // Read before planning: any commit after it, by anyone, makes the batch conflict.
+      const seen = pending ? undefined : this.#db.changeSequence();
+      return { ...this.#writer.plan(this.#db, prepared, pending), tag: `${this.holder}/${++this.#tags}`, seen };
     } catch {
       // The writer's NeedsCommitted, or a bad event: planned afresh, or #attempt handles it.
       return null;

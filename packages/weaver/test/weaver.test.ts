@@ -251,6 +251,17 @@ describe('WeaverController', () => {
     await expect(weaver.submitEvent(messages(1)[0]!)).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('rejects a submission whose inbox commit finds the database closed', async () => {
+    const db = freshDb();
+    const weaver = new WeaverController(db, { pollMs: 5 });
+    await weaver.initialize();
+    weaver.on('error', () => {});
+    const submitted = weaver.submitEvent(messages(1)[0]!);
+    db.close(); // before the group commit runs
+    await expect(submitted).rejects.toMatchObject({ code: 'CLOSED' });
+    await weaver.shutdown();
+  });
+
   it('keeps going when its listeners throw', async () => {
     const { db, weaver } = await start();
     weaver.on('batch', () => {
