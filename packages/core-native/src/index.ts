@@ -78,14 +78,16 @@ export interface NativeAddon {
   addEdgeWeights<A extends boolean>(handle: NativeHandle, edgesJson: string, async: A): Maybe<A, void>;
   /**
    * Several writes and queue steps in one commit (or savepoint of the open
-   * transaction). `batchJson`: `{ ifChangeSequence?, deleteEdges?, insertNodes?,
-   * updateNodes?: [{ id, properties }], insertEdges?, addEdgeWeights?,
-   * insertEmbeddings?: [{ nodeId, space, length }], queue?: { name, push?, ack?: { holder, seqs },
-   * lease?: { holder, max, leaseMs } } }`; the embeddings' floats are
-   * `vectors`, concatenated in order. `durabilityJson`: `"immediate"`,
-   * `"relaxed"` or `null` (the handle's). Returns `{ pushed, leased,
-   * changeSequence }` as JSON; `CONFLICT` (nothing written) when
-   * `ifChangeSequence` is no longer the committed change sequence.
+   * transaction). `batchJson`: `{ ifChangeSequence?, ifAfter?, tag?,
+   * deleteEdges?, insertNodes?, updateNodes?: [{ id, properties }],
+   * insertEdges?, addEdgeWeights?, insertEmbeddings?: [{ nodeId, space,
+   * length }], queue?: { name, push?, ack?: { holder, seqs }, lease?: {
+   * holder, max, leaseMs } } }`; the embeddings' floats are `vectors`,
+   * concatenated in order. `durabilityJson`: `"immediate"`, `"relaxed"` or
+   * `null` (the handle's). Returns `{ pushed, leased, changeSequence }` as
+   * JSON. `CONFLICT`, nothing written, when `ifChangeSequence` is no longer
+   * the committed change sequence, or when the last change to the graph is
+   * not the batch committed with `tag` = `ifAfter`.
    */
   writeBatch<A extends boolean>(handle: NativeHandle, batchJson: string, vectors: Float32Array, durabilityJson: string, async: A): Maybe<A, string>;
   /** The change-log sequence of the last committed node, edge or embedding write. */

@@ -50,7 +50,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
+import { noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
 /** Options of long operations. */
@@ -399,24 +399,27 @@ export class AsyncEmbeddedDB {
     return this.#run((o) => o.stats());
   }
 
-  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
-  /** {@link DatabaseOperations.writeBatch}, off the JavaScript thread. */
+  /**
+   * {@link DatabaseOperations.writeBatch}, off the JavaScript thread
+   * (`capabilities.writeBatch`; else `UNSUPPORTED`).
+   */
   async writeBatch(batch: WriteBatch, options?: WriteBatchOptions): Promise<WriteBatchResult> {
     const p = prepareWriteBatch(batch, options);
     return this.#write(async (o) => {
-      if (!o.writeBatch) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no write batches (capabilities.writeBatch is false)`);
+      if (!o.writeBatch) throw noWriteBatches();
       return batchResult(p.batch, await o.writeBatch(p.batch, p.options));
     });
   }
 
-  /** {@link DatabaseOperations.changeSequence}. */
+  /** {@link DatabaseOperations.changeSequence} (`capabilities.writeBatch`; else `UNSUPPORTED`). */
   async changeSequence(): Promise<number> {
     return this.#run((o) => {
-      if (!o.changeSequence) throw loomError('UNSUPPORTED', `the "${this.storage}" storage backend has no write batches (capabilities.writeBatch is false)`);
+      if (!o.changeSequence) throw noWriteBatches();
       return o.changeSequence();
     });
   }
 
+  /** {@link EmbeddedDB.executeQuery}, off the JavaScript thread. */
   async executeQuery(planJson: string, vector?: Float32Array): Promise<string> {
     if (typeof planJson !== 'string') throw invalid(`planJson must be a string, got ${typeof planJson}`);
     const v = vector === undefined ? undefined : prepareVector(vector);

@@ -5,7 +5,7 @@ import { openBackend, type OpenOptions } from './open.js';
 import { toPrometheus } from './prometheus.js';
 import type { BackupResult, CompactResult, ExportedRecord, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
-import { batchResult, call, DatabaseOperations, requireBatches } from './operations.js';
+import { batchResult, call, DatabaseOperations } from './operations.js';
 import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
 import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
@@ -93,17 +93,18 @@ export class EmbeddedDB extends DatabaseOperations {
   }
 
   /**
-   * {@link DatabaseOperations.writeBatch} off the JavaScript thread (on the
-   * native backend): the promise settles once the batch is committed, while
-   * timers and I/O go on. Writes on this handle meanwhile wait for it.
+   * {@link DatabaseOperations.writeBatch} committed off the JavaScript thread
+   * (on the native backend; elsewhere as `writeBatch`): the promise settles
+   * once the batch is committed, while timers and I/O go on. A synchronous
+   * write on this handle meanwhile blocks until it is done (or `LOCKED`
+   * after `busyTimeoutMs`).
    */
   async writeBatchAsync(batch: WriteBatch, options?: WriteBatchOptions): Promise<WriteBatchResult> {
+    const offThread = (this.target() as StorageBackend).async?.writeBatch;
+    if (!offThread) return this.writeBatch(batch, options);
     const p = prepareWriteBatch(batch, options);
-    const backend = this.target() as StorageBackend;
     try {
-      const sync = requireBatches(backend);
-      const result = backend.async?.writeBatch ? await backend.async.writeBatch(p.batch, p.options) : sync.writeBatch(p.batch, p.options);
-      return batchResult(p.batch, result);
+      return batchResult(p.batch, await offThread(p.batch, p.options));
     } catch (e) {
       throw toLoomError(e);
     }

@@ -1,6 +1,7 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import type { PreparedWriteBatch, StorageBackend, StorageBatchResult, StorageOperations } from './storage.js';
-import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
+import { applyWriteBatch, conditional, noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
+import type { Transaction } from './transaction.js';
 import type {
   Edge,
   EdgeInput,
@@ -67,13 +68,13 @@ export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>
   return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
 }
 
-/** An edge batch whose every item names its id (counter edges are found by id). */
-export function prepareCounterEdges(edges: unknown): ReturnType<typeof prepareEdge>[] {
-  const prepared = prepareEdgeBatch(edges);
-  prepared.forEach((_, i) => {
-    if ((edges as EdgeInput[])[i]!.id === undefined) throw invalid(`edges[${i}].id is required: counter edges are found by id`);
+/** An edge batch whose every item names its id (counter edges are found by id); `what` names the list in errors. */
+export function prepareCounterEdges(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
+  if (!Array.isArray(edges)) throw invalid(`${what} must be an array, got ${typeof edges}`);
+  return edges.map((e, i) => {
+    if (typeof e === 'object' && e !== null && (e as EdgeInput).id === undefined) throw invalid(`${what}[${i}].id is required: counter edges are found by id`);
+    return prepareEdge(e, `${what}[${i}]`);
   });
-  return prepared;
 }
 
 export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
@@ -89,14 +90,8 @@ export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; s
   });
 }
 
-/** The backend's batch methods, or `UNSUPPORTED`. */
-export function requireBatches(b: StorageOperations): Required<Pick<StorageOperations, 'writeBatch' | 'changeSequence'>> {
-  if (!b.writeBatch || !b.changeSequence) throw loomError('UNSUPPORTED', 'this storage backend has no write batches (capabilities.writeBatch is false)');
-  return b as Required<Pick<StorageOperations, 'writeBatch' | 'changeSequence'>>;
-}
-
 /** A backend's batch result with the ids of the inserted nodes and edges. */
-export function batchResult(batch: PreparedWriteBatch, result: StorageBatchResult): WriteBatchResult {
+export function batchResult(batch: PreparedWriteBatch, result: Pick<StorageBatchResult, 'pushed' | 'leased'> & { changeSequence?: number }): WriteBatchResult {
   return { nodeIds: batch.insertNodes.map((n) => n.id), edgeIds: batch.insertEdges.map((e) => e.id), ...result };
 }
 
@@ -351,8 +346,10 @@ export abstract class DatabaseOperations {
    * transaction: all or none of them, as a savepoint), applied in the order
    * {@link WriteBatch} lists. With `ifChangeSequence`, only if no node, edge
    * or embedding changed since {@link DatabaseOperations.changeSequence}
-   * returned it: otherwise `CONFLICT` and nothing is written
-   * (`capabilities.writeBatch`; else `UNSUPPORTED`).
+   * returned it, and with `ifAfter`, only if the last change to the graph
+   * is the batch with that `tag`: otherwise `CONFLICT` and nothing is
+   * written. A backend without `capabilities.writeBatch` applies the parts
+   * in a transaction, and has no conditions or tags (`UNSUPPORTED`).
    *
    * ```ts
    * const seen = db.changeSequence();
@@ -362,7 +359,11 @@ export abstract class DatabaseOperations {
    */
   writeBatch(batch: WriteBatch, options?: WriteBatchOptions): WriteBatchResult {
     const p = prepareWriteBatch(batch, options);
-    return batchResult(p.batch, this.run((b) => requireBatches(b).writeBatch(p.batch, p.options)));
+    const target = this.target();
+    if (target.writeBatch) return batchResult(p.batch, this.run((b) => b.writeBatch!(p.batch, p.options)));
+    // The generic path: the record-level calls, all or none in a transaction (a savepoint inside one).
+    if (conditional(p.options)) throw noWriteBatches();
+    return batchResult(p.batch, this.transaction((tx) => applyWriteBatch(tx.storage, p.batch)));
   }
 
   /**
@@ -371,8 +372,14 @@ export abstract class DatabaseOperations {
    * `ifChangeSequence` (`capabilities.writeBatch`; else `UNSUPPORTED`).
    */
   changeSequence(): number {
-    return this.run((b) => requireBatches(b).changeSequence());
+    return this.run((b) => {
+      if (!b.changeSequence) throw noWriteBatches();
+      return b.changeSequence();
+    });
   }
+
+  /** Runs `fn` in a transaction (a savepoint inside one): what a multi-part write needs. */
+  abstract transaction<T>(fn: (tx: Transaction) => T): T;
 
   /**
    * The durable queue `name` in this database (`capabilities.durableQueue`;

@@ -1,5 +1,5 @@
 import { invalid, loomError, toLoomError } from './errors.js';
-import type { DeadLetter, LeasedQueueItem, QueueStats, StorageOperations, StorageQueues } from './storage.js';
+import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
 import { checkId, checkString, describe, requireObject } from './validate.js';
 
 /** Longest queue name in UTF-8 bytes. */
@@ -32,6 +32,26 @@ export function prepareQueueName(name: unknown): string {
   const n = checkString('queue name', name, MAX_QUEUE_NAME_BYTES);
   if (n.includes('\0')) throw invalid(`queue name must not contain NUL, got ${describe(n)}`);
   return n;
+}
+
+/** Validates items to push; `what` names the list in errors. */
+export function preparePushItems(items: unknown, what = 'items'): QueueItemInput[] {
+  if (!Array.isArray(items)) throw invalid(`${what} must be an array, got ${describe(items)}`);
+  return items.map((item, i) => {
+    const o = requireObject(`${what}[${i}]`, item);
+    if (typeof o.payload !== 'string') throw invalid(`${what}[${i}].payload must be a string, got ${describe(o.payload)}`);
+    return { id: checkId(`${what}[${i}].id`, o.id), payload: o.payload };
+  });
+}
+
+/** Validates lease options; `what` names them in errors. */
+export function prepareLease(options: unknown, what = 'options'): LeaseOptions {
+  const o = requireObject(what, options);
+  return {
+    holder: checkId(`${what}.holder`, o.holder),
+    max: checkCount(`${what}.max`, o.max, 1, MAX_LEASE),
+    leaseMs: checkCount(`${what}.leaseMs`, o.leaseMs, 1, 2 ** 31),
+  };
 }
 
 /**
@@ -73,21 +93,13 @@ export class DurableQueue {
 
   /** Appends the items whose ids the queue has never seen; returns for each whether it was stored. */
   push(items: ReadonlyArray<{ id: string; payload: string }>): boolean[] {
-    if (!Array.isArray(items)) throw invalid(`items must be an array, got ${describe(items)}`);
-    const prepared = items.map((item, i) => {
-      const o = requireObject(`items[${i}]`, item);
-      if (typeof o.payload !== 'string') throw invalid(`items[${i}].payload must be a string, got ${describe(o.payload)}`);
-      return { id: checkId(`items[${i}].id`, o.id), payload: o.payload };
-    });
+    const prepared = preparePushItems(items);
     return this.#run((q) => q.queuePush(this.name, prepared));
   }
 
   /** Leases up to `max` of the oldest available items to `holder` for `leaseMs`. */
   lease(options: LeaseOptions): LeasedQueueItem[] {
-    const o = requireObject('options', options);
-    const holder = checkId('options.holder', o.holder);
-    const max = checkCount('options.max', o.max, 1, MAX_LEASE);
-    const leaseMs = checkCount('options.leaseMs', o.leaseMs, 1, 2 ** 31);
+    const { holder, max, leaseMs } = prepareLease(options);
     return this.#run((q) => q.queueLease(this.name, holder, max, leaseMs));
   }
 

@@ -32,8 +32,12 @@ export interface StorageCapabilities {
   durableQueue: boolean;
   /** Several processes may open the same database at once. */
   multiProcess: boolean;
-  /** `writeBatch` and `changeSequence`: several writes in one commit, optionally only if the graph is unchanged. */
-  writeBatch: boolean;
+  /**
+   * `writeBatch` and `changeSequence`: several writes in one commit,
+   * optionally only if the graph is unchanged. Without it LoomDB applies a
+   * batch's parts in a transaction, with no conditions.
+   */
+  writeBatch?: boolean;
 }
 
 /** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */

@@ -1,10 +1,15 @@
-import { invalid, LoomError, loomError } from './errors.js';
-import { MAX_LEASE, checkCount, checkSeqs, prepareQueueName } from './queue.js';
-import type { LeasedQueueItem, PreparedWriteBatch, QueueItemInput } from './storage.js';
+import { invalid, LoomError, loomError, toLoomError } from './errors.js';
+import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName } from './queue.js';
+import type { LeasedQueueItem, PreparedWriteBatch, QueueItemInput, StorageBatchResult, StorageOperations } from './storage.js';
 import type { EdgeInput, EdgeSelector, EmbeddingInput, NodeInput } from './types.js';
 import { prepareEdgeSelector } from './walk.js';
 import { checkId, describe, prepareEdge, prepareNode, preparePatch, requireObject } from './validate.js';
-import { prepareEmbeddingBatch } from './operations.js';
+
+/** Rejects keys of `value` other than `known`, naming `what`. */
+function onlyKeys(what: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) if (!known.includes(key)) throw invalid(`${what}.${key} is not a field of ${what} (${known.join(', ')})`);
+}
+import { prepareCounterEdges, prepareEmbeddingBatch } from './operations.js';
 
 /**
  * Writes for one {@link DatabaseOperations.writeBatch} call, all optional.
@@ -51,6 +56,7 @@ export interface WriteBatchOptions {
   durability?: 'immediate' | 'relaxed';
 }
 
+/** The writes of a batch on a backend without `capabilities.writeBatch` have no change sequence. */
 export interface WriteBatchResult {
   /** Ids of `insertNodes`, in order (generated where absent). */
   nodeIds: string[];
@@ -59,8 +65,49 @@ export interface WriteBatchResult {
   /** Per pushed queue item: whether it was stored (`false`: its id was seen before). */
   pushed: boolean[];
   leased: LeasedQueueItem[];
-  /** The change sequence after this batch: pass it as the next batch's `ifChangeSequence`. */
-  changeSequence: number;
+  /**
+   * The change sequence after this batch, for a later `ifChangeSequence`;
+   * absent on a backend without `capabilities.writeBatch`.
+   */
+  changeSequence?: number;
+}
+
+/** `UNSUPPORTED`: what a backend without `capabilities.writeBatch` answers to conditions and `changeSequence`. */
+export const noWriteBatches = (): LoomError =>
+  loomError('UNSUPPORTED', 'this storage backend has no write batches (capabilities.writeBatch is false): no change sequence, conditions or tags');
+
+/** Runs a batch part, naming it in what it throws. */
+function part<T>(name: string, write: () => T): T {
+  try {
+    return write();
+  } catch (e) {
+    const err = toLoomError(e);
+    throw loomError(err.code, `${name}: ${err.message}`);
+  }
+}
+
+/**
+ * Applies a validated batch through a backend's record-level calls, in the
+ * order of {@link PreparedWriteBatch}: the write-batch path of backends
+ * that keep their own atomicity (a savepoint, a copy) around it.
+ */
+export function applyWriteBatch(ops: StorageOperations, batch: PreparedWriteBatch): Pick<StorageBatchResult, 'pushed' | 'leased'> {
+  batch.deleteEdges.forEach((selector, i) => part(`deleteEdges[${i}]`, () => ops.deleteEdges(selector)));
+  if (batch.insertNodes.length > 0) part('insertNodes', () => ops.insertNodes(batch.insertNodes));
+  batch.updateNodes.forEach(({ id, patch }, i) => part(`updateNodes[${i}]`, () => ops.updateNode(id, patch)));
+  if (batch.insertEdges.length > 0) part('insertEdges', () => ops.insertEdges(batch.insertEdges));
+  if (batch.addEdgeWeights.length > 0) part('addEdgeWeights', () => ops.addEdgeWeights(batch.addEdgeWeights));
+  if (batch.insertEmbeddings.length > 0) part('insertEmbeddings', () => ops.insertEmbeddings(batch.insertEmbeddings));
+  const result: Pick<StorageBatchResult, 'pushed' | 'leased'> = { pushed: [], leased: [] };
+  if (batch.queue) {
+    const { name, push, ack, lease } = batch.queue;
+    const queue = `queue "${name}"`;
+    if (!ops.queuePush || !ops.queueAck || !ops.queueLease) throw loomError('UNSUPPORTED', `${queue}: this storage backend has no durable queues (capabilities.durableQueue)`);
+    if (push.length > 0) result.pushed = part(queue, () => ops.queuePush!(name, push));
+    if (ack) part(queue, () => ops.queueAck!(name, ack.holder, ack.seqs));
+    if (lease) result.leased = part(queue, () => ops.queueLease!(name, lease.holder, lease.max, lease.leaseMs));
+  }
+  return result;
 }
 
 const list = (what: string, value: unknown): unknown[] => {
@@ -81,49 +128,32 @@ function within<T>(what: string, prepare: () => T): T {
 
 export function prepareWriteBatch(batch: unknown, options: unknown): { batch: PreparedWriteBatch; options: WriteBatchOptions } {
   const b = requireObject('batch', batch) as WriteBatch;
-  const known = ['deleteEdges', 'insertNodes', 'updateNodes', 'insertEdges', 'addEdgeWeights', 'insertEmbeddings', 'queue'];
-  for (const key of Object.keys(b)) if (!known.includes(key)) throw invalid(`batch.${key} is not a write batch part (${known.join(', ')})`);
+  onlyKeys('batch', b, ['deleteEdges', 'insertNodes', 'updateNodes', 'insertEdges', 'addEdgeWeights', 'insertEmbeddings', 'queue']);
   const prepared: PreparedWriteBatch = {
     deleteEdges: list('batch.deleteEdges', b.deleteEdges).map((s, i) => within(`batch.deleteEdges[${i}]`, () => prepareEdgeSelector(s))),
     insertNodes: list('batch.insertNodes', b.insertNodes).map((n, i) => prepareNode(n, `batch.insertNodes[${i}]`)),
     updateNodes: list('batch.updateNodes', b.updateNodes).map((u, i) => {
       const o = requireObject(`batch.updateNodes[${i}]`, u);
+      onlyKeys(`batch.updateNodes[${i}]`, o, ['id', 'properties']);
       return { id: checkId(`batch.updateNodes[${i}].id`, o.id), patch: within(`batch.updateNodes[${i}]`, () => preparePatch({ properties: o.properties })) };
     }),
     insertEdges: list('batch.insertEdges', b.insertEdges).map((e, i) => prepareEdge(e, `batch.insertEdges[${i}]`)),
-    addEdgeWeights: list('batch.addEdgeWeights', b.addEdgeWeights).map((e, i) => {
-      if (requireObject(`batch.addEdgeWeights[${i}]`, e).id === undefined) throw invalid(`batch.addEdgeWeights[${i}].id is required: counter edges are found by id`);
-      return prepareEdge(e, `batch.addEdgeWeights[${i}]`);
-    }),
+    addEdgeWeights: prepareCounterEdges(list('batch.addEdgeWeights', b.addEdgeWeights), 'batch.addEdgeWeights'),
     insertEmbeddings: within('batch.insertEmbeddings', () => prepareEmbeddingBatch(b.insertEmbeddings ?? [])),
   };
   if (b.queue !== undefined) {
     const q = requireObject('batch.queue', b.queue) as NonNullable<WriteBatch['queue']>;
-    const name = within('batch.queue', () => prepareQueueName(q.name));
-    prepared.queue = {
-      name,
-      push: list('batch.queue.push', q.push).map((item, i) => {
-        const o = requireObject(`batch.queue.push[${i}]`, item);
-        if (typeof o.payload !== 'string') throw invalid(`batch.queue.push[${i}].payload must be a string, got ${describe(o.payload)}`);
-        return { id: checkId(`batch.queue.push[${i}].id`, o.id), payload: o.payload };
-      }),
-    };
+    onlyKeys('batch.queue', q, ['name', 'push', 'ack', 'lease']);
+    prepared.queue = { name: within('batch.queue', () => prepareQueueName(q.name)), push: preparePushItems(q.push ?? [], 'batch.queue.push') };
     if (q.ack !== undefined) {
       const a = requireObject('batch.queue.ack', q.ack);
+      onlyKeys('batch.queue.ack', a, ['holder', 'seqs']);
       prepared.queue.ack = { holder: checkId('batch.queue.ack.holder', a.holder), seqs: within('batch.queue.ack', () => checkSeqs(a.seqs)) };
     }
-    if (q.lease !== undefined) {
-      const l = requireObject('batch.queue.lease', q.lease);
-      prepared.queue.lease = {
-        holder: checkId('batch.queue.lease.holder', l.holder),
-        max: checkCount('batch.queue.lease.max', l.max, 1, MAX_LEASE),
-        leaseMs: checkCount('batch.queue.lease.leaseMs', l.leaseMs, 1, 2 ** 31),
-      };
-    }
+    if (q.lease !== undefined) prepared.queue.lease = prepareLease(q.lease, 'batch.queue.lease');
   }
   const o = requireObject('options', options ?? {}) as WriteBatchOptions;
-  const optionNames = ['ifChangeSequence', 'ifAfter', 'tag', 'durability'];
-  for (const key of Object.keys(o)) if (!optionNames.includes(key)) throw invalid(`options.${key} is not a write batch option (${optionNames.join(', ')})`);
+  onlyKeys('options', o, ['ifChangeSequence', 'ifAfter', 'tag', 'durability']);
   if (o.ifChangeSequence !== undefined) checkCount('options.ifChangeSequence', o.ifChangeSequence, 0, Number.MAX_SAFE_INTEGER);
   const ifAfter = o.ifAfter === undefined ? undefined : checkId('options.ifAfter', o.ifAfter);
   const tag = o.tag === undefined ? undefined : checkId('options.tag', o.tag);
@@ -132,3 +162,6 @@ export function prepareWriteBatch(batch: unknown, options: unknown): { batch: Pr
   }
   return { batch: prepared, options: { ifChangeSequence: o.ifChangeSequence, ifAfter, tag, durability: o.durability } };
 }
+
+/** Whether `options` asks for what only a backend with write batches can do. */
+export const conditional = (options: WriteBatchOptions): boolean => options.ifChangeSequence !== undefined || options.ifAfter !== undefined || options.tag !== undefined;

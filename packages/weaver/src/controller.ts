@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createRuleExtractor, RULES_EXTRACTOR } from './extractor.js';
@@ -120,8 +120,9 @@ interface Outgoing {
  * background loop leases batches of them (so weavers in several processes
  * share one inbox), extracts entities, embeds message text, and writes the
  * vocabulary of `@loomdb/query/memory` and marks the events done in one
- * transaction per batch. A batch that fails is split to find the bad event,
- * which is retried with back-off and then dead-lettered with its error.
+ * commit per batch, off the JS thread while it prepares the next batch. A
+ * batch that fails is split to find the bad event, which is retried with
+ * back-off and then dead-lettered with its error.
  *
  * ```ts
  * const weaver = new WeaverController(db);
@@ -244,7 +245,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       }
       this.#extractor = this.#resolveExtractor();
       this.#pending = db.queue(this.#options.queue).stats().pending;
-      this.#writeBatches = db.capabilities.writeBatch;
+      this.#writeBatches = db.capabilities.writeBatch === true;
     } catch (e) {
       throw asLoomError(e);
     }
@@ -326,7 +327,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   /**
    * Commits every waiting submission to the inbox in one write (group
    * commit): off the JS thread where the backend has write batches, so
-   * preparing the next batch goes on meanwhile.
+   * preparing the next batch goes on meanwhile. One group at a time, in
+   * submission order: a later group starts once the one before has settled.
    */
   #flush(): Promise<void> {
     this.#flushScheduled = false;
@@ -336,16 +338,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     const items = group.flatMap((o) => o.items);
     const name = this.#options.queue;
     this.#committing.push(...group);
-    const previous = this.#flushing;
-    const committed = (async () =>
-      this.#writeBatches ? (await this.#db.writeBatchAsync({ queue: { name, push: items } })).pushed : this.#db.queue(name).push(items))();
-    this.#flushing = committed.then(
-      async (stored) => {
-        await previous;
-        this.#stored(group, stored);
-      },
-      async (e: unknown) => {
-        await previous;
+    const commit = async () => (this.#writeBatches ? (await this.#db.writeBatchAsync({ queue: { name, push: items } })).pushed : this.#db.queue(name).push(items));
+    this.#flushing = this.#flushing.then(commit).then(
+      (stored) => this.#stored(group, stored),
+      (e: unknown) => {
         this.#committing = this.#committing.filter((o) => !group.includes(o));
         for (const o of group) o.reject(asLoomError(e));
       },
@@ -540,14 +536,14 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     const ahead = before && !before.doomed && this.#state === 'running' ? this.#plan(prepared, before.pending) : null;
     if (before && ahead) {
       // Sent now, it waits for the writer behind the batch before and is written only if that one lands as planned.
-      const landed = this.#commitInBackground(items, prepared, ahead, { ifAfter: before.tag }, started);
+      const landed = this.#commitInBackground(items, prepared, ahead, { ifAfter: before.tag }, before.landed, started);
       const beforeLanded = await this.#settle();
       this.#inflight = { landed, pending: ahead.pending, tag: ahead.tag, doomed: !beforeLanded };
     } else {
       await this.#settle();
       const plan = this.#state === 'running' ? this.#plan(prepared, null) : null;
       if (plan) {
-        const landed = this.#commitInBackground(items, prepared, plan, { ifChangeSequence: plan.seen }, started);
+        const landed = this.#commitInBackground(items, prepared, plan, { ifChangeSequence: plan.seen }, null, started);
         this.#inflight = { landed, pending: plan.pending, tag: plan.tag, doomed: false };
       } else {
         await this.#attempt(items, prepared);
@@ -572,32 +568,39 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
   }
 
-  /** Commits a plan off the JS thread on `condition`; falls back to #attempt on any failure (then resolves null). */
+  /**
+   * Commits a plan off the JS thread on `condition`. On any failure it
+   * falls back to #attempt (and resolves null), after `before` (the batch
+   * it was sent behind) has settled, so batches still land in order.
+   */
   async #commitInBackground(
     items: LeasedQueueItem[],
     prepared: PreparedEvent[],
     plan: Plan,
     condition: Pick<WriteBatchOptions, 'ifAfter' | 'ifChangeSequence'>,
+    before: Promise<Landed | null> | null,
     started: number,
   ): Promise<Landed | null> {
     const batches = this.#leaseWanted();
     this.#leasing += batches;
+    const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(batches > 0 ? { lease: this.#leaseOptions(batches) } : {}) };
+    let result: WriteBatchResult;
     try {
-      const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(batches > 0 ? { lease: this.#leaseOptions(batches) } : {}) };
       // Relaxed: see #attempt.
-      const result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ...condition, tag: plan.tag, durability: 'relaxed' });
-      this.#leasing -= batches;
-      plan.remember();
-      this.#keep(result.leased);
-      this.#written(items, performance.now() - started);
-      return true;
+      result = await this.#db.writeBatchAsync({ ...plan.writes, queue }, { ...condition, tag: plan.tag, durability: 'relaxed' });
     } catch {
-      this.#leasing -= batches;
       // Someone else wrote the graph meanwhile, the batch before did not land, or this one fails:
       // the transaction path reads afresh, splits and retries.
+      this.#leasing -= batches;
+      await before;
       await this.#attempt(items, prepared);
       return null;
     }
+    this.#leasing -= batches;
+    plan.remember();
+    this.#keep(result.leased);
+    this.#written(items, performance.now() - started);
+    return true;
   }
 
   /**

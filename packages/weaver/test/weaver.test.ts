@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHashingEmbedder, EmbeddedDB, LoomError, type Extractor } from '@loomdb/db';
-import { expectLoomError, seededRandom } from '@loomdb/db/testing';
+import { createHashingEmbedder, EmbeddedDB, LoomError, MemoryStorage, type Extractor } from '@loomdb/db';
+import { expectLoomError, seededRandom, withoutWriteBatches } from '@loomdb/db/testing';
 import { WeaverController, type WeaverEvent, type WeaverOptions } from '@loomdb/weaver';
 import { chain, freshDb, messages, removeTemps, snapshot } from './helpers.js';
 
@@ -273,6 +273,15 @@ describe('WeaverController', () => {
     await ingest(weaver, messages(10));
     expect(weaver.stats()).toMatchObject({ processed: 10, failed: 0 });
     expect(db.stats().spaces[0]!.embeddings).toBe(10);
+  });
+
+  it('runs on a backend without write batches, through transactions', async () => {
+    const db = EmbeddedDB.open(undefined, { storage: withoutWriteBatches(new MemoryStorage()) });
+    const { weaver } = await start({ batchSize: 8 }, db);
+    await ingest(weaver, messages(30, 2));
+    expect(chain(db, 'c0')).toHaveLength(15);
+    expect(db.stats().spaces[0]!.embeddings).toBe(30);
+    expect(weaver.stats()).toMatchObject({ processed: 30, deadLettered: 0 });
   });
 
   it('runs on the in-memory backend too', async () => {

@@ -17,6 +17,7 @@ import type {
 } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
 import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
+import { applyWriteBatch } from '../write-batch.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
 function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): boolean {
@@ -93,9 +94,8 @@ abstract class MemoryOperations implements StorageOperations {
   /** Throws unless this view may write now. */
   protected abstract writable(): void;
 
-  /** `writable`, for a write to nodes, edges or embeddings: moves the change sequence. */
-  #graphWrite(): void {
-    this.writable();
+  /** Moves the change sequence: a node, edge or embedding was written. */
+  #changed(): void {
     this.state.changes++;
   }
 
@@ -152,7 +152,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   #addNodes(nodes: PreparedNode[]): Node[] {
-    this.#graphWrite();
+    this.writable();
     const seen = new Set<string>();
     nodes.forEach((n, i) => {
       if (this.state.nodes.has(n.id) || seen.has(n.id)) throw loomError('ALREADY_EXISTS', `nodes[${i}]: node "${n.id}" already exists`);
@@ -163,6 +163,7 @@ abstract class MemoryOperations implements StorageOperations {
       const node: Node = { id: n.id, type: n.type, properties: copy(n.properties), createdAt: now, updatedAt: now };
       this.state.nodes.set(n.id, node);
       this.state.keys.set(node, ++this.state.sequence);
+      this.#changed();
       return copy(node);
     });
   }
@@ -173,7 +174,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   updateNode(id: string, patch: Properties): Node {
-    this.#graphWrite();
+    this.writable();
     const node = this.state.nodes.get(id);
     if (!node) throw loomError('NOT_FOUND', `node "${id}" does not exist`);
     const properties = { ...node.properties };
@@ -184,12 +185,14 @@ abstract class MemoryOperations implements StorageOperations {
     const updated = { ...node, properties, updatedAt: Math.max(Date.now(), node.createdAt) };
     this.state.nodes.set(id, updated);
     this.state.keys.set(updated, this.state.keys.get(node) as number);
+    this.#changed();
     return copy(updated);
   }
 
   deleteNode(id: string): boolean {
-    this.#graphWrite();
+    this.writable();
     if (!this.state.nodes.delete(id)) return false;
+    this.#changed();
     for (const edge of [...this.state.edges.values()]) {
       if (edge.from === id || edge.to === id) this.state.edges.delete(edge.id);
     }
@@ -206,7 +209,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   #addEdges(edges: PreparedEdge[]): Edge[] {
-    this.#graphWrite();
+    this.writable();
     const seen = new Set<string>();
     edges.forEach((e, i) => {
       if (this.state.edges.has(e.id) || seen.has(e.id)) throw loomError('ALREADY_EXISTS', `edges[${i}]: edge "${e.id}" already exists`);
@@ -219,12 +222,13 @@ abstract class MemoryOperations implements StorageOperations {
       const edge: Edge = { id: e.id, type: e.type, from: e.from, to: e.to, properties: copy(e.properties), weight: e.weight, createdAt: now };
       this.state.edges.set(e.id, edge);
       this.state.keys.set(edge, ++this.state.sequence);
+      this.#changed();
       return copy(edge);
     });
   }
 
   addEdgeWeights(edges: PreparedEdge[]): void {
-    this.#graphWrite();
+    this.writable();
     const before = fork(this.state);
     try {
       edges.forEach((e, i) => {
@@ -241,8 +245,8 @@ abstract class MemoryOperations implements StorageOperations {
           throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}" exists as ${existing.type} ${existing.from} → ${existing.to}`);
         }
         const weight = existing.weight + e.weight;
-        if (weight <= 0) this.state.edges.delete(e.id);
-        else this.updateEdge(e.id, {}, weight);
+        if (weight > 0) this.updateEdge(e.id, {}, weight);
+        else if (this.state.edges.delete(e.id)) this.#changed();
       });
     } catch (err) {
       this.state = before;
@@ -251,7 +255,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   insertEmbeddings(items: Array<{ nodeId: string; space: string; vector: Float32Array }>): void {
-    this.#graphWrite();
+    this.writable();
     items.forEach(({ nodeId, space: name, vector }, i) => {
       try {
         const space = this.#space(name);
@@ -274,18 +278,21 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   deleteNodes(filter: PreparedNodeFilter): number {
-    this.#graphWrite();
+    this.writable();
     const doomed = [...this.state.nodes.values()].filter((n) => this.#matches(n, filter));
     for (const n of doomed) this.deleteNode(n.id);
     return doomed.length;
   }
 
   deleteEdges(selector: PreparedEdgeSelector): number {
-    this.#graphWrite();
+    this.writable();
     const doomed = [...this.state.edges.values()].filter((e) =>
       selector.ids ? selector.ids.includes(e.id) : e.type === selector.type && (!selector.from || e.from === selector.from) && (!selector.to || e.to === selector.to),
     );
-    for (const e of doomed) this.state.edges.delete(e.id);
+    for (const e of doomed) {
+      this.state.edges.delete(e.id);
+      this.#changed();
+    }
     return doomed.length;
   }
 
@@ -398,7 +405,7 @@ abstract class MemoryOperations implements StorageOperations {
   }
 
   updateEdge(id: string, patch: Properties, weight?: number): Edge {
-    this.#graphWrite();
+    this.writable();
     const edge = this.state.edges.get(id);
     if (!edge) throw loomError('NOT_FOUND', `edge "${id}" does not exist`);
     const properties = { ...edge.properties };
@@ -409,20 +416,24 @@ abstract class MemoryOperations implements StorageOperations {
     const updated = { ...edge, properties, weight: weight ?? edge.weight };
     this.state.edges.set(id, updated);
     this.state.keys.set(updated, this.state.keys.get(edge) as number);
+    this.#changed();
     return copy(updated);
   }
 
   deleteEdge(id: string): boolean {
-    this.#graphWrite();
-    return this.state.edges.delete(id);
+    this.writable();
+    if (!this.state.edges.delete(id)) return false;
+    this.#changed();
+    return true;
   }
 
   insertEmbedding(nodeId: string, spaceName: string, vector: Float32Array): void {
-    this.#graphWrite();
+    this.writable();
     const space = this.#space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
     if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
     space.vectors.set(nodeId, Float32Array.from(vector));
+    this.#changed();
   }
 
   getEmbedding(nodeId: string, spaceName: string): Float32Array | null {
@@ -472,32 +483,10 @@ abstract class MemoryOperations implements StorageOperations {
     if (options.ifAfter !== undefined && (last?.tag !== options.ifAfter || last.changes !== this.state.changes)) {
       throw loomError('CONFLICT', `the last change to the graph is not batch "${options.ifAfter}"; nothing was written`);
     }
-    const part = <T>(name: string, write: () => T): T => {
-      try {
-        return write();
-      } catch (e) {
-        const err = e as { code: Parameters<typeof loomError>[0]; message: string };
-        throw loomError(err.code, `${name}: ${err.message}`);
-      }
-    };
     const before = this.state;
     this.state = fork(before);
     try {
-      batch.deleteEdges.forEach((selector, i) => part(`deleteEdges[${i}]`, () => this.deleteEdges(selector)));
-      if (batch.insertNodes.length > 0) part('insertNodes', () => this.insertNodes(batch.insertNodes));
-      batch.updateNodes.forEach(({ id, patch }, i) => part(`updateNodes[${i}]`, () => this.updateNode(id, patch)));
-      if (batch.insertEdges.length > 0) part('insertEdges', () => this.insertEdges(batch.insertEdges));
-      if (batch.addEdgeWeights.length > 0) part('addEdgeWeights', () => this.addEdgeWeights(batch.addEdgeWeights));
-      if (batch.insertEmbeddings.length > 0) part('insertEmbeddings', () => this.insertEmbeddings(batch.insertEmbeddings));
-      const result: StorageBatchResult = { pushed: [], leased: [], changeSequence: 0 };
-      if (batch.queue) {
-        const { name, push, ack, lease } = batch.queue;
-        const queue = `queue "${name}"`;
-        if (push.length > 0) result.pushed = part(queue, () => this.queuePush(name, push));
-        if (ack) part(queue, () => this.queueAck(name, ack.holder, ack.seqs));
-        if (lease) result.leased = part(queue, () => this.queueLease(name, lease.holder, lease.max, lease.leaseMs));
-      }
-      result.changeSequence = this.state.changes;
+      const result = { ...applyWriteBatch(this, batch), changeSequence: this.state.changes };
       if (options.tag !== undefined) this.state.lastBatch = { tag: options.tag, changes: this.state.changes };
       return result;
     } catch (e) {

@@ -80,14 +80,13 @@ pub struct BatchOutcome {
     pub change_sequence: u64,
 }
 
-/// Prefixes an error with the part of the batch it came from. A full map
-/// passes unchanged, so the caller can grow it and run the batch again.
+/// Prefixes an error with the part of the batch it came from.
 fn within(part: &str, e: Error) -> Error {
-    if e.is_map_full() {
-        return e;
-    }
     Error::new(e.code, format!("{part}: {}", e.message))
 }
+
+/// Runs of a batch that outgrows the map: each grows it (doubling) as its transaction ends.
+const MAP_ATTEMPTS: u32 = 3;
 
 impl Database {
     /// The change-log sequence of the last committed node, edge or
@@ -105,9 +104,9 @@ impl Database {
             tx.end_savepoint(outcome.is_ok())?;
             return outcome;
         }
-        // A batch that outgrew the map is undone and the map grows as the
-        // transaction ends; the second run fits.
-        let mut attempt = 0;
+        // A batch that outgrew the map is undone, and the map doubles as the
+        // transaction ends: run it again in the larger map.
+        let mut attempt = 1;
         loop {
             let writer = self.lock_writer()?;
             let (tx, in_tx) = self.begin_with(writer, durability.unwrap_or(self.durability()))?;
@@ -115,9 +114,11 @@ impl Database {
             if result.is_err() && tx.is_open() {
                 tx.rollback()?;
             }
-            attempt += 1;
             match result {
-                Err(_) if attempt == 1 && tx.grew_map() => continue,
+                Err(_) if tx.grew_map() && attempt < MAP_ATTEMPTS => attempt += 1,
+                Err(e) if tx.grew_map() => {
+                    return Err(Error::new(Code::Io, format!("the batch did not fit in the database map after it grew {attempt} times ({}); write it in parts", e.message)))
+                }
                 other => return other,
             }
         }
@@ -295,6 +296,17 @@ mod tests {
         assert!(err.message.starts_with("insertEdges: edges[0]"), "{err}");
         assert!(db.get_node("a").unwrap().is_none());
         assert_eq!(db.queue_stats("q").unwrap().pending, 1, "the ack was undone too");
+    }
+
+    #[test]
+    fn a_batch_that_outgrows_the_map_runs_again_in_a_larger_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions { map_size: Some(1 << 20), ..OpenOptions::default() }).unwrap();
+        let filler = "x".repeat(400);
+        let nodes = (0..4000).map(|i| NewNode { id: format!("n{i}"), node_type: "P".into(), properties: format!(r#"{{"text":"{filler}"}}"#) }).collect();
+        db.write_batch(&WriteBatch { insert_nodes: nodes, ..WriteBatch::default() }, None, 1).unwrap();
+        assert_eq!(db.stats().unwrap().nodes, 4000);
+        assert!(db.verify().unwrap().ok);
     }
 
     #[test]

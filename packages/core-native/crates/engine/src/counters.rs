@@ -87,7 +87,10 @@ pub(crate) fn resolve(txn: &RoTxn, t: &Tables, key: u64, edge: &mut Edge) -> Res
     if is_marker(edge.weight) {
         match get(txn, t, &edge.id)? {
             Some(counter) if counter.key == key => edge.weight = counter.weight,
-            _ => return Err(Error::corruption(format!("counter edge \"{}\" has no weight entry", edge.id))),
+            Some(counter) => {
+                return Err(Error::corruption(format!("the weight entry of counter edge \"{}\" names edge #{} instead", edge.id, counter.key)))
+            }
+            None => return Err(Error::corruption(format!("counter edge \"{}\" has no weight entry", edge.id))),
         }
     }
     Ok(())
@@ -159,6 +162,8 @@ pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> 
 
 /// Format 3 kept entries under the edge's 8-byte key, holding `weight ‖
 /// identity`: moves each to its slot with the key added (the upgrade to 4).
+/// An entry whose edge is gone belonged to nothing (format 3's `verify`
+/// reported it) and is dropped.
 pub(crate) fn rekey_format_3(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
     let mut old = Vec::new();
     for entry in t.edge_weights.iter(txn)? {
@@ -169,9 +174,11 @@ pub(crate) fn rekey_format_3(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
         }
     }
     for &(key, weight, identity) in &old {
-        let edge = read_edge_record(txn, t, key)?;
         t.edge_weights.delete(txn, &u64_key(key))?;
-        put(txn, t, &edge.id, Counter { weight, identity, key })?;
+        if t.edges.get(txn, &u64_key(key))?.is_some() {
+            let edge = read_edge_record(txn, t, key)?;
+            put(txn, t, &edge.id, Counter { weight, identity, key })?;
+        }
     }
     Ok(old.len() as u64)
 }
