@@ -226,8 +226,7 @@ struct BatchNode {
 fn insert_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let items: Vec<BatchNode> = json(&mut cx, 1, "nodes")?;
-    let nodes: Vec<NewNode> =
-        items.into_iter().map(|n| NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() }).collect();
+    let nodes: Vec<NewNode> = items.into_iter().map(BatchNode::into_node).collect();
     let run_async = is_async(&mut cx);
     settle(&mut cx, run_async, move || db.insert_nodes(&nodes, loomdb_engine::now_ms()))
 }
@@ -283,10 +282,7 @@ struct BatchEdge {
 /// Argument `i`: a JSON array of `{ id, type, from, to, properties, weight }`.
 fn edge_batch(cx: &mut FunctionContext, i: usize) -> NeonResult<Vec<NewEdge>> {
     let items: Vec<BatchEdge> = json(cx, i, "edges")?;
-    Ok(items
-        .into_iter()
-        .map(BatchEdge::into_edge)
-        .collect())
+    Ok(items.into_iter().map(BatchEdge::into_edge).collect())
 }
 
 fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -304,6 +300,21 @@ fn add_edge_weights(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.add_edge_weights(&edges, loomdb_engine::now_ms()))
 }
 
+/// Cuts `flat` into consecutive vectors of `lengths`, which must add up to its length.
+fn split_vectors(flat: &[f32], lengths: &[usize]) -> Result<Vec<Vec<f32>>, Error> {
+    if lengths.iter().sum::<usize>() != flat.len() {
+        return Err(Error::invalid("embedding lengths disagree with the vectors"));
+    }
+    let mut offset = 0;
+    Ok(lengths
+        .iter()
+        .map(|&len| {
+            offset += len;
+            flat[offset - len..offset].to_vec()
+        })
+        .collect())
+}
+
 /// `nodeIds`: JSON array; `spaces`: JSON array; `vectors`: one Float32Array, concatenated.
 fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
@@ -311,20 +322,14 @@ fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
     let spaces: Vec<String> = json(&mut cx, 2, "spaces")?;
     let flat = vector(&mut cx, 3)?;
     let lengths: Vec<usize> = json(&mut cx, 4, "lengths")?;
-    if nodes.len() != spaces.len() || nodes.len() != lengths.len() || lengths.iter().sum::<usize>() != flat.len() {
+    if nodes.len() != spaces.len() || nodes.len() != lengths.len() {
         return throw(&mut cx, Error::invalid("embedding batch parts disagree in length"));
     }
-    let mut offset = 0;
-    let items: Vec<(String, String, Vec<f32>)> = nodes
-        .into_iter()
-        .zip(spaces)
-        .zip(lengths)
-        .map(|((n, s), len)| {
-            let v = flat[offset..offset + len].to_vec();
-            offset += len;
-            (n, s, v)
-        })
-        .collect();
+    let vectors = match split_vectors(&flat, &lengths) {
+        Ok(v) => v,
+        Err(e) => return throw(&mut cx, e),
+    };
+    let items: Vec<(String, String, Vec<f32>)> = nodes.into_iter().zip(spaces).zip(vectors).map(|((n, s), v)| (n, s, v)).collect();
     let run_async = is_async(&mut cx);
     settle(&mut cx, run_async, move || db.insert_embeddings(&items))
 }
@@ -398,6 +403,12 @@ struct BatchLease {
     lease_ms: u64,
 }
 
+impl BatchNode {
+    fn into_node(self) -> NewNode {
+        NewNode { id: self.id, node_type: self.node_type, properties: self.properties.get().to_owned() }
+    }
+}
+
 impl BatchEdge {
     fn into_edge(self) -> NewEdge {
         NewEdge { id: self.id, edge_type: self.edge_type, from: self.from, to: self.to, properties: self.properties.get().to_owned(), weight: self.weight }
@@ -411,28 +422,21 @@ fn write_batch(mut cx: FunctionContext) -> JsResult<JsValue> {
     let b: BatchJson = json(&mut cx, 1, "batch")?;
     let flat = vector(&mut cx, 2)?;
     let durability: Option<Durability> = json(&mut cx, 3, "durability")?;
-    if b.insert_embeddings.iter().map(|e| e.length).sum::<usize>() != flat.len() {
-        return throw(&mut cx, Error::invalid("the batch's embedding lengths disagree with its vectors"));
-    }
-    let mut offset = 0;
+    let lengths: Vec<usize> = b.insert_embeddings.iter().map(|e| e.length).collect();
+    let vectors = match split_vectors(&flat, &lengths) {
+        Ok(v) => v,
+        Err(e) => return throw(&mut cx, e),
+    };
     let batch = WriteBatch {
         if_change_sequence: b.if_change_sequence,
         if_after: b.if_after,
         tag: b.tag,
         delete_edges: b.delete_edges,
-        insert_nodes: b.insert_nodes.into_iter().map(|n| NewNode { id: n.id, node_type: n.node_type, properties: n.properties.get().to_owned() }).collect(),
+        insert_nodes: b.insert_nodes.into_iter().map(BatchNode::into_node).collect(),
         update_nodes: b.update_nodes.into_iter().map(|p| (p.id, p.properties.get().to_owned())).collect(),
         insert_edges: b.insert_edges.into_iter().map(BatchEdge::into_edge).collect(),
         add_edge_weights: b.add_edge_weights.into_iter().map(BatchEdge::into_edge).collect(),
-        insert_embeddings: b
-            .insert_embeddings
-            .into_iter()
-            .map(|e| {
-                let v = flat[offset..offset + e.length].to_vec();
-                offset += e.length;
-                (e.node_id, e.space, v)
-            })
-            .collect(),
+        insert_embeddings: b.insert_embeddings.into_iter().zip(vectors).map(|(e, v)| (e.node_id, e.space, v)).collect(),
         queue: b.queue.map(|q| QueueSteps {
             name: q.name,
             push: q.push,

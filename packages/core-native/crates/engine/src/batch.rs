@@ -22,15 +22,14 @@
 //!   ended on the calling thread (any thread: the binding runs it on the
 //!   libuv pool); inside one it is a savepoint of it.
 
-use crate::database::{Database, Durability, EdgeSelector, NewEdge, NewNode};
+use crate::codec::{Reader, Writer};
+use crate::database::{get_meta, in_batch, put_meta, within, Database, Durability, EdgeSelector, NewEdge, NewNode};
 use crate::error::{Code, Error, Result};
 use crate::queue::{LeasedItem, QueueItem};
-use crate::codec::{Reader, Writer};
-use crate::database::{get_meta, put_meta};
 use crate::writing::committed_change_seq;
+use serde::Serialize;
 
 const META_LAST_BATCH: &[u8] = b"last_batch";
-use serde::Serialize;
 
 /// What one [`Database::write_batch`] call writes.
 #[derive(Debug, Clone, Default)]
@@ -78,11 +77,6 @@ pub struct BatchOutcome {
     /// The committed change sequence after the batch.
     #[serde(rename = "changeSequence")]
     pub change_sequence: u64,
-}
-
-/// Prefixes an error with the part of the batch it came from.
-fn within(part: &str, e: Error) -> Error {
-    Error::new(e.code, format!("{part}: {}", e.message))
 }
 
 /// Runs of a batch that outgrows the map: each grows it (doubling) as its transaction ends.
@@ -140,13 +134,13 @@ impl Database {
             }
         }
         for (i, selector) in batch.delete_edges.iter().enumerate() {
-            self.delete_edges(selector).map_err(|e| within(&format!("deleteEdges[{i}]"), e))?;
+            self.delete_edges(selector).map_err(|e| in_batch("deleteEdges", i, e))?;
         }
         if !batch.insert_nodes.is_empty() {
             self.insert_nodes(&batch.insert_nodes, now).map_err(|e| within("insertNodes", e))?;
         }
         for (i, (id, patch)) in batch.update_nodes.iter().enumerate() {
-            self.update_node(id, patch, now).map_err(|e| within(&format!("updateNodes[{i}]"), e))?;
+            self.update_node(id, patch, now).map_err(|e| in_batch("updateNodes", i, e))?;
         }
         if !batch.insert_edges.is_empty() {
             self.insert_edges(&batch.insert_edges, now).map_err(|e| within("insertEdges", e))?;

@@ -31,62 +31,48 @@ use std::time::Duration;
 
 pub type Table = Database<Bytes, Bytes>;
 
-/// The named LMDB databases of one environment.
-pub struct Tables {
-    pub meta: Table,
-    pub node_ids: Table,
-    pub edge_ids: Table,
-    pub nodes: Table,
-    pub edges: Table,
-    pub out_adj: Table,
-    pub in_adj: Table,
-    pub node_types: Table,
-    pub embeddings: Table,
-    pub changes: Table,
-    pub prop_index: Table,
+/// Declares [`Tables`] in one list: each field is the LMDB database of the
+/// same name, so the struct, the names and the opening cannot disagree.
+macro_rules! tables {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// The named LMDB databases of one environment.
+        pub struct Tables {
+            $($(#[$doc])* pub $name: Table,)*
+        }
+
+        const TABLE_COUNT: usize = [$(stringify!($name)),*].len();
+
+        impl Tables {
+            /// Every table with its name, in declaration order.
+            pub fn named(&self) -> [(&'static str, Table); TABLE_COUNT] {
+                [$((stringify!($name), self.$name)),*]
+            }
+
+            /// Opens every table, creating the missing ones.
+            fn create(env: &Env, wtxn: &mut RwTxn) -> Result<Tables> {
+                Ok(Tables { $($name: env.create_database(wtxn, Some(stringify!($name)))?,)* })
+            }
+        }
+    };
+}
+
+tables!(
+    meta,
+    node_ids,
+    edge_ids,
+    nodes,
+    edges,
+    out_adj,
+    in_adj,
+    node_types,
+    embeddings,
+    changes,
+    prop_index,
     /// Durable queues (see `queue`).
-    pub queues: Table,
+    queues,
     /// Weights of counter edges (see `counters`).
-    pub edge_weights: Table,
-}
-
-const TABLE_NAMES: [&str; 13] = [
-    "meta",
-    "node_ids",
-    "edge_ids",
-    "nodes",
-    "edges",
-    "out_adj",
-    "in_adj",
-    "node_types",
-    "embeddings",
-    "changes",
-    "prop_index",
-    "queues",
-    "edge_weights",
-];
-
-impl Tables {
-    /// Every table with its name, in [`TABLE_NAMES`] order.
-    pub fn named(&self) -> [(&'static str, Table); TABLE_NAMES.len()] {
-        let t = [
-            self.meta,
-            self.node_ids,
-            self.edge_ids,
-            self.nodes,
-            self.edges,
-            self.out_adj,
-            self.in_adj,
-            self.node_types,
-            self.embeddings,
-            self.changes,
-            self.prop_index,
-            self.queues,
-            self.edge_weights,
-        ];
-        std::array::from_fn(|i| (TABLE_NAMES[i], t[i]))
-    }
-}
+    edge_weights,
+);
 
 /// An open environment and its tables.
 pub struct Live {
@@ -447,24 +433,8 @@ fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Res
     // Reader slots left by processes that died (kill -9) would pin old pages forever.
     env.clear_stale_readers()?;
     let mut wtxn = env.write_txn()?;
-    let mut open = |name: &str| -> Result<Table> { Ok(env.create_database(&mut wtxn, Some(name))?) };
-    let t: Vec<Table> = TABLE_NAMES.iter().map(|n| open(n)).collect::<Result<_>>()?;
+    let tables = Tables::create(&env, &mut wtxn)?;
     wtxn.commit()?;
-    let tables = Tables {
-        meta: t[0],
-        node_ids: t[1],
-        edge_ids: t[2],
-        nodes: t[3],
-        edges: t[4],
-        out_adj: t[5],
-        in_adj: t[6],
-        node_types: t[7],
-        embeddings: t[8],
-        changes: t[9],
-        prop_index: t[10],
-        queues: t[11],
-        edge_weights: t[12],
-    };
     Ok(Live { env, tables })
 }
 
