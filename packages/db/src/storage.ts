@@ -17,6 +17,7 @@ import type {
   ExportedRecord,
 } from './types.js';
 import type { PreparedEdge, PreparedNode } from './validate.js';
+import type { LeaseOptions } from './queue.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
 
 /**
@@ -111,7 +112,7 @@ export interface PreparedWriteBatch {
     name: string;
     push: QueueItemInput[];
     ack?: { holder: string; seqs: number[] };
-    lease?: { holder: string; max: number; leaseMs: number };
+    lease?: LeaseOptions;
   };
 }
 

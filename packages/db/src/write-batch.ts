@@ -1,14 +1,9 @@
 import { invalid, LoomError, loomError, toLoomError } from './errors.js';
-import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName } from './queue.js';
+import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName, type LeaseOptions } from './queue.js';
 import type { LeasedQueueItem, PreparedWriteBatch, QueueItemInput, StorageBatchResult, StorageOperations } from './storage.js';
 import type { EdgeInput, EdgeSelector, EmbeddingInput, NodeInput } from './types.js';
 import { prepareEdgeSelector } from './walk.js';
 import { checkId, describe, prepareEdge, prepareNode, preparePatch, requireObject } from './validate.js';
-
-/** Rejects keys of `value` other than `known`, naming `what`. */
-function onlyKeys(what: string, value: object, known: readonly string[]): void {
-  for (const key of Object.keys(value)) if (!known.includes(key)) throw invalid(`${what}.${key} is not a field of ${what} (${known.join(', ')})`);
-}
 import { prepareCounterEdges, prepareEmbeddingBatch } from './operations.js';
 
 /**
@@ -31,7 +26,7 @@ export interface WriteBatch {
     name: string;
     push?: QueueItemInput[];
     ack?: { holder: string; seqs: number[] };
-    lease?: { holder: string; max: number; leaseMs: number };
+    lease?: LeaseOptions;
   };
 }
 
@@ -56,7 +51,7 @@ export interface WriteBatchOptions {
   durability?: 'immediate' | 'relaxed';
 }
 
-/** The writes of a batch on a backend without `capabilities.writeBatch` have no change sequence. */
+/** What a committed write batch reports. */
 export interface WriteBatchResult {
   /** Ids of `insertNodes`, in order (generated where absent). */
   nodeIds: string[];
@@ -76,14 +71,19 @@ export interface WriteBatchResult {
 export const noWriteBatches = (): LoomError =>
   loomError('UNSUPPORTED', 'this storage backend has no write batches (capabilities.writeBatch is false): no change sequence, conditions or tags');
 
-/** Runs a batch part, naming it in what it throws. */
-function part<T>(name: string, write: () => T): T {
+/** Runs `fn` for the batch part `what`, naming that part in what it throws. */
+function within<T>(what: string, fn: () => T): T {
   try {
-    return write();
+    return fn();
   } catch (e) {
     const err = toLoomError(e);
-    throw loomError(err.code, `${name}: ${err.message}`);
+    throw loomError(err.code, `${what}: ${err.message}`);
   }
+}
+
+/** Rejects keys of `value` other than `known`, naming `what`. */
+function onlyKeys(what: string, value: object, known: readonly string[]): void {
+  for (const key of Object.keys(value)) if (!known.includes(key)) throw invalid(`${what}.${key} is not a field of ${what} (${known.join(', ')})`);
 }
 
 /**
@@ -92,20 +92,20 @@ function part<T>(name: string, write: () => T): T {
  * that keep their own atomicity (a savepoint, a copy) around it.
  */
 export function applyWriteBatch(ops: StorageOperations, batch: PreparedWriteBatch): Pick<StorageBatchResult, 'pushed' | 'leased'> {
-  batch.deleteEdges.forEach((selector, i) => part(`deleteEdges[${i}]`, () => ops.deleteEdges(selector)));
-  if (batch.insertNodes.length > 0) part('insertNodes', () => ops.insertNodes(batch.insertNodes));
-  batch.updateNodes.forEach(({ id, patch }, i) => part(`updateNodes[${i}]`, () => ops.updateNode(id, patch)));
-  if (batch.insertEdges.length > 0) part('insertEdges', () => ops.insertEdges(batch.insertEdges));
-  if (batch.addEdgeWeights.length > 0) part('addEdgeWeights', () => ops.addEdgeWeights(batch.addEdgeWeights));
-  if (batch.insertEmbeddings.length > 0) part('insertEmbeddings', () => ops.insertEmbeddings(batch.insertEmbeddings));
+  batch.deleteEdges.forEach((selector, i) => within(`deleteEdges[${i}]`, () => ops.deleteEdges(selector)));
+  if (batch.insertNodes.length > 0) within('insertNodes', () => ops.insertNodes(batch.insertNodes));
+  batch.updateNodes.forEach(({ id, patch }, i) => within(`updateNodes[${i}]`, () => ops.updateNode(id, patch)));
+  if (batch.insertEdges.length > 0) within('insertEdges', () => ops.insertEdges(batch.insertEdges));
+  if (batch.addEdgeWeights.length > 0) within('addEdgeWeights', () => ops.addEdgeWeights(batch.addEdgeWeights));
+  if (batch.insertEmbeddings.length > 0) within('insertEmbeddings', () => ops.insertEmbeddings(batch.insertEmbeddings));
   const result: Pick<StorageBatchResult, 'pushed' | 'leased'> = { pushed: [], leased: [] };
   if (batch.queue) {
     const { name, push, ack, lease } = batch.queue;
     const queue = `queue "${name}"`;
     if (!ops.queuePush || !ops.queueAck || !ops.queueLease) throw loomError('UNSUPPORTED', `${queue}: this storage backend has no durable queues (capabilities.durableQueue)`);
-    if (push.length > 0) result.pushed = part(queue, () => ops.queuePush!(name, push));
-    if (ack) part(queue, () => ops.queueAck!(name, ack.holder, ack.seqs));
-    if (lease) result.leased = part(queue, () => ops.queueLease!(name, lease.holder, lease.max, lease.leaseMs));
+    if (push.length > 0) result.pushed = within(queue, () => ops.queuePush!(name, push));
+    if (ack) within(queue, () => ops.queueAck!(name, ack.holder, ack.seqs));
+    if (lease) result.leased = within(queue, () => ops.queueLease!(name, lease.holder, lease.max, lease.leaseMs));
   }
   return result;
 }
@@ -115,16 +115,6 @@ const list = (what: string, value: unknown): unknown[] => {
   if (!Array.isArray(value)) throw invalid(`${what} must be an array, got ${describe(value)}`);
   return value;
 };
-
-/** Runs a validator whose messages name its own argument, naming the batch part instead. */
-function within<T>(what: string, prepare: () => T): T {
-  try {
-    return prepare();
-  } catch (e) {
-    if (LoomError.is(e)) throw loomError(e.code, `${what}: ${e.message}`);
-    throw e;
-  }
-}
 
 export function prepareWriteBatch(batch: unknown, options: unknown): { batch: PreparedWriteBatch; options: WriteBatchOptions } {
   const b = requireObject('batch', batch) as WriteBatch;

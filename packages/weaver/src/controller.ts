@@ -93,9 +93,6 @@ function asLoomError(e: unknown): LoomError {
   return new LoomError('INTERNAL', message, { cause: e });
 }
 
-/** A batch committed as planned. */
-type Landed = true;
-
 /** A batch's writes, the name it commits under, and (planned on the committed graph alone) the change sequence it read. */
 interface Plan {
   writes: WriteBatch;
@@ -152,7 +149,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #writeBatches = false;
   /** The batch committing off the JS thread, if any, and what it will have written (for planning the next one meanwhile). */
   #inflight: {
-    landed: Promise<Landed | null>;
+    /** True once it committed as planned; false when it fell back to a transaction. */
+    landed: Promise<boolean>;
     pending: Pending;
     tag: string;
     /** Sent on condition of a batch before it that did not land: it will not either. */
@@ -444,10 +442,10 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   }
 
   /**
-   * Waits for the batch in flight: what it committed, `null` when it did
-   * not land as planned, `undefined` when none was in flight.
+   * Waits for the batch in flight: whether it committed as planned
+   * (`undefined` when none was in flight).
    */
-  async #settle(): Promise<Landed | null | undefined> {
+  async #settle(): Promise<boolean | undefined> {
     const inflight = this.#inflight;
     if (!inflight) return undefined;
     this.#inflight = null;
@@ -570,7 +568,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
 
   /**
    * Commits a plan off the JS thread on `condition`. On any failure it
-   * falls back to #attempt (and resolves null), after `before` (the batch
+   * falls back to #attempt (and resolves false), after `before` (the batch
    * it was sent behind) has settled, so batches still land in order.
    */
   async #commitInBackground(
@@ -578,9 +576,9 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     prepared: PreparedEvent[],
     plan: Plan,
     condition: Pick<WriteBatchOptions, 'ifAfter' | 'ifChangeSequence'>,
-    before: Promise<Landed | null> | null,
+    before: Promise<boolean> | null,
     started: number,
-  ): Promise<Landed | null> {
+  ): Promise<boolean> {
     const batches = this.#leaseWanted();
     this.#leasing += batches;
     const queue = { name: this.#options.queue, ack: { holder: this.holder, seqs: items.map((i) => i.seq) }, ...(batches > 0 ? { lease: this.#leaseOptions(batches) } : {}) };
@@ -594,7 +592,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       this.#leasing -= batches;
       await before;
       await this.#attempt(items, prepared);
-      return null;
+      return false;
     }
     this.#leasing -= batches;
     plan.remember();

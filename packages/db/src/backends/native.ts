@@ -44,20 +44,24 @@ import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeF
 type NodePage = { items: Node[]; next: Position | null };
 type EdgePage = { items: Edge[]; next: Position | null };
 
-/** Embedding batches cross as one Float32Array plus per-item lengths. */
-function flatten(items: Array<{ nodeId: string; space: string; vector: Float32Array }>) {
+/** The items' vectors end to end in one Float32Array. */
+function concatVectors(items: ReadonlyArray<{ vector: Float32Array }>): Float32Array {
   const flat = new Float32Array(items.reduce((n, i) => n + i.vector.length, 0));
   let offset = 0;
   for (const { vector } of items) {
     flat.set(vector, offset);
     offset += vector.length;
   }
-  return [JSON.stringify(items.map((i) => i.nodeId)), JSON.stringify(items.map((i) => i.space)), flat, JSON.stringify(items.map((i) => i.vector.length))] as const;
+  return flat;
+}
+
+/** Embedding batches cross as one Float32Array plus per-item lengths. */
+function flatten(items: Array<{ nodeId: string; space: string; vector: Float32Array }>) {
+  return [JSON.stringify(items.map((i) => i.nodeId)), JSON.stringify(items.map((i) => i.space)), concatVectors(items), JSON.stringify(items.map((i) => i.vector.length))] as const;
 }
 
 /** A write batch crosses as JSON plus its embeddings' floats in one Float32Array. */
 function batchArgs(batch: PreparedWriteBatch, options: StorageBatchOptions) {
-  const [, , flat] = flatten(batch.insertEmbeddings);
   const json = JSON.stringify({
     ifChangeSequence: options.ifChangeSequence,
     ifAfter: options.ifAfter,
@@ -70,7 +74,7 @@ function batchArgs(batch: PreparedWriteBatch, options: StorageBatchOptions) {
     insertEmbeddings: batch.insertEmbeddings.map((e) => ({ nodeId: e.nodeId, space: e.space, length: e.vector.length })),
     queue: batch.queue,
   });
-  return [json, flat, JSON.stringify(options.durability ?? null)] as const;
+  return [json, concatVectors(batch.insertEmbeddings), JSON.stringify(options.durability ?? null)] as const;
 }
 
 /** Engine errors carry their code; give them the LoomError class on the way out. */
