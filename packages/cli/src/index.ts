@@ -13,6 +13,7 @@ import { runDemo } from './demo/run-demo.js';
 import * as maintenance from './commands/maintenance.js';
 import * as records from './commands/records.js';
 import type { ProgramIO } from './output.js';
+import { version } from '../package.json';
 
 export type { ProgramIO } from './output.js';
 export { parseWhere, EXPORT_VERSION } from './commands/records.js';
@@ -33,6 +34,7 @@ const PATH_HELP = 'database directory (default: $LOOMDB_PATH, else the per-user 
 export function createProgram(io: ProgramIO = { out: (line) => console.log(line) }): Command {
   const program = new Command('loomdb')
     .description('LoomDB: an embedded graph + vector memory for AI assistants')
+    .version(version, '-V, --version', 'print the version of @loomdb/cli')
     .showHelpAfterError()
     .exitOverride()
     .addHelpText('after', '\nExit status: 0 ok, 1 the operation failed (error [CODE]: message), 2 bad usage, 3 verify found damage.');

@@ -100,6 +100,18 @@ describe('loomdb', () => {
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
   });
 
+  it('demo leaves a database that text queries work on (its space records the hashing embedder)', async () => {
+    const path = demoDb('text-after-demo');
+    const db = EmbeddedDB.open(path, { readOnly: true });
+    try {
+      expect(db.stats().spaces).toMatchObject([{ name: 'default', dimensions: 384, embedder: 'hashing' }]);
+      const { items } = await query(db).type('Message').similarTo('espresso tastes sour', { k: 1 }).execute();
+      expect(items[0]?.node.properties.content).toContain('espresso tastes sour');
+    } finally {
+      db.close();
+    }
+  });
+
   it('metrics prints real storage figures, as text, JSON and Prometheus', () => {
     const path = demoDb('metrics');
     const json = JSON.parse(loomdb('metrics', '--path', path, '--json').out);
@@ -174,22 +186,33 @@ describe('loomdb', () => {
     expect(loomdb('restore', join(dir, 'no-backup'), '--path', join(dir, 'r2')).err).toMatch(/^error \[NOT_FOUND\]/);
   });
 
-  it('verify exits 3 and lists problems for a damaged database', () => {
-    const path = demoDb('damaged');
-    const data = join(path, 'data.mdb');
-    const bytes = readFileSync(data);
-    // Damage a record payload in every page: checksums catch it.
-    for (let page = 2; page * 4096 < bytes.length; page++) bytes[page * 4096 + 4000] ^= 0xff;
-    writeFileSync(data, bytes);
-    const r = loomdb('verify', '--path', path, '--json');
-    if (r.code === 1) {
-      expect(r.err).toMatch(/^error \[CORRUPTION\]/);
-    } else {
+  it('verify exits 3 and lists problems for a damaged database: damaged records and damaged page structure', () => {
+    const damage = (name: string, at: (page: number) => number) => {
+      const path = demoDb(name);
+      const data = join(path, 'data.mdb');
+      const bytes = readFileSync(data);
+      for (let page = 2; page * 4096 < bytes.length; page++) bytes[at(page)] ^= 0xff;
+      writeFileSync(data, bytes);
+      return path;
+    };
+    // A record payload in every page (checksums catch it), then every page header (the page walk on open catches it).
+    for (const path of [damage('damaged-records', (page) => page * 4096 + 4000), damage('damaged-pages', (page) => page * 4096 + 10)]) {
+      const r = loomdb('verify', '--path', path, '--json');
+      expect(r.err).toBe('');
       expect(r.code).toBe(3);
       const report = JSON.parse(r.out);
       expect(report.ok).toBe(false);
       expect(report.errors.length).toBeGreaterThan(0);
+      const text = loomdb('verify', '--path', path);
+      expect(text.code).toBe(3);
+      expect(text.out).toMatch(/damaged .*: \d+ problems?/);
     }
+  });
+
+  it('--version prints the package version', () => {
+    const r = loomdb('--version');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version);
   });
 
   it('compact shrinks a database; export and import round-trip it losslessly', () => {

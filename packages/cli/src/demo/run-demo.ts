@@ -1,5 +1,6 @@
-import { EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
+import { EmbeddedDB, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
 import { query as converged } from '@loomdb/query';
+import { MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -11,7 +12,8 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
-const DEMO_SPACE = { default: { dimensions: HASHING_DIMENSIONS, metric: 'cosine' as const } };
+/** The memory vocabulary's message space, embedder included, so text search works on the database afterwards (weaver, `loomdb query`). */
+const DEMO_SPACE = { [MESSAGE_SPACE]: MESSAGE_SPACE_SPEC };
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 /**
