@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import hnswlib from 'hnswlib-node';
 import { EmbeddedDB, type Node } from '@loomdb/db';
 import { MemoryQueries, query } from '@loomdb/query';
-import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, NodeTypes } from '@loomdb/query/memory';
+import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { compare, measureInterleaved, removeScratch, scratchDir, type Measurement, type SuiteResult } from '../harness.js';
 import { seededRandom as random } from '@loomdb/db/testing/data';
 
@@ -70,7 +70,7 @@ function loadLoom(path: string, data: Data): { db: EmbeddedDB; seconds: number; 
   let edges = 0;
   const seconds = timed(() => {
     db.insertNodesBatch(Array.from({ length: CONVERSATIONS }, (_, c) => ({ id: cid(c), type: NodeTypes.Conversation, properties: { title: `conversation ${c}`, source: 'bench' } })));
-    db.insertNodesBatch(Array.from({ length: ENTITIES }, (_, e) => ({ id: eid(e), type: NodeTypes.Entity, properties: { name: `Entity ${e}`, kind: 'topic', key: `topic:entity ${e}` } })));
+    db.insertNodesBatch(Array.from({ length: ENTITIES }, (_, e) => ({ id: eid(e), type: NodeTypes.Entity, properties: { name: `Entity ${e}`, kind: 'topic', key: `topic:entity ${e}`, normalizedName: normalizeEntityName(`Entity ${e}`) } })));
     const CHUNK = 25_000;
     for (let s = 0; s < MESSAGES; s += CHUNK) {
       const nodes = [];

@@ -1,7 +1,7 @@
-import { LoomError, type Embedder, type Node } from '@loomdb/db';
+import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type Node } from '@loomdb/db';
 import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
 import type { QueryItem } from './executor.js';
-import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from './memory.js';
+import { EdgeTypes, MESSAGE_SPACE, NodeTypes, normalizeEntityName } from './memory.js';
 import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
 export interface MemoryQueriesOptions {
@@ -56,9 +56,12 @@ export interface ChatHistoryOptions {
   order?: 'asc' | 'desc';
 }
 
-function count(what: string, value: unknown, fallback: number, min: number): number {
+/** An option counting something, checked here so a bad value is named as the caller wrote it (`options.k`), not as a plan field. */
+function count(what: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || (value as number) < min) throw new LoomError('INVALID_ARGUMENT', `${what} must be an integer of at least ${min}, got ${String(value)}`);
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new LoomError('INVALID_ARGUMENT', `${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
   return value as number;
 }
 
@@ -76,9 +79,10 @@ function options<T extends object>(what: string, value: T | undefined, allowed: 
   return value;
 }
 
-/** A graph filter anchored at an entity given by id or by name. */
+/** A graph filter anchored at an entity given by id or by name (compared as {@link normalizeEntityName} does). */
 function entityAnchor(nameOrId: string, rest: Omit<PlanGraphFilter, 'anchors' | 'anchorMatch'>): PlanGraphFilter {
-  return { anchors: [nameOrId], anchorMatch: { types: [NodeTypes.Entity], where: [{ property: 'name', op: 'eq', value: nameOrId }] }, ...rest };
+  const where: PlanCondition[] = [{ property: 'normalizedName', op: 'eq', value: normalizeEntityName(nameOrId) }];
+  return { anchors: [nameOrId], anchorMatch: { types: [NodeTypes.Entity], where }, ...rest };
 }
 
 const time = (what: string, value: unknown): number => {
@@ -97,6 +101,11 @@ const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
  * query plan over the memory vocabulary (`@loomdb/query/memory`) —
  * `getConversationContext` reads the message, then runs one plan for the
  * conversation and one for the entities it mentions.
+ *
+ * One rule for absence, as on every read: a message, entity or
+ * conversation that does not exist gives an empty page, never an error.
+ * Entities are found by id or by name, compared after
+ * {@link normalizeEntityName} (so `'anna'` finds `Anna`).
  *
  * ```ts
  * const memory = new MemoryQueries(db);
@@ -140,7 +149,7 @@ export class MemoryQueries {
         types: [NodeTypes.Message],
         ...(where.length ? { where } : {}),
         ...(graph.length ? { graph } : {}),
-        similar: { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1), ...target },
+        similar: { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1, MAX_K), ...target },
       }),
     );
   }
@@ -148,7 +157,7 @@ export class MemoryQueries {
   /**
    * The message with up to `before` earlier and `after` later messages of
    * its conversation, in time order, then the entities they mention.
-   * `NOT_FOUND` when there is no such message.
+   * No such message: an empty page.
    */
   async getConversationContext(messageId: string, opts?: ConversationContextOptions): Promise<MemoryPage> {
     const o = options('options', opts, ['before', 'after', 'includeEntities']);
@@ -158,7 +167,7 @@ export class MemoryQueries {
       throw new LoomError('INVALID_ARGUMENT', `options.includeEntities must be a boolean, got ${typeof o.includeEntities}`);
     }
     const message: Node | null = await this.#db.getNode(text('messageId', messageId));
-    if (!message || message.type !== NodeTypes.Message) throw new LoomError('NOT_FOUND', `message "${messageId}" does not exist`);
+    if (!message || message.type !== NodeTypes.Message) return { items: [] };
     const conversationId = message.properties.conversationId;
     if (typeof conversationId !== 'string') throw new LoomError('INVALID_ARGUMENT', `message "${messageId}" has no conversationId`);
     const { items } = await this.#query({
@@ -183,7 +192,7 @@ export class MemoryQueries {
     return page(
       this.#query({
         ...(o.types === undefined ? {} : { types: o.types }),
-        graph: [entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1), negate: false })],
+        graph: [entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1, MAX_DEPTH), negate: false })],
         orderBy: { key: 'createdAt', direction: 'desc' },
         limit: count('options.k', o.k, 10, 1),
         ...(o.cursor === undefined ? {} : { after: o.cursor }),

@@ -76,6 +76,19 @@ export interface EntityProperties {
   kind: string;
   /** Normalised identity merging mentions: `` `${kind}:${normalised name}` ``. */
   key: string;
+  /** `normalizeEntityName(name)`: what a lookup by name matches, whatever its case or spacing. */
+  normalizedName: string;
+}
+
+/**
+ * How an entity's name is compared when it is looked up by name
+ * (`searchByEntity`, `findSimilarMemories({ entity })`): Unicode NFKC,
+ * lower-cased, runs of whitespace as one space, trimmed — so `'anna'`,
+ * `'Anna'` and `' ANNA '` find the same entity. Stored on each `Entity`
+ * as `normalizedName`.
+ */
+export function normalizeEntityName(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 /** The space holding message embeddings. */
@@ -90,5 +103,5 @@ export const MEMORY_INDEXES = [
   { type: NodeTypes.Message, property: 'timestamp' },
   { type: NodeTypes.Message, property: 'eventId' },
   { type: NodeTypes.Entity, property: 'key' },
-  { type: NodeTypes.Entity, property: 'name' },
+  { type: NodeTypes.Entity, property: 'normalizedName' },
 ] as const;

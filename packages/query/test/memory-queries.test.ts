@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDB, hashingEmbed, LoomError } from '@loomdb/db';
 import { MemoryQueries, type MemoryPage } from '@loomdb/query';
-import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes } from '@loomdb/query/memory';
+import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { failure } from './failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-memory-queries-'));
@@ -53,7 +53,7 @@ function seed(db: EmbeddedDB): Record<string, string> {
   for (const index of MEMORY_INDEXES) db.createIndex(index);
   const entityIds: Record<string, string> = {};
   for (const [name, kind] of Object.entries(KIND)) {
-    entityIds[name] = db.insertNode({ id: `ent-${name.toLowerCase().replace(/ /g, '-')}`, type: NodeTypes.Entity, properties: { name, kind, key: `${kind}:${name.toLowerCase()}` } }).id;
+    entityIds[name] = db.insertNode({ id: `ent-${name.toLowerCase().replace(/ /g, '-')}`, type: NodeTypes.Entity, properties: { name, kind, key: `${kind}:${name.toLowerCase()}`, normalizedName: normalizeEntityName(name) } }).id;
   }
   const coMentions = new Map<string, number>();
   // Conversations interleave in time; insertion order is not time order.
@@ -134,8 +134,9 @@ for (const storage of ['native', 'memory'] as const) {
       expect(ids(edge)).toEqual(['c-rust-0']);
       const whole = await memory.getConversationContext('c-food-1', { before: 9, after: 9 });
       expect(ids(whole).slice(0, 3)).toEqual(['c-food-0', 'c-food-1', 'c-food-2']);
-      expect((await failure(() => memory.getConversationContext('c-nope-1'))).code).toBe('NOT_FOUND');
-      expect((await failure(() => memory.getConversationContext('c-hike'))).code).toBe('NOT_FOUND');
+      // Absence is an empty page, as for an unknown entity or conversation.
+      expect(await memory.getConversationContext('c-nope-1')).toEqual({ items: [] });
+      expect(await memory.getConversationContext('c-hike')).toEqual({ items: [] });
     });
 
     it('searchByEntity: what is within hops of an entity, by name or id, newest first, paged', async () => {
@@ -153,6 +154,10 @@ for (const storage of ['native', 'memory'] as const) {
       const all = await memory.searchByEntity('Ada', { k: 50 });
       expect([...ids(first), ...ids(rest)]).toEqual(ids(all).slice(0, 4));
       expect((await memory.searchByEntity('Nobody')).items).toEqual([]);
+      // Names match whatever their case and spacing, in both memory queries that take an entity.
+      for (const spelling of ['grace', 'GRACE', ' Grace ']) expect(ids(await memory.searchByEntity(spelling, { k: 10, types: [NodeTypes.Message] })).sort()).toEqual(['c-hike-2', 'c-rust-0']);
+      expect(ids(await memory.searchByEntity('lake   como', { k: 10, types: [NodeTypes.Message] })).sort()).toEqual(['c-hike-0', 'c-hike-1']);
+      expect(ids(await memory.findSimilarMemories('ferry', { k: 10, entity: 'ada' })).sort()).toEqual(['c-food-0', 'c-food-2', 'c-hike-0', 'c-hike-1']);
     });
 
     it('getChatHistory: a conversation by timestamp, paged, either direction', async () => {
@@ -170,6 +175,8 @@ for (const storage of ['native', 'memory'] as const) {
     it('rejects bad arguments with INVALID_ARGUMENT naming them', async () => {
       const cases: Array<[() => Promise<unknown>, string]> = [
         [() => memory.findSimilarMemories('x', { k: 0 }), 'options.k'],
+        [() => memory.findSimilarMemories('x', { k: 1e9 }), 'options.k must be an integer from 1 to 100000, got 1000000000'],
+        [() => memory.searchByEntity('Ada', { hops: 1e9 }), 'options.hops'],
         [() => memory.findSimilarMemories('x', { kk: 1 } as never), 'options.kk'],
         [() => memory.findSimilarMemories('x', { conversationId: 5 } as never), 'options.conversationId'],
         [() => memory.findSimilarMemories(null as never), 'findSimilarMemories'],

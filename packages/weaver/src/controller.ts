@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
-import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
+import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createRuleExtractor, RULES_EXTRACTOR } from './extractor.js';
 import { LatencyHistogram, type WeaverStats } from './stats.js';
@@ -235,6 +235,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
       const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE);
       if (!space) db.createSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
       for (const index of MEMORY_INDEXES) db.createIndex(index);
+      backfillNormalizedNames(db);
       const embedderName = this.#options.embedder ?? space?.embedder ?? MESSAGE_SPACE_SPEC.embedder;
       this.#embedder = db.embedder(embedderName);
       const dimensions = space?.dimensions ?? MESSAGE_SPACE_SPEC.dimensions;
@@ -742,4 +743,17 @@ function checkEntities(value: unknown, eventId: string): ExtractedEntity[] {
     if (!seen.has(e.key)) seen.set(e.key, { name: e.name, kind: e.kind, key: e.key });
   });
   return [...seen.values()];
+}
+
+/**
+ * Gives entities written before lookups by name were normalised (or by
+ * hand) their `normalizedName`, in one commit, so `searchByEntity` finds
+ * them; a database where every entity has one costs a scan of the entities.
+ */
+function backfillNormalizedNames(db: EmbeddedDB): void {
+  const missing = [...db.iterateNodes({ type: NodeTypes.Entity })].filter((n) => typeof n.properties.normalizedName !== 'string');
+  if (missing.length === 0) return;
+  db.transaction((tx) => {
+    for (const n of missing) tx.updateNode(n.id, { properties: { normalizedName: normalizeEntityName(String(n.properties.name ?? '')) } });
+  });
 }

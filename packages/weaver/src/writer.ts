@@ -1,6 +1,6 @@
 import { LoomError, type DatabaseOperations, type EdgeInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction, type WriteBatch } from '@loomdb/db';
 import { v7 as uuidv7 } from 'uuid';
-import { EdgeTypes, MESSAGE_SPACE, NodeTypes } from '@loomdb/query/memory';
+import { EdgeTypes, MESSAGE_SPACE, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import type { ConversationEvent, EntityEvent, ForgetEvent, MessageEvent } from './events.js';
 
 /** An event ready to write: messages come with their entities and vector. */
@@ -350,7 +350,7 @@ export class MemoryWriter {
       if (ids.has(k)) continue;
       const { name, kind, key } = wanted.get(k) as ExtractedEntity;
       const id = uuidv7();
-      w.insertNodes.push({ id, type: NodeTypes.Entity, properties: { name, kind, key } });
+      w.insertNodes.push({ id, type: NodeTypes.Entity, properties: { name, kind, key, normalizedName: normalizeEntityName(name) } });
       ids.set(k, id);
     }
     for (const [k, id] of ids) p.next.entities.set(k, id);

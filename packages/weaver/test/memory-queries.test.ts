@@ -48,9 +48,25 @@ describe('MemoryQueries on a weaver-built memory', () => {
 
     const ada = await memory.searchByEntity('Ada Lovelace', { types: ['Message'] });
     expect(eventIds(ada).sort()).toEqual(['h1', 'h2']);
+    expect(eventIds(await memory.searchByEntity('ada lovelace', { types: ['Message'] })).sort()).toEqual(['h1', 'h2']);
 
     const similar = await memory.findSimilarMemories('which database stores adjacency tables?', { k: 2 });
     expect(eventIds(similar).sort()).toEqual(['r1', 'r2']);
+    db.close();
+  });
+
+  it('initialize gives entities written without a normalizedName one, so lookups by name in any case find them', async () => {
+    const db = freshDb();
+    db.insertNode({ id: 'anna', type: 'Entity', properties: { name: 'Anna  Karenina', kind: 'person', key: 'person:anna karenina' } });
+    db.insertNode({ id: 'm', type: 'Message', properties: { conversationId: 'c', role: 'user', content: 'hi', timestamp: T0 } });
+    db.insertEdge({ type: 'MENTIONS', from: 'm', to: 'anna' });
+    const memory = new MemoryQueries(db);
+    expect((await memory.searchByEntity('anna karenina')).items).toEqual([]);
+    const weaver = new WeaverController(db);
+    await weaver.initialize();
+    await weaver.shutdown();
+    expect(db.getNode('anna')?.properties.normalizedName).toBe('anna karenina');
+    expect((await memory.searchByEntity('ANNA KARENINA')).items.map((i) => i.node.id)).toEqual(['m']);
     db.close();
   });
 });

@@ -1,6 +1,6 @@
 import { EmbeddedDB, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
 import { query as converged } from '@loomdb/query';
-import { MESSAGE_SPACE, MESSAGE_SPACE_SPEC } from '@loomdb/query/memory';
+import { MESSAGE_SPACE, MESSAGE_SPACE_SPEC, normalizeEntityName } from '@loomdb/query/memory';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -24,7 +24,7 @@ const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 function loadSample(db: EmbeddedDB): number {
   const nodes: NodeInput[] = [
     ...SAMPLE_CONVERSATIONS.map((c) => ({ id: c.id, type: 'Conversation', properties: { title: c.title } })),
-    ...Object.entries(SAMPLE_ENTITIES).map(([key, e]) => ({ id: `entity-${key}`, type: 'Entity', properties: { ...e, key } })),
+    ...Object.entries(SAMPLE_ENTITIES).map(([key, e]) => ({ id: `entity-${key}`, type: 'Entity', properties: { ...e, key, normalizedName: normalizeEntityName(e.name) } })),
   ];
   const edges: EdgeInput[] = [];
   const vectors: Array<[string, Float32Array]> = [];
