@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHashingEmbedder, EmbeddedDB, LoomError, MemoryStorage, type Extractor } from '@loomdb/db';
+import { AsyncEmbeddedDB, createHashingEmbedder, EmbeddedDB, LoomError, MemoryStorage, type Extractor } from '@loomdb/db';
 import { expectLoomError, seededRandom, withoutWriteBatches } from '@loomdb/db/testing';
 import { WeaverController, type WeaverEvent, type WeaverOptions } from '@loomdb/weaver';
-import { chain, freshDb, messages, removeTemps, snapshot } from './helpers.js';
+import { chain, freshDb, messages, removeTemps, snapshot, tempPath } from './helpers.js';
 
 const weavers: WeaverController[] = [];
 const dbs: EmbeddedDB[] = [];
@@ -61,12 +61,23 @@ describe('WeaverController', () => {
   it('creates the message space with its embedder and the memory indexes when missing', async () => {
     const { db } = await start();
     expect(db.stats().spaces).toEqual([expect.objectContaining({ name: 'default', dimensions: 384, metric: 'cosine' })]);
-    expect(db.stats().indexes.map((i) => i.name).sort()).toEqual(['Entity.key', 'Entity.name', 'Message.conversationId', 'Message.eventId', 'Message.timestamp', 'nodeType']);
+    expect(db.stats().indexes.map((i) => i.name).sort()).toEqual(['Entity.key', 'Entity.normalizedName', 'Message.conversationId', 'Message.eventId', 'Message.timestamp', 'nodeType']);
     const other = freshDb({ spaces: { default: { dimensions: 8, metric: 'l2' } } });
     dbs.push(other);
     const err = await new WeaverController(other).initialize().catch((e: unknown) => e);
     expect(LoomError.is(err) && err.code).toBe('INVALID_ARGUMENT');
     expect((err as Error).message).toContain('384');
+  });
+
+  it('refuses an AsyncEmbeddedDB with INVALID_ARGUMENT naming the fix', async () => {
+    const path = tempPath();
+    const adb = await AsyncEmbeddedDB.open(path);
+    try {
+      const err = expectLoomError(() => new WeaverController(adb as never), 'INVALID_ARGUMENT');
+      expect(err.message).toContain(`needs an EmbeddedDB, not an AsyncEmbeddedDB: pass EmbeddedDB.open(${JSON.stringify(path)})`);
+    } finally {
+      await adb.close();
+    }
   });
 
   it('gives the same graph for out-of-order and repeated delivery as for in-order delivery', async () => {
