@@ -17,5 +17,15 @@
  */
 export { WeaverController, type WeaverOptions, type SubmitResult, type WeaverEvents } from './controller.js';
 export { parseEvent, MAX_CONTENT_LENGTH, type WeaverEvent, type MessageEvent, type ConversationEvent, type EntityEvent, type ForgetEvent } from './events.js';
-export { extractEntities, createRuleExtractor, ruleExtractorPlugin, RULES_EXTRACTOR } from './extractor.js';
+export {
+  extractEntitiesNlp,
+  createNlpExtractor,
+  nlpExtractorPlugin,
+  NLP_EXTRACTOR,
+  extractEntities,
+  createRuleExtractor,
+  ruleExtractorPlugin,
+  RULES_EXTRACTOR,
+  type NameKind,
+} from './extractor.js';
 export type { WeaverStats } from './stats.js';
