@@ -4,8 +4,9 @@ import { pointOps } from './suites/point-ops.js';
 import { vectors } from './suites/vectors.js';
 import { querySuite } from './suites/query.js';
 import { weaver } from './suites/weaver.js';
+import { extract } from './suites/extract.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract };
 
 const requested = process.argv[2] ?? 'all';
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];

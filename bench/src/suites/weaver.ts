@@ -157,7 +157,7 @@ export async function weaver(): Promise<SuiteResult> {
     suite: 'weaver',
     dataset:
       `${EVENTS.toLocaleString('en-US')} message events over ${CONVERSATIONS} conversations (~25 words, 3–4 entity mentions each), durability 'immediate', ` +
-      `default rule-based extractor and hashing embedder, batch ${BATCH}. Weaver p50/p99: submit → written per event; batch-API p50/p99: per-batch commit. ` +
+      `default NLP extractor ('nlp': wink-nlp + compromise) and hashing embedder, batch ${BATCH}. Weaver p50/p99: submit → written per event; batch-API p50/p99: per-batch commit. ` +
       `The weaver commits each event to its inbox durably (immediate) before submit resolves, then writes each batch and marks its events done in one ` +
       `relaxed commit (an OS crash can only make it write them again), off the JS thread while it prepares and plans the next batch. The upper bound is the same final graph written directly with immediate commits ` +
       `(a direct writer has nothing to replay from); the relaxed row is shown for reference. Each row is the median of ${ROUNDS} rounds run in turn ` +
