@@ -205,7 +205,7 @@ const JOINERS = new Set(['of', 'de', 'del', 'da', 'van', 'von']);
  * Proper names in `text` (which has its precise matches blanked out):
  * runs of tokens wink-nlp tags `PROPN`, outside its date, time and number
  * entities, joined across "of" ("Bank of America"); a run's sentence-opening
- * word is dropped unless it is a name by itself (see {@link opensAsName}).
+ * word is dropped unless it begins a name (see {@link opensName}).
  */
 function properNames(text: string): Array<{ name: string; kind: NameKind }> {
   const w = winkNlp();
