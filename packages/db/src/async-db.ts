@@ -1,5 +1,5 @@
 import { batchResult, call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
-import { invalid, loomError, toLoomError } from './errors.js';
+import { abortedError, invalid, loomError, throwIfAborted, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
 import { restoreNativeAsync } from './backends/native.js';
@@ -123,7 +123,7 @@ export class AsyncEmbeddedDB {
 
   async #run<T>(op: (ops: AsyncStorageOperations) => Promise<T>, signal?: AbortSignal): Promise<T> {
     call(this.#backend, () => undefined);
-    signal?.throwIfAborted();
+    throwIfAborted(signal);
     try {
       return await op(this.#ops);
     } catch (e) {
@@ -141,7 +141,7 @@ export class AsyncEmbeddedDB {
   /**
    * Runs `fn` in a write transaction: committed when the promise it returns
    * resolves, rolled back when it rejects (rejecting with the original
-   * error) or when `signal` aborts (rejecting with the signal's reason).
+   * error) or when `signal` aborts (rejecting with `ABORTED`, the signal's reason as its `cause`).
    * The transaction's calls run on the JavaScript thread; other writers
    * wait, and this handle's own writes outside `tx` queue until it ends.
    *
@@ -168,17 +168,17 @@ export class AsyncEmbeddedDB {
     let tx: Transaction | undefined;
     const abort = () => tx?.end(false);
     try {
-      signal?.throwIfAborted();
+      throwIfAborted(signal);
       tx = new Transaction(await this.#run(() => begin(options)));
       signal?.addEventListener('abort', abort, { once: true });
       try {
         const result = await fn(tx);
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
         tx.end(true);
         return result;
       } catch (e) {
         tx.end(false);
-        throw signal?.aborted ? signal.reason : e;
+        throw signal?.aborted ? abortedError(signal) : e;
       }
     } finally {
       signal?.removeEventListener('abort', abort);
@@ -202,7 +202,7 @@ export class AsyncEmbeddedDB {
         done += chunk.length;
         onProgress?.({ done, total: items.length });
         await nextTurn();
-        signal?.throwIfAborted();
+        throwIfAborted(signal);
       }
     }, signal);
   }

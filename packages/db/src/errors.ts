@@ -12,6 +12,7 @@ export const LOOM_ERROR_CODES = [
   'CORRUPTION',
   'IO',
   'UNSUPPORTED',
+  'ABORTED',
   'INTERNAL',
 ] as const;
 
@@ -72,6 +73,7 @@ export const BackpressureError = subclass('BACKPRESSURE', 'BackpressureError');
 export const CorruptionError = subclass('CORRUPTION', 'CorruptionError');
 export const IoError = subclass('IO', 'IoError');
 export const UnsupportedError = subclass('UNSUPPORTED', 'UnsupportedError');
+export const AbortedError = subclass('ABORTED', 'AbortedError');
 export const InternalError = subclass('INTERNAL', 'InternalError');
 
 const BY_CODE: Record<LoomErrorCode, new (message: string, options?: { cause?: unknown }) => LoomError> = {
@@ -87,6 +89,7 @@ const BY_CODE: Record<LoomErrorCode, new (message: string, options?: { cause?: u
   CORRUPTION: CorruptionError,
   IO: IoError,
   UNSUPPORTED: UnsupportedError,
+  ABORTED: AbortedError,
   INTERNAL: InternalError,
 };
 
@@ -108,6 +111,18 @@ export function toLoomError(error: unknown): LoomError {
     return loomError(code as LoomErrorCode, message);
   }
   return loomError('INTERNAL', `unexpected failure: ${message}`, error);
+}
+
+/** What an operation stopped by `signal` fails with: `ABORTED`, the signal's reason as `cause` and in the message. */
+export function abortedError(signal: AbortSignal): LoomError {
+  const reason: unknown = signal.reason;
+  const why = reason instanceof Error ? reason.message : String(reason);
+  return loomError('ABORTED', `the operation was aborted: ${why}`, reason);
+}
+
+/** Throws {@link abortedError} when `signal` has aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortedError(signal);
 }
 
 export function invalid(message: string): LoomError {

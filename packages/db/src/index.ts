@@ -13,7 +13,7 @@ export { AsyncEmbeddedDB, type LongOperationOptions } from './async-db.js';
 export { Transaction, type AsyncTransaction } from './transaction.js';
 export { DatabaseOperations } from './operations.js';
 export type { WriteBatch, WriteBatchOptions, WriteBatchResult } from './write-batch.js';
-export type { OpenOptions } from './open.js';
+export { DEFAULT_MAX_RECORD_BYTES, type OpenOptions } from './open.js';
 export {
   LoomError,
   LOOM_ERROR_CODES,
@@ -30,7 +30,9 @@ export {
   CorruptionError,
   IoError,
   UnsupportedError,
+  AbortedError,
   InternalError,
+  abortedError,
 } from './errors.js';
 export { defaultDbPath, DEFAULT_DB_NAME } from './paths.js';
 export type {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { invalid, loomError, LoomError, toLoomError } from './errors.js';
+import { abortedError, invalid, loomError, LoomError, throwIfAborted, toLoomError } from './errors.js';
 import type { EngineMetrics, MaintenanceControl, StorageBackend, StorageMaintenance } from './storage.js';
 import type { MaintenanceOptions, Metrics, RestoreOptions } from './types.js';
 import { describe } from './validate.js';
@@ -33,10 +33,10 @@ export function prepareMaintenance(options: unknown, withOverwrite = false): Res
 /**
  * Runs a long maintenance call with the user's options: progress reaches
  * `onProgress` (an exception there stops the work and is rethrown), an
- * aborted signal stops it and the call fails with the signal's reason.
+ * aborted signal stops it and the call fails with `ABORTED` (the signal's reason as `cause`).
  */
 export function runLong<T>(options: MaintenanceOptions, call: (control: MaintenanceControl) => T): T {
-  options.signal?.throwIfAborted();
+  throwIfAborted(options.signal);
   let thrown: { error: unknown } | undefined;
   const control: MaintenanceControl = {
     signal: options.signal,
@@ -52,7 +52,7 @@ export function runLong<T>(options: MaintenanceOptions, call: (control: Maintena
   };
   const settle = (error: unknown): never => {
     if (thrown) throw thrown.error;
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.signal?.aborted) throw abortedError(options.signal);
     throw toLoomError(error);
   };
   try {

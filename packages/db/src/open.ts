@@ -25,6 +25,14 @@ export interface OpenOptions {
   /** Initial LMDB map size in bytes (native backend); the map doubles whenever it fills. */
   mapSize?: number;
   /**
+   * Largest node or edge record a write may store, in bytes: its id, type
+   * and properties as JSON (native backend). A write of a larger one, or an
+   * update that would grow one past it, is `INVALID_ARGUMENT` naming the
+   * record and its largest property, and writes nothing. Default 16 MiB
+   * ({@link DEFAULT_MAX_RECORD_BYTES}).
+   */
+  maxRecordBytes?: number;
+  /**
    * Compact on open when at least `minReclaimableBytes` (default 64 MiB)
    * and `minRatio` of the file (default 0.5) are free pages and no other
    * process has the database open. `true` takes the defaults.
@@ -32,7 +40,10 @@ export interface OpenOptions {
   autoCompact?: boolean | { minReclaimableBytes?: number; minRatio?: number };
 }
 
-const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize', 'autoCompact']);
+const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize', 'maxRecordBytes', 'autoCompact']);
+
+/** Default of `OpenOptions.maxRecordBytes`: 16 MiB. */
+export const DEFAULT_MAX_RECORD_BYTES = 16 * 2 ** 20;
 
 function prepareAutoCompact(value: unknown): { minReclaimableBytes: number; minRatio: number } | null {
   if (value === undefined || value === false) return null;
@@ -74,6 +85,10 @@ export function openBackend(
   if (o.mapSize !== undefined && (!Number.isSafeInteger(o.mapSize) || o.mapSize < 65536)) {
     throw invalid(`options.mapSize must be an integer of at least 65536 bytes, got ${describe(o.mapSize)}`);
   }
+  const maxRecordBytes = o.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1024) {
+    throw invalid(`options.maxRecordBytes must be an integer of at least 1024 bytes, got ${describe(maxRecordBytes)}`);
+  }
   const plugins = o.plugins ?? [];
   if (!Array.isArray(plugins)) throw invalid(`options.plugins must be an array, got ${describe(plugins)}`);
   const compaction = prepareAutoCompact(o.autoCompact);
@@ -87,7 +102,7 @@ export function openBackend(
   const dbPath = usesPath ? resolve(path ?? defaultDbPath()) : String(path ?? '');
   let backend: StorageBackend;
   if (typeof storage === 'string') {
-    backend = registry.storage(storage)({ path: dbPath, durability, busyTimeoutMs, readOnly, mapSize: o.mapSize });
+    backend = registry.storage(storage)({ path: dbPath, durability, busyTimeoutMs, readOnly, mapSize: o.mapSize, maxRecordBytes });
   } else if (typeof storage === 'object' && storage !== null && storage.specificationVersion === 'v1') {
     backend = storage;
   } else {

@@ -381,6 +381,8 @@ export interface StorageOpenOptions {
   readOnly: boolean;
   /** Initial LMDB map size in bytes (native backend). */
   mapSize?: number;
+  /** Largest node or edge record a write may store (native backend); see `OpenOptions.maxRecordBytes`. */
+  maxRecordBytes?: number;
 }
 
 export type StorageFactory = (options: StorageOpenOptions) => StorageBackend;

@@ -279,10 +279,10 @@ for (const storage of ['native', 'memory'] as const) {
       await expect(adb.searchVectors([1, Number.NaN])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(adb.updateNode('ghost', { properties: {} })).rejects.toMatchObject({ code: 'NOT_FOUND' });
       const aborted = AbortSignal.abort(new Error('stop'));
-      await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: aborted })).rejects.toThrow('stop');
+      await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: aborted })).rejects.toMatchObject({ code: 'ABORTED', cause: aborted.reason });
       await expect(adb.insertNodesBatch([{ id: 'y', type: 'T' }], { signal: 'now' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(adb.transaction('fn' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-      await expect(adb.transaction(async (tx) => tx.insertNode({ id: 'y', type: 'T' }), { signal: aborted })).rejects.toThrow('stop');
+      await expect(adb.transaction(async (tx) => tx.insertNode({ id: 'y', type: 'T' }), { signal: aborted })).rejects.toMatchObject({ code: 'ABORTED', cause: aborted.reason });
       await expect(adb.transaction(async (tx) => tx.insertNode({ id: 'y', type: 'T', properties: { x: Number.POSITIVE_INFINITY } }))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       expect(await adb.stats()).toEqual(before);
       expect(await adb.getNode('z')).toBeNull();
@@ -294,7 +294,7 @@ for (const storage of ['native', 'memory'] as const) {
 
 describe('LoomError', () => {
   it('has a subclass per code, recognised across package copies by its brand', () => {
-    expect(LOOM_ERROR_CODES).toHaveLength(13);
+    expect(LOOM_ERROR_CODES).toHaveLength(14);
     const foreign = Object.assign(new Error('x'), { code: 'NOT_FOUND' });
     Object.defineProperty(foreign, Symbol.for('@loomdb/db/LoomError'), { value: true });
     expect(LoomError.is(foreign)).toBe(true);
@@ -302,5 +302,29 @@ describe('LoomError', () => {
     expect(foreign instanceof NotFoundError).toBe(true);
     expect(foreign instanceof ClosedError).toBe(false);
     expect(new Error('plain') instanceof LoomError).toBe(false);
+  });
+});
+
+describe('maxRecordBytes', () => {
+  it('refuses a record past the limit (default 16 MiB, configurable) naming its largest property, writing nothing', () => {
+    const path = join(tempDir(), 'db');
+    const db = EmbeddedDB.open(path);
+    const blob = 'x'.repeat(17 * 2 ** 20);
+    const err = expectLoomError(() => db.insertNode({ id: 'big', type: 'Note', properties: { title: 't', content: blob } }), 'INVALID_ARGUMENT');
+    expect(err.message).toMatch(/node "big" would be a \d+ byte record, over the limit of 16777216 bytes \(open option maxRecordBytes\): its largest property is "content"/);
+    expect(db.getNode('big')).toBeNull();
+    expect(db.stats().nodes).toBe(0);
+    db.close();
+    const roomy = EmbeddedDB.open(path, { maxRecordBytes: 32 * 2 ** 20 });
+    expect(roomy.insertNode({ id: 'big', type: 'Note', properties: { content: blob } }).id).toBe('big');
+    roomy.close();
+    const tight = EmbeddedDB.open(path, { maxRecordBytes: 4096 });
+    tight.insertNode({ id: 'small', type: 'Note', properties: { content: 'hi' } });
+    expectLoomError(() => tight.updateNode('small', { properties: { more: 'y'.repeat(5000) } }), 'INVALID_ARGUMENT');
+    expect(tight.getNode('small')?.properties).toEqual({ content: 'hi' });
+    expectLoomError(() => tight.insertNodesBatch([{ id: 'a', type: 'Note' }, { id: 'b', type: 'Note', properties: { c: 'z'.repeat(5000) } }]), 'INVALID_ARGUMENT');
+    expect(tight.getNode('a')).toBeNull();
+    for (const bad of [0, 1023, 1.5, '1 MB', Number.NaN]) expectLoomError(() => EmbeddedDB.open(path, { maxRecordBytes: bad as never }), 'INVALID_ARGUMENT');
+    tight.close();
   });
 });

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
+import { abortedError, AsyncEmbeddedDB, LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
 import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { parseEvent, type WeaverEvent } from './events.js';
 import { createNlpExtractor, createRuleExtractor, NLP_EXTRACTOR, RULES_EXTRACTOR } from './extractor.js';
@@ -184,8 +184,14 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
 
   constructor(db: EmbeddedDB, options: WeaverOptions = {}) {
     super();
+    if (db instanceof AsyncEmbeddedDB) {
+      throw new LoomError(
+        'INVALID_ARGUMENT',
+        `the weaver needs an EmbeddedDB, not an AsyncEmbeddedDB: pass EmbeddedDB.open(${JSON.stringify(db.path)}) (it shares this handle's database, and the weaver commits off the JavaScript thread itself)`,
+      );
+    }
     if (typeof db !== 'object' || db === null || typeof db.transaction !== 'function' || typeof db.queue !== 'function') {
-      throw new LoomError('INVALID_ARGUMENT', 'db must be an open EmbeddedDB');
+      throw new LoomError('INVALID_ARGUMENT', `db must be an open EmbeddedDB, got ${db === null ? 'null' : typeof db}`);
     }
     if (typeof options !== 'object' || options === null) throw new LoomError('INVALID_ARGUMENT', 'options must be an object');
     const known = new Set([...Object.keys(DEFAULTS), 'extractor', 'embedder', 'signal']);
@@ -299,13 +305,13 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   async #submit(events: WeaverEvent[], signal: AbortSignal | undefined): Promise<SubmitResult[]> {
     if (this.#state === 'new') throw new LoomError('INVALID_ARGUMENT', 'call initialize() before submitting events');
     if (this.#state !== 'running' || this.#drain) throw new LoomError('CLOSED', 'this weaver is shutting down; it accepts no more events');
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortedError(signal);
     while (this.#pending + this.#queuedLocally() + events.length > this.#options.maxPending && this.#pending > 0) {
       if (this.#options.onBackpressure === 'reject') {
         throw new LoomError('BACKPRESSURE', `the inbox holds ${this.#pending} events (maxPending ${this.#options.maxPending}); retry later`);
       }
       await new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal?.reason);
+        const onAbort = () => reject(abortedError(signal as AbortSignal));
         signal?.addEventListener('abort', onAbort, { once: true });
         this.#roomWaiters.push(() => {
           signal?.removeEventListener('abort', onAbort);

@@ -311,8 +311,8 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
 
   constructor(options: StorageOpenOptions) {
     const a = native();
-    const { durability, busyTimeoutMs, readOnly, mapSize } = options;
-    const h = sync(() => a.open(options.path, JSON.stringify({ durability, busyTimeoutMs, readOnly, mapSize })));
+    const { durability, busyTimeoutMs, readOnly, mapSize, maxRecordBytes } = options;
+    const h = sync(() => a.open(options.path, JSON.stringify({ durability, busyTimeoutMs, readOnly, mapSize, maxRecordBytes })));
     super(a, h);
     this.#handle = h;
     this.async = {

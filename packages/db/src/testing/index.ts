@@ -682,16 +682,17 @@ export function describeStorageConformance(label: string, target: ConformanceTar
           throw mine;
         })).rejects.toBe(mine);
         const controller = new AbortController();
+        const stop = new Error('stop');
         await expect(
           adb.transaction(
             async (tx) => {
               await tx.insertNode({ id: 'aborted', type: 'T' });
-              controller.abort(new Error('stop'));
+              controller.abort(stop);
               await tx.insertNode({ id: 'after-abort', type: 'T' });
             },
             { signal: controller.signal },
           ),
-        ).rejects.toThrow('stop');
+        ).rejects.toMatchObject({ code: 'ABORTED', message: 'the operation was aborted: stop', cause: stop });
         expect((await adb.stats()).nodes).toBe(3);
         expect(await adb.getNode('rejected')).toBeNull();
         expect(await adb.getNode('aborted')).toBeNull();
@@ -714,7 +715,9 @@ export function describeStorageConformance(label: string, target: ConformanceTar
             if (done >= 2000) controller.abort(new Error('enough'));
           },
         });
-        await expect(aborting).rejects.toThrow('enough');
+        const err = await aborting.catch((e: unknown) => e);
+        expect(LoomError.is(err) && err.code, String(err)).toBe('ABORTED');
+        expect((err as Error).message).toContain('enough');
         expect((await adb.stats()).edges).toBe(0);
         await expect(adb.insertNodesBatch(nodes.slice(0, 1), { onProgress: 'no' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       });

@@ -54,6 +54,18 @@ pub struct OpenOptions {
     /// Initial LMDB map size in bytes; the map doubles whenever it fills.
     #[serde(default)]
     pub map_size: Option<usize>,
+    /// Largest node or edge record (id, type and properties as JSON) a write
+    /// may store; larger ones are `INVALID_ARGUMENT`, so a stray blob cannot
+    /// bloat the file.
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+}
+
+/// Default of [`OpenOptions::max_record_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
+
+fn default_max_record_bytes() -> usize {
+    DEFAULT_MAX_RECORD_BYTES
 }
 
 fn default_durability() -> Durability {
@@ -65,7 +77,7 @@ fn default_busy_timeout() -> u64 {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { durability: Durability::Immediate, busy_timeout_ms: 5000, read_only: false, map_size: None }
+        OpenOptions { durability: Durability::Immediate, busy_timeout_ms: 5000, read_only: false, map_size: None, max_record_bytes: DEFAULT_MAX_RECORD_BYTES }
     }
 }
 
@@ -244,7 +256,7 @@ impl Database {
     pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut RwTxn<'_>, &Writing) -> Result<T>) -> Result<T> {
         self.writable()?;
         let mut call = |txn: &mut RwTxn<'_>, t: &Tables| {
-            let w = Writing::new(t);
+            let w = Writing::new(t, self.options.max_record_bytes);
             let value = f(txn, &w)?;
             w.finish(txn)?;
             Ok(value)
@@ -359,10 +371,11 @@ impl Database {
                 }
             }
             let before = std::mem::replace(&mut node.properties, serde_json::to_string(&props).expect("JSON map serializes"));
-            indexes::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
             node.updated_at = now.max(node.created_at);
+            let record = t.sized_record("node", id, node.encode(), &node.properties)?;
+            indexes::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
             let k = u64_key(key);
-            t.nodes.put(txn, &k, &seal(&k, &node.encode()))?;
+            t.nodes.put(txn, &k, &seal(&k, &record))?;
             log_change(txn, t, Change::NodePut, key, 0)?;
             Ok(node)
         })
@@ -472,8 +485,9 @@ impl Database {
                     edge.weight = w;
                 }
             }
+            let record = t.sized_record("edge", id, edge.encode(), &edge.properties)?;
             let k = u64_key(key);
-            t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+            t.edges.put(txn, &k, &seal(&k, &record))?;
             match weight {
                 Some(w) => edge.weight = w,
                 None => counters::resolve(txn, t, key, &mut edge)?,
@@ -747,8 +761,9 @@ pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -
     let now = t.monotonic(txn, now)?;
     let key = t.next_id(txn)?;
     let node = Node { id: n.id.clone(), node_type: n.node_type.clone(), properties: n.properties.clone(), created_at: now, updated_at: now };
+    let record = t.sized_record("node", &n.id, node.encode(), &node.properties)?;
     let k = u64_key(key);
-    t.append(txn, t.nodes, &k, &seal(&k, &node.encode()))?;
+    t.append(txn, t.nodes, &k, &seal(&k, &record))?;
     t.put_held(Held::NodeIds, n.id.as_bytes().to_vec(), seal(n.id.as_bytes(), &k));
     let tk = keys::node_type(&n.node_type, key);
     let tv = seal(&tk, &[]);
@@ -781,8 +796,9 @@ pub(crate) fn insert_edge(txn: &mut RwTxn, t: &Writing, edge: &NewEdge, now: i64
         weight: edge.weight,
         created_at: now,
     };
+    let encoded = t.sized_record("edge", &edge.id, record.encode(), &record.properties)?;
     let k = u64_key(key);
-    t.append(txn, t.edges, &k, &seal(&k, &record.encode()))?;
+    t.append(txn, t.edges, &k, &seal(&k, &encoded))?;
     t.put_held(Held::EdgeIds, edge.id.as_bytes().to_vec(), seal(edge.id.as_bytes(), &k));
     let out = keys::adjacency(from_key, &edge.edge_type, to_key, key);
     let out_value = seal(&out, &[]);
@@ -1317,6 +1333,30 @@ mod tests {
         let err = Database::open(&missing, OpenOptions { read_only: true, ..OpenOptions::default() }).err().unwrap();
         assert_eq!(err.code, Code::NotFound);
         assert!(!missing.exists());
+    }
+
+    #[test]
+    fn records_over_max_record_bytes_are_refused_naming_the_largest_property_and_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions { max_record_bytes: 1024, ..OpenOptions::default() }).unwrap();
+        let blob = format!(r#"{{"title":"t","content":"{}"}}"#, "x".repeat(2000));
+        let err = db.insert_node(&NewNode { properties: blob.clone(), ..node("big", "P") }, 1).unwrap_err();
+        assert_eq!(err.code, Code::InvalidArgument);
+        assert!(err.message.contains(r#"node "big""#) && err.message.contains(r#"largest property is "content" (2002 bytes)"#), "{}", err.message);
+        assert!(db.get_node("big").unwrap().is_none());
+        let batch = db.insert_nodes(&[node("ok", "P"), NewNode { properties: blob.clone(), ..node("big", "P") }], 1).unwrap_err();
+        assert_eq!(batch.code, Code::InvalidArgument);
+        assert!(db.get_node("ok").unwrap().is_none(), "a batch with an oversized record writes nothing");
+        // Growing a record past the limit by updates is refused too, leaving it as it was.
+        db.insert_node(&node("small", "P"), 1).unwrap();
+        let grow = format!(r#"{{"content":"{}"}}"#, "y".repeat(1500));
+        assert_eq!(db.update_node("small", &grow, 2).unwrap_err().code, Code::InvalidArgument);
+        assert_eq!(db.get_node("small").unwrap().unwrap().properties, "{}");
+        db.insert_node(&node("b", "P"), 1).unwrap();
+        let edge_blob = NewEdge { properties: blob, ..edge("e", "small", "b") };
+        assert_eq!(db.insert_edge(&edge_blob, 1).unwrap_err().code, Code::InvalidArgument);
+        db.insert_edge(&edge("e", "small", "b"), 1).unwrap();
+        assert_eq!(db.update_edge("e", &grow, None).unwrap_err().code, Code::InvalidArgument);
     }
 
     #[test]

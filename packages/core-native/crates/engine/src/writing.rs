@@ -17,7 +17,7 @@
 //! that must read back what it wrote calls [`Writing::apply_held`] first.
 
 use crate::database::{get_meta_u64, put_meta_u64};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::indexes::{self, IndexDef};
 use crate::store::{Table, Tables};
 use heed::{PutFlags, RwTxn};
@@ -43,6 +43,8 @@ pub struct Writing<'t> {
     /// Per [`Held`] table, in [`Held::ALL`] order.
     held: RefCell<[Puts; Held::ALL.len()]>,
     node_keys: RefCell<HashMap<String, u64>>,
+    /// Largest encoded node or edge record this write may store (`OpenOptions::max_record_bytes`).
+    max_record_bytes: usize,
 }
 
 /// The tables whose puts are held back until `finish`.
@@ -80,8 +82,9 @@ impl Deref for Writing<'_> {
 }
 
 impl<'t> Writing<'t> {
-    pub fn new(tables: &'t Tables) -> Self {
+    pub fn new(tables: &'t Tables, max_record_bytes: usize) -> Self {
         Writing {
+            max_record_bytes,
             tables,
             next_id: Cell::new(None),
             clock: Cell::new(None),
@@ -106,6 +109,24 @@ impl<'t> Writing<'t> {
             put_meta_u64(txn, self, META_CHANGE_SEQ, v)?;
         }
         Ok(())
+    }
+
+    /// The encoded record of node or edge `id`, or `INVALID_ARGUMENT` when it
+    /// is larger than `maxRecordBytes`, naming its largest property (checked
+    /// before anything of the write is stored).
+    pub fn sized_record(&self, what: &str, id: &str, record: Vec<u8>, properties: &str) -> Result<Vec<u8>> {
+        if record.len() <= self.max_record_bytes {
+            return Ok(record);
+        }
+        let largest = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(properties)
+            .ok()
+            .and_then(|props| props.iter().map(|(k, v)| (v.to_string().len(), k.clone())).max())
+            .map_or(String::new(), |(bytes, key)| format!(": its largest property is {key:?} ({bytes} bytes)"));
+        Err(Error::invalid(format!(
+            "{what} \"{id}\" would be a {} byte record, over the limit of {} bytes (open option maxRecordBytes){largest}",
+            record.len(),
+            self.max_record_bytes
+        )))
     }
 
     /// Applies the held-back puts now, in key order.
