@@ -8,12 +8,18 @@ import { extract } from './suites/extract.js';
 
 const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract };
 
-const requested = process.argv[2] ?? 'all';
+const usage = `usage: npm run bench -- <suite>, one of ${Object.keys(SUITES).join(', ')}, or all (each run rewrites bench/results/<suite>.json and .md)`;
+// No default: a bare `npm run bench` would spend an hour rewriting every committed result.
+const requested = process.argv[2];
+if (requested === undefined) {
+  console.error(usage);
+  process.exit(2);
+}
 const names = requested === 'all' ? Object.keys(SUITES) : [requested];
 for (const name of names) {
   const suite = SUITES[name];
   if (!suite) {
-    console.error(`unknown suite "${name}"; available: ${Object.keys(SUITES).join(', ')}, all`);
+    console.error(`unknown suite "${name}"; ${usage}`);
     process.exit(2);
   }
   console.log(`running ${name}…`);

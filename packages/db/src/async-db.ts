@@ -221,7 +221,7 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.createIndex(spec));
   }
 
-  /** Declares an embedding space after opening, or checks the existing one has every field `spec` gives. */
+  /** Declares an embedding space after opening (`dimensions` and `metric` required), or checks the existing one has every field `spec` gives. */
   async ensureSpace(name: string, spec: SpaceSpec): Promise<void> {
     const prepared = prepareSpaceSpec(name, spec);
     return this.#write(async () => call(this.#backend, (b) => b.ensureSpace(name, prepared)));
@@ -242,6 +242,7 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.dropIndex(spec));
   }
 
+  /** Inserts a node (id generated when absent) and returns it as stored; as `EmbeddedDB.insertNode` does. */
   async insertNode(node: NodeInput): Promise<Node> {
     const n = prepareNode(node);
     return this.#write((o) => o.insertNode(n));
@@ -255,6 +256,7 @@ export class AsyncEmbeddedDB {
     return prepared.map((n) => n.id);
   }
 
+  /** The node with this id, or `null` when there is none. */
   async getNode(id: string): Promise<Node | null> {
     const checked = checkId('id', id);
     return this.#run((o) => o.getNode(checked));
@@ -271,6 +273,7 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.deleteNode(checked));
   }
 
+  /** Inserts an edge between two existing nodes and returns it as stored; as `EmbeddedDB.insertEdge` does. */
   async insertEdge(edge: EdgeInput): Promise<Edge> {
     const e = prepareEdge(edge);
     return this.#write((o) => o.insertEdge(e));
@@ -299,6 +302,7 @@ export class AsyncEmbeddedDB {
     return this.#write((o) => o.insertEmbedding(id, space, v));
   }
 
+  /** The node's vector in `options.space` (default `'default'`), or `null` when it has none. */
   async getEmbedding(nodeId: string, options?: SpaceOption): Promise<Float32Array | null> {
     const id = checkId('nodeId', nodeId);
     const space = prepareSpaceName(options);

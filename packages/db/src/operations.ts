@@ -135,9 +135,14 @@ export abstract class DatabaseOperations {
   }
 
   /**
-   * Declares an embedding space after opening, as `open({ spaces })` does:
-   * creates it (defaults filled in) or checks that the existing one has
-   * every field `spec` gives (`INVALID_ARGUMENT` otherwise).
+   * Declares an embedding space after opening, as `open({ spaces })` does.
+   * `dimensions` and `metric` are required; the other fields take their
+   * defaults when the space is created. An existing space must have every
+   * field `spec` gives (`INVALID_ARGUMENT` otherwise).
+   *
+   * ```ts
+   * db.ensureSpace('notes', { dimensions: 384, metric: 'cosine', embedder: 'hashing' });
+   * ```
    */
   ensureSpace(name: string, spec: SpaceSpec): void {
     const prepared = prepareSpaceSpec(name, spec);
@@ -150,6 +155,14 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.dropIndex(spec));
   }
 
+  /**
+   * Inserts a node and returns it as stored. Without an `id` it gets a
+   * time-sortable one; an id that exists is `ALREADY_EXISTS`.
+   *
+   * ```ts
+   * const msg = db.insertNode({ type: 'Message', properties: { role: 'user', content: 'Hike on Saturday?' } });
+   * ```
+   */
   insertNode(node: NodeInput): Node {
     const n = prepareNode(node);
     return this.run((b) => b.insertNode(n));
@@ -162,6 +175,7 @@ export abstract class DatabaseOperations {
     return prepared.map((n) => n.id);
   }
 
+  /** The node with this id, or `null` when there is none. */
   getNode(id: string): Node | null {
     const checked = checkId('id', id);
     return this.run((b) => b.getNode(checked));
@@ -180,6 +194,14 @@ export abstract class DatabaseOperations {
     return this.run((b) => b.deleteNode(checked));
   }
 
+  /**
+   * Inserts an edge `from` → `to` (both nodes must exist, else `NOT_FOUND`)
+   * and returns it as stored; `weight` defaults to 1.
+   *
+   * ```ts
+   * db.insertEdge({ type: 'IN_CONVERSATION', from: msg.id, to: chat.id });
+   * ```
+   */
   insertEdge(edge: EdgeInput): Edge {
     const e = prepareEdge(edge);
     return this.run((b) => b.insertEdge(e));
@@ -210,6 +232,7 @@ export abstract class DatabaseOperations {
     this.run((b) => b.insertEmbedding(id, space, v));
   }
 
+  /** The node's vector in `options.space` (default `'default'`), or `null` when it has none. */
   getEmbedding(nodeId: string, options?: SpaceOption): Float32Array | null {
     const id = checkId('nodeId', nodeId);
     const space = prepareSpaceName(options);

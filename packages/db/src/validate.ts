@@ -13,8 +13,9 @@ export const MAX_K = 100_000;
 export const MAX_DIMENSIONS = 65_536;
 const MAX_DEPTH = 64;
 
+/** A value as an error message shows it: `null`, `undefined`, `42`, `"text"`, `an array`, `a function`. */
 export function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);

@@ -328,3 +328,13 @@ describe('maxRecordBytes', () => {
     tight.close();
   });
 });
+
+describe('error messages', () => {
+  it('show undefined and booleans as themselves, never "a undefined"', () => {
+    const db = EmbeddedDB.open(undefined, { storage: 'memory' });
+    const missing = expectLoomError(() => db.insertNode({ type: undefined as never }), 'INVALID_ARGUMENT');
+    expect(missing.message).toBe('node.type must be a non-empty string, got undefined');
+    expect(expectLoomError(() => db.insertNode({ type: true as never }), 'INVALID_ARGUMENT').message).toBe('node.type must be a non-empty string, got true');
+    db.close();
+  });
+});

@@ -460,11 +460,15 @@ abstract class MemoryOperations implements StorageOperations {
     return q;
   }
 
-  /** The holder's lease on `seq`, or `CONFLICT`. */
+  /** The holder's lease on `seq`; otherwise `NOT_FOUND` for an item the queue never had, or `CONFLICT` saying what became of it. */
   #held(q: Queue, name: string, holder: string, seq: number) {
     const lease = q.leases.get(seq);
-    if (!q.items.has(seq)) throw loomError('CONFLICT', `queue "${name}" item #${seq} is no longer pending (another consumer finished it)`);
-    if (lease?.holder !== holder) throw loomError('CONFLICT', `queue "${name}" item #${seq} is not leased by "${holder}" (its lease expired and was taken over)`);
+    if (!q.items.has(seq)) {
+      if (seq < 1 || seq >= q.nextSeq) throw loomError('NOT_FOUND', `queue "${name}" has no item #${seq}; seqs come from the items a lease returns`);
+      throw loomError('CONFLICT', `queue "${name}" item #${seq} is no longer pending (it was acknowledged or dead-lettered)`);
+    }
+    if (!lease) throw loomError('CONFLICT', `queue "${name}" item #${seq} is pending but not leased; lease it before acknowledging or releasing it`);
+    if (lease.holder !== holder) throw loomError('CONFLICT', `queue "${name}" item #${seq} is leased by "${lease.holder}", not "${holder}" (a lease that expired was taken over)`);
     return lease;
   }
 

@@ -763,8 +763,13 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         expect(q.stats().pending).toBe(3);
         expectLoomError(() => q.ack('w1', [w1[0]!.seq, w1[0]!.seq]), 'INVALID_ARGUMENT');
         q.ack('w1', w1.map((i) => i.seq));
-        expectLoomError(() => q.ack('w1', [w1[0]!.seq]), 'CONFLICT');
+        expect(expectLoomError(() => q.ack('w1', [w1[0]!.seq]), 'CONFLICT').message).toContain(`item #${w1[0]!.seq} is no longer pending (it was acknowledged`);
+        // An item the queue never had is NOT_FOUND, not a conflict with some other consumer.
+        expect(expectLoomError(() => q.ack('w1', [7]), 'NOT_FOUND').message).toBe('queue "q" has no item #7; seqs come from the items a lease returns');
         expect(q.stats()).toEqual({ pending: 1, done: 2, dead: 0 });
+        q.push(items('d'));
+        const unleased = w2[0]!.seq + 1;
+        expect(expectLoomError(() => q.ack('w1', [unleased]), 'CONFLICT').message).toContain('pending but not leased');
       });
 
       it('let another holder take over an expired lease, after which the old holder cannot ack', async () => {

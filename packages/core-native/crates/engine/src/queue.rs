@@ -172,13 +172,21 @@ fn read_item<'t>(queue: &str, seq: u64, k: &[u8], v: &'t [u8]) -> Result<(&'t st
     Ok((id, at, payload))
 }
 
-/// The current holder's lease on `seq`, or `CONFLICT` naming who (if anyone) has it.
+/// The current holder's lease on `seq`; otherwise `NOT_FOUND` for an item
+/// the queue never had, or `CONFLICT` saying what became of it.
 fn held_lease(txn: &RoTxn, w: &crate::store::Tables, queue: &str, holder: &str, seq: u64) -> Result<Lease> {
     let item = w.queues.get(txn, &key(b'i', queue, &seq.to_be_bytes()))?;
     match (item, read_lease(txn, w, queue, seq)?) {
         (Some(_), Some(lease)) if lease.holder == holder => Ok(lease),
-        (None, _) => Err(Error::new(Code::Conflict, format!("queue \"{queue}\" item #{seq} is no longer pending (another consumer finished it)"))),
-        _ => Err(Error::new(Code::Conflict, format!("queue \"{queue}\" item #{seq} is not leased by \"{holder}\" (its lease expired and was taken over)"))),
+        (Some(_), Some(lease)) => Err(Error::new(
+            Code::Conflict,
+            format!("queue \"{queue}\" item #{seq} is leased by \"{}\", not \"{holder}\" (a lease that expired was taken over)", lease.holder),
+        )),
+        (Some(_), None) => Err(Error::new(Code::Conflict, format!("queue \"{queue}\" item #{seq} is pending but not leased; lease it before acknowledging or releasing it"))),
+        (None, _) if seq == 0 || seq >= read_counters(txn, w, queue)?.next_seq => {
+            Err(Error::not_found(format!("queue \"{queue}\" has no item #{seq}; seqs come from the items a lease returns")))
+        }
+        (None, _) => Err(Error::new(Code::Conflict, format!("queue \"{queue}\" item #{seq} is no longer pending (it was acknowledged or dead-lettered)"))),
     }
 }
 
