@@ -92,6 +92,34 @@ describe('several processes on one database', () => {
     db.close();
   });
 
+  it('open at once, reader or writer, while another process holds a write transaction', async () => {
+    const path = join(root, 'open-while-held');
+    const holder = await worker(path);
+    holder.send({ op: 'hold', ms: 6_000 });
+    expect(await holder.next()).toEqual({ started: true });
+    let released = false;
+    const done = holder.next().then((r) => {
+      released = true;
+      return r;
+    });
+    const reader = EmbeddedDB.open(path, { readOnly: true });
+    expect(released, 'a read-only open waited for the other process to commit').toBe(false);
+    expect(reader.stats().nodes).toBe(0);
+    reader.close();
+    const writer = EmbeddedDB.open(path, { busyTimeoutMs: 200 });
+    expect(released, 'a writable open waited for the other process to commit').toBe(false);
+    expect(writer.getNode('nope')).toBeNull();
+    let locked: unknown;
+    try {
+      writer.insertNode({ type: 'T' });
+    } catch (e) {
+      locked = e;
+    }
+    expect(LoomError.is(locked) && locked.code, String(locked)).toBe('LOCKED');
+    writer.close();
+    expect((await done).ok).toBe(6_000);
+  });
+
   it('make a writer that waits past busyTimeoutMs fail with LOCKED naming the path', async () => {
     const path = join(root, 'locked');
     const db = EmbeddedDB.open(path, { busyTimeoutMs: 50 });

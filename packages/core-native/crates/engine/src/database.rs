@@ -188,7 +188,7 @@ pub(crate) enum Change {
 impl Database {
     /// Opens or creates the database directory at `path`.
     pub fn open(path: &Path, options: OpenOptions) -> Result<Database> {
-        let store = Store::open(path, !options.read_only, options.map_size)?;
+        let store = Store::open(path, !options.read_only, options.map_size, Duration::from_millis(options.busy_timeout_ms))?;
         let db = Database { store, options, transaction: None };
         db.check_format()?;
         Ok(db)

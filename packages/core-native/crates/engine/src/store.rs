@@ -52,6 +52,12 @@ macro_rules! tables {
             fn create(env: &Env, wtxn: &mut RwTxn) -> Result<Tables> {
                 Ok(Tables { $($name: env.create_database(wtxn, Some(stringify!($name)))?,)* })
             }
+
+            /// Opens every table if all exist (no writer needed), else `None`.
+            fn open_existing(env: &Env, rtxn: &RoTxn<'_, WithTls>) -> Result<Option<Tables>> {
+                $(let Some($name) = env.open_database(rtxn, Some(stringify!($name)))? else { return Ok(None) };)*
+                Ok(Some(Tables { $($name,)* }))
+            }
         }
     };
 }
@@ -114,7 +120,11 @@ const PAGE_SIZE: usize = 4096;
 impl Store {
     /// Opens (creating when `create`) the database directory at `path`, or
     /// returns the store this process already has open there.
-    pub fn open(path: &Path, create: bool, initial_map_size: Option<usize>) -> Result<Arc<Store>> {
+    ///
+    /// Joining waits at most `busy_timeout` for a compaction or restore in
+    /// another process; the writer lock is taken (waiting as long) only when
+    /// tables must be created, so a writer elsewhere never delays an open.
+    pub fn open(path: &Path, create: bool, initial_map_size: Option<usize>, busy_timeout: Duration) -> Result<Arc<Store>> {
         if !path.join("data.mdb").exists() {
             if !create {
                 return Err(Error::not_found(format!("no database at {}", path.display())));
@@ -129,7 +139,7 @@ impl Store {
         if let Some(store) = registry.get(&canonical).and_then(Weak::upgrade) {
             return Ok(store);
         }
-        let store = Arc::new(Self::open_env(&canonical, initial_map_size)?);
+        let store = Arc::new(Self::open_env(&canonical, initial_map_size, busy_timeout)?);
         registry.insert(canonical, Arc::downgrade(&store));
         Ok(store)
     }
@@ -139,14 +149,11 @@ impl Store {
         path.canonicalize().is_ok_and(|p| REGISTRY.lock().get(&p).is_some_and(|w| w.strong_count() > 0))
     }
 
-    fn open_env(path: &Path, initial_map_size: Option<usize>) -> Result<Store> {
-        let presence = Presence::join(path, Duration::from_secs(30))?;
+    fn open_env(path: &Path, initial_map_size: Option<usize>, busy_timeout: Duration) -> Result<Store> {
+        let presence = Presence::join(path, busy_timeout)?;
         check_structure_if_first(path, &presence)?;
         let writer = WriterLock::open(path)?;
-        let live = {
-            let guard = writer.acquire(Duration::from_secs(30))?;
-            open_live(path, initial_map_size, &guard)?
-        };
+        let live = open_live(path, initial_map_size, || writer.acquire(busy_timeout).map(Some))?;
         Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default(), vectors: VectorIndexes::new(path.to_path_buf()) })
     }
 
@@ -369,7 +376,7 @@ impl Store {
     /// database) and reopens. The caller holds the writer lock and exclusive
     /// presence; `while_closed` runs with the environment closed. On any
     /// failure the old file stays and is reopened.
-    pub(crate) fn replace_file(&self, writer: &WriterGuard, replacement: &Path, while_closed: impl FnOnce() -> Result<()>) -> Result<()> {
+    pub(crate) fn replace_file(&self, _writer: &WriterGuard, replacement: &Path, while_closed: impl FnOnce() -> Result<()>) -> Result<()> {
         let mut live = self.live.write();
         let map_size = live.as_ref().map(|l| l.env.info().map_size);
         // Closing: this was the only `Env` of the path, so LMDB closes it here.
@@ -379,7 +386,7 @@ impl Store {
             .map_err(|e| Error::new(Code::Io, format!("cannot move {} over {}: {e}", replacement.display(), data.display())))
             .and_then(|()| sync_dir(&self.path))
             .and_then(|()| while_closed());
-        let reopened = open_live(&self.path, map_size, writer);
+        let reopened = open_live(&self.path, map_size, || Ok(None));
         match reopened {
             Ok(l) => {
                 *live = Some(l);
@@ -417,7 +424,10 @@ pub struct TableUsage {
 }
 
 /// Opens the environment at `path` and its tables. The caller holds the writer lock.
-fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Result<Live> {
+/// Opens the environment of `path`. `lock_writer` is called only when
+/// tables must be created: it takes the writer lock, or gives `None` when
+/// the caller already holds it.
+fn open_live(path: &Path, map_size: Option<usize>, lock_writer: impl FnOnce() -> Result<Option<WriterGuard>>) -> Result<Live> {
     let existing = std::fs::metadata(path.join("data.mdb")).map(|m| m.len() as usize).unwrap_or(0);
     let map_size = map_size.unwrap_or(DEFAULT_MAP_SIZE).max(existing).div_ceil(PAGE_SIZE) * PAGE_SIZE;
     let mut options = EnvOpenOptions::new();
@@ -432,6 +442,14 @@ fn open_live(path: &Path, map_size: Option<usize>, _writer: &WriterGuard) -> Res
     .map_err(|e| Error::new(Code::Io, format!("cannot open database {}: {e}", path.display())))?;
     // Reader slots left by processes that died (kill -9) would pin old pages forever.
     env.clear_stale_readers()?;
+    let rtxn = env.read_txn()?;
+    if let Some(tables) = Tables::open_existing(&env, &rtxn)? {
+        // Committing a read transaction keeps the table handles it opened.
+        rtxn.commit()?;
+        return Ok(Live { env, tables });
+    }
+    drop(rtxn);
+    let _guard = lock_writer()?;
     let mut wtxn = env.write_txn()?;
     let tables = Tables::create(&env, &mut wtxn)?;
     wtxn.commit()?;
