@@ -72,6 +72,13 @@ describe('loomdb', () => {
     const missing = loomdb('stats', '--path', join(dir, 'missing'));
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/^error \[NOT_FOUND\]: no database at/);
+    // A maintenance command on a mistyped path fails and creates nothing there.
+    for (const command of ['compact', 'verify', 'metrics', 'export']) {
+      const typo = loomdb(command, '--path', join(dir, 'typo'));
+      expect(typo.code, command).toBe(1);
+      expect(typo.err, command).toMatch(/^error \[NOT_FOUND\]: no database at .*typo/);
+      expect(existsSync(join(dir, 'typo')), command).toBe(false);
+    }
   });
 
   it('rejects bad options with usage help and exit status 2', () => {

@@ -9,7 +9,10 @@ export interface Common {
 /** Exit status of `verify` when the database has problems. */
 export const EXIT_DAMAGED = 3;
 
+/** Runs `run` on the existing database at `path`: a maintenance command never creates one (a typo is `NOT_FOUND`). */
 function withDb<T>(path: string | undefined, readOnly: boolean, run: (db: EmbeddedDB) => T): T {
+  // A read-only open is NOT_FOUND where there is no database, and creates nothing.
+  if (!readOnly) EmbeddedDB.open(path, { readOnly: true }).close();
   const db = EmbeddedDB.open(path, { readOnly });
   try {
     return run(db);
