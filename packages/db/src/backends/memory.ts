@@ -245,6 +245,9 @@ abstract class MemoryOperations implements StorageOperations {
           throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}" exists as ${existing.type} ${existing.from} → ${existing.to}`);
         }
         const weight = existing.weight + e.weight;
+        if (!Number.isFinite(weight)) {
+          throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}": adding ${e.weight} to its weight ${existing.weight} overflows (weights are finite numbers)`);
+        }
         if (weight > 0) this.updateEdge(e.id, {}, weight);
         else if (this.state.edges.delete(e.id)) this.#changed();
       });

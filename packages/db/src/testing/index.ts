@@ -417,6 +417,24 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       expect((await adb.getEdge('ab'))?.weight).toBe(2);
     });
 
+    it('refuses a counter addition past Number.MAX_VALUE, naming the edge, writing nothing', () => {
+      const db = fresh();
+      db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+      db.insertEdge({ id: 'plain', type: 'CO', from: 'a', to: 'b', weight: Number.MAX_VALUE });
+      db.addEdgeWeights([{ id: 'ctr', type: 'CO', from: 'b', to: 'a', weight: Number.MAX_VALUE }]);
+      for (const [id, from, to] of [['plain', 'a', 'b'], ['ctr', 'b', 'a']] as const) {
+        const before = db.stats();
+        const err = expectLoomError(
+          () => db.addEdgeWeights([{ id: 'other', type: 'CO', from: 'a', to: 'a', weight: 1 }, { id, type: 'CO', from, to, weight: Number.MAX_VALUE }]),
+          'INVALID_ARGUMENT',
+        );
+        expect(err.message).toContain(`edge "${id}"`);
+        expect(db.getEdge(id)?.weight).toBe(Number.MAX_VALUE);
+        expect(db.getEdge('other')).toBeNull();
+        expect(db.stats()).toEqual(before);
+      }
+    });
+
     it('deletes nodes and edges in bulk by ids, type and where', () => {
       const db = withSpace(1, 'l2');
       smallGraph(db);

@@ -123,7 +123,7 @@ pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> 
         let id = identity(&e.edge_type, &e.from, &e.to);
         let (key, weight) = match get(txn, t, &e.id)? {
             // The common case: a counter already, and the item names it (no id map search, no record read).
-            Some(counter) if counter.identity == id => (counter.key, counter.weight + e.weight),
+            Some(counter) if counter.identity == id => (counter.key, sum(i, e, counter.weight)?),
             _ => {
                 let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
                     if e.weight > 0.0 {
@@ -143,7 +143,7 @@ pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> 
                     return Err(Error::corruption(format!("counter edge \"{}\" has no matching weight entry", e.id)));
                 }
                 // A plain edge becomes a counter on its first addition.
-                let weight = edge.weight + e.weight;
+                let weight = sum(i, e, edge.weight)?;
                 edge.weight = MARKER;
                 let k = u64_key(key);
                 t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
@@ -158,6 +158,17 @@ pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> 
         }
     }
     Ok(())
+}
+
+/// An edge's weight after item `i` adds to it; a sum past the largest
+/// finite double is refused (it would be stored as infinity).
+fn sum(i: usize, e: &NewEdge, weight: f64) -> Result<f64> {
+    let total = weight + e.weight;
+    if !total.is_finite() {
+        let message = format!("edge \"{}\": adding {} to its weight {weight} overflows (weights are finite numbers)", e.id, e.weight);
+        return Err(in_batch("edges", i, Error::invalid(message)));
+    }
+    Ok(total)
 }
 
 /// Format 3 kept entries under the edge's 8-byte key, holding `weight ‖
@@ -207,6 +218,23 @@ mod tests {
             Ok((record, get(txn, t, id)?.filter(|c| c.key == key).map(|c| c.weight)))
         })
         .unwrap()
+    }
+
+    #[test]
+    fn an_addition_past_the_largest_double_is_refused_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        // A plain edge (its first addition converts it) and a counter already.
+        db.insert_edges(&[edge("plain", "a", "b", f64::MAX)], 1).unwrap();
+        db.add_edge_weights(&[edge("ctr", "a", "c", f64::MAX)], 1).unwrap();
+        for id in ["plain", "ctr"] {
+            let to = if id == "plain" { "b" } else { "c" };
+            let err = db.add_edge_weights(&[edge("other", "b", "c", 1.0), edge(id, "a", to, f64::MAX)], 2).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgument, "{err}");
+            assert!(err.message.contains(&format!("edge \"{id}\"")), "{err}");
+            assert_eq!(db.get_edge(id).unwrap().unwrap().weight, f64::MAX);
+            assert!(db.get_edge("other").unwrap().is_none(), "nothing of the batch is written");
+        }
     }
 
     #[test]
