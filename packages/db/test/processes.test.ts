@@ -188,6 +188,37 @@ describe('several processes on one database', () => {
     db.close();
   });
 
+  it('report stats and metrics after another process grew the map (storage usage adopts the grown map)', async () => {
+    const path = join(root, 'grow-stats');
+    const db = EmbeddedDB.open(path, { mapSize: 1 << 20 });
+    const adb = await AsyncEmbeddedDB.open(path, { mapSize: 1 << 20 });
+    const child = await worker(path, { mapSize: 1 << 20 });
+    let nodes = 0;
+    const grow = async (prefix: string, count: number) => {
+      expect((await child.call({ op: 'bigBatch', prefix, count, size: 40_000 })).started).toBe(true);
+      expect((await child.next()).ok).toBe(count);
+      nodes += count;
+    };
+    // Each growth at least doubles the map; the next call is the first this process makes since.
+    await grow('z', 100);
+    // A backup measures the storage usage before anything else reads.
+    expect(db.backup(join(root, 'grow-stats-backup')).bytes).toBeGreaterThan(1 << 20);
+    await grow('a', 200);
+    const stats = db.stats();
+    expect(stats.nodes).toBe(nodes);
+    const first = stats.storage?.mapBytes ?? 0;
+    expect(first).toBeGreaterThan(1 << 20);
+    await grow('b', 400);
+    const second = db.metrics().usage?.mapBytes ?? 0;
+    expect(second).toBeGreaterThan(first);
+    await grow('c', 800);
+    const asyncStats = await adb.stats();
+    expect(asyncStats.nodes).toBe(nodes);
+    expect(asyncStats.storage?.mapBytes).toBeGreaterThan(second);
+    await adb.close();
+    db.close();
+  });
+
   it('share one environment between handles on the same path in one process', () => {
     const path = join(root, 'same-process');
     const a = EmbeddedDB.open(path);

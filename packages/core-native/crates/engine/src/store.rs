@@ -163,6 +163,13 @@ impl Store {
 
     /// Runs `f` in a read transaction, adopting a map grown by another process.
     pub fn read<T>(&self, f: impl FnOnce(&RoTxn<'_, WithTls>, &Tables) -> Result<T>) -> Result<T> {
+        self.read_live(|rtxn, live| f(rtxn, &live.tables))
+    }
+
+    /// [`Store::read`] with the environment too (for LMDB's own figures).
+    /// Every read transaction of this module begins here, so none of them
+    /// fails with `MDB_MAP_RESIZED` after another process grew the map.
+    fn read_live<T>(&self, f: impl FnOnce(&RoTxn<'_, WithTls>, &Live) -> Result<T>) -> Result<T> {
         let mut f = Some(f);
         loop {
             {
@@ -170,7 +177,7 @@ impl Store {
                 let live = guard.as_ref().ok_or_else(|| self.closed())?;
                 let attempt = live.env.read_txn();
                 match attempt {
-                    Ok(rtxn) => return (f.take().expect("runs once"))(&rtxn, &live.tables),
+                    Ok(rtxn) => return (f.take().expect("runs once"))(&rtxn, live),
                     Err(heed::Error::Mdb(heed::MdbError::MapResized)) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -328,10 +335,7 @@ impl Store {
     /// Runs `f` with a read transaction's id and the data file's path: the
     /// pages of that snapshot stay as they are until `f` returns.
     pub(crate) fn pinned<T>(&self, f: impl FnOnce(u64, &Path) -> Result<T>) -> Result<T> {
-        let guard = self.live.read_recursive();
-        let live = guard.as_ref().ok_or_else(|| self.closed())?;
-        let rtxn = live.env.read_txn()?;
-        f(rtxn.id() as u64, &self.path.join("data.mdb"))
+        self.read_live(|rtxn, _| f(rtxn.id() as u64, &self.path.join("data.mdb")))
     }
 
     /// LMDB reader slots in use across all processes (runtime state, not data).
@@ -341,21 +345,22 @@ impl Store {
 
     /// Storage figures: pages in use per table and what a compaction would give back.
     pub fn usage(&self) -> Result<Usage> {
-        let guard = self.live.read_recursive();
-        let live = guard.as_ref().ok_or_else(|| self.closed())?;
-        let rtxn = live.env.read_txn()?;
+        self.read_live(|rtxn, live| self.usage_in(rtxn, live))
+    }
+
+    fn usage_in(&self, rtxn: &RoTxn<'_, WithTls>, live: &Live) -> Result<Usage> {
         let t = &live.tables;
         let named = t.named();
-        let main: Option<Table> = live.env.open_database(&rtxn, None)?;
+        let main: Option<Table> = live.env.open_database(rtxn, None)?;
         let main_pages = match main {
-            Some(db) => stat_pages(&db.stat(&rtxn)?),
+            Some(db) => stat_pages(&db.stat(rtxn)?),
             None => 0,
         };
         let mut tables = Vec::with_capacity(named.len());
         let mut used = 2 + main_pages;
         let mut page_size = PAGE_SIZE as u64;
         for (name, db) in named {
-            let s = db.stat(&rtxn)?;
+            let s = db.stat(rtxn)?;
             page_size = u64::from(s.page_size);
             used += stat_pages(&s);
             tables.push(TableUsage { name, entries: s.entries as u64, bytes: stat_pages(&s) * page_size });
