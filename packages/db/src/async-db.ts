@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { batchResult, call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
 import { abortedError, invalid, loomError, throwIfAborted, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
@@ -92,6 +93,9 @@ function operations(backend: StorageBackend): AsyncStorageOperations {
  * backend), so timers and I/O keep running during long calls. Inputs are
  * validated before anything is scheduled: bad input rejects at once.
  */
+/** The handle whose transaction function is running in this async context (see `#write`). */
+const INSIDE_TRANSACTION = new AsyncLocalStorage<AsyncEmbeddedDB>();
+
 export class AsyncEmbeddedDB {
   #backend: StorageBackend | null;
   readonly #ops: AsyncStorageOperations;
@@ -131,9 +135,16 @@ export class AsyncEmbeddedDB {
     }
   }
 
-  /** A write: waits until this handle's transaction (if any) has ended. */
+  /**
+   * A write: waits until this handle's transaction (if any) has ended —
+   * unless it comes from inside that transaction's own function, which
+   * would wait for itself forever: that is `LOCKED` at once.
+   */
   async #write<T>(op: (ops: AsyncStorageOperations) => Promise<T>, signal?: AbortSignal): Promise<T> {
     call(this.#backend, () => undefined);
+    if (this.#transactionEnded && INSIDE_TRANSACTION.getStore() === this) {
+      throw loomError('LOCKED', `this write was made on the database inside its own transaction (${this.path}) and would wait for that transaction forever; write through tx instead`);
+    }
     while (this.#transactionEnded) await this.#transactionEnded;
     return this.#run(op, signal);
   }
@@ -172,7 +183,7 @@ export class AsyncEmbeddedDB {
       tx = new Transaction(await this.#run(() => begin(options)));
       signal?.addEventListener('abort', abort, { once: true });
       try {
-        const result = await fn(tx);
+        const result = await INSIDE_TRANSACTION.run(this, () => fn(tx as Transaction));
         throwIfAborted(signal);
         tx.end(true);
         return result;

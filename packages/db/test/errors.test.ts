@@ -338,3 +338,57 @@ describe('error messages', () => {
     db.close();
   });
 });
+
+describe('re-entry never hangs', () => {
+  it('a write on the async handle from inside its own transaction is LOCKED at once; the transaction goes on', async () => {
+    const adb = await AsyncEmbeddedDB.open(join(tempDir(), 'db'));
+    const result = await adb.transaction(async (tx) => {
+      await tx.insertNode({ id: 'inside', type: 'T' });
+      const err = await adb.insertNode({ id: 'outside', type: 'T' }).catch((e: unknown) => e);
+      await tx.insertNode({ id: 'after', type: 'T' });
+      return err;
+    });
+    expect(LoomError.is(result) && result.code, String(result)).toBe('LOCKED');
+    expect((result as Error).message).toContain('write through tx');
+    expect(await adb.getNode('inside')).not.toBeNull();
+    expect(await adb.getNode('after')).not.toBeNull();
+    expect(await adb.getNode('outside')).toBeNull();
+    // A write from outside the transaction still queues behind it and lands.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const tx = adb.transaction(async (t) => {
+      await t.insertNode({ id: 'held', type: 'T' });
+      await gate;
+    });
+    const queued = adb.insertNode({ id: 'queued', type: 'T' });
+    release();
+    await tx;
+    expect((await queued).id).toBe('queued');
+    await adb.close();
+  });
+
+  it('compact from a backup onProgress is LOCKED, not a hang', () => {
+    const dir = tempDir();
+    const db = EmbeddedDB.open(join(dir, 'db'));
+    db.insertNodesBatch(Array.from({ length: 500 }, (_, i) => ({ id: `n${i}`, type: 'T', properties: { x: 'y'.repeat(400) } })));
+    let inner: unknown;
+    const err = expectLoomError(
+      () =>
+        db.backup(join(dir, 'backup'), {
+          onProgress: () => {
+            try {
+              db.compact();
+            } catch (e) {
+              inner = e;
+              throw e;
+            }
+          },
+        }),
+      'LOCKED',
+    );
+    expect(err).toBe(inner);
+    expect(err.message).toContain('onProgress');
+    expect(db.compact().bytesAfter).toBeGreaterThan(0);
+    db.close();
+  });
+});

@@ -41,6 +41,12 @@ pub fn compact(db: &Database, progress: Progress) -> Result<CompactReport> {
     if db.is_transaction() {
         return Err(Error::invalid("compact cannot run inside a transaction"));
     }
+    if copy::copying_on_this_thread() {
+        return Err(Error::new(
+            Code::Locked,
+            format!("compact cannot run from the onProgress of a backup or compaction of {}: that copy is still reading it; compact after the call returns", db.path().display()),
+        ));
+    }
     let store = db.store();
     let writer = store.acquire_writer(db.busy_timeout())?;
     let _alone = store.exclusive("compaction")?;
@@ -118,6 +124,28 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use crate::{Database, Metric, NewNode, NodeFilter, OpenOptions, SearchRequest, SpaceSpec};
+
+    #[test]
+    fn compacting_from_a_backups_progress_is_locked_not_a_deadlock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("db"), OpenOptions::default()).unwrap();
+        for i in 0..200 {
+            db.insert_node(&NewNode { id: format!("n{i}"), node_type: "T".into(), properties: format!(r#"{{"x":"{}"}}"#, "y".repeat(500)) }, 1).unwrap();
+        }
+        let mut inner = None;
+        let mut progress = |_: u64, _: u64| {
+            if inner.is_none() {
+                inner = Some(super::compact(&db, &mut |_, _| true).map(|_| ()));
+            }
+            true
+        };
+        db.backup(&dir.path().join("backup"), &mut progress).unwrap();
+        let err = inner.expect("progress was reported").unwrap_err();
+        assert_eq!(err.code, crate::Code::Locked, "{}", err.message);
+        assert!(err.message.contains("onProgress"), "{}", err.message);
+        // Outside the callback it runs as usual.
+        super::compact(&db, &mut |_, _| true).unwrap();
+    }
 
     #[test]
     fn deleting_half_and_compacting_shrinks_the_file_and_keeps_the_data() {

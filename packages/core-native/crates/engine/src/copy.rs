@@ -8,8 +8,12 @@
 //! closes its end of the pipe: LMDB's next write fails with `EPIPE` (Node
 //! and Rust programs ignore `SIGPIPE`) and the copy ends.
 //!
-//! Invariant: the destination is complete and synced to disk when this
-//! returns `Ok`; on `Err` the caller removes it.
+//! Invariants: the destination is complete and synced to disk when this
+//! returns `Ok`; on `Err` the caller removes it. While a copy runs, its
+//! thread is marked ([`copying_on_this_thread`]): the progress callback runs
+//! there with the copy still reading the environment, so an operation that
+//! must close the environment (compaction) refuses to start from it rather
+//! than wait for itself forever.
 
 use crate::error::{Code, Error, Result};
 use crate::store::Store;
@@ -31,6 +35,31 @@ pub struct Copied {
 
 const CHUNK: usize = 1 << 20;
 
+thread_local! {
+    static COPYING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a copy is running on this thread (we are inside its progress callback).
+pub fn copying_on_this_thread() -> bool {
+    COPYING.with(|c| c.get() > 0)
+}
+
+/// Marks this thread as copying until dropped.
+struct CopyingMark;
+
+impl CopyingMark {
+    fn new() -> Self {
+        COPYING.with(|c| c.set(c.get() + 1));
+        CopyingMark
+    }
+}
+
+impl Drop for CopyingMark {
+    fn drop(&mut self) {
+        COPYING.with(|c| c.set(c.get() - 1));
+    }
+}
+
 /// Copies the committed data of `store` into a new file at `dest`
 /// (compacted: no free pages, when `compact`). `expected` is the size to
 /// report progress against.
@@ -40,6 +69,7 @@ pub fn snapshot_to(store: &Store, dest: &Path, compact: bool, expected: u64, pro
     let (mut reader, writer) = std::io::pipe().map_err(|e| io("cannot make a pipe for", e))?;
     let mut hash = Xxh3::new();
     let mut done = 0u64;
+    let _mark = CopyingMark::new();
     let pumped: Result<bool> = std::thread::scope(|scope| {
         let copier = scope.spawn(move || {
             let result = store.copy_to_fd(writer.as_raw_fd(), compact);
