@@ -1,6 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
-import { checkId, checkString, describe, requireObject } from './validate.js';
+import { checkId, checkString, checkWellFormed, describe, requireObject } from './validate.js';
 
 /** Longest queue name in UTF-8 bytes. */
 export const MAX_QUEUE_NAME_BYTES = 64;
@@ -40,7 +40,7 @@ export function preparePushItems(items: unknown, what = 'items'): QueueItemInput
   return items.map((item, i) => {
     const o = requireObject(`${what}[${i}]`, item);
     if (typeof o.payload !== 'string') throw invalid(`${what}[${i}].payload must be a string, got ${describe(o.payload)}`);
-    return { id: checkId(`${what}[${i}].id`, o.id), payload: o.payload };
+    return { id: checkId(`${what}[${i}].id`, o.id), payload: checkWellFormed(`${what}[${i}].payload`, o.payload) };
   });
 }
 

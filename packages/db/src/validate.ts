@@ -44,10 +44,23 @@ function utf8Length(s: string, max: number): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
+/**
+ * Whether `s` is well-formed UTF-16 (no unpaired surrogate): only such
+ * strings survive UTF-8 encoding; the others would become U+FFFD, so two
+ * different strings could be stored as one.
+ */
+export const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** Throws INVALID_ARGUMENT naming `what` unless `s` is well-formed UTF-16. */
+export function checkWellFormed(what: string, s: string): string {
+  if (!isWellFormed(s)) throw invalid(`${what} contains an unpaired UTF-16 surrogate (it cannot be stored as UTF-8), got ${describe(s)}`);
+  return s;
+}
+
 export function checkString(what: string, value: unknown, maxBytes: number): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${what} must be a non-empty string, got ${describe(value)}`);
   if (utf8Length(value, maxBytes) > maxBytes) throw invalid(`${what} must be at most ${maxBytes} bytes of UTF-8, got ${describe(value)}`);
-  return value;
+  return checkWellFormed(what, value);
 }
 
 export function checkId(what: string, value: unknown): string {
@@ -85,6 +98,8 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
   const walk = (path: string, v: unknown, depth: number): void => {
     switch (typeof v) {
       case 'string':
+        checkWellFormed(path, v);
+        return;
       case 'boolean':
         return;
       case 'number':
@@ -98,7 +113,7 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
         if (Array.isArray(v)) {
           for (let i = 0; i < v.length; i++) walk(`${path}[${i}]`, v[i], depth + 1);
         } else if (isPlainObject(v)) {
-          for (const key of Object.keys(v)) walk(`${path}.${key}`, v[key], depth + 1);
+          for (const key of Object.keys(v)) walk(`${path}.${checkKey(path, key)}`, v[key], depth + 1);
         } else {
           throw invalid(`${path} is ${describe(v)}; properties must be JSON values (plain objects, arrays, strings, finite numbers, booleans, null)`);
         }
@@ -111,11 +126,17 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
   };
   ancestors.push(obj);
   for (const key of Object.keys(obj)) {
+    checkKey(what, key);
     const v = obj[key];
     if (allowNullValues && v === null) continue;
     walk(`${what}.${key}`, v, 1);
   }
   return obj as Properties;
+}
+
+function checkKey(path: string, key: string): string {
+  if (!isWellFormed(key)) throw invalid(`${path} has a property key with an unpaired UTF-16 surrogate, ${describe(key)}; it cannot be stored as UTF-8`);
+  return key;
 }
 
 /** A node ready for a storage backend: id assigned, everything checked. */
@@ -193,7 +214,7 @@ export function prepareSpaceName(options: unknown): string {
   const o = requireObject('options', options) as { space?: unknown };
   if (o.space === undefined) return 'default';
   if (typeof o.space !== 'string' || o.space.length === 0) throw invalid(`options.space must be a non-empty string, got ${describe(o.space)}`);
-  return o.space;
+  return checkWellFormed('options.space', o.space);
 }
 
 /** Largest `M`. */

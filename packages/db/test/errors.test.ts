@@ -219,6 +219,30 @@ for (const storage of ['native', 'memory'] as const) {
       expectLoomError(() => db.deleteNodes(['a']), 'CLOSED');
     });
 
+    it('unpaired UTF-16 surrogates in ids, types, property keys and values, queue ids are INVALID_ARGUMENT naming the field', () => {
+      const db = open();
+      const lone = ['x\ud800', '\udc00', 'end\ud83d'];
+      for (const s of lone) {
+        expect(rejects(db, () => db.insertNode({ id: s, type: 'T' }), 'INVALID_ARGUMENT').message).toContain('node.id');
+        expect(rejects(db, () => db.insertNode({ type: s }), 'INVALID_ARGUMENT').message).toContain('node.type');
+        expect(rejects(db, () => db.insertNode({ type: 'T', properties: { name: s } }), 'INVALID_ARGUMENT').message).toContain('node.properties.name');
+        expect(rejects(db, () => db.insertNode({ type: 'T', properties: { deep: [{ n: [s] }] } }), 'INVALID_ARGUMENT').message).toContain('node.properties.deep[0].n[0]');
+        expect(rejects(db, () => db.insertNode({ type: 'T', properties: { [s]: 1 } }), 'INVALID_ARGUMENT').message).toContain('node.properties');
+        expect(rejects(db, () => db.insertNode({ type: 'T', properties: { o: { [s]: 1 } } }), 'INVALID_ARGUMENT').message).toContain('node.properties.o');
+        expect(rejects(db, () => db.updateNode('a', { properties: { name: s } }), 'INVALID_ARGUMENT').message).toContain('update.properties.name');
+        expect(rejects(db, () => db.insertEdge({ type: 'R', from: 'a', to: s }), 'INVALID_ARGUMENT').message).toContain('edge.to');
+        expect(rejects(db, () => db.getNode(s), 'INVALID_ARGUMENT').message).toContain('id');
+        expect(rejects(db, () => db.queue('q').push([{ id: s, payload: '{}' }]), 'INVALID_ARGUMENT').message).toContain('items[0].id');
+        expect(rejects(db, () => db.queue('q').push([{ id: 'ok', payload: s }]), 'INVALID_ARGUMENT').message).toContain('items[0].payload');
+        expect(rejects(db, () => db.queue(s), 'INVALID_ARGUMENT').message).toContain('queue name');
+      }
+      // Two ids that differ only in which lone surrogate they hold would both have become "x\ufffd".
+      expect(db.getNode('x\ufffd')).toBeNull();
+      // Well-formed pairs are fine.
+      expect(db.insertNode({ id: 'emoji 😀', type: 'T😀', properties: { '😀': '😀' } }).properties).toEqual({ '😀': '😀' });
+      db.close();
+    });
+
     it('open', () => {
       const path = join(tempDir(), 'db');
       for (const bad of [

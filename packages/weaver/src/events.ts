@@ -172,7 +172,32 @@ export function parseEvent(value: unknown, what = 'event'): WeaverEvent {
     }
     out.metadata = checked.data;
   }
+  const bad = unpairedSurrogateAt(out, '');
+  if (bad !== null) {
+    throw new LoomError('INVALID_ARGUMENT', `${what}${bad}: contains an unpaired UTF-16 surrogate (it cannot be stored as UTF-8, where it would become U+FFFD)`);
+  }
   return out as unknown as WeaverEvent;
+}
+
+const wellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/** The path of the first string or key in `v` that is not well-formed UTF-16, or null. */
+function unpairedSurrogateAt(v: unknown, path: string): string | null {
+  if (typeof v === 'string') return wellFormed(v) ? null : path;
+  if (v === null || typeof v !== 'object') return null;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = unpairedSurrogateAt(v[i], `${path}[${i}]`);
+      if (bad !== null) return bad;
+    }
+    return null;
+  }
+  for (const [key, x] of Object.entries(v)) {
+    if (!wellFormed(key)) return `${path} (key ${JSON.stringify(key)})`;
+    const bad = unpairedSurrogateAt(x, `${path}.${key}`);
+    if (bad !== null) return bad;
+  }
+  return null;
 }
 
 function describeAt(value: unknown, path: PropertyKey[]): string {

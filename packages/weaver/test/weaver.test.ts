@@ -206,6 +206,28 @@ describe('WeaverController', () => {
     await expect(new WeaverController(db).submitEvent(ok)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  it('rejects unpaired surrogates at submit time with INVALID_ARGUMENT naming the field (they would become U+FFFD)', async () => {
+    const { db, weaver } = await start();
+    const ok = messages(1)[0]!;
+    const bad: Array<[unknown, string]> = [
+      [{ ...ok, id: 'm\ud800' }, 'events[1].id'],
+      [{ ...ok, conversationId: 'c\udc00' }, 'events[1].conversationId'],
+      [{ ...ok, content: 'half an emoji \ud83d' }, 'events[1].content'],
+      [{ ...ok, metadata: { tags: ['ok', 'x\udfff'] } }, 'events[1].metadata.tags[1]'],
+      [{ ...ok, metadata: { 'k\ud800': 1 } }, 'events[1].metadata'],
+      [{ ...ok, extra: '\ud800' }, 'events[1].metadata.extra'],
+    ];
+    for (const [event, field] of bad) {
+      const err = await weaver.submitEvents([ok, event as WeaverEvent]).catch((e: unknown) => e);
+      expect(LoomError.is(err) && err.code, `${field}: ${String(err)}`).toBe('INVALID_ARGUMENT');
+      expect((err as Error).message).toContain(field);
+      expect((err as Error).message).toContain('unpaired UTF-16 surrogate');
+    }
+    expect(db.queue('weaver-inbox').stats()).toEqual({ pending: 0, done: 0, dead: 0 });
+    await weaver.submitEvents([{ ...ok, content: 'a whole emoji 😀' }]);
+    expect(weaver.stats().submitted).toBe(1);
+  });
+
   it('applies backpressure past maxPending: BACKPRESSURE, or waiting for room', async () => {
     const slow: Extractor = { extract: async () => new Promise((r) => setTimeout(() => r([]), 20)) };
     const { weaver } = await start({ maxPending: 10, batchSize: 5, extractor: slow });
