@@ -9,6 +9,7 @@ import { batchResult, call, DatabaseOperations } from './operations.js';
 import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
 import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
+import { checkProperties, isPlainObject } from './validate.js';
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -182,9 +183,11 @@ export class EmbeddedDB extends DatabaseOperations {
   importRecords(records: ExportedRecord[]): void {
     if (!Array.isArray(records)) throw invalid(`records must be an array of { node } or { edge }, got ${typeof records}`);
     records.forEach((r, i) => {
-      if (typeof r !== 'object' || r === null || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
+      if (!isPlainObject(r) || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
         throw invalid(`records[${i}] must be { node } or { edge }`);
       }
+      // JSON values only (no bigint, cycle, hole, throwing getter, Proxy or unpaired surrogate), named where they are.
+      checkProperties(`records[${i}]`, r);
     });
     const m = maintenanceOf(this.#open(), 'record import');
     call(this.#backend, () => m.load(records));

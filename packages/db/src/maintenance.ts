@@ -12,6 +12,7 @@ export function maintenanceOf(backend: StorageBackend, what: string): StorageMai
 
 export function preparePath(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(`${name} must be a non-empty path, got ${describe(value)}`);
+  if (value.includes('\0')) throw invalid(`${name} must not contain NUL, got ${describe(value)}`);
   return resolve(value);
 }
 

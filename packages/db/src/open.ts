@@ -68,6 +68,7 @@ export function openBackend(
   if (path !== undefined && (typeof path !== 'string' || path.length === 0)) {
     throw invalid(`path must be a non-empty string or omitted, got ${describe(path)}`);
   }
+  if (typeof path === 'string' && path.includes('\0')) throw invalid(`path must not contain NUL, got ${describe(path)}`);
   const o = (options === undefined ? {} : requireObject('options', options)) as OpenOptions;
   for (const key of Object.keys(o)) {
     if (!OPTION_KEYS.has(key)) throw invalid(`options.${key} is not an open option (${[...OPTION_KEYS].join(', ')})`);

@@ -1,5 +1,6 @@
+import { types } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
-import { invalid } from './errors.js';
+import { invalid, LoomError } from './errors.js';
 import type { StorageSearchFilter, StorageSearchOptions } from './storage.js';
 import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec } from './types.js';
 import { prepareWhere } from './walk.js';
@@ -19,12 +20,34 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === 'object') return `an object of class ${value.constructor?.name ?? 'null-prototype'}`;
+  if (types.isProxy(value)) return 'a Proxy';
+  if (typeof value === 'object') {
+    try {
+      return `an object of class ${value.constructor?.name ?? 'null-prototype'}`;
+    } catch {
+      return 'an object';
+    }
+  }
   return `a ${typeof value}`;
 }
 
+/**
+ * Runs `fn` (which reads `what`, given by the caller); an exception other
+ * than a LoomError — a getter that throws, a revoked Proxy — becomes
+ * INVALID_ARGUMENT naming `what`.
+ */
+export function guard<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (LoomError.is(e)) throw e;
+    throw invalid(`${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Plain objects and arrays only; a Proxy is neither (its traps could answer differently each time). */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
+  if (typeof value !== 'object' || value === null || types.isProxy(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
@@ -95,6 +118,7 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
   if (value === undefined) return {};
   const obj = requireObject(what, value);
   const ancestors: object[] = [];
+  const read = (path: string, o: object, key: string | number): unknown => guard(path, () => (o as Record<string | number, unknown>)[key]);
   const walk = (path: string, v: unknown, depth: number): void => {
     switch (typeof v) {
       case 'string':
@@ -107,13 +131,17 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
         return;
       case 'object': {
         if (v === null) return;
+        if (types.isProxy(v)) throw invalid(`${path} is a Proxy; properties must be JSON values (plain objects, arrays, strings, finite numbers, booleans, null)`);
         if (depth > MAX_DEPTH) throw invalid(`${path} nests deeper than ${MAX_DEPTH} levels`);
         if (ancestors.includes(v)) throw invalid(`${path} is a cyclic reference; properties must be JSON values`);
         ancestors.push(v);
         if (Array.isArray(v)) {
-          for (let i = 0; i < v.length; i++) walk(`${path}[${i}]`, v[i], depth + 1);
+          for (let i = 0; i < v.length; i++) {
+            if (!(i in v)) throw invalid(`${path}[${i}] is a hole in a sparse array; properties must be JSON values (use null)`);
+            walk(`${path}[${i}]`, read(`${path}[${i}]`, v, i), depth + 1);
+          }
         } else if (isPlainObject(v)) {
-          for (const key of Object.keys(v)) walk(`${path}.${checkKey(path, key)}`, v[key], depth + 1);
+          for (const key of Object.keys(v)) walk(`${path}.${checkKey(path, key)}`, read(`${path}.${key}`, v, key), depth + 1);
         } else {
           throw invalid(`${path} is ${describe(v)}; properties must be JSON values (plain objects, arrays, strings, finite numbers, booleans, null)`);
         }
@@ -127,7 +155,7 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
   ancestors.push(obj);
   for (const key of Object.keys(obj)) {
     checkKey(what, key);
-    const v = obj[key];
+    const v = read(`${what}.${key}`, obj, key);
     if (allowNullValues && v === null) continue;
     walk(`${what}.${key}`, v, 1);
   }
@@ -153,6 +181,10 @@ export interface PreparedEdge extends PreparedNode {
 }
 
 export function prepareNode(input: unknown, what = 'node'): PreparedNode {
+  return guard(what, () => prepareNodeFields(input, what));
+}
+
+function prepareNodeFields(input: unknown, what: string): PreparedNode {
   const n = requireObject(what, input) as Partial<NodeInput>;
   return {
     id: n.id === undefined ? uuidv7() : checkId(`${what}.id`, n.id),
@@ -162,6 +194,10 @@ export function prepareNode(input: unknown, what = 'node'): PreparedNode {
 }
 
 export function prepareEdge(input: unknown, what = 'edge'): PreparedEdge {
+  return guard(what, () => prepareEdgeFields(input, what));
+}
+
+function prepareEdgeFields(input: unknown, what: string): PreparedEdge {
   const e = requireObject(what, input) as Partial<EdgeInput>;
   const weight = e.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight)) throw invalid(`${what}.weight must be a finite number, got ${describe(weight)}`);
@@ -176,6 +212,10 @@ export function prepareEdge(input: unknown, what = 'edge'): PreparedEdge {
 }
 
 export function preparePatch(input: unknown): Properties {
+  return guard('update', () => preparePatchFields(input));
+}
+
+function preparePatchFields(input: unknown): Properties {
   const patch = requireObject('update', input) as { properties?: unknown };
   if (patch.properties === undefined) throw invalid('update.properties is required, e.g. updateNode(id, { properties: { name: "x" } })');
   return checkProperties('update.properties', patch.properties, true);
@@ -183,6 +223,10 @@ export function preparePatch(input: unknown): Properties {
 
 /** An edge update: properties to merge and/or a new weight. */
 export function prepareEdgePatch(input: unknown): { properties: Properties; weight?: number } {
+  return guard('update', () => prepareEdgePatchFields(input));
+}
+
+function prepareEdgePatchFields(input: unknown): { properties: Properties; weight?: number } {
   const u = requireObject('update', input) as { properties?: unknown; weight?: unknown };
   for (const key of Object.keys(u)) if (key !== 'properties' && key !== 'weight') throw invalid(`update.${key} is not editable; an edge update has properties and/or weight`);
   if (u.properties === undefined && u.weight === undefined) throw invalid('update needs properties and/or weight, e.g. updateEdge(id, { weight: 2 })');
@@ -193,6 +237,10 @@ export function prepareEdgePatch(input: unknown): { properties: Properties; weig
 
 /** Copies a vector into a Float32Array after checking every element. */
 export function prepareVector(value: unknown, what = 'vector'): Float32Array {
+  return guard(what, () => prepareVectorElements(value, what));
+}
+
+function prepareVectorElements(value: unknown, what: string): Float32Array {
   if (!(value instanceof Float32Array) && !Array.isArray(value) && !(value instanceof Float64Array)) {
     throw invalid(`${what} must be a Float32Array or an array of numbers, got ${describe(value)}`);
   }
@@ -286,6 +334,10 @@ export interface PreparedSearch {
 }
 
 export function prepareSearch(options: unknown): PreparedSearch {
+  return guard('options', () => prepareSearchFields(options));
+}
+
+function prepareSearchFields(options: unknown): PreparedSearch {
   const o = (options === undefined ? {} : requireObject('options', options)) as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!['k', 'space', 'filter', 'exact', 'ef'].includes(key)) throw invalid(`options.${key} is not a search option (k, space, filter, exact, ef)`);

@@ -3,7 +3,7 @@ import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName
 import type { LeasedQueueItem, PreparedWriteBatch, QueueItemInput, StorageBatchResult, StorageOperations } from './storage.js';
 import type { EdgeInput, EdgeSelector, EmbeddingInput, NodeInput } from './types.js';
 import { prepareEdgeSelector } from './walk.js';
-import { checkId, describe, prepareEdge, prepareNode, preparePatch, requireObject } from './validate.js';
+import { checkId, describe, guard, prepareEdge, prepareNode, preparePatch, requireObject } from './validate.js';
 import { prepareCounterEdges, prepareEmbeddingBatch } from './operations.js';
 
 /**
@@ -117,6 +117,10 @@ const list = (what: string, value: unknown): unknown[] => {
 };
 
 export function prepareWriteBatch(batch: unknown, options: unknown): { batch: PreparedWriteBatch; options: WriteBatchOptions } {
+  return guard('batch', () => prepareWriteBatchFields(batch, options));
+}
+
+function prepareWriteBatchFields(batch: unknown, options: unknown): { batch: PreparedWriteBatch; options: WriteBatchOptions } {
   const b = requireObject('batch', batch) as WriteBatch;
   onlyKeys('batch', b, ['deleteEdges', 'insertNodes', 'updateNodes', 'insertEdges', 'addEdgeWeights', 'insertEmbeddings', 'queue']);
   const prepared: PreparedWriteBatch = {

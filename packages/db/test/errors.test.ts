@@ -243,6 +243,44 @@ for (const storage of ['native', 'memory'] as const) {
       db.close();
     });
 
+    it('odd inputs are INVALID_ARGUMENT naming the value: bigint and cycles on import, empty endpoints, holes, throwing getters, Proxies, NUL in paths', () => {
+      const db = open();
+      const throwing = { get x(): unknown { throw new Error('getter boom'); } };
+      const revoked = Proxy.revocable({}, {});
+      revoked.revoke();
+      const cases: Array<[string, () => unknown, string]> = [
+        ['a hole', () => db.insertNode({ type: 'T', properties: { list: [1, , 3] } as never }), 'node.properties.list[1]'],
+        ['a nested hole', () => db.updateNode('a', { properties: { o: { l: [, 1] } } as never }), 'update.properties.o.l[0]'],
+        ['a throwing getter in properties', () => db.insertNode({ type: 'T', properties: { g: throwing } as never }), 'node.properties.g.x'],
+        ['a throwing getter on the node', () => db.insertNode({ get type(): string { throw new Error('boom'); } } as never), 'node'],
+        ['a throwing getter in a batch', () => db.writeBatch({ get insertNodes(): never { throw new Error('boom'); } } as never), 'batch'],
+        ['a throwing getter in a vector', () => db.insertEmbedding('b', Object.defineProperty([1, 2, 3], 1, { get: () => { throw new Error('boom'); } })), 'vector'],
+        ['a Proxy as properties', () => db.insertNode({ type: 'T', properties: new Proxy({}, {}) }), 'node.properties'],
+        ['a nested Proxy', () => db.insertNode({ type: 'T', properties: { p: new Proxy({ a: 1 }, {}) } }), 'node.properties.p'],
+        ['a revoked Proxy', () => db.insertNode({ type: 'T', properties: { p: revoked.proxy } }), 'node.properties.p'],
+        ['a revoked Proxy as the node', () => db.insertNode(revoked.proxy as never), 'node'],
+        ['a revoked Proxy as an edge update', () => db.updateEdge('ab', revoked.proxy as never), 'update'],
+        ['a NUL in open', () => EmbeddedDB.open(join(tempDir(), 'a\0b'), { storage }), 'path'],
+        ['a NUL in backup', () => db.backup(join(tempDir(), 'a\0b')), 'destPath'],
+      ];
+      if (storage === 'native') {
+        const rec = (properties: unknown) => [{ node: { id: 'z', type: 'T', properties, createdAt: 1, updatedAt: 1 } }] as never;
+        const edge = (from: string, to: string) => [{ edge: { id: 'e', type: 'R', from, to, properties: {}, weight: 1, createdAt: 1 } }] as never;
+        cases.push(
+          ['a bigint on import', () => db.importRecords(rec({ n: 10n })), 'records[0].node.properties.n'],
+          ['a cycle on import', () => db.importRecords(rec(cyclic)), 'records[0].node.properties.self'],
+          ['a hole on import', () => db.importRecords(rec({ l: [, 1] })), 'records[0].node.properties.l[0]'],
+          ['an empty from on import', () => db.importRecords(edge('', 'a')), 'edge from'],
+          ['an empty to on import', () => db.importRecords(edge('a', '')), 'edge to'],
+        );
+      }
+      for (const [what, fn, field] of cases) {
+        const err = rejects(db, fn, 'INVALID_ARGUMENT');
+        expect(err.message, what).toContain(field);
+      }
+      db.close();
+    });
+
     it('open', () => {
       const path = join(tempDir(), 'db');
       for (const bad of [

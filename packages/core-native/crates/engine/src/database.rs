@@ -686,6 +686,9 @@ fn validate_properties(json: &str) -> Result<()> {
 pub(crate) fn validate_edge(e: &NewEdge) -> Result<()> {
     validate_id("edge id", &e.id)?;
     validate_type("edge type", &e.edge_type)?;
+    // An empty endpoint would reach LMDB as an empty key (MDB_BAD_VALSIZE, an IO error).
+    validate_id("edge from", &e.from)?;
+    validate_id("edge to", &e.to)?;
     validate_properties(&e.properties)?;
     if !e.weight.is_finite() {
         return Err(Error::invalid(format!("edge weight must be a finite number, got {}", e.weight)));

@@ -143,4 +143,21 @@ mod tests {
         assert!(db.get_node("c").unwrap().is_none());
         assert!(crate::verify::verify(&db).unwrap().ok);
     }
+
+    #[test]
+    fn an_edge_with_an_empty_endpoint_is_invalid_argument_not_an_lmdb_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        let node = LoadRecord::Node(LoadNode { node: NewNode { id: "a".into(), node_type: "T".into(), properties: "{}".into() }, created_at: 1, updated_at: 1 });
+        db.load(&[node]).unwrap();
+        for (from, to, what) in [("", "a", "edge from"), ("a", "", "edge to")] {
+            let edge = NewEdge { id: "e".into(), edge_type: "R".into(), from: from.into(), to: to.into(), properties: "{}".into(), weight: 1.0 };
+            let err = db.load(&[LoadRecord::Edge(LoadEdge { edge: edge.clone(), created_at: 2 })]).unwrap_err();
+            assert_eq!(err.code, crate::Code::InvalidArgument, "{err}");
+            assert!(err.message.contains("records[0]") && err.message.contains(what), "{err}");
+            let err = db.insert_edges(&[edge], 2).unwrap_err();
+            assert_eq!(err.code, crate::Code::InvalidArgument, "{err}");
+        }
+        assert!(db.get_edge("e").unwrap().is_none());
+    }
 }
