@@ -1,11 +1,13 @@
 //! Neon binding of `loomdb-engine`. Each export converts its arguments,
-//! runs one engine call (on the libuv pool when its last argument is
-//! `true`, returning a promise) and converts the result or error back.
+//! runs one engine call (when its last argument is `true`, off the JS
+//! thread returning a promise: reads on the libuv pool, writes on their
+//! directory's writer thread) and converts the result or error back.
 //! No database logic lives here.
 
 mod convert;
 mod errors;
 mod ops;
+mod writers;
 
 use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
@@ -95,6 +97,33 @@ fn is_async(cx: &mut FunctionContext) -> bool {
     }
 }
 
+/// Runs a write now or on the writer thread of `db`'s directory (see
+/// `writers`); panics become `INTERNAL`.
+pub(crate) fn settle_write<'a, T: IntoJs + Send + 'static>(
+    cx: &mut FunctionContext<'a>,
+    run_async: bool,
+    db: Database,
+    work: impl FnOnce(&Database) -> Result<T, Error> + Send + 'static,
+) -> JsResult<'a, JsValue> {
+    if !run_async {
+        return settle(cx, false, move || work(&db));
+    }
+    let channel = cx.channel();
+    let (deferred, promise) = cx.promise();
+    let path = db.path().to_path_buf();
+    writers::submit(
+        &path,
+        Box::new(move || {
+            let result = guarded(|| work(&db));
+            deferred.settle_with(&channel, move |mut cx| match result {
+                Ok(v) => v.into_js(&mut cx),
+                Err(e) => throw(&mut cx, e),
+            });
+        }),
+    );
+    Ok(promise.upcast())
+}
+
 /// Runs `work` now or on the libuv pool; panics become `INTERNAL`.
 fn settle<'a, T: IntoJs>(
     cx: &mut FunctionContext<'a>,
@@ -137,9 +166,17 @@ fn tx_begin(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let durability: Option<Durability> = json(&mut cx, 1, "durability")?;
     if is_async(&mut cx) {
-        let locking = db.clone();
-        let promise =
-            cx.task(move || guarded(|| locking.lock_writer())).promise(move |mut cx, writer| begin_with(&mut cx, &db, writer, durability));
+        // Waits for the lock on the directory's writer thread, not the libuv pool (see `writers`).
+        let channel = cx.channel();
+        let (deferred, promise) = cx.promise();
+        let path = db.path().to_path_buf();
+        writers::submit(
+            &path,
+            Box::new(move || {
+                let writer = guarded(|| db.lock_writer());
+                deferred.settle_with(&channel, move |mut cx| begin_with(&mut cx, &db, writer, durability));
+            }),
+        );
         return Ok(promise.upcast());
     }
     let writer = guarded(|| db.lock_writer());
@@ -197,7 +234,7 @@ fn create_index(mut cx: FunctionContext) -> JsResult<JsValue> {
     let node_type = string(&mut cx, 1, "type")?;
     let property = string(&mut cx, 2, "property")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.create_index(&node_type, &property))
+    settle_write(&mut cx, run_async, db, move |db| db.create_index(&node_type, &property))
 }
 
 fn drop_index(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -205,14 +242,14 @@ fn drop_index(mut cx: FunctionContext) -> JsResult<JsValue> {
     let node_type = string(&mut cx, 1, "type")?;
     let property = string(&mut cx, 2, "property")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.drop_index(&node_type, &property))
+    settle_write(&mut cx, run_async, db, move |db| db.drop_index(&node_type, &property))
 }
 
 fn insert_node(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let node = NewNode { id: string(&mut cx, 1, "id")?, node_type: string(&mut cx, 2, "type")?, properties: string(&mut cx, 3, "properties")? };
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_node(&node, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_node(&node, loomdb_engine::now_ms()))
 }
 
 #[derive(Deserialize)]
@@ -228,7 +265,7 @@ fn insert_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
     let items: Vec<BatchNode> = json(&mut cx, 1, "nodes")?;
     let nodes: Vec<NewNode> = items.into_iter().map(BatchNode::into_node).collect();
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_nodes(&nodes, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_nodes(&nodes, loomdb_engine::now_ms()))
 }
 
 fn get_node(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -243,14 +280,14 @@ fn update_node(mut cx: FunctionContext) -> JsResult<JsValue> {
     let id = string(&mut cx, 1, "id")?;
     let patch = string(&mut cx, 2, "properties")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.update_node(&id, &patch, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.update_node(&id, &patch, loomdb_engine::now_ms()))
 }
 
 fn delete_node(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let id = string(&mut cx, 1, "id")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.delete_node(&id))
+    settle_write(&mut cx, run_async, db, move |db| db.delete_node(&id))
 }
 
 fn insert_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -264,7 +301,7 @@ fn insert_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
         weight: number(&mut cx, 6, "weight")?,
     };
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_edge(&edge, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_edge(&edge, loomdb_engine::now_ms()))
 }
 
 #[derive(Deserialize)]
@@ -289,7 +326,7 @@ fn insert_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let edges = edge_batch(&mut cx, 1)?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_edges(&edges, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_edges(&edges, loomdb_engine::now_ms()))
 }
 
 /// `edgesJson` as for `insertEdges`; weights are added to existing edges.
@@ -297,7 +334,7 @@ fn add_edge_weights(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let edges = edge_batch(&mut cx, 1)?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.add_edge_weights(&edges, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.add_edge_weights(&edges, loomdb_engine::now_ms()))
 }
 
 /// Cuts `flat` into consecutive vectors of `lengths`, which must add up to its length.
@@ -331,7 +368,7 @@ fn insert_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
     };
     let items: Vec<(String, String, Vec<f32>)> = nodes.into_iter().zip(spaces).zip(vectors).map(|((n, s), v)| (n, s, v)).collect();
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_embeddings(&items))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_embeddings(&items))
 }
 
 /// A write batch as JSON (see `writeBatch` in `index.d.ts`); its vectors come beside it.
@@ -445,7 +482,7 @@ fn write_batch(mut cx: FunctionContext) -> JsResult<JsValue> {
         }),
     };
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.write_batch(&batch, durability, loomdb_engine::now_ms()).map(|o| to_json(&o)))
+    settle_write(&mut cx, run_async, db, move |db| db.write_batch(&batch, durability, loomdb_engine::now_ms()).map(|o| to_json(&o)))
 }
 
 fn change_sequence(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -458,14 +495,14 @@ fn delete_nodes(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let filter: NodeFilter = json(&mut cx, 1, "selector")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.delete_nodes(&filter))
+    settle_write(&mut cx, run_async, db, move |db| db.delete_nodes(&filter))
 }
 
 fn delete_edges(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let selector: EdgeSelector = json(&mut cx, 1, "selector")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.delete_edges(&selector))
+    settle_write(&mut cx, run_async, db, move |db| db.delete_edges(&selector))
 }
 
 fn neighbors(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -540,14 +577,14 @@ fn update_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     let patch = string(&mut cx, 2, "properties")?;
     let weight: Option<f64> = json(&mut cx, 3, "weight")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.update_edge(&id, &patch, weight))
+    settle_write(&mut cx, run_async, db, move |db| db.update_edge(&id, &patch, weight))
 }
 
 fn delete_edge(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let id = string(&mut cx, 1, "id")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.delete_edge(&id))
+    settle_write(&mut cx, run_async, db, move |db| db.delete_edge(&id))
 }
 
 fn insert_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -556,7 +593,7 @@ fn insert_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
     let space = string(&mut cx, 2, "space")?;
     let v = vector(&mut cx, 3)?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.insert_embedding(&node, &space, &v))
+    settle_write(&mut cx, run_async, db, move |db| db.insert_embedding(&node, &space, &v))
 }
 
 fn get_embedding(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -612,7 +649,7 @@ fn queue_push(mut cx: FunctionContext) -> JsResult<JsValue> {
     let queue = string(&mut cx, 1, "queue")?;
     let items: Vec<QueueItem> = json(&mut cx, 2, "items")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.queue_push(&queue, &items, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+    settle_write(&mut cx, run_async, db, move |db| db.queue_push(&queue, &items, loomdb_engine::now_ms()).map(|v| to_json(&v)))
 }
 
 /// Returns `[{ seq, id, payload, attempts, enqueuedAt }]` as JSON.
@@ -623,7 +660,7 @@ fn queue_lease(mut cx: FunctionContext) -> JsResult<JsValue> {
     let max = count(&mut cx, 3, "max")? as usize;
     let lease_ms = count(&mut cx, 4, "leaseMs")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.queue_lease(&queue, &holder, max, lease_ms, loomdb_engine::now_ms()).map(|v| to_json(&v)))
+    settle_write(&mut cx, run_async, db, move |db| db.queue_lease(&queue, &holder, max, lease_ms, loomdb_engine::now_ms()).map(|v| to_json(&v)))
 }
 
 fn queue_ack(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -632,7 +669,7 @@ fn queue_ack(mut cx: FunctionContext) -> JsResult<JsValue> {
     let holder = string(&mut cx, 2, "holder")?;
     let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.queue_ack(&queue, &holder, &seqs))
+    settle_write(&mut cx, run_async, db, move |db| db.queue_ack(&queue, &holder, &seqs))
 }
 
 fn queue_release(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -642,7 +679,7 @@ fn queue_release(mut cx: FunctionContext) -> JsResult<JsValue> {
     let seqs: Vec<u64> = json(&mut cx, 3, "seqs")?;
     let delay_ms = count(&mut cx, 4, "delayMs")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.queue_release(&queue, &holder, &seqs, delay_ms, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.queue_release(&queue, &holder, &seqs, delay_ms, loomdb_engine::now_ms()))
 }
 
 fn queue_dead_letter(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -652,7 +689,7 @@ fn queue_dead_letter(mut cx: FunctionContext) -> JsResult<JsValue> {
     let seq = count(&mut cx, 3, "seq")?;
     let error = string(&mut cx, 4, "error")?;
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.queue_dead_letter(&queue, &holder, seq, &error, loomdb_engine::now_ms()))
+    settle_write(&mut cx, run_async, db, move |db| db.queue_dead_letter(&queue, &holder, seq, &error, loomdb_engine::now_ms()))
 }
 
 /// Returns `{ pending, done, dead }` as JSON.

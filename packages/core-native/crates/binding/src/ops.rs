@@ -5,7 +5,7 @@
 //! the token is cancelled.
 
 use crate::errors::{guarded, throw};
-use crate::{database, is_async, settle, string};
+use crate::{database, is_async, settle, settle_write, string};
 use loomdb_engine::{Database, Error, LoadEdge, LoadNode, LoadRecord, NewEdge, NewNode};
 use neon::prelude::*;
 use std::path::PathBuf;
@@ -211,5 +211,5 @@ pub fn load(mut cx: FunctionContext) -> JsResult<JsValue> {
         })
         .collect();
     let run_async = is_async(&mut cx);
-    settle(&mut cx, run_async, move || db.load(&records))
+    settle_write(&mut cx, run_async, db, move |db| db.load(&records))
 }
