@@ -175,15 +175,22 @@ impl Hnsw {
     }
 
     /// Reads a sidecar into a graph shaped by `dimensions`, `metric` and
-    /// `params`. `Ok(None)` when the file is absent; `Err` (with the reason)
-    /// when it is truncated, damaged, or was written for another space.
-    pub fn load(path: &Path, dimensions: usize, metric: Metric, params: HnswParams, expect: (u32, u64)) -> Result<Option<(Hnsw, SidecarHeader)>> {
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::new(crate::error::Code::Io, format!("cannot read {}: {e}", path.display()))),
-        };
+    /// `params`, for a space that stores `vectors` vectors. `Ok(None)` when
+    /// the file is absent; `Err` (with the reason) when it is truncated,
+    /// damaged, was written for another space, is not a regular file (a
+    /// FIFO, a device, a link to one: never opened for reading, so it cannot
+    /// block or fill memory) or is larger than those vectors could need.
+    pub fn load(path: &Path, dimensions: usize, metric: Metric, params: HnswParams, expect: (u32, u64), vectors: u64) -> Result<Option<(Hnsw, SidecarHeader)>> {
         let bad = |why: &str| Error::corruption(format!("vector index {} {why}", path.display()));
+        let max_len = max_sidecar_bytes(dimensions, params, vectors);
+        let bytes = match open_regular(path, max_len) {
+            Ok(None) => return Ok(None),
+            Ok(Some(file)) => read_at_most(file, max_len).map_err(|e| Error::new(crate::error::Code::Io, format!("cannot read {}: {e}", path.display())))?,
+            Err(why) => return Err(bad(&why)),
+        };
+        if bytes.len() as u64 > max_len {
+            return Err(bad(&format!("is larger than the {max_len} bytes its {vectors} vectors could need")));
+        }
         let header = parse_header(&bytes).map_err(|why| bad(&why))?;
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         if (header.space_id, header.fingerprint) != expect {
@@ -212,8 +219,76 @@ impl Hnsw {
 pub fn read_header(path: &Path) -> Option<SidecarHeader> {
     use std::io::Read;
     let mut head = [0u8; HEADER_LEN];
-    std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
+    open_regular(path, u64::MAX).ok()??.read_exact(&mut head).ok()?;
     parse_header(&head).ok()
+}
+
+/// The most bytes a sidecar of `vectors` vectors can take, with room to
+/// spare: each vector at 4 bytes a dimension plus its neighbour lists on
+/// every level it could plausibly reach, doubled, plus a fixed allowance.
+/// A larger file is not one of ours; rebuilding costs less than reading it.
+fn max_sidecar_bytes(dimensions: usize, params: HnswParams, vectors: u64) -> u64 {
+    let per_vector = dimensions as u64 * 4 + 16 * (params.m as u64 + 1) * 4 + 64;
+    (HEADER_LEN as u64 + (1 << 20)).saturating_add(vectors.saturating_mul(per_vector).saturating_mul(2))
+}
+
+/// Opens `path` for reading if it is a regular file (directly or through a
+/// symbolic link) of at most `max_len` bytes; `Ok(None)` when absent, the
+/// reason otherwise. Anything else — a FIFO, a device, a directory, a
+/// dangling link — is never opened for reading.
+fn open_regular(path: &Path, max_len: u64) -> std::result::Result<Option<std::fs::File>, String> {
+    let kind = |t: std::fs::FileType| {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be inspected: {e}")),
+        Ok(m) if m.file_type().is_file() => {}
+        Ok(m) if m.file_type().is_symlink() => match std::fs::metadata(path) {
+            Ok(target) if target.is_file() => {}
+            Ok(target) => return Err(format!("is a symbolic link to {}, not to a regular file", kind(target.file_type()))),
+            Err(e) => return Err(format!("is a symbolic link that cannot be followed: {e}")),
+        },
+        Ok(m) => return Err(format!("is {}, not a regular file", kind(m.file_type()))),
+    }
+    // Non-blocking, in case the path was swapped for a FIFO since the check:
+    // opening one then does not wait for a writer. Reads of a regular file ignore the flag.
+    let file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)
+    };
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot be opened: {e}")),
+    };
+    let meta = file.metadata().map_err(|e| format!("cannot be inspected: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("is {}, not a regular file", kind(meta.file_type())));
+    }
+    if meta.len() > max_len {
+        return Err(format!("is {} bytes, more than the {max_len} its vectors could need", meta.len()));
+    }
+    Ok(Some(file))
+}
+
+/// The file's bytes, stopping one past `max_len` (should it have grown since it was measured).
+fn read_at_most(file: std::fs::File, max_len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    file.take(max_len.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Magic, version and the identity fields of a header.
@@ -323,20 +398,20 @@ mod tests {
     fn sidecars_round_trip_and_reject_damage() {
         let dir = tempfile::tempdir().unwrap();
         let path = sidecar_path(dir.path(), "s");
-        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7)).unwrap().is_none());
+        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap().is_none());
         let h = filled(50);
         let header = SidecarHeader { space_id: 1, fingerprint: 7, seq: 42 };
         h.save(&path, header).unwrap();
-        let (loaded, got) = Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7)).unwrap().unwrap();
+        let (loaded, got) = Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap().unwrap();
         assert_eq!(got, header);
         assert_eq!(loaded.search(&[3.2, 0.0, 0.0, 0.0], 3, 32, None).unwrap(), [3, 4, 2]);
-        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (2, 7)).is_err());
+        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (2, 7), 50).is_err());
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;
         bytes[last] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
-        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7)).unwrap_err().message.contains("checksum"));
+        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap_err().message.contains("checksum"));
         std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
-        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7)).unwrap_err().message.contains("truncated"));
+        assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap_err().message.contains("truncated"));
     }
 }

@@ -157,7 +157,8 @@ impl VectorIndexes {
         let header = (space.id, fingerprint(space, params));
         let dims = space.spec.dimensions as usize;
         let path = sidecar_path(&self.dir, &space.name);
-        let loaded = match Hnsw::load(&path, dims, space.spec.metric, params, header) {
+        let vectors = space_count(txn, t, space.id)?;
+        let loaded = match Hnsw::load(&path, dims, space.spec.metric, params, header, vectors) {
             Ok(Some((graph, h))) if log_reaches(txn, t, h.seq)? => Some((graph, h.seq)),
             // Absent, unreadable, for another spec, or older than the log: rebuild.
             _ => None,
@@ -419,5 +420,88 @@ mod tests {
             assert_eq!(db.stats().unwrap().spaces[0].graph.as_ref().map(|g| g.rebuilds), Some(1));
         }
         assert_eq!(read_header(&path).unwrap().seq, saved + 1);
+    }
+
+    /// Runs `f` on another thread, failing (instead of hanging the test)
+    /// when it takes over 30 s.
+    fn within_30s<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(f());
+        });
+        outcome.recv_timeout(std::time::Duration::from_secs(30)).expect("finishes (a sidecar must not block it)")
+    }
+
+    /// Opens the database in `dir`, checks the sidecar's header and searches
+    /// space `s`: the hits and the graph's rebuilds.
+    fn open_and_search(dir: &std::path::Path) -> (usize, Option<u64>) {
+        let dir = dir.to_path_buf();
+        within_30s(move || {
+            let _ = read_header(&sidecar_path(&dir, "s"));
+            let db = Database::open(&dir, OpenOptions::default()).unwrap();
+            let found = search(&db);
+            let rebuilds = db.stats().unwrap().spaces[0].graph.as_ref().map(|g| g.rebuilds);
+            (found, rebuilds)
+        })
+    }
+
+    /// A database with 50 vectors in hnsw space `s` and its saved sidecar.
+    fn with_sidecar() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sidecar_path(dir.path(), "s");
+        {
+            let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+            let spec = SpaceSpec { dimensions: 2, metric: Metric::L2, index: None, m: None, ef_construction: None, ef: None, embedder: None };
+            db.ensure_space("s", &spec).unwrap();
+            let nodes: Vec<NewNode> = (0..50).map(|i| NewNode { id: format!("n{i}"), node_type: "T".into(), properties: "{}".into() }).collect();
+            db.insert_nodes(&nodes, 1).unwrap();
+            let items: Vec<_> = (0..50).map(|i| (format!("n{i}"), "s".to_owned(), vec![i as f32, 1.0])).collect();
+            db.insert_embeddings(&items).unwrap();
+        }
+        assert!(read_header(&path).is_some(), "saved at close");
+        (dir, path)
+    }
+
+    fn is_regular(path: &std::path::Path) -> bool {
+        std::fs::symlink_metadata(path).unwrap().file_type().is_file()
+    }
+
+    #[test]
+    fn a_fifo_sidecar_is_never_opened_for_reading_and_is_rebuilt() {
+        let (dir, path) = with_sidecar();
+        // Opening a FIFO for reading waits for a writer, forever.
+        std::fs::remove_file(&path).unwrap();
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(open_and_search(dir.path()), (3, Some(1)));
+        assert!(is_regular(&path), "the rebuilt graph is saved over the FIFO");
+    }
+
+    #[test]
+    fn a_sidecar_linked_to_a_device_or_too_large_is_not_read_and_is_rebuilt() {
+        let (dir, path) = with_sidecar();
+        let good = std::fs::read(&path).unwrap();
+        // A link to /dev/zero: reading it to the end never ends and fills memory.
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        let params = crate::vectors::HnswParams { m: 16, ef_construction: 128, ef: 64 };
+        let probe = path.clone();
+        let refused = within_30s(move || crate::hnsw::Hnsw::load(&probe, 2, Metric::L2, params, (1, 0), 50).map(|_| ()).unwrap_err());
+        assert!(refused.message.contains("is a symbolic link to a device, not to a regular file"), "{}", refused.message);
+        assert_eq!(open_and_search(dir.path()), (3, Some(1)));
+        assert!(is_regular(&path), "the rebuilt graph replaces the link, not /dev/zero");
+
+        // A regular file far larger than 50 two-dimensional vectors could need.
+        let mut padded = std::fs::read(&path).unwrap();
+        padded.resize(padded.len() + (8 << 20), 0);
+        std::fs::write(&path, &padded).unwrap();
+        assert_eq!(open_and_search(dir.path()), (3, Some(1)));
+
+        // A link to a regular sidecar is followed and loaded.
+        let elsewhere = dir.path().join("elsewhere.bin");
+        std::fs::write(&elsewhere, &good).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        assert_eq!(open_and_search(dir.path()), (3, Some(0)));
     }
 }
