@@ -68,7 +68,7 @@ export type {
   AsyncStorageOperations,
 } from './storage.js';
 export type { PreparedNode, PreparedEdge } from './validate.js';
-export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_PROPERTY_BYTES, MAX_K, MAX_DIMENSIONS, MAX_EF, resolveSpaceSpec, spaceSpecAdmits } from './validate.js';
+export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_PROPERTY_BYTES, MAX_K, MAX_DIMENSIONS, MAX_EF, MAX_VECTOR_NORM, MIN_COSINE_NORM, resolveSpaceSpec, spaceSpecAdmits } from './validate.js';
 export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
 export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
 export { distance, exactSearch } from './exact-search.js';

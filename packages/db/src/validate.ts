@@ -254,7 +254,36 @@ function prepareVectorElements(value: unknown, what: string): Float32Array {
     out[i] = x;
     if (!Number.isFinite(out[i])) throw invalid(`${what}[${i}] is ${x}, outside the float32 range`);
   }
+  const norm = vectorNorm(out);
+  if (norm > MAX_VECTOR_NORM) {
+    throw invalid(`${what} has norm ${norm.toExponential(3)}; vectors must have a norm of at most 2^62 (about 4.6e18) so that distances stay finite`);
+  }
   return out;
+}
+
+/**
+ * Largest Euclidean norm a vector may have (2^62 ≈ 4.6e18): then every sum
+ * of squares, dot product and squared L2 distance between two vectors stays
+ * finite in float32 arithmetic, as the native engine computes them.
+ */
+export const MAX_VECTOR_NORM = 2 ** 62;
+/** Smallest norm of a vector in a cosine space (2^-63): its squared norm is then a normal float32, not 0. */
+export const MIN_COSINE_NORM = 2 ** -63;
+
+/** The Euclidean norm, in float64 (which neither overflows nor underflows on float32 values). */
+export function vectorNorm(v: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(sum);
+}
+
+/** What a backend checks once it knows the space's metric: a cosine vector needs a direction. */
+export function checkVectorForMetric(space: string, metric: string, v: Float32Array): void {
+  if (metric !== 'cosine') return;
+  const norm = vectorNorm(v);
+  if (norm < MIN_COSINE_NORM) {
+    throw invalid(`the vector has norm ${norm === 0 ? 0 : norm.toExponential(3)}; space "${space}" is cosine, which needs a norm of at least 2^-63 (about 1.1e-19): a zero vector has no direction`);
+  }
 }
 
 export function prepareSpaceName(options: unknown): string {

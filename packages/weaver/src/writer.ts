@@ -1,4 +1,4 @@
-import { LoomError, type DatabaseOperations, type EdgeInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction, type WriteBatch } from '@loomdb/db';
+import { LoomError, MIN_COSINE_NORM, type DatabaseOperations, type EdgeInput, type ExtractedEntity, type HopOptions, type Node, type Properties, type Transaction, type WriteBatch } from '@loomdb/db';
 import { v7 as uuidv7 } from 'uuid';
 import { EdgeTypes, MESSAGE_SPACE, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import type { ConversationEvent, EntityEvent, ForgetEvent, MessageEvent } from './events.js';
@@ -193,7 +193,8 @@ export class MemoryWriter {
       });
       messageNodes.set(m.id, nodeId);
       w.insertEdges.push({ type: EdgeTypes.IN_CONVERSATION, from: nodeId, to: m.conversationId });
-      w.insertEmbeddings.push({ nodeId, vector, space: MESSAGE_SPACE });
+      // A text without words embeds to the zero vector, which has no direction: a cosine space refuses it.
+      if (hasDirection(vector)) w.insertEmbeddings.push({ nodeId, vector, space: MESSAGE_SPACE });
       const links = byConversation.get(m.conversationId) ?? [];
       links.push({ nodeId, timestamp: m.timestamp, eventId: m.id });
       byConversation.set(m.conversationId, links);
@@ -391,4 +392,11 @@ export class MemoryWriter {
       if (tx.getNode(e.conversationId)?.type === NodeTypes.Conversation) tx.deleteNode(e.conversationId);
     }
   }
+}
+
+/** Whether a cosine space accepts `v` (its norm is at least {@link MIN_COSINE_NORM}). */
+function hasDirection(v: Float32Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < v.length; i++) sum += (v[i] as number) * (v[i] as number);
+  return Math.sqrt(sum) >= MIN_COSINE_NORM;
 }

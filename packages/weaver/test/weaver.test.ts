@@ -228,6 +228,20 @@ describe('WeaverController', () => {
     expect(weaver.stats().submitted).toBe(1);
   });
 
+  it('writes a message without words (a zero vector, which a cosine space refuses) with no embedding, not dead-lettered', async () => {
+    const { db, weaver } = await start();
+    await ingest(weaver, [
+      { id: 'm1', type: 'message', conversationId: 'chat', role: 'user', content: '👍 !!!', timestamp: 1000 },
+      { id: 'm2', type: 'message', conversationId: 'chat', role: 'user', content: '', timestamp: 2000 },
+      { id: 'm3', type: 'message', conversationId: 'chat', role: 'user', content: 'words here', timestamp: 3000 },
+    ]);
+    expect(weaver.stats()).toMatchObject({ processed: 3, deadLettered: 0 });
+    const node = (eventId: string) => db.listNodes({ type: 'Message', where: { eventId }, limit: 1 }).items[0]!;
+    expect(db.getEmbedding(node('m1').id)).toBeNull();
+    expect(db.getEmbedding(node('m2').id)).toBeNull();
+    expect(db.getEmbedding(node('m3').id)).not.toBeNull();
+  });
+
   it('applies backpressure past maxPending: BACKPRESSURE, or waiting for room', async () => {
     const slow: Extractor = { extract: async () => new Promise((r) => setTimeout(() => r([]), 20)) };
     const { weaver } = await start({ maxPending: 10, batchSize: 5, extractor: slow });

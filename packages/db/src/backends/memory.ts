@@ -16,7 +16,7 @@ import type {
   StorageTransaction,
 } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
-import { resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
+import { checkVectorForMetric, resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
 import { applyWriteBatch } from '../write-batch.js';
 import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
 
@@ -109,6 +109,7 @@ abstract class MemoryOperations implements StorageOperations {
     if (vector.length !== space.spec.dimensions) {
       throw loomError('DIMENSION_MISMATCH', `space "${name}" has ${space.spec.dimensions} dimensions, the vector has ${vector.length}`);
     }
+    checkVectorForMetric(name, space.spec.metric, vector);
   }
 
   /** Both index kinds are accepted; this backend always searches exactly. */

@@ -244,6 +244,54 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       });
     }
 
+    it('refuses vectors whose distances would overflow float32, and zero or subnormal vectors in a cosine space, naming the vector', async () => {
+      for (const metric of ['cosine', 'l2', 'dot'] as const) {
+        const db = withSpace(2, metric);
+        db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }, { id: 'c', type: 'T' }]);
+        db.insertEmbedding('a', [1, 0]);
+        const before = db.stats();
+        const huge = [3e38, 3e38];
+        const cases: Array<[() => unknown, string]> = [
+          [() => db.insertEmbedding('b', huge), 'vector'],
+          [() => db.insertEmbeddingsBatch([{ nodeId: 'b', vector: [1, 1] }, { nodeId: 'c', vector: huge }]), 'embeddings[1]'],
+          [() => db.searchVectors(huge), 'vector'],
+          [() => db.writeBatch({ insertEmbeddings: [{ nodeId: 'b', vector: [-2e19, 0] }] }), 'insertEmbeddings'],
+        ];
+        if (metric === 'cosine') {
+          for (const v of [[0, 0], [1e-40, -1e-40]]) {
+            cases.push(
+              [() => db.insertEmbedding('b', v), 'vector'],
+              [() => db.insertEmbeddingsBatch([{ nodeId: 'b', vector: [1, 1] }, { nodeId: 'c', vector: v }]), 'embeddings[1]'],
+              [() => db.searchVectors(v), 'vector'],
+              [() => db.writeBatch({ insertEmbeddings: [{ nodeId: 'b', vector: v }] }), 'insertEmbeddings'],
+            );
+          }
+        } else {
+          db.insertEmbedding('c', [1e-40, -1e-40]);
+        }
+        for (const [fn, what] of cases) {
+          const err = expectLoomError(fn, 'INVALID_ARGUMENT');
+          expect(err.message, `${metric}: ${err.message}`).toContain(what);
+          expect(err.message).toContain('norm');
+        }
+        if (metric === 'cosine') expect(db.stats()).toEqual(before);
+        expect(db.getEmbedding('b')).toBeNull();
+        // The largest vectors allowed: finite distances, ranked as float64 ranks them.
+        db.insertEmbedding('b', [3.2e18, 3.2e18]);
+        db.insertEmbedding('c', [-3.2e18, -3.2e18]);
+        for (const exact of [true, false]) {
+          const hits = db.searchVectors([3e18, 3.1e18], { k: 3, exact });
+          for (const h of hits) expect(Number.isFinite(h.distance), `${metric}: ${JSON.stringify(hits)}`).toBe(true);
+          expect(hits.map((h) => h.id), metric).toEqual(['b', 'a', 'c']);
+        }
+      }
+      const adb = await freshAsync();
+      await adb.ensureSpace('default', { dimensions: 2, metric: 'cosine' });
+      await adb.insertNode({ id: 'a', type: 'T' });
+      await expect(adb.insertEmbedding('a', [3e38, 3e38])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(adb.insertEmbedding('a', [0, 0])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
     it('returns k results whenever k nodes match a filter, and fewer only when fewer match', () => {
       const db = withSpace(2, 'l2');
       for (let i = 0; i < 50; i++) {

@@ -141,7 +141,17 @@ impl SpaceSpec {
     }
 }
 
-/// Checks a vector against a space: length and finiteness.
+/// Largest Euclidean norm a vector may have (2^62 ≈ 4.6e18): then every
+/// sum of squares, dot product and squared L2 distance between two vectors
+/// is at most 2^126 and stays finite in float32 arithmetic.
+pub const MAX_NORM: f64 = 4_611_686_018_427_387_904.0;
+/// Smallest norm a vector of a cosine space may have (2^-63 ≈ 1.1e-19):
+/// then its squared norm is a normal float32, not zero (or a subnormal
+/// that loses the direction).
+pub const MIN_COSINE_NORM: f64 = 1.0 / 9_223_372_036_854_775_808.0;
+
+/// Checks a vector against a space: length, finiteness and norm (see
+/// [`MAX_NORM`], [`MIN_COSINE_NORM`]).
 pub fn check_vector(space: &Space, v: &[f32]) -> Result<()> {
     if v.len() != space.spec.dimensions as usize {
         return Err(Error::new(
@@ -151,6 +161,17 @@ pub fn check_vector(space: &Space, v: &[f32]) -> Result<()> {
     }
     if let Some(i) = v.iter().position(|x| !x.is_finite()) {
         return Err(Error::invalid(format!("vector[{i}] is {}, vectors must be finite numbers", v[i])));
+    }
+    // In f64 the sum of squares of float32 values neither overflows nor underflows.
+    let norm = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>().sqrt();
+    if norm > MAX_NORM {
+        return Err(Error::invalid(format!("the vector has norm {norm:e}; vectors must have a norm of at most 2^62 (about 4.6e18) so that distances stay finite")));
+    }
+    if space.spec.metric == Metric::Cosine && norm < MIN_COSINE_NORM {
+        return Err(Error::invalid(format!(
+            "the vector has norm {norm:e}; space \"{}\" is cosine, which needs a norm of at least 2^-63 (about 1.1e-19): a zero vector has no direction",
+            space.name
+        )));
     }
     Ok(())
 }
@@ -278,6 +299,33 @@ mod tests {
         let long: Vec<f32> = (0..19).map(|i| i as f32).collect();
         let expect: f32 = long.iter().map(|x| x * x).sum();
         assert!((dot(&long, &long) - expect).abs() < 1e-3);
+    }
+
+    #[test]
+    fn vectors_whose_distances_would_overflow_or_whose_cosine_norm_underflows_are_refused() {
+        let space = |metric| Space { id: 1, name: "s".into(), spec: SpaceSpec { dimensions: 2, metric, index: None, m: None, ef_construction: None, ef: None, embedder: None } };
+        for metric in [Metric::Cosine, Metric::L2, Metric::Dot] {
+            let err = check_vector(&space(metric), &[3e38, 3e38]).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgument, "{err}");
+            assert!(err.message.contains("norm"), "{err}");
+            check_vector(&space(metric), &[-1e-40, 1e-40]).map(|_| assert!(metric != Metric::Cosine)).unwrap_or_else(|e| {
+                assert_eq!((metric, e.code), (Metric::Cosine, Code::InvalidArgument));
+            });
+            assert_eq!(check_vector(&space(metric), &[0.0, 0.0]).is_err(), metric == Metric::Cosine);
+            // The largest allowed vectors: every distance is finite.
+            let big = [3.2e18f32, 3.2e18];
+            check_vector(&space(metric), &big).unwrap();
+            let neg = [-3.2e18f32, -3.2e18];
+            for (a, b) in [(&big, &neg), (&big, &big)] {
+                let d = Query::new(a, metric).distance(b);
+                assert!(d.is_finite(), "{metric:?}: {d}");
+            }
+        }
+        // The smallest allowed cosine vectors still have a direction.
+        let tiny = [2e-19f32, 0.0];
+        check_vector(&space(Metric::Cosine), &tiny).unwrap();
+        assert!(Query::new(&tiny, Metric::Cosine).distance(&tiny).abs() < 1e-6);
+        assert!((Query::new(&tiny, Metric::Cosine).distance(&[0.0, 1.0]) - 1.0).abs() < 1e-6);
     }
 
     #[test]
