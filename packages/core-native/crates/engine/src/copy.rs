@@ -45,10 +45,10 @@ pub fn copying_on_this_thread() -> bool {
 }
 
 /// Marks this thread as copying until dropped.
-struct CopyingMark;
+pub(crate) struct CopyingMark;
 
 impl CopyingMark {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         COPYING.with(|c| c.set(c.get() + 1));
         CopyingMark
     }

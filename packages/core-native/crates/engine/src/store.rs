@@ -332,6 +332,50 @@ impl Store {
         unsafe { live.env.copy_to_fd(fd, option) }.map_err(|e| Error::new(Code::Io, format!("copying {}: {e}", self.path.display())))
     }
 
+    /// Writes every record of the last commit, table by table in key order,
+    /// into a new environment in `dest_dir` (which must not exist) with
+    /// LMDB's append mode, so its leaves are filled instead of left as
+    /// deletes and splits made them. Returns the bytes of records written;
+    /// `progress(done, total)` counts them and stops the rewrite by
+    /// returning `false` (then `IO` "cancelled", `dest_dir` left to the caller).
+    pub(crate) fn rewrite_to(&self, dest_dir: &Path, total: u64, progress: &mut dyn FnMut(u64, u64) -> bool) -> Result<u64> {
+        /// Records per commit of the new environment: bounds its dirty pages.
+        const BATCH: usize = 50_000;
+        std::fs::create_dir(dest_dir).map_err(|e| Error::new(Code::Io, format!("cannot create {}: {e}", dest_dir.display())))?;
+        let _mark = crate::copy::CopyingMark::new();
+        self.read_live(|rtxn, live| {
+            let map_size = live.env.info().map_size;
+            let mut options = EnvOpenOptions::new();
+            options.map_size(map_size).max_dbs(16);
+            // SAFETY: a fresh directory of our own, opened once and closed here.
+            let dest = unsafe { options.open(dest_dir) }.map_err(|e| Error::new(Code::Io, format!("cannot open {}: {e}", dest_dir.display())))?;
+            let mut wtxn = dest.write_txn()?;
+            let tables = Tables::create(&dest, &mut wtxn)?;
+            let mut done = 0u64;
+            let mut in_batch = 0;
+            for ((_, from), (_, to)) in live.tables.named().into_iter().zip(tables.named()) {
+                for entry in from.iter(rtxn)? {
+                    let (k, v) = entry?;
+                    to.put_with_flags(&mut wtxn, heed::PutFlags::APPEND, k, v)?;
+                    done += (k.len() + v.len()) as u64;
+                    in_batch += 1;
+                    if in_batch == BATCH {
+                        wtxn.commit()?;
+                        wtxn = dest.write_txn()?;
+                        in_batch = 0;
+                        if !progress(done, total.max(done)) {
+                            return Err(Error::new(Code::Io, format!("rewriting into {} was cancelled", dest_dir.display())));
+                        }
+                    }
+                }
+            }
+            wtxn.commit()?;
+            dest.force_sync()?;
+            progress(done, done);
+            Ok(done)
+        })
+    }
+
     /// Runs `f` with a read transaction's id and the data file's path: the
     /// pages of that snapshot stay as they are until `f` returns.
     pub(crate) fn pinned<T>(&self, f: impl FnOnce(u64, &Path) -> Result<T>) -> Result<T> {
