@@ -103,6 +103,24 @@ describe('kNN inside plans uses the HNSW graph when many nodes are candidates', 
     expect(few.stats.strategy).toMatch(/exact-knn/);
   });
 
+  it('refuses a query vector that could overflow float32 or, in a cosine space, has no direction (INVALID_ARGUMENT)', async () => {
+    const huge = new Float32Array(DIMS).fill(3e38);
+    for (const v of [huge, new Float32Array(DIMS), new Float32Array(DIMS).fill(1e-40)]) {
+      for (const exact of [false, true]) {
+        await expect(query(db).similarTo(v, { k: K, exact }).execute()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('norm') });
+        await expect(query(db).type('Note').similarTo(v, { k: K, exact }).execute()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+    }
+    // The generic executor (a backend without native queries) refuses them the same way.
+    const mem = EmbeddedDB.open(join(dir, 'mem'), { storage: 'memory', spaces: { default: { dimensions: 2, metric: 'cosine' } } });
+    mem.insertNode({ id: 'a', type: 'Note' });
+    mem.insertEmbedding('a', [1, 0]);
+    for (const v of [[3e38, 3e38], [0, 0], [1e-40, 0]]) {
+      await expect(query(mem).similarTo(v, { k: 1 }).execute()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('norm') });
+    }
+    mem.close();
+  });
+
   it('explains the choice: exact for few candidates, on request, and for flat spaces', async () => {
     const graph = await query(db).type('Message').similarTo(queries[2]!, { k: K }).explain();
     expect(graph.stages.find((s) => s.stage === 'distances')!.detail).toMatch(/^space default, hnsw ef=128: ~6000 candidates > \d+$/);
