@@ -37,6 +37,13 @@ function sample(path: string, messages = 300): EmbeddedDB {
   return db;
 }
 
+/** `n` nodes, nothing else. */
+function nodesOnly(path: string, n: number): EmbeddedDB {
+  const db = EmbeddedDB.open(path);
+  db.insertNodesBatch(Array.from({ length: n }, (_, i) => ({ id: `n${i}`, type: 'T', properties: { i, text: 'words '.repeat(50) } })));
+  return db;
+}
+
 function everything(db: EmbeddedDB) {
   const nodes = [...db.iterateNodes()];
   return { nodes, edges: [...db.iterateEdges()], vectors: nodes.map((n) => Array.from(db.getEmbedding(n.id) ?? [])) };
@@ -174,6 +181,46 @@ describe('backup and restore', () => {
     expect(code(() => memory.compact())).toBe('UNSUPPORTED');
     expect(memory.metrics()).toMatchObject({ storage: 'memory', operations: [], usage: null });
     memory.close();
+  });
+
+  it('a backup killed mid-way leaves its .partial-<pid> only until the next backup to that place', () => {
+    const path = fresh('killed-src');
+    nodesOnly(path, 50).close();
+    const dest = fresh('killed-dest');
+    const child = spawnSync(process.execPath, [fixture('backup-killed.mjs'), path, dest], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const name = dest.slice(root.length + 1);
+    const partials = () => readdirSync(root).filter((f) => f.startsWith(`.${name}.partial-`));
+    expect(partials()).toEqual([`.${name}.partial-${child.pid}`]);
+    // A staging directory of a process that is still running stays.
+    const live = join(root, `.${name}.partial-${process.ppid}`);
+    mkdirSync(live);
+    const db = EmbeddedDB.open(path);
+    expect(db.backup(dest).bytes).toBeGreaterThan(0);
+    expect(partials()).toEqual([`.${name}.partial-${process.ppid}`]);
+    rmSync(live, { recursive: true });
+    expect(EmbeddedDB.restore(dest, fresh('killed-restored'))).toMatchObject({ nodes: 50 });
+    db.close();
+  });
+
+  it('restore refuses a target that is the backup directory, inside it, or holding it (INVALID_ARGUMENT, nothing touched)', () => {
+    const db = nodesOnly(fresh('self-src'), 20);
+    const backup = db.backup(fresh('self-backup')).path;
+    db.close();
+    const before = snapshot(backup);
+    for (const target of [backup, `${backup}/`, join(backup, 'inside'), join(backup, 'a', 'b'), join(backup, '..', backup.slice(root.length + 1))]) {
+      expect(code(() => EmbeddedDB.restore(backup, target)), target).toBe('INVALID_ARGUMENT');
+      expect(code(() => EmbeddedDB.restore(backup, target, { overwrite: true })), target).toBe('INVALID_ARGUMENT');
+    }
+    // The backup inside the target: replacing the target would delete it.
+    const holder = fresh('holder');
+    mkdirSync(holder);
+    cpSync(backup, join(holder, 'bk'), { recursive: true });
+    expect(code(() => EmbeddedDB.restore(join(holder, 'bk'), holder, { overwrite: true }))).toBe('INVALID_ARGUMENT');
+    expect(snapshot(join(holder, 'bk'))).toEqual(before);
+    expect(snapshot(backup)).toEqual(before);
+    expect(existsSync(join(backup, 'inside'))).toBe(false);
+    expect(readdirSync(root).filter((f) => f.includes('restoring'))).toEqual([]);
   });
 
   it('AsyncEmbeddedDB backs up, verifies, restores and compacts off the JS thread, and aborts', async () => {

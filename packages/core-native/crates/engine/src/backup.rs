@@ -71,6 +71,7 @@ pub fn backup(db: &Database, dest: &Path, progress: Progress) -> Result<BackupRe
     let format_version = db.stats()?.format_version;
     let staging = sibling(dest, "partial")?;
     let _ = std::fs::remove_dir_all(&staging);
+    clear_stale_siblings(dest, "partial");
     std::fs::create_dir_all(&staging).map_err(|e| Error::new(Code::Io, format!("cannot create {}: {e}", staging.display())))?;
     let written = (|| {
         let data = staging.join("data.mdb");
@@ -132,6 +133,21 @@ pub fn check_backup(backup: &Path) -> Result<Manifest> {
 
 /// Restores the backup at `backup` into `target`; see the module invariants.
 pub fn restore(backup: &Path, target: &Path, overwrite: bool, progress: Progress) -> Result<RestoreReport> {
+    let (from, to) = (resolved(backup), resolved(target));
+    if to.starts_with(&from) {
+        return Err(Error::invalid(format!(
+            "restore target {} is the backup directory {} or inside it; restore into another directory",
+            target.display(),
+            backup.display()
+        )));
+    }
+    if from.starts_with(&to) {
+        return Err(Error::invalid(format!(
+            "backup {} is inside the restore target {}, which the restore would replace; restore into another directory",
+            backup.display(),
+            target.display()
+        )));
+    }
     let occupied = !is_empty_or_missing(target)?;
     if occupied && !overwrite {
         return Err(Error::already_exists(format!("restore target {} is not empty; pass overwrite to replace it", target.display())));
@@ -139,6 +155,8 @@ pub fn restore(backup: &Path, target: &Path, overwrite: bool, progress: Progress
     let manifest = check_backup(backup)?;
     let staging = sibling(target, "restoring")?;
     let _ = std::fs::remove_dir_all(&staging);
+    // Not `replaced-<pid>`: after a kill mid-swap it may hold the only copy of the old target.
+    clear_stale_siblings(target, "restoring");
     std::fs::create_dir_all(&staging).map_err(|e| Error::new(Code::Io, format!("cannot create {}: {e}", staging.display())))?;
     let restored = (|| {
         copy_file(&backup.join("data.mdb"), &staging.join("data.mdb"), manifest.data_bytes, progress)?;
@@ -222,6 +240,59 @@ fn sibling(path: &Path, purpose: &str) -> Result<PathBuf> {
     let name = path.file_name().ok_or_else(|| Error::invalid(format!("{} does not name a directory", path.display())))?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     Ok(parent.join(format!(".{}.{purpose}-{}", name.to_string_lossy(), std::process::id())))
+}
+
+/// `path` made absolute with its symbolic links resolved, as far as it exists.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut existing = absolute.as_path();
+    let mut missing = Vec::new();
+    loop {
+        if let Ok(mut real) = existing.canonicalize() {
+            real.extend(missing.iter().rev());
+            return real;
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name);
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}
+
+/// Removes the working directories [`sibling`] made for `path` and
+/// `purpose` in processes that are gone (killed mid-way): a process still
+/// running may be using its own. Best effort.
+fn clear_stale_siblings(path: &Path, purpose: &str) {
+    let (Some(name), Ok(own)) = (path.file_name(), sibling(path, purpose)) else { return };
+    let Some(parent) = own.parent() else { return };
+    let prefix = format!(".{}.{purpose}-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() || process_alive(pid) {
+            continue;
+        }
+        let stale = entry.path();
+        let _ = match std::fs::symlink_metadata(&stale) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(&stale),
+            _ => std::fs::remove_file(&stale),
+        };
+    }
+}
+
+/// Whether a process with this id exists (one we may not signal counts).
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let signalled = unsafe { libc::kill(pid, 0) } == 0;
+    signalled || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Renames `from` to `to`, which is missing or an empty directory.
