@@ -101,6 +101,8 @@ export class AsyncEmbeddedDB {
   readonly #ops: AsyncStorageOperations;
   /** Settles when this handle's open transaction ends; its writes wait for it. */
   #transactionEnded: Promise<void> | null = null;
+  /** The transaction open on this handle: `close` rolls it back. */
+  #transaction: Transaction | undefined;
   readonly #sources = new MetricsSources();
   readonly path: string;
 
@@ -181,6 +183,12 @@ export class AsyncEmbeddedDB {
     try {
       throwIfAborted(signal);
       tx = new Transaction(await this.#run(() => begin(options)));
+      if (!this.#backend) {
+        // Closed while the transaction was beginning.
+        tx.abandon();
+        throw loomError('CLOSED', 'the database is closed');
+      }
+      this.#transaction = tx;
       signal?.addEventListener('abort', abort, { once: true });
       try {
         const result = await INSIDE_TRANSACTION.run(this, () => fn(tx as Transaction));
@@ -193,6 +201,7 @@ export class AsyncEmbeddedDB {
       }
     } finally {
       signal?.removeEventListener('abort', abort);
+      if (this.#transaction === tx) this.#transaction = undefined;
       this.#transactionEnded = null;
       ended();
     }
@@ -508,9 +517,16 @@ export class AsyncEmbeddedDB {
     return this.#registry.extractor(name, options);
   }
 
+  /**
+   * Closes the handle; later calls reject with `CLOSED`. A transaction open
+   * on the handle is rolled back, and its function's further calls and its
+   * end reject with `CLOSED`.
+   */
   close(): void {
     const backend = this.#backend;
     this.#backend = null;
+    this.#transaction?.abandon();
+    this.#transaction = undefined;
     backend?.close();
   }
 

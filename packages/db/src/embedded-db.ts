@@ -30,6 +30,8 @@ export class EmbeddedDB extends DatabaseOperations {
   readonly path: string;
 
   readonly #registry: Registry;
+  /** Transactions open on this handle: `close` rolls them back. */
+  readonly #transactions = new Set<Transaction>();
 
   private constructor(backend: StorageBackend, path: string, registry: Registry) {
     super();
@@ -49,8 +51,16 @@ export class EmbeddedDB extends DatabaseOperations {
     const { backend, path: dbPath, plugins, registry } = openBackend(path, options);
     const db = new EmbeddedDB(backend, dbPath, registry);
     for (const plugin of plugins) {
-      const pending = plugin.onOpen?.(db);
+      let pending: unknown;
+      try {
+        pending = plugin.onOpen?.(db);
+      } catch (e) {
+        // The handle is the caller's only when open returns it.
+        db.close();
+        throw toLoomError(e);
+      }
       if (pending instanceof Promise) {
+        pending.catch(() => undefined);
         db.close();
         throw invalid(`plugin "${plugin.name}" has an async onOpen; open with AsyncEmbeddedDB.open instead`);
       }
@@ -90,7 +100,13 @@ export class EmbeddedDB extends DatabaseOperations {
     const backend = this.target() as StorageBackend;
     if (!backend.beginTransaction) throw loomError('UNSUPPORTED', `the "${backend.name}" storage backend has no transactions`);
     const begin = backend.beginTransaction.bind(backend);
-    return runTransaction(new Transaction(call(backend, () => begin(prepared))), fn);
+    const tx = new Transaction(call(backend, () => begin(prepared)));
+    this.#transactions.add(tx);
+    try {
+      return runTransaction(tx, fn);
+    } finally {
+      this.#transactions.delete(tx);
+    }
   }
 
   /**
@@ -217,10 +233,16 @@ export class EmbeddedDB extends DatabaseOperations {
     return this.#registry.extractor(name, options);
   }
 
-  /** Closes the handle; later calls throw `CLOSED`. Closing twice is harmless. */
+  /**
+   * Closes the handle; later calls throw `CLOSED`. Closing twice is harmless.
+   * A transaction open on the handle is rolled back, and its function's
+   * further calls and its end throw `CLOSED`.
+   */
   close(): void {
     const backend = this.#backend;
     this.#backend = null;
+    for (const tx of this.#transactions) tx.abandon();
+    this.#transactions.clear();
     backend?.close();
   }
 

@@ -14,6 +14,8 @@ import type { Edge, EdgeWalkOptions, Node, NodeWalkOptions } from './types.js';
  */
 export class Transaction extends DatabaseOperations {
   #raw: StorageTransaction | null;
+  /** Set when the database was closed while this transaction was open (it was rolled back). */
+  #closed = false;
 
   /** @internal */
   constructor(raw: StorageTransaction) {
@@ -23,6 +25,7 @@ export class Transaction extends DatabaseOperations {
 
   /** @internal */
   protected target(): StorageOperations {
+    if (this.#closed) throw closedInside();
     if (!this.#raw) throw invalid('the transaction has already ended; use the tx only inside its function');
     return this.#raw;
   }
@@ -43,11 +46,20 @@ export class Transaction extends DatabaseOperations {
     try {
       result = fn(this);
     } catch (e) {
-      settle(() => raw.endSavepoint(false));
+      if (!this.#closed) settle(() => raw.endSavepoint(false));
       throw e;
     }
+    if (this.#closed) throw closedInside();
     settle(() => raw.endSavepoint(true));
     return result;
+  }
+
+  /**
+   * Whether the database was closed while this transaction was open (see {@link Transaction.abandon}).
+   * @internal
+   */
+  get abandoned(): boolean {
+    return this.#closed;
   }
 
   /**
@@ -55,10 +67,31 @@ export class Transaction extends DatabaseOperations {
    * @internal
    */
   end(commit: boolean): void {
+    if (this.#closed && commit) throw closedInside();
     const raw = this.#raw;
     this.#raw = null;
     if (raw) settle(() => (commit ? raw.commit() : raw.rollback()));
   }
+
+  /**
+   * The database is closing: rolls back now; later calls on the tx, and
+   * the end of its function, throw `CLOSED` (never a commit).
+   * @internal
+   */
+  abandon(): void {
+    const raw = this.#raw;
+    this.#raw = null;
+    this.#closed = true;
+    try {
+      raw?.rollback();
+    } catch {
+      // Closing goes on; the backend drops what was not committed.
+    }
+  }
+}
+
+function closedInside() {
+  return loomError('CLOSED', 'the database was closed inside this transaction, which was rolled back: nothing it wrote was committed');
 }
 
 /** Checks `{ durability? }` (the signal of async transactions is checked by their caller). */
@@ -141,8 +174,12 @@ export function asyncTransaction(tx: Transaction): AsyncTransaction {
       result = await fn(self);
       if (open !== depth) throw invalid('a savepoint begun inside this one was not awaited; await every tx.transaction call');
     } catch (e) {
-      for (; open >= depth; open--) settle(() => raw.endSavepoint(false));
+      for (; open >= depth; open--) if (!tx.abandoned) settle(() => raw.endSavepoint(false));
       throw e;
+    }
+    if (tx.abandoned) {
+      open--;
+      throw closedInside();
     }
     settle(() => raw.endSavepoint(true));
     open--;
