@@ -130,7 +130,8 @@ describe('loomdb', () => {
     expect(prom.out).toContain('# TYPE loomdb_file_bytes gauge');
     expect(prom.out).toMatch(/^loomdb_table_entries\{table="nodes"\} 27$/m);
     const text = loomdb('metrics', '--path', path);
-    expect(text.out).toContain('caches: none');
+    expect(text.out).toMatch(/caches: os-page-cache \d+ hits \/ \d+ misses, /);
+    expect(prom.out).toMatch(/^loomdb_cache_bytes\{cache="os-page-cache"\} [1-9]\d*$/m);
     expect(loomdb('metrics', '--path', join(dir, 'missing')).code).toBe(1);
   });
 

@@ -34,6 +34,7 @@ export function toPrometheus(m: Metrics): string {
   family(out, 'loomdb_operation_duration_seconds', 'summary', 'Operation latency (HDR-style histogram quantiles, within 1/16).', latency);
   family(out, 'loomdb_cache_hits_total', 'counter', 'Cache hits per cache.', m.caches.map((c) => [{ cache: c.name }, c.hits]));
   family(out, 'loomdb_cache_misses_total', 'counter', 'Cache misses per cache.', m.caches.map((c) => [{ cache: c.name }, c.misses]));
+  family(out, 'loomdb_cache_bytes', 'gauge', 'Bytes each cache holds now.', m.caches.map((c) => [{ cache: c.name }, c.bytes]));
   if (m.usage) {
     const u = m.usage;
     family(out, 'loomdb_file_bytes', 'gauge', 'Size of the data file.', [[{}, u.fileBytes]]);

@@ -109,6 +109,10 @@ export interface GraphStats {
   loads: number;
   catchUps: number;
   rebuilds: number;
+  /** Searches that found the graph in memory. */
+  hits: number;
+  /** Bytes the graph takes in memory. */
+  bytes: number;
   /** Vectors deleted from the graph since it was loaded or built (their slots wait for reuse; `compact()` drops them). */
   deleted: number;
   /** When this process last rebuilt the graph (ms since epoch), if it did. */
@@ -339,8 +343,15 @@ export interface Metrics {
   uptimeS: number;
   /** Empty for a backend that does not time its operations (the memory backend). */
   operations: OperationMetrics[];
-  /** Caches the engine keeps, with hits and misses. The native engine keeps none: reads go to LMDB's memory map. */
-  caches: Array<{ name: string; hits: number; misses: number }>;
+  /**
+   * What is cached, with hits, misses and bytes held (native backend):
+   * `os-page-cache` — the OS page cache under the memory-mapped data file
+   * (hits and misses are this process's minor and major page faults,
+   * `bytes` the resident part of the data file); `vector-index:<space>` —
+   * a space's HNSW graph in this process (hits: searches that found it in
+   * memory; misses: loads and rebuilds; `bytes` its memory).
+   */
+  caches: Array<{ name: string; hits: number; misses: number; bytes: number }>;
   /** Null for a backend without a data file. */
   usage: StorageUsage | null;
   /** LMDB reader slots in use across all processes (native backend; 0 otherwise). */

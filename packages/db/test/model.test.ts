@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedDB, LoomError, type OpenOptions } from '@loomdb/db';
+import { EmbeddedDB, LoomError, type OpenOptions, type Properties } from '@loomdb/db';
 
 /**
  * Model-based: random sequences of operations run against the native engine
@@ -78,11 +78,11 @@ const SPACES: OpenOptions['spaces'] = { default: { dimensions: 2, metric: 'l2', 
 function apply(db: Pick<EmbeddedDB, 'insertNode'> & EmbeddedDB, o: Op): unknown {
   switch (o.op) {
     case 'insertNode':
-      return db.insertNode({ id: o.id, type: o.type, properties: o.props });
+      return db.insertNode({ id: o.id, type: o.type, properties: o.props as Properties });
     case 'insertNodesBatch':
       return db.insertNodesBatch(o.nodes);
     case 'updateNode':
-      return db.updateNode(o.id, { properties: o.props });
+      return db.updateNode(o.id, { properties: o.props as Properties });
     case 'deleteNode':
       return db.deleteNode(o.id);
     case 'insertEdge':

@@ -328,6 +328,14 @@ describe('metrics', () => {
     expect(health).toMatchObject({ space: 's', loaded: true, vectors: 55, deleted: 5, rebuilds: 1 });
     expect(health?.lastRebuildAt).toBeGreaterThanOrEqual(started);
     expect(db.metrics({ format: 'prometheus' })).toMatch(/^loomdb_vector_index_deleted\{space="s"\} 5$/m);
+    // The caches: the OS page cache under the data file, and the graph this process holds (built once, then found in memory).
+    const caches = Object.fromEntries(db.metrics().caches.map((c) => [c.name, c]));
+    expect(caches['os-page-cache']).toMatchObject({ hits: expect.any(Number), misses: expect.any(Number) });
+    expect(caches['os-page-cache']!.bytes).toBeGreaterThan(0);
+    expect(caches['vector-index:s']).toMatchObject({ misses: 1 });
+    expect(caches['vector-index:s']!.hits).toBeGreaterThanOrEqual(2);
+    expect(caches['vector-index:s']!.bytes).toBeGreaterThan(55 * 4 * 4);
+    expect(db.metrics({ format: 'prometheus' })).toMatch(/^loomdb_cache_hits_total\{cache="vector-index:s"\} [2-9]\d*$/m);
     const adb = await AsyncEmbeddedDB.open(db.path);
     expect((await adb.metrics()).vectorIndexes).toEqual(db.metrics().vectorIndexes);
     adb.close();

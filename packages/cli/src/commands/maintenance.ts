@@ -50,7 +50,7 @@ export function metrics(io: ProgramIO, o: Common & { format: string }): void {
       io.out(`  file ${bytes(m.usage.fileBytes)}, in use ${bytes(m.usage.usedBytes)}, reclaimable ${bytes(m.usage.reclaimableBytes)}, ${m.readers} reader slots`);
       for (const t of m.usage.tables) io.out(`    ${t.name.padEnd(11)} ${String(t.entries).padStart(9)} entries  ${bytes(t.bytes)}`);
     }
-    io.out(`  caches: ${m.caches.length === 0 ? 'none (reads go to the memory-mapped file)' : m.caches.map((c) => `${c.name} ${c.hits}/${c.misses}`).join(', ')}`);
+    io.out(`  caches: ${m.caches.length === 0 ? 'none' : m.caches.map((c) => `${c.name} ${c.hits} hits / ${c.misses} misses, ${bytes(c.bytes)}`).join('; ')}`);
   });
 }
 

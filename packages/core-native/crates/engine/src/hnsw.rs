@@ -83,6 +83,11 @@ impl Hnsw {
         self.index.size()
     }
 
+    /// Bytes the graph and its vectors take in memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.index.memory_usage()
+    }
+
     /// Makes room for `additional` more vectors (with headroom, so repeated
     /// small additions do not reallocate each time).
     pub fn reserve(&mut self, additional: usize) -> Result<()> {

@@ -73,6 +73,8 @@ pub struct SpaceIndex {
     loads: AtomicU64,
     catch_ups: AtomicU64,
     rebuilds: AtomicU64,
+    /// Searches that found the graph already in memory (a load or rebuild is the miss).
+    hits: AtomicU64,
     /// Vectors deleted from the graph since it was loaded or built (usearch
     /// keeps their slots for reuse; a compaction drops them).
     deleted: AtomicU64,
@@ -94,6 +96,10 @@ pub struct GraphStats {
     pub loads: u64,
     pub catch_ups: u64,
     pub rebuilds: u64,
+    /// Uses of the graph that found it in memory.
+    pub hits: u64,
+    /// Bytes the graph takes in memory.
+    pub bytes: u64,
     /// Vectors deleted from the graph since it was loaded or built.
     pub deleted: u64,
     /// When this process last rebuilt the graph (ms since epoch).
@@ -129,6 +135,8 @@ impl VectorIndexes {
             loads: index.loads.load(Ordering::Relaxed),
             catch_ups: index.catch_ups.load(Ordering::Relaxed),
             rebuilds: index.rebuilds.load(Ordering::Relaxed),
+            hits: index.hits.load(Ordering::Relaxed),
+            bytes: graph.memory_bytes() as u64,
             deleted: index.deleted.load(Ordering::Relaxed),
             last_rebuild_at: Some(index.last_rebuild_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0),
         })
@@ -152,6 +160,7 @@ impl VectorIndexes {
     fn open(&self, txn: &RoTxn, t: &Tables, space: &Space, params: HnswParams) -> Result<Arc<SpaceIndex>> {
         let mut spaces = self.spaces.lock();
         if let Some(index) = spaces.get(&space.id) {
+            index.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Arc::clone(index));
         }
         let header = (space.id, fingerprint(space, params));
@@ -212,6 +221,7 @@ impl SpaceIndex {
             loads: AtomicU64::new(0),
             catch_ups: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
             deleted: AtomicU64::new(0),
             last_rebuild_ms: std::sync::atomic::AtomicI64::new(0),
         }
