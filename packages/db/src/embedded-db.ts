@@ -9,7 +9,7 @@ import { batchResult, call, DatabaseOperations } from './operations.js';
 import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
 import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
-import { checkProperties, isPlainObject } from './validate.js';
+import { checkProperties, guard, isPlainObject } from './validate.js';
 
 /**
  * A LoomDB database, synchronous: every call returns when its work is done
@@ -197,14 +197,7 @@ export class EmbeddedDB extends DatabaseOperations {
    * endpoints): times stay as given when the database has no later records.
    */
   importRecords(records: ExportedRecord[]): void {
-    if (!Array.isArray(records)) throw invalid(`records must be an array of { node } or { edge }, got ${typeof records}`);
-    records.forEach((r, i) => {
-      if (!isPlainObject(r) || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
-        throw invalid(`records[${i}] must be { node } or { edge }`);
-      }
-      // JSON values only (no bigint, cycle, hole, throwing getter, Proxy or unpaired surrogate), named where they are.
-      checkProperties(`records[${i}]`, r);
-    });
+    guard('records', () => checkRecords(records));
     const m = maintenanceOf(this.#open(), 'record import');
     call(this.#backend, () => m.load(records));
   }
@@ -249,4 +242,16 @@ export class EmbeddedDB extends DatabaseOperations {
   get closed(): boolean {
     return this.#backend === null;
   }
+}
+
+/** Checks records for `importRecords`: `{ node }` or `{ edge }`, of JSON values only. */
+function checkRecords(records: unknown): void {
+  if (!Array.isArray(records)) throw invalid(`records must be an array of { node } or { edge }, got ${typeof records}`);
+  (records as unknown[]).forEach((r, i) => {
+    if (!isPlainObject(r) || Object.keys(r).length !== 1 || !('node' in r || 'edge' in r)) {
+      throw invalid(`records[${i}] must be { node } or { edge }`);
+    }
+    // JSON values only (no bigint, cycle, hole, throwing getter, Proxy or unpaired surrogate), named where they are.
+    checkProperties(`records[${i}]`, r);
+  });
 }

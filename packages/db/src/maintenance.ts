@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { abortedError, invalid, loomError, LoomError, throwIfAborted, toLoomError } from './errors.js';
 import type { EngineMetrics, MaintenanceControl, StorageBackend, StorageMaintenance } from './storage.js';
 import type { MaintenanceOptions, Metrics, RestoreOptions } from './types.js';
-import { describe } from './validate.js';
+import { describe, guarded } from './validate.js';
 
 /** The backend's maintenance operations, or `UNSUPPORTED` naming it. */
 export function maintenanceOf(backend: StorageBackend, what: string): StorageMaintenance {
@@ -16,8 +16,11 @@ export function preparePath(name: string, value: unknown): string {
   return resolve(value);
 }
 
+/** {@link prepareMaintenanceUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareMaintenance: typeof prepareMaintenanceUnguarded = (...args) => guarded(() => 'options', args, () => prepareMaintenanceUnguarded(...args));
+
 /** Validates `{ onProgress, signal }` (and `overwrite` when `withOverwrite`). */
-export function prepareMaintenance(options: unknown, withOverwrite = false): RestoreOptions {
+function prepareMaintenanceUnguarded(options: unknown, withOverwrite = false): RestoreOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${describe(options)}`);
   const allowed = withOverwrite ? ['onProgress', 'signal', 'overwrite'] : ['onProgress', 'signal'];
@@ -98,7 +101,10 @@ export class MetricsSources {
   }
 }
 
-export function prepareMetricsFormat(options: unknown): 'json' | 'prometheus' {
+/** {@link prepareMetricsFormatUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareMetricsFormat: typeof prepareMetricsFormatUnguarded = (...args) => guarded(() => 'options', args, () => prepareMetricsFormatUnguarded(...args));
+
+function prepareMetricsFormatUnguarded(options: unknown): 'json' | 'prometheus' {
   if (options === undefined) return 'json';
   if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${describe(options)}`);
   const { format = 'json' } = options as { format?: unknown };

@@ -8,7 +8,7 @@ import { hashingEmbedderPlugin } from './embedders/hashing.js';
 import { type LoomPlugin, Registry } from './plugins.js';
 import type { StorageBackend } from './storage.js';
 import type { SpaceSpec } from './types.js';
-import { describe, prepareSpaceSpec, requireObject } from './validate.js';
+import { describe, guard, prepareSpaceSpec, requireObject } from './validate.js';
 
 export interface OpenOptions {
   /** `immediate` (default): every commit is on disk when the call returns. `relaxed`: one fsync per commit; an OS crash may lose the last commit. */
@@ -69,7 +69,8 @@ export function openBackend(
     throw invalid(`path must be a non-empty string or omitted, got ${describe(path)}`);
   }
   if (typeof path === 'string' && path.includes('\0')) throw invalid(`path must not contain NUL, got ${describe(path)}`);
-  const o = (options === undefined ? {} : requireObject('options', options)) as OpenOptions;
+  // A copy: a throwing getter (or a revoked Proxy) fails here, as INVALID_ARGUMENT, and only once.
+  const o = (options === undefined ? {} : guard('options', () => ({ ...requireObject('options', options) }))) as OpenOptions;
   for (const key of Object.keys(o)) {
     if (!OPTION_KEYS.has(key)) throw invalid(`options.${key} is not an open option (${[...OPTION_KEYS].join(', ')})`);
   }
@@ -93,8 +94,8 @@ export function openBackend(
   const plugins = o.plugins ?? [];
   if (!Array.isArray(plugins)) throw invalid(`options.plugins must be an array, got ${describe(plugins)}`);
   const compaction = prepareAutoCompact(o.autoCompact);
-  const spaces = Object.entries(o.spaces === undefined ? {} : requireObject('options.spaces', o.spaces)).map(
-    ([name, spec]) => [name, prepareSpaceSpec(name, spec)] as const,
+  const spaces = guard('options.spaces', () =>
+    Object.entries(o.spaces === undefined ? {} : requireObject('options.spaces', o.spaces)).map(([name, spec]) => [name, prepareSpaceSpec(name, spec)] as const),
   );
 
   const registry = new Registry([...BUILTIN_PLUGINS, ...plugins]);

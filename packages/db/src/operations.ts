@@ -46,7 +46,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector, guarded } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -58,18 +58,27 @@ export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) 
   }
 }
 
-export function prepareBatch(nodes: unknown): ReturnType<typeof prepareNode>[] {
+/** {@link prepareBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareBatch: typeof prepareBatchUnguarded = (...args) => guarded(() => 'nodes', args, () => prepareBatchUnguarded(...args));
+
+function prepareBatchUnguarded(nodes: unknown): ReturnType<typeof prepareNode>[] {
   if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
   return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
 }
 
-export function prepareEdgeBatch(edges: unknown): ReturnType<typeof prepareEdge>[] {
+/** {@link prepareEdgeBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEdgeBatch: typeof prepareEdgeBatchUnguarded = (...args) => guarded(() => 'edges', args, () => prepareEdgeBatchUnguarded(...args));
+
+function prepareEdgeBatchUnguarded(edges: unknown): ReturnType<typeof prepareEdge>[] {
   if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
   return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
 }
 
+/** {@link prepareCounterEdgesUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareCounterEdges: typeof prepareCounterEdgesUnguarded = (...args) => guarded((a) => String(a[1] ?? 'edges'), args, () => prepareCounterEdgesUnguarded(...args));
+
 /** An edge batch whose every item names its id (counter edges are found by id); `what` names the list in errors. */
-export function prepareCounterEdges(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
+function prepareCounterEdgesUnguarded(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
   if (!Array.isArray(edges)) throw invalid(`${what} must be an array, got ${typeof edges}`);
   return edges.map((e, i) => {
     if (typeof e === 'object' && e !== null && (e as EdgeInput).id === undefined) throw invalid(`${what}[${i}].id is required: counter edges are found by id`);
@@ -77,7 +86,10 @@ export function prepareCounterEdges(edges: unknown, what = 'edges'): ReturnType<
   });
 }
 
-export function prepareEmbeddingBatch(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
+/** {@link prepareEmbeddingBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEmbeddingBatch: typeof prepareEmbeddingBatchUnguarded = (...args) => guarded(() => 'embeddings', args, () => prepareEmbeddingBatchUnguarded(...args));
+
+function prepareEmbeddingBatchUnguarded(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
   if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
   return items.map((item, i) => {
     const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;

@@ -1,6 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
-import { checkId, checkString, checkWellFormed, describe, requireObject } from './validate.js';
+import { checkId, checkString, checkWellFormed, describe, requireObject, guarded } from './validate.js';
 
 /** Longest queue name in UTF-8 bytes. */
 export const MAX_QUEUE_NAME_BYTES = 64;
@@ -34,8 +34,11 @@ export function prepareQueueName(name: unknown): string {
   return n;
 }
 
+/** {@link preparePushItemsUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const preparePushItems: typeof preparePushItemsUnguarded = (...args) => guarded((a) => String(a[1] ?? 'items'), args, () => preparePushItemsUnguarded(...args));
+
 /** Validates items to push; `what` names the list in errors. */
-export function preparePushItems(items: unknown, what = 'items'): QueueItemInput[] {
+function preparePushItemsUnguarded(items: unknown, what = 'items'): QueueItemInput[] {
   if (!Array.isArray(items)) throw invalid(`${what} must be an array, got ${describe(items)}`);
   return items.map((item, i) => {
     const o = requireObject(`${what}[${i}]`, item);
@@ -44,8 +47,11 @@ export function preparePushItems(items: unknown, what = 'items'): QueueItemInput
   });
 }
 
+/** {@link prepareLeaseUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareLease: typeof prepareLeaseUnguarded = (...args) => guarded((a) => String(a[1] ?? 'options'), args, () => prepareLeaseUnguarded(...args));
+
 /** Validates lease options; `what` names them in errors. */
-export function prepareLease(options: unknown, what = 'options'): LeaseOptions {
+function prepareLeaseUnguarded(options: unknown, what = 'options'): LeaseOptions {
   const o = requireObject(what, options);
   return {
     holder: checkId(`${what}.holder`, o.holder),

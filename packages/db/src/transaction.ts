@@ -1,3 +1,4 @@
+import { guarded } from './validate.js';
 import { invalid, loomError, toLoomError } from './errors.js';
 import { DatabaseOperations } from './operations.js';
 import type { StorageOperations, StorageTransaction, TransactionOptions } from './storage.js';
@@ -94,8 +95,11 @@ function closedInside() {
   return loomError('CLOSED', 'the database was closed inside this transaction, which was rolled back: nothing it wrote was committed');
 }
 
+/** {@link prepareTransactionOptionsUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareTransactionOptions: typeof prepareTransactionOptionsUnguarded = (...args) => guarded(() => 'options', args, () => prepareTransactionOptionsUnguarded(...args));
+
 /** Checks `{ durability? }` (the signal of async transactions is checked by their caller). */
-export function prepareTransactionOptions(options: unknown, extra: readonly string[] = []): TransactionOptions {
+function prepareTransactionOptionsUnguarded(options: unknown, extra: readonly string[] = []): TransactionOptions {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) throw invalid(`options must be an object, got ${options === null ? 'null' : typeof options}`);
   for (const key of Object.keys(options)) {

@@ -17,10 +17,10 @@ const MAX_DEPTH = 64;
 /** A value as an error message shows it: `null`, `undefined`, `42`, `"text"`, `an array`, `a function`. */
 export function describe(value: unknown): string {
   if (value === null || value === undefined || typeof value === 'boolean') return String(value);
+  if (types.isProxy(value)) return 'a Proxy';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (types.isProxy(value)) return 'a Proxy';
   if (typeof value === 'object') {
     try {
       return `an object of class ${value.constructor?.name ?? 'null-prototype'}`;
@@ -42,6 +42,16 @@ export function guard<T>(what: string, fn: () => T): T {
   } catch (e) {
     if (LoomError.is(e)) throw e;
     throw invalid(`${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** {@link guard} with the label computed from the arguments (only when something threw). */
+export function guarded<T>(label: (args: unknown[]) => string, args: unknown[], fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (LoomError.is(e)) throw e;
+    throw invalid(`${label(args)} could not be read: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -99,7 +109,10 @@ export function checkType(what: string, value: unknown): string {
 /** Longest indexed property name, in UTF-8 bytes. */
 export const MAX_PROPERTY_BYTES = 128;
 
-export function prepareIndexSpec(spec: unknown): IndexSpec {
+/** {@link prepareIndexSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareIndexSpec: typeof prepareIndexSpecUnguarded = (...args) => guarded(() => 'index', args, () => prepareIndexSpecUnguarded(...args));
+
+function prepareIndexSpecUnguarded(spec: unknown): IndexSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw invalid(`index must be { type, property }, got ${describe(spec)}`);
   const { type, property, ...rest } = spec as Record<string, unknown>;
   const unknown = Object.keys(rest);
@@ -286,7 +299,10 @@ export function checkVectorForMetric(space: string, metric: string, v: Float32Ar
   }
 }
 
-export function prepareSpaceName(options: unknown): string {
+/** {@link prepareSpaceNameUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareSpaceName: typeof prepareSpaceNameUnguarded = (...args) => guarded(() => 'options', args, () => prepareSpaceNameUnguarded(...args));
+
+function prepareSpaceNameUnguarded(options: unknown): string {
   if (options === undefined) return 'default';
   const o = requireObject('options', options) as { space?: unknown };
   if (o.space === undefined) return 'default';
@@ -307,8 +323,11 @@ const HNSW_PARAMS = [
 /** What a new hnsw space gets for the parameters left out. */
 const HNSW_DEFAULTS = { M: 16, efConstruction: 128, ef: 64 } as const;
 
+/** {@link prepareSpaceSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareSpaceSpec: typeof prepareSpaceSpecUnguarded = (...args) => guarded((a) => `spaces.${String(a[0])}`, args, () => prepareSpaceSpecUnguarded(...args));
+
 /** Checks a declared space; returns only the fields given. */
-export function prepareSpaceSpec(name: string, spec: unknown): SpaceSpec {
+function prepareSpaceSpecUnguarded(name: string, spec: unknown): SpaceSpec {
   const what = `spaces.${name}`;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw invalid(`space name must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(name)}`);
   const s = requireObject(what, spec) as Partial<SpaceSpec> & Record<string, unknown>;

@@ -12,7 +12,7 @@ import type {
   TraverseOptions,
   Where,
 } from './types.js';
-import { checkId, checkType, describe, isPlainObject, requireObject } from './validate.js';
+import { checkId, checkType, describe, isPlainObject, requireObject, guarded } from './validate.js';
 
 /** Largest page `listNodes`/`listEdges` return at once. */
 export const MAX_PAGE = 10_000;
@@ -79,7 +79,10 @@ function checkJson(what: string, value: unknown): JsonValue {
   throw invalid(`${what} must be a string, finite number, boolean or null, got ${describe(value)}`);
 }
 
-export function prepareWhere(what: string, where: unknown): PreparedCondition[] {
+/** {@link prepareWhereUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareWhere: typeof prepareWhereUnguarded = (...args) => guarded((a) => String(a[0]), args, () => prepareWhereUnguarded(...args));
+
+function prepareWhereUnguarded(what: string, where: unknown): PreparedCondition[] {
   if (where === undefined) return [];
   const w = requireObject(what, where) as Where;
   const out: PreparedCondition[] = [];
@@ -100,7 +103,10 @@ export function prepareWhere(what: string, where: unknown): PreparedCondition[] 
   return out;
 }
 
-export function prepareHop(what: string, options: unknown): PreparedHop {
+/** {@link prepareHopUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareHop: typeof prepareHopUnguarded = (...args) => guarded((a) => String(a[0]), args, () => prepareHopUnguarded(...args));
+
+function prepareHopUnguarded(what: string, options: unknown): PreparedHop {
   const o = requireObject(what, options) as Partial<HopOptions>;
   if (o.direction !== 'out' && o.direction !== 'in' && o.direction !== 'both') {
     throw invalid(`${what}.direction must be 'out', 'in' or 'both', got ${describe(o.direction)}`);
@@ -123,7 +129,10 @@ export function prepareDepth(what: string, value: unknown, min = 1): number {
   return value as number;
 }
 
-export function prepareTraverse(options: unknown): { hop: PreparedHop; maxDepth: number; nodeTypes?: string[]; limit?: number } {
+/** {@link prepareTraverseUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareTraverse: typeof prepareTraverseUnguarded = (...args) => guarded(() => 'options', args, () => prepareTraverseUnguarded(...args));
+
+function prepareTraverseUnguarded(options: unknown): { hop: PreparedHop; maxDepth: number; nodeTypes?: string[]; limit?: number } {
   const o = requireObject('options', options) as Partial<TraverseOptions>;
   return {
     hop: prepareHop('options', o),
@@ -133,7 +142,10 @@ export function prepareTraverse(options: unknown): { hop: PreparedHop; maxDepth:
   };
 }
 
-export function prepareNodeSelector(selector: unknown): PreparedNodeFilter {
+/** {@link prepareNodeSelectorUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareNodeSelector: typeof prepareNodeSelectorUnguarded = (...args) => guarded(() => 'selector', args, () => prepareNodeSelectorUnguarded(...args));
+
+function prepareNodeSelectorUnguarded(selector: unknown): PreparedNodeFilter {
   if (Array.isArray(selector)) return { ids: idList('ids', selector), where: [] };
   const s = requireObject('selector', selector) as Exclude<NodeSelector, string[]>;
   for (const key of Object.keys(s)) if (key !== 'type' && key !== 'where') throw invalid(`selector.${key} is not a node selector field (type, where)`);
@@ -141,7 +153,10 @@ export function prepareNodeSelector(selector: unknown): PreparedNodeFilter {
   return { types: s.type === undefined ? undefined : typeList('selector.type', s.type), where: prepareWhere('selector.where', s.where) };
 }
 
-export function prepareEdgeSelector(selector: unknown): PreparedEdgeSelector {
+/** {@link prepareEdgeSelectorUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEdgeSelector: typeof prepareEdgeSelectorUnguarded = (...args) => guarded(() => 'selector', args, () => prepareEdgeSelectorUnguarded(...args));
+
+function prepareEdgeSelectorUnguarded(selector: unknown): PreparedEdgeSelector {
   if (Array.isArray(selector)) return { ids: idList('ids', selector) };
   const s = requireObject('selector', selector) as Exclude<EdgeSelector, string[]>;
   for (const key of Object.keys(s)) if (!['type', 'from', 'to'].includes(key)) throw invalid(`selector.${key} is not an edge selector field (type, from, to)`);
@@ -181,8 +196,11 @@ function decodeCursor(cursor: unknown, query: object): Position {
   throw invalid(`cursor ${describe(cursor)} is not a LoomDB cursor`);
 }
 
+/** {@link prepareNodeWalkUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareNodeWalk: typeof prepareNodeWalkUnguarded = (...args) => guarded(() => 'options', args, () => prepareNodeWalkUnguarded(...args));
+
 /** The filter and order of a node walk, without position or page size. */
-export function prepareNodeWalk(options: unknown): Omit<PreparedNodePage, 'after' | 'limit'> & { after: unknown } {
+function prepareNodeWalkUnguarded(options: unknown): Omit<PreparedNodePage, 'after' | 'limit'> & { after: unknown } {
   const o = (options === undefined ? {} : requireObject('options', options)) as NodeWalkOptions & { cursor?: unknown; limit?: unknown };
   for (const key of Object.keys(o)) {
     if (!['type', 'where', 'orderBy', 'direction', 'after', 'cursor', 'limit'].includes(key)) throw invalid(`options.${key} is not a node walk option`);
@@ -195,14 +213,20 @@ export function prepareNodeWalk(options: unknown): Omit<PreparedNodePage, 'after
   return { filter, order, descending: direction === 'desc', after: o.after ?? o.cursor };
 }
 
-export function prepareNodePage(options: unknown, defaultLimit?: number): PreparedNodePage {
+/** {@link prepareNodePageUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareNodePage: typeof prepareNodePageUnguarded = (...args) => guarded(() => 'options', args, () => prepareNodePageUnguarded(...args));
+
+function prepareNodePageUnguarded(options: unknown, defaultLimit?: number): PreparedNodePage {
   const { after, ...query } = prepareNodeWalk(options);
   const limit = prepareLimit('options.limit', (options as NodeListOptions | undefined)?.limit ?? defaultLimit, MAX_PAGE);
   if (limit === undefined) throw invalid('options.limit is required (1 to 10,000)');
   return { ...query, after: after === undefined ? null : decodeCursor(after, query), limit };
 }
 
-export function prepareEdgePage(options: unknown, defaultLimit?: number): PreparedEdgePage {
+/** {@link prepareEdgePageUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEdgePage: typeof prepareEdgePageUnguarded = (...args) => guarded(() => 'options', args, () => prepareEdgePageUnguarded(...args));
+
+function prepareEdgePageUnguarded(options: unknown, defaultLimit?: number): PreparedEdgePage {
   const o = (options === undefined ? {} : requireObject('options', options)) as Partial<EdgeWalkOptions & EdgeListOptions>;
   for (const key of Object.keys(o)) {
     if (!['type', 'direction', 'after', 'cursor', 'limit'].includes(key)) throw invalid(`options.${key} is not an edge walk option`);

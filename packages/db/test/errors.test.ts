@@ -263,6 +263,28 @@ for (const storage of ['native', 'memory'] as const) {
         ['a NUL in open', () => EmbeddedDB.open(join(tempDir(), 'a\0b'), { storage }), 'path'],
         ['a NUL in backup', () => db.backup(join(tempDir(), 'a\0b')), 'destPath'],
       ];
+      const boom = { get limit(): never { throw new Error('boom'); }, get direction(): never { throw new Error('boom'); }, get holder(): never { throw new Error('boom'); } };
+      for (const bad of [boom, revoked.proxy]) {
+        const odd = bad as never;
+        cases.push(
+          ['odd listNodes options', () => db.listNodes(odd), 'options'],
+          ['odd neighbors options', () => db.neighbors('a', odd), 'options'],
+          ['odd traverse options', () => db.traverse('a', odd), 'options'],
+          ['odd where', () => db.listNodes({ type: 'T', where: odd }), 'where'],
+          ['odd where condition', () => db.listNodes({ type: 'T', where: { x: odd } }), 'where'],
+          ['odd lease options', () => db.queue('q').lease(odd), 'options'],
+          ['odd push items', () => db.queue('q').push(odd), 'items'],
+          ['odd search filter', () => db.searchVectors([1, 2, 3], { filter: odd }), 'options'],
+          ['odd transaction options', () => db.transaction(() => 1, odd), 'options'],
+          ['odd index', () => db.createIndex(odd), 'index'],
+          ['odd space', () => db.createSpace('s', odd), 'spaces.s'],
+          ['odd open options', () => EmbeddedDB.open(join(tempDir(), 'db'), odd), 'options'],
+          ['odd open spaces', () => EmbeddedDB.open(join(tempDir(), 'db'), { storage, spaces: odd }), 'options.spaces'],
+          ['odd node batch', () => db.insertNodesBatch(odd), 'nodes'],
+          ['odd shortestPath options', () => db.shortestPath('a', 'b', odd), 'options'],
+          ['odd import', () => db.importRecords(odd), 'records'],
+        );
+      }
       if (storage === 'native') {
         const rec = (properties: unknown) => [{ node: { id: 'z', type: 'T', properties, createdAt: 1, updatedAt: 1 } }] as never;
         const edge = (from: string, to: string) => [{ edge: { id: 'e', type: 'R', from, to, properties: {}, weight: 1, createdAt: 1 } }] as never;

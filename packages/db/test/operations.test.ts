@@ -33,7 +33,7 @@ function sample(path: string, messages = 300): EmbeddedDB {
   db.createIndex({ type: 'Message', property: 'role' });
   db.insertNodesBatch(Array.from({ length: messages }, (_, i) => ({ id: `m${i}`, type: 'Message', properties: { role: i % 3 ? 'user' : 'assistant', content: `message ${i} ${'words '.repeat(20)}` } })));
   db.insertEdgesBatch(Array.from({ length: messages - 1 }, (_, i) => ({ id: `next${i}`, type: 'NEXT', from: `m${i}`, to: `m${i + 1}`, weight: i / 7 })));
-  db.insertEmbeddingsBatch(Array.from({ length: messages }, (_, i) => ({ nodeId: `m${i}`, vector: Array.from({ length: 8 }, (_, d) => Math.sin(i * (d + 1))) })));
+  db.insertEmbeddingsBatch(Array.from({ length: messages }, (_, i) => ({ nodeId: `m${i}`, vector: Array.from({ length: 8 }, (_, d) => Math.sin(i * (d + 1) + 1)) })));
   return db;
 }
 
