@@ -10,10 +10,10 @@ export default defineConfig({
   platform: 'node',
   // The addon is loaded at run time from the package root (dist/../index.node),
   // never bundled.
-  external: [/\.node$/, '@neon-rs/load'],
+  external: [/\.node$/],
   esbuildOptions(options, { format }) {
     if (format === 'esm') {
-      // src/load.cts uses require(); give the ESM build a real one so esbuild's
+      // src/index.ts uses require(); give the ESM build a real one so esbuild's
       // __require shim does not throw "Dynamic require is not supported".
       options.banner = {
         js: "import { createRequire as __loomCreateRequire } from 'node:module';\nconst require = __loomCreateRequire(import.meta.url);",

@@ -1,2 +1,0 @@
-import { EmbeddedDB } from '@loomdb/db';
-import { loadAddon } from '@loomdb/core-native';
