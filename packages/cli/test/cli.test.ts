@@ -252,4 +252,25 @@ describe('loomdb', () => {
     expect(loomdb('import', junk, '--path', join(dir, 'never')).err).toMatch(/^error \[INVALID_ARGUMENT\]/);
     mkdirSync(join(dir, 'never'));
   });
+
+  it('import leaves out a zero vector of a cosine space (older versions stored them; now refused) and imports the rest', () => {
+    const path = join(dir, 'zero');
+    const db = EmbeddedDB.open(path, { spaces: { default: { dimensions: 2, metric: 'cosine' } } });
+    db.insertNodesBatch([{ id: 'a', type: 'T' }, { id: 'b', type: 'T' }]);
+    db.insertEmbeddingsBatch([{ nodeId: 'a', vector: [1, 0] }, { nodeId: 'b', vector: [0, 1] }]);
+    db.close();
+    const file = join(dir, 'zero.ndjson');
+    expect(loomdb('export', '--path', path, '--out', file).code).toBe(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"vector":[0,1]', '"vector":[0,0]'));
+    expect(readFileSync(file, 'utf8')).toContain('"vector":[0,0]');
+    const copy = join(dir, 'zero-copy');
+    const i = loomdb('import', file, '--path', copy, '--json');
+    expect(i.err).toBe('');
+    expect(i.code).toBe(0);
+    const back = EmbeddedDB.open(copy);
+    expect(Array.from(back.getEmbedding('a') ?? [])).toEqual([1, 0]);
+    expect(back.getEmbedding('b')).toBeNull();
+    expect(back.getNode('b')).not.toBeNull();
+    back.close();
+  });
 });

@@ -1,4 +1,4 @@
-import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
+import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, MIN_COSINE_NORM, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
 import { fromPlan } from '@loomdb/query';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -213,6 +213,7 @@ export async function importDb(io: ProgramIO, file: string, o: Common): Promise<
     embeddings = [];
   };
   let header: Header | undefined;
+  const cosine = new Set<string>();
   let n = 0;
   try {
     for await (const text of lines) {
@@ -230,6 +231,7 @@ export async function importDb(io: ProgramIO, file: string, o: Common): Promise<
           throw new LoomError('INVALID_ARGUMENT', `${file} does not start with a loomdb export header (version ${EXPORT_VERSION})`);
         }
         header = value as unknown as Header;
+        for (const s of header.spaces) if ((s as { metric?: string }).metric === 'cosine') cosine.add(s.name);
         db = EmbeddedDB.open(staging, { spaces: Object.fromEntries(header.spaces.map(({ name, ...spec }) => [name, spec])) });
         continue;
       }
@@ -238,7 +240,9 @@ export async function importDb(io: ProgramIO, file: string, o: Common): Promise<
         if ('node' in value) counts.nodes++;
         else counts.edges++;
       } else if ('embedding' in value) {
-        embeddings.push(value.embedding as { nodeId: string; space: string; vector: number[] });
+        const embedding = value.embedding as { nodeId: string; space: string; vector: number[] };
+        // A zero vector in a cosine space (older versions stored them: distance 1 to everything) is refused now; leave it out.
+        if (!(cosine.has(embedding.space) && Array.isArray(embedding.vector) && norm(embedding.vector) < MIN_COSINE_NORM)) embeddings.push(embedding);
         counts.embeddings++;
       } else if (value.kind === 'end') {
         ended = value as unknown as typeof counts;
@@ -264,4 +268,10 @@ export async function importDb(io: ProgramIO, file: string, o: Common): Promise<
   }
   if (o.json) io.out(JSON.stringify({ path: target, ...counts }, null, 2));
   else io.out(`${paint('green', 'imported')} ${counts.nodes} nodes, ${counts.edges} edges, ${counts.embeddings} embeddings into ${target}`);
+}
+
+function norm(v: unknown[]): number {
+  let sum = 0;
+  for (const x of v) sum += typeof x === 'number' ? x * x : 1;
+  return Math.sqrt(sum);
 }
