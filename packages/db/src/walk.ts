@@ -12,7 +12,7 @@ import type {
   TraverseOptions,
   Where,
 } from './types.js';
-import { checkId, checkType, describe, isPlainObject, requireObject, guarded } from './validate.js';
+import { checkId, checkType, checkWellFormed, describe, isPlainObject, requireObject, guarded } from './validate.js';
 
 /** Largest page `listNodes`/`listEdges` return at once. */
 export const MAX_PAGE = 10_000;
@@ -74,7 +74,8 @@ function idList(what: string, value: unknown): string[] {
 }
 
 function checkJson(what: string, value: unknown): JsonValue {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return checkWellFormed(what, value);
+  if (value === null || typeof value === 'boolean') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
   throw invalid(`${what} must be a string, finite number, boolean or null, got ${describe(value)}`);
 }
@@ -87,6 +88,7 @@ function prepareWhereUnguarded(what: string, where: unknown): PreparedCondition[
   const w = requireObject(what, where) as Where;
   const out: PreparedCondition[] = [];
   for (const [property, condition] of Object.entries(w)) {
+    checkWellFormed(`${what} property ${JSON.stringify(property)}`, property);
     if (!isPlainObject(condition)) {
       out.push([property, { eq: checkJson(`${what}.${property}`, condition) }]);
       continue;

@@ -235,6 +235,9 @@ for (const storage of ['native', 'memory'] as const) {
         expect(rejects(db, () => db.queue('q').push([{ id: s, payload: '{}' }]), 'INVALID_ARGUMENT').message).toContain('items[0].id');
         expect(rejects(db, () => db.queue('q').push([{ id: 'ok', payload: s }]), 'INVALID_ARGUMENT').message).toContain('items[0].payload');
         expect(rejects(db, () => db.queue(s), 'INVALID_ARGUMENT').message).toContain('queue name');
+        expect(rejects(db, () => db.listNodes({ type: 'T', where: { name: s } }), 'INVALID_ARGUMENT').message).toContain('where.name');
+        expect(rejects(db, () => db.listNodes({ type: 'T', where: { name: { in: ['ok', s] } } }), 'INVALID_ARGUMENT').message).toContain('where.name.in[1]');
+        expect(rejects(db, () => db.listNodes({ type: 'T', where: { [s]: 1 } }), 'INVALID_ARGUMENT').message).toContain('where property');
       }
       // Two ids that differ only in which lone surrogate they hold would both have become "x\ufffd".
       expect(db.getNode('x\ufffd')).toBeNull();
