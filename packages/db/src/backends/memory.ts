@@ -484,8 +484,14 @@ abstract class MemoryOperations implements StorageOperations {
 
   writeBatch(batch: PreparedWriteBatch, options: StorageBatchOptions): StorageBatchResult {
     this.writable();
-    if (options.ifChangeSequence !== undefined && options.ifChangeSequence !== this.state.changes) {
+    if (options.ifChangeSequence !== undefined && options.ifChangeSequence < this.state.changes) {
       throw loomError('CONFLICT', `the graph changed after change sequence ${options.ifChangeSequence} (it is at ${this.state.changes}); nothing was written`);
+    }
+    if (options.ifChangeSequence !== undefined && options.ifChangeSequence > this.state.changes) {
+      throw loomError(
+        'CONFLICT',
+        `change sequence ${options.ifChangeSequence} is ahead of the graph, which is at ${this.state.changes}: it did not come from this database's changeSequence(), or the database was restored from an older backup since; nothing was written`,
+      );
     }
     const last = this.state.lastBatch;
     if (options.ifAfter !== undefined && (last?.tag !== options.ifAfter || last.changes !== this.state.changes)) {

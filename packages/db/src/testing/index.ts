@@ -983,6 +983,12 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         db.updateNode('planned', { properties: { touched: 1 } });
         expectLoomError(() => db.writeBatch({ queue: { name: 'q', push: [{ id: 'e3', payload: '' }] } }, { ifChangeSequence: seen + 1 }), 'CONFLICT');
         expect(db.queue('q').stats().pending).toBe(2);
+        // A sequence the graph never reached: the message blames the number, not a change.
+        const now = db.changeSequence();
+        const ahead = expectLoomError(() => db.writeBatch({ insertNodes: [{ id: 'early', type: 'T' }] }, { ifChangeSequence: now + 5 }), 'CONFLICT').message;
+        expect(ahead).toContain(`change sequence ${now + 5} is ahead of the graph, which is at ${now}`);
+        expect(ahead).not.toContain('changed');
+        expect(db.getNode('early')).toBeNull();
       });
 
       it('follow a tagged batch only while the last change to the graph is that batch', () => {

@@ -121,11 +121,14 @@ impl Database {
     fn apply_batch(&self, batch: &WriteBatch, now: i64) -> Result<BatchOutcome> {
         if let Some(expected) = batch.if_change_sequence {
             let found = self.change_sequence()?;
-            if found != expected {
+            if found > expected {
                 return Err(Error::new(
                     Code::Conflict,
                     format!("the graph changed after change sequence {expected} (it is at {found}); nothing was written"),
                 ));
+            }
+            if found < expected {
+                return Err(Error::new(Code::Conflict, ahead_of_the_graph(expected, found)));
             }
         }
         if let Some(tag) = &batch.if_after {
@@ -183,6 +186,14 @@ impl Database {
             Ok((seq == committed_change_seq(txn, t)?).then_some(tag))
         })
     }
+}
+
+/// The graph never reached the sequence given: nothing changed since, the
+/// number came from elsewhere (or the database went back to a backup).
+fn ahead_of_the_graph(expected: u64, found: u64) -> String {
+    format!(
+        "change sequence {expected} is ahead of the graph, which is at {found}: it did not come from this database's changeSequence(), or the database was restored from an older backup since; nothing was written"
+    )
 }
 
 #[cfg(test)]
@@ -253,6 +264,14 @@ mod tests {
         let outcome = db.write_batch(&WriteBatch { if_change_sequence: Some(now), ..batch }, None, 2).unwrap();
         assert!(outcome.change_sequence > now);
         assert!(db.get_node("a").unwrap().is_some());
+        assert!(err.message.contains(&format!("the graph changed after change sequence {seen}")), "{err}");
+        // A sequence the graph never reached: nothing changed, the number is wrong.
+        let ahead = outcome.change_sequence + 5;
+        let err = db.write_batch(&WriteBatch { if_change_sequence: Some(ahead), insert_nodes: vec![node("b")], ..WriteBatch::default() }, None, 3).unwrap_err();
+        assert_eq!(err.code, Code::Conflict);
+        assert!(err.message.contains(&format!("change sequence {ahead} is ahead of the graph, which is at {}", outcome.change_sequence)), "{err}");
+        assert!(!err.message.contains("changed"), "{err}");
+        assert!(db.get_node("b").unwrap().is_none());
     }
 
     #[test]
