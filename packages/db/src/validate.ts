@@ -131,7 +131,12 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
   if (value === undefined) return {};
   const obj = requireObject(what, value);
   const ancestors: object[] = [];
-  const read = (path: string, o: object, key: string | number): unknown => guard(path, () => (o as Record<string | number, unknown>)[key]);
+  // The value being read, for the error when a getter throws (one try for the whole walk: cheap).
+  let reading = what;
+  const read = (path: string, o: object, key: string | number): unknown => {
+    reading = path;
+    return (o as Record<string | number, unknown>)[key];
+  };
   const walk = (path: string, v: unknown, depth: number): void => {
     switch (typeof v) {
       case 'string':
@@ -151,10 +156,14 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
         if (Array.isArray(v)) {
           for (let i = 0; i < v.length; i++) {
             if (!(i in v)) throw invalid(`${path}[${i}] is a hole in a sparse array; properties must be JSON values (use null)`);
-            walk(`${path}[${i}]`, read(`${path}[${i}]`, v, i), depth + 1);
+            const at = `${path}[${i}]`;
+            walk(at, read(at, v, i), depth + 1);
           }
         } else if (isPlainObject(v)) {
-          for (const key of Object.keys(v)) walk(`${path}.${checkKey(path, key)}`, read(`${path}.${key}`, v, key), depth + 1);
+          for (const key of Object.keys(v)) {
+            const at = `${path}.${checkKey(path, key)}`;
+            walk(at, read(at, v, key), depth + 1);
+          }
         } else {
           throw invalid(`${path} is ${describe(v)}; properties must be JSON values (plain objects, arrays, strings, finite numbers, booleans, null)`);
         }
@@ -166,11 +175,16 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
     }
   };
   ancestors.push(obj);
-  for (const key of Object.keys(obj)) {
-    checkKey(what, key);
-    const v = read(`${what}.${key}`, obj, key);
-    if (allowNullValues && v === null) continue;
-    walk(`${what}.${key}`, v, 1);
+  try {
+    for (const key of Object.keys(obj)) {
+      const at = `${what}.${checkKey(what, key)}`;
+      const v = read(at, obj, key);
+      if (allowNullValues && v === null) continue;
+      walk(at, v, 1);
+    }
+  } catch (e) {
+    if (LoomError.is(e)) throw e;
+    throw invalid(`${reading} could not be read: ${e instanceof Error ? e.message : String(e)}`);
   }
   return obj as Properties;
 }
