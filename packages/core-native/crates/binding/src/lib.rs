@@ -108,17 +108,28 @@ pub(crate) fn settle_write<'a, T: IntoJs + Send + 'static>(
     if !run_async {
         return settle(cx, false, move || work(&db));
     }
+    on_writer_thread(cx, db, move |db| guarded(|| work(db)), |cx, _, result| match result {
+        Ok(v) => v.into_js(cx),
+        Err(e) => throw(cx, e),
+    })
+}
+
+/// Runs `work` on the writer thread of `db`'s directory, then `finish` with
+/// its result on the JS thread, settling the promise returned.
+fn on_writer_thread<'a, R: Send + 'static>(
+    cx: &mut FunctionContext<'a>,
+    db: Database,
+    work: impl FnOnce(&Database) -> R + Send + 'static,
+    finish: impl for<'b> FnOnce(&mut TaskContext<'b>, &Database, R) -> JsResult<'b, JsValue> + Send + 'static,
+) -> JsResult<'a, JsValue> {
     let channel = cx.channel();
     let (deferred, promise) = cx.promise();
     let path = db.path().to_path_buf();
     writers::submit(
         &path,
         Box::new(move || {
-            let result = guarded(|| work(&db));
-            deferred.settle_with(&channel, move |mut cx| match result {
-                Ok(v) => v.into_js(&mut cx),
-                Err(e) => throw(&mut cx, e),
-            });
+            let result = work(&db);
+            deferred.settle_with(&channel, move |mut cx| finish(&mut cx, &db, result));
         }),
     );
     Ok(promise.upcast())
@@ -161,23 +172,12 @@ fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
 
 /// Begins a transaction; `durabilityJson` is `"immediate"`, `"relaxed"` or
 /// `null` (the handle's). With `async`, the writer lock is awaited on the
-/// libuv pool and the transaction then begins on the JS thread.
+/// directory's writer thread and the transaction then begins on the JS thread.
 fn tx_begin(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let durability: Option<Durability> = json(&mut cx, 1, "durability")?;
     if is_async(&mut cx) {
-        // Waits for the lock on the directory's writer thread, not the libuv pool (see `writers`).
-        let channel = cx.channel();
-        let (deferred, promise) = cx.promise();
-        let path = db.path().to_path_buf();
-        writers::submit(
-            &path,
-            Box::new(move || {
-                let writer = guarded(|| db.lock_writer());
-                deferred.settle_with(&channel, move |mut cx| begin_with(&mut cx, &db, writer, durability));
-            }),
-        );
-        return Ok(promise.upcast());
+        return on_writer_thread(&mut cx, db, |db| guarded(|| db.lock_writer()), move |cx, db, writer| begin_with(cx, db, writer, durability));
     }
     let writer = guarded(|| db.lock_writer());
     begin_with(&mut cx, &db, writer, durability)
