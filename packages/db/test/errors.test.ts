@@ -235,9 +235,9 @@ for (const storage of ['native', 'memory'] as const) {
         expect(rejects(db, () => db.queue('q').push([{ id: s, payload: '{}' }]), 'INVALID_ARGUMENT').message).toContain('items[0].id');
         expect(rejects(db, () => db.queue('q').push([{ id: 'ok', payload: s }]), 'INVALID_ARGUMENT').message).toContain('items[0].payload');
         expect(rejects(db, () => db.queue(s), 'INVALID_ARGUMENT').message).toContain('queue name');
-        expect(rejects(db, () => db.listNodes({ type: 'T', where: { name: s } }), 'INVALID_ARGUMENT').message).toContain('where.name');
-        expect(rejects(db, () => db.listNodes({ type: 'T', where: { name: { in: ['ok', s] } } }), 'INVALID_ARGUMENT').message).toContain('where.name.in[1]');
-        expect(rejects(db, () => db.listNodes({ type: 'T', where: { [s]: 1 } }), 'INVALID_ARGUMENT').message).toContain('where property');
+        expect(rejects(db, () => db.listNodes({ type: 'T', limit: 10, where: { name: s } }), 'INVALID_ARGUMENT').message).toContain('where.name');
+        expect(rejects(db, () => db.listNodes({ type: 'T', limit: 10, where: { name: { in: ['ok', s] } } }), 'INVALID_ARGUMENT').message).toContain('where.name.in[1]');
+        expect(rejects(db, () => db.listNodes({ type: 'T', limit: 10, where: { [s]: 1 } }), 'INVALID_ARGUMENT').message).toContain('where property');
       }
       // Two ids that differ only in which lone surrogate they hold would both have become "x\ufffd".
       expect(db.getNode('x\ufffd')).toBeNull();
@@ -273,8 +273,8 @@ for (const storage of ['native', 'memory'] as const) {
           ['odd listNodes options', () => db.listNodes(odd), 'options'],
           ['odd neighbors options', () => db.neighbors('a', odd), 'options'],
           ['odd traverse options', () => db.traverse('a', odd), 'options'],
-          ['odd where', () => db.listNodes({ type: 'T', where: odd }), 'where'],
-          ['odd where condition', () => db.listNodes({ type: 'T', where: { x: odd } }), 'where'],
+          ['odd where', () => db.listNodes({ type: 'T', limit: 10, where: odd }), 'where'],
+          ['odd where condition', () => db.listNodes({ type: 'T', limit: 10, where: { x: odd } }), 'where'],
           ['odd lease options', () => db.queue('q').lease(odd), 'options'],
           ['odd push items', () => db.queue('q').push(odd), 'items'],
           ['odd search filter', () => db.searchVectors([1, 2, 3], { filter: odd }), 'options'],

@@ -3,21 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AsyncEmbeddedDB, EmbeddedDB, LoomError, type LoomPlugin } from '@loomdb/db';
+import { errorCode as codeOf } from './error-code.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'loomdb-leftovers-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let serial = 0;
 const fresh = (name: string) => join(root, `${name}-${serial++}`);
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (LoomError.is(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a LoomError');
-}
 
 /** A database at a new path with one node, and a backup of it. */
 function withBackup(name: string): { path: string; backup: string } {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AsyncEmbeddedDB, EmbeddedDB, LoomError, type Node } from '@loomdb/db';
+import { errorCode as code } from './error-code.js';
 
 const root = realpathSync(mkdtempSync(join(tmpdir(), 'loomdb-ops-')));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -12,15 +13,6 @@ let serial = 0;
 const fresh = (name: string) => join(root, `${name}-${serial++}`);
 const fixture = (name: string) => join(__dirname, 'fixtures', name);
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (LoomError.is(e)) return e.code;
-    throw e;
-  }
-  throw new Error('expected a LoomError');
-}
 
 /** Files and their bytes, to prove a directory was not touched. */
 function snapshot(dir: string): Record<string, string> {

@@ -396,17 +396,7 @@ mod tests {
 
     #[test]
     fn a_graph_never_overwrites_a_sidecar_that_covers_more() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = sidecar_path(dir.path(), "s");
-        {
-            let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
-            let spec = SpaceSpec { dimensions: 2, metric: Metric::L2, index: None, m: None, ef_construction: None, ef: None, embedder: None };
-            db.ensure_space("s", &spec).unwrap();
-            let nodes: Vec<NewNode> = (0..50).map(|i| NewNode { id: format!("n{i}"), node_type: "T".into(), properties: "{}".into() }).collect();
-            db.insert_nodes(&nodes, 1).unwrap();
-            let items: Vec<_> = (0..50).map(|i| (format!("n{i}"), "s".to_owned(), vec![i as f32, 1.0])).collect();
-            db.insert_embeddings(&items).unwrap();
-        }
+        let (dir, path) = with_sidecar();
         let saved = read_header(&path).expect("saved at close").seq;
         let claim = |seq: u64| {
             let mut bytes = std::fs::read(&path).unwrap();
