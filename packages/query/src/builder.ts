@@ -164,7 +164,9 @@ export class ConvergedQuery {
 
   /**
    * The `k` nodes nearest to a vector, or to a text embedded by the space's
-   * embedder, among those passing every other filter.
+   * embedder, among those passing every other filter. A text the embedder
+   * finds nothing in (it embeds to the zero vector, e.g. `'?!'`) is near
+   * nothing: no results.
    */
   similarTo(vectorOrText: Float32Array | readonly number[] | string, options: SimilarOptions = {}): ConvergedQuery {
     if (typeof options !== 'object' || options === null) fail('similarTo', 'options must be an object');
@@ -237,6 +239,11 @@ export class ConvergedQuery {
     const started = performance.now();
     const plan = await this.#resolve();
     const native = this.#db.capabilities.nativeQuery;
+    if (this.#plan.similar?.text !== undefined && plan.similar?.vector.every((x) => x === 0)) {
+      const stage = { stage: 'knn', detail: 'the text embeds to the zero vector: nothing is near it', estimated: 0, actual: 0, timeMs: 0 };
+      const execution: Execution = { items: [], more: false, strategy: 'none (text without features)', stages: [stage] };
+      return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
+    }
     const execution = native ? await this.#native(plan) : await executeGeneric(this.#db, plan);
     return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
   }

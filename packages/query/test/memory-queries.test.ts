@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDB, hashingEmbed, LoomError } from '@loomdb/db';
-import { MemoryQueries, type MemoryPage } from '@loomdb/query';
+import { MemoryQueries, query, type MemoryPage } from '@loomdb/query';
 import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { failure } from './failure.js';
 
@@ -100,6 +100,12 @@ for (const storage of ['native', 'memory'] as const) {
       memory = new MemoryQueries(db, { embedder: 'hashing' });
     });
     afterAll(() => db.close());
+
+    it('findSimilarMemories: a text the embedder finds nothing in is near nothing (an empty page, not an error)', async () => {
+      expect(await memory.findSimilarMemories('?! …', { k: 5 })).toEqual({ items: [] });
+      const { strategy, returned } = await query(db).type(NodeTypes.Message).similarTo('!!!', { k: 3 }).explain();
+      expect({ strategy, returned }).toEqual({ strategy: 'none (text without features)', returned: 0 });
+    });
 
     it('findSimilarMemories: nearest messages, narrowed by conversation, role, time and entity', async () => {
       const lake = await memory.findSimilarMemories('hiking at the lake', { k: 3 });
