@@ -5,19 +5,23 @@ import { extractEntities, extractEntitiesNlp, nlpExtractorPlugin, NLP_EXTRACTOR,
 const keys = (text: string) => extractEntitiesNlp(text).map((e) => e.key);
 const names = (text: string) => extractEntitiesNlp(text).map((e) => e.name);
 
+/** A text with one of each precise kind and a name; both extractors find the same precise entities in it. */
+const SAMPLE =
+  'Yesterday Ada Lovelace told @Grace_H about #Rust and https://Example.com/Docs/ (mail ada@Example.org); see `open_env` and insertNodesBatch() in WeaverController.';
+const PRECISE = [
+  { name: 'https://Example.com/Docs/', kind: 'url', key: 'url:https://example.com/Docs' },
+  { name: 'ada@Example.org', kind: 'email', key: 'email:ada@example.org' },
+  { name: '@Grace_H', kind: 'handle', key: 'handle:@grace_h' },
+  { name: '#Rust', kind: 'tag', key: 'tag:#rust' },
+  { name: 'open_env', kind: 'code', key: 'code:open_env' },
+  { name: 'insertNodesBatch()', kind: 'code', key: 'code:insertNodesBatch' },
+  { name: 'WeaverController', kind: 'code', key: 'code:WeaverController' },
+];
+
 describe('the NLP extractor (the default)', () => {
   it('finds handles, tags, URLs, e-mails and code identifiers by the precise rules, and names whole with a kind', () => {
-    const found = extractEntitiesNlp(
-      'Yesterday Ada Lovelace told @Grace_H about #Rust and https://Example.com/Docs/ (mail ada@Example.org); see `open_env` and insertNodesBatch() in WeaverController.',
-    );
-    expect(found).toEqual([
-      { name: 'https://Example.com/Docs/', kind: 'url', key: 'url:https://example.com/Docs' },
-      { name: 'ada@Example.org', kind: 'email', key: 'email:ada@example.org' },
-      { name: '@Grace_H', kind: 'handle', key: 'handle:@grace_h' },
-      { name: '#Rust', kind: 'tag', key: 'tag:#rust' },
-      { name: 'open_env', kind: 'code', key: 'code:open_env' },
-      { name: 'insertNodesBatch()', kind: 'code', key: 'code:insertNodesBatch' },
-      { name: 'WeaverController', kind: 'code', key: 'code:WeaverController' },
+    expect(extractEntitiesNlp(SAMPLE)).toEqual([
+      ...PRECISE,
       { name: 'Ada Lovelace', kind: 'person', key: 'name:ada lovelace' },
     ]);
   });
@@ -76,17 +80,8 @@ describe('the NLP extractor (the default)', () => {
 
 describe('the rule-based extractor (kept as `rules`)', () => {
   it('finds names, handles, tags, URLs, e-mails and code identifiers', () => {
-    const found = extractEntities(
-      'Yesterday Ada Lovelace told @Grace_H about #Rust and https://Example.com/Docs/ (mail ada@Example.org); see `open_env` and insertNodesBatch() in WeaverController.',
-    );
-    expect(found).toEqual([
-      { name: 'https://Example.com/Docs/', kind: 'url', key: 'url:https://example.com/Docs' },
-      { name: 'ada@Example.org', kind: 'email', key: 'email:ada@example.org' },
-      { name: '@Grace_H', kind: 'handle', key: 'handle:@grace_h' },
-      { name: '#Rust', kind: 'tag', key: 'tag:#rust' },
-      { name: 'open_env', kind: 'code', key: 'code:open_env' },
-      { name: 'insertNodesBatch()', kind: 'code', key: 'code:insertNodesBatch' },
-      { name: 'WeaverController', kind: 'code', key: 'code:WeaverController' },
+    expect(extractEntities(SAMPLE)).toEqual([
+      ...PRECISE,
       { name: 'Ada Lovelace', kind: 'name', key: 'name:ada lovelace' },
     ]);
   });
