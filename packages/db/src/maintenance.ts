@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { abortedError, invalid, loomError, LoomError, throwIfAborted, toLoomError } from './errors.js';
 import type { EngineMetrics, MaintenanceControl, StorageBackend, StorageMaintenance } from './storage.js';
 import type { MaintenanceOptions, Metrics, RestoreOptions } from './types.js';
-import { describe, guarded } from './validate.js';
+import { describe, guard } from './validate.js';
 
 /** The backend's maintenance operations, or `UNSUPPORTED` naming it. */
 export function maintenanceOf(backend: StorageBackend, what: string): StorageMaintenance {
@@ -17,7 +17,7 @@ export function preparePath(name: string, value: unknown): string {
 }
 
 /** {@link prepareMaintenanceUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareMaintenance: typeof prepareMaintenanceUnguarded = (...args) => guarded(() => 'options', args, () => prepareMaintenanceUnguarded(...args));
+export const prepareMaintenance: typeof prepareMaintenanceUnguarded = (...args) => guard('options', () => prepareMaintenanceUnguarded(...args));
 
 /** Validates `{ onProgress, signal }` (and `overwrite` when `withOverwrite`). */
 function prepareMaintenanceUnguarded(options: unknown, withOverwrite = false): RestoreOptions {
@@ -102,7 +102,7 @@ export class MetricsSources {
 }
 
 /** {@link prepareMetricsFormatUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareMetricsFormat: typeof prepareMetricsFormatUnguarded = (...args) => guarded(() => 'options', args, () => prepareMetricsFormatUnguarded(...args));
+export const prepareMetricsFormat: typeof prepareMetricsFormatUnguarded = (...args) => guard('options', () => prepareMetricsFormatUnguarded(...args));
 
 function prepareMetricsFormatUnguarded(options: unknown): 'json' | 'prometheus' {
   if (options === undefined) return 'json';

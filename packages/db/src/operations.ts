@@ -46,7 +46,7 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector, guarded } from './validate.js';
+import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector, guard } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -59,7 +59,7 @@ export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) 
 }
 
 /** {@link prepareBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareBatch: typeof prepareBatchUnguarded = (...args) => guarded(() => 'nodes', args, () => prepareBatchUnguarded(...args));
+export const prepareBatch: typeof prepareBatchUnguarded = (...args) => guard('nodes', () => prepareBatchUnguarded(...args));
 
 function prepareBatchUnguarded(nodes: unknown): ReturnType<typeof prepareNode>[] {
   if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
@@ -67,7 +67,7 @@ function prepareBatchUnguarded(nodes: unknown): ReturnType<typeof prepareNode>[]
 }
 
 /** {@link prepareEdgeBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEdgeBatch: typeof prepareEdgeBatchUnguarded = (...args) => guarded(() => 'edges', args, () => prepareEdgeBatchUnguarded(...args));
+export const prepareEdgeBatch: typeof prepareEdgeBatchUnguarded = (...args) => guard('edges', () => prepareEdgeBatchUnguarded(...args));
 
 function prepareEdgeBatchUnguarded(edges: unknown): ReturnType<typeof prepareEdge>[] {
   if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
@@ -75,7 +75,7 @@ function prepareEdgeBatchUnguarded(edges: unknown): ReturnType<typeof prepareEdg
 }
 
 /** {@link prepareCounterEdgesUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareCounterEdges: typeof prepareCounterEdgesUnguarded = (...args) => guarded((a) => String(a[1] ?? 'edges'), args, () => prepareCounterEdgesUnguarded(...args));
+export const prepareCounterEdges: typeof prepareCounterEdgesUnguarded = (...args) => guard(() => String(args[1] ?? 'edges'), () => prepareCounterEdgesUnguarded(...args));
 
 /** An edge batch whose every item names its id (counter edges are found by id); `what` names the list in errors. */
 function prepareCounterEdgesUnguarded(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
@@ -87,7 +87,7 @@ function prepareCounterEdgesUnguarded(edges: unknown, what = 'edges'): ReturnTyp
 }
 
 /** {@link prepareEmbeddingBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEmbeddingBatch: typeof prepareEmbeddingBatchUnguarded = (...args) => guarded(() => 'embeddings', args, () => prepareEmbeddingBatchUnguarded(...args));
+export const prepareEmbeddingBatch: typeof prepareEmbeddingBatchUnguarded = (...args) => guard('embeddings', () => prepareEmbeddingBatchUnguarded(...args));
 
 function prepareEmbeddingBatchUnguarded(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
   if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);

@@ -1,6 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
-import { checkId, checkString, checkWellFormed, describe, requireObject, guarded } from './validate.js';
+import { checkId, checkString, checkWellFormed, describe, requireObject, guard } from './validate.js';
 
 /** Longest queue name in UTF-8 bytes. */
 export const MAX_QUEUE_NAME_BYTES = 64;
@@ -35,7 +35,7 @@ export function prepareQueueName(name: unknown): string {
 }
 
 /** {@link preparePushItemsUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const preparePushItems: typeof preparePushItemsUnguarded = (...args) => guarded((a) => String(a[1] ?? 'items'), args, () => preparePushItemsUnguarded(...args));
+export const preparePushItems: typeof preparePushItemsUnguarded = (...args) => guard(() => String(args[1] ?? 'items'), () => preparePushItemsUnguarded(...args));
 
 /** Validates items to push; `what` names the list in errors. */
 function preparePushItemsUnguarded(items: unknown, what = 'items'): QueueItemInput[] {
@@ -48,7 +48,7 @@ function preparePushItemsUnguarded(items: unknown, what = 'items'): QueueItemInp
 }
 
 /** {@link prepareLeaseUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareLease: typeof prepareLeaseUnguarded = (...args) => guarded((a) => String(a[1] ?? 'options'), args, () => prepareLeaseUnguarded(...args));
+export const prepareLease: typeof prepareLeaseUnguarded = (...args) => guard(() => String(args[1] ?? 'options'), () => prepareLeaseUnguarded(...args));
 
 /** Validates lease options; `what` names them in errors. */
 function prepareLeaseUnguarded(options: unknown, what = 'options'): LeaseOptions {

@@ -1,4 +1,4 @@
-import { guarded } from './validate.js';
+import { guard } from './validate.js';
 import { invalid, loomError, toLoomError } from './errors.js';
 import { DatabaseOperations } from './operations.js';
 import type { StorageOperations, StorageTransaction, TransactionOptions } from './storage.js';
@@ -96,7 +96,7 @@ function closedInside() {
 }
 
 /** {@link prepareTransactionOptionsUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareTransactionOptions: typeof prepareTransactionOptionsUnguarded = (...args) => guarded(() => 'options', args, () => prepareTransactionOptionsUnguarded(...args));
+export const prepareTransactionOptions: typeof prepareTransactionOptionsUnguarded = (...args) => guard('options', () => prepareTransactionOptionsUnguarded(...args));
 
 /** Checks `{ durability? }` (the signal of async transactions is checked by their caller). */
 function prepareTransactionOptionsUnguarded(options: unknown, extra: readonly string[] = []): TransactionOptions {

@@ -32,26 +32,16 @@ export function describe(value: unknown): string {
 }
 
 /**
- * Runs `fn` (which reads `what`, given by the caller); an exception other
- * than a LoomError — a getter that throws, a revoked Proxy — becomes
- * INVALID_ARGUMENT naming `what`.
+ * Runs `fn`, which reads the argument `what` names; an exception other than
+ * a LoomError — a getter that throws, a revoked Proxy — becomes
+ * INVALID_ARGUMENT naming it. `what` may be a function, called only then.
  */
-export function guard<T>(what: string, fn: () => T): T {
+export function guard<T>(what: string | (() => string), fn: () => T): T {
   try {
     return fn();
   } catch (e) {
     if (LoomError.is(e)) throw e;
-    throw invalid(`${what} could not be read: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-/** {@link guard} with the label computed from the arguments (only when something threw). */
-export function guarded<T>(label: (args: unknown[]) => string, args: unknown[], fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (LoomError.is(e)) throw e;
-    throw invalid(`${label(args)} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    throw invalid(`${typeof what === 'string' ? what : what()} could not be read: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -110,7 +100,7 @@ export function checkType(what: string, value: unknown): string {
 export const MAX_PROPERTY_BYTES = 128;
 
 /** {@link prepareIndexSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareIndexSpec: typeof prepareIndexSpecUnguarded = (...args) => guarded(() => 'index', args, () => prepareIndexSpecUnguarded(...args));
+export const prepareIndexSpec: typeof prepareIndexSpecUnguarded = (...args) => guard('index', () => prepareIndexSpecUnguarded(...args));
 
 function prepareIndexSpecUnguarded(spec: unknown): IndexSpec {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw invalid(`index must be { type, property }, got ${describe(spec)}`);
@@ -314,7 +304,7 @@ export function checkVectorForMetric(space: string, metric: string, v: Float32Ar
 }
 
 /** {@link prepareSpaceNameUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareSpaceName: typeof prepareSpaceNameUnguarded = (...args) => guarded(() => 'options', args, () => prepareSpaceNameUnguarded(...args));
+export const prepareSpaceName: typeof prepareSpaceNameUnguarded = (...args) => guard('options', () => prepareSpaceNameUnguarded(...args));
 
 function prepareSpaceNameUnguarded(options: unknown): string {
   if (options === undefined) return 'default';
@@ -338,7 +328,7 @@ const HNSW_PARAMS = [
 const HNSW_DEFAULTS = { M: 16, efConstruction: 128, ef: 64 } as const;
 
 /** {@link prepareSpaceSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareSpaceSpec: typeof prepareSpaceSpecUnguarded = (...args) => guarded((a) => `spaces.${String(a[0])}`, args, () => prepareSpaceSpecUnguarded(...args));
+export const prepareSpaceSpec: typeof prepareSpaceSpecUnguarded = (...args) => guard(() => `spaces.${String(args[0])}`, () => prepareSpaceSpecUnguarded(...args));
 
 /** Checks a declared space; returns only the fields given. */
 function prepareSpaceSpecUnguarded(name: string, spec: unknown): SpaceSpec {

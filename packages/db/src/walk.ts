@@ -12,7 +12,7 @@ import type {
   TraverseOptions,
   Where,
 } from './types.js';
-import { checkId, checkType, checkWellFormed, describe, isPlainObject, requireObject, guarded } from './validate.js';
+import { checkId, checkType, checkWellFormed, describe, isPlainObject, requireObject, guard } from './validate.js';
 
 /** Largest page `listNodes`/`listEdges` return at once. */
 export const MAX_PAGE = 10_000;
@@ -81,7 +81,7 @@ function checkJson(what: string, value: unknown): JsonValue {
 }
 
 /** {@link prepareWhereUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareWhere: typeof prepareWhereUnguarded = (...args) => guarded((a) => String(a[0]), args, () => prepareWhereUnguarded(...args));
+export const prepareWhere: typeof prepareWhereUnguarded = (...args) => guard(() => String(args[0]), () => prepareWhereUnguarded(...args));
 
 function prepareWhereUnguarded(what: string, where: unknown): PreparedCondition[] {
   if (where === undefined) return [];
@@ -106,7 +106,7 @@ function prepareWhereUnguarded(what: string, where: unknown): PreparedCondition[
 }
 
 /** {@link prepareHopUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareHop: typeof prepareHopUnguarded = (...args) => guarded((a) => String(a[0]), args, () => prepareHopUnguarded(...args));
+export const prepareHop: typeof prepareHopUnguarded = (...args) => guard(() => String(args[0]), () => prepareHopUnguarded(...args));
 
 function prepareHopUnguarded(what: string, options: unknown): PreparedHop {
   const o = requireObject(what, options) as Partial<HopOptions>;
@@ -132,7 +132,7 @@ export function prepareDepth(what: string, value: unknown, min = 1): number {
 }
 
 /** {@link prepareTraverseUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareTraverse: typeof prepareTraverseUnguarded = (...args) => guarded(() => 'options', args, () => prepareTraverseUnguarded(...args));
+export const prepareTraverse: typeof prepareTraverseUnguarded = (...args) => guard('options', () => prepareTraverseUnguarded(...args));
 
 function prepareTraverseUnguarded(options: unknown): { hop: PreparedHop; maxDepth: number; nodeTypes?: string[]; limit?: number } {
   const o = requireObject('options', options) as Partial<TraverseOptions>;
@@ -145,7 +145,7 @@ function prepareTraverseUnguarded(options: unknown): { hop: PreparedHop; maxDept
 }
 
 /** {@link prepareNodeSelectorUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareNodeSelector: typeof prepareNodeSelectorUnguarded = (...args) => guarded(() => 'selector', args, () => prepareNodeSelectorUnguarded(...args));
+export const prepareNodeSelector: typeof prepareNodeSelectorUnguarded = (...args) => guard('selector', () => prepareNodeSelectorUnguarded(...args));
 
 function prepareNodeSelectorUnguarded(selector: unknown): PreparedNodeFilter {
   if (Array.isArray(selector)) return { ids: idList('ids', selector), where: [] };
@@ -156,7 +156,7 @@ function prepareNodeSelectorUnguarded(selector: unknown): PreparedNodeFilter {
 }
 
 /** {@link prepareEdgeSelectorUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEdgeSelector: typeof prepareEdgeSelectorUnguarded = (...args) => guarded(() => 'selector', args, () => prepareEdgeSelectorUnguarded(...args));
+export const prepareEdgeSelector: typeof prepareEdgeSelectorUnguarded = (...args) => guard('selector', () => prepareEdgeSelectorUnguarded(...args));
 
 function prepareEdgeSelectorUnguarded(selector: unknown): PreparedEdgeSelector {
   if (Array.isArray(selector)) return { ids: idList('ids', selector) };
@@ -199,7 +199,7 @@ function decodeCursor(cursor: unknown, query: object): Position {
 }
 
 /** {@link prepareNodeWalkUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareNodeWalk: typeof prepareNodeWalkUnguarded = (...args) => guarded(() => 'options', args, () => prepareNodeWalkUnguarded(...args));
+export const prepareNodeWalk: typeof prepareNodeWalkUnguarded = (...args) => guard('options', () => prepareNodeWalkUnguarded(...args));
 
 /** The filter and order of a node walk, without position or page size. */
 function prepareNodeWalkUnguarded(options: unknown): Omit<PreparedNodePage, 'after' | 'limit'> & { after: unknown } {
@@ -216,7 +216,7 @@ function prepareNodeWalkUnguarded(options: unknown): Omit<PreparedNodePage, 'aft
 }
 
 /** {@link prepareNodePageUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareNodePage: typeof prepareNodePageUnguarded = (...args) => guarded(() => 'options', args, () => prepareNodePageUnguarded(...args));
+export const prepareNodePage: typeof prepareNodePageUnguarded = (...args) => guard('options', () => prepareNodePageUnguarded(...args));
 
 function prepareNodePageUnguarded(options: unknown, defaultLimit?: number): PreparedNodePage {
   const { after, ...query } = prepareNodeWalk(options);
@@ -226,7 +226,7 @@ function prepareNodePageUnguarded(options: unknown, defaultLimit?: number): Prep
 }
 
 /** {@link prepareEdgePageUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEdgePage: typeof prepareEdgePageUnguarded = (...args) => guarded(() => 'options', args, () => prepareEdgePageUnguarded(...args));
+export const prepareEdgePage: typeof prepareEdgePageUnguarded = (...args) => guard('options', () => prepareEdgePageUnguarded(...args));
 
 function prepareEdgePageUnguarded(options: unknown, defaultLimit?: number): PreparedEdgePage {
   const o = (options === undefined ? {} : requireObject('options', options)) as Partial<EdgeWalkOptions & EdgeListOptions>;
