@@ -120,6 +120,8 @@ export function serveConnection(options: ConnectionOptions): Promise<ConnectionE
       if (ended) return;
       ended = true;
       input.off('data', onData);
+      // Nothing more is read: a paused pipe would otherwise keep the process alive.
+      input.destroy();
       while (inFlight.size > 0) await Promise.all(inFlight);
       await writer.flushed();
       resolve(why);
@@ -132,7 +134,6 @@ export function serveConnection(options: ConnectionOptions): Promise<ConnectionE
         }
         log.warn('message length over the limit; closing the connection', { length: frame.length, limit: maxIncomingBytes });
         void send(errorReply(null, new LoomError('INVALID_ARGUMENT', `a message of ${frame.length} bytes is over the ${maxIncomingBytes}-byte limit; the connection is closed`)));
-        input.pause();
         void finish('oversized');
         return;
       }
