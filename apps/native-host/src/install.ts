@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, posix, resolve, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoomError } from '@loomdb/db';
 import { launcherScript, readLauncher } from './launcher.js';
@@ -61,9 +61,10 @@ export interface HostStatus extends HostLocation {
 
 const EXTENSION_ID = /^[a-p]{32}$/u;
 
-function absolute(what: string, path: string): string {
+/** `path` as given when absolute for the target platform, else resolved against the working directory. */
+function absolute(what: string, path: string, platform: NodeJS.Platform): string {
   if (typeof path !== 'string' || path.length === 0) throw new LoomError('INVALID_ARGUMENT', `${what} must be a path, got ${JSON.stringify(path)}`);
-  return resolve(path);
+  return (platform === 'win32' ? win32 : posix).isAbsolute(path) ? path : resolve(path);
 }
 
 /**
@@ -84,9 +85,9 @@ export function installHost(options: InstallOptions): InstallResult {
   }
   const location = hostLocation(options.browser ?? 'chrome', options);
   const platform = options.platform ?? process.platform;
-  const script = absolute('hostScript', options.hostScript ?? HOST_SCRIPT);
+  const script = absolute('hostScript', options.hostScript ?? HOST_SCRIPT, platform);
   if (!existsSync(script)) throw new LoomError('NOT_FOUND', `the host script ${script} does not exist (is @loomdb/native-host built?)`);
-  const args = [...(options.dbPath === undefined ? [] : ['--path', absolute('dbPath', options.dbPath)]), ...(options.logFile === undefined ? [] : ['--log-file', absolute('logFile', options.logFile)])];
+  const args = [...(options.dbPath === undefined ? [] : ['--path', absolute('dbPath', options.dbPath, platform)]), ...(options.logFile === undefined ? [] : ['--log-file', absolute('logFile', options.logFile, platform)])];
   const manifest: HostManifest = {
     name: HOST_NAME,
     description: 'LoomDB memory for the browser extension',
@@ -96,7 +97,7 @@ export function installHost(options: InstallOptions): InstallResult {
   };
   let text: string;
   try {
-    text = launcherScript({ node: absolute('node', options.node ?? process.execPath), script, args }, platform);
+    text = launcherScript({ node: absolute('node', options.node ?? process.execPath, platform), script, args }, platform);
   } catch (e) {
     throw new LoomError('INVALID_ARGUMENT', (e as Error).message);
   }
@@ -194,7 +195,7 @@ export function hostStatus(options: TargetOptions = {}): HostStatus {
   if (manifest.name !== HOST_NAME) problems.push(`the manifest names ${JSON.stringify(manifest.name)}, not ${HOST_NAME}`);
   if (manifest.type !== 'stdio') problems.push(`the manifest's type is ${JSON.stringify(manifest.type)}, not "stdio"`);
   if (!Array.isArray(manifest.allowed_origins) || manifest.allowed_origins.length === 0) problems.push('the manifest allows no extension (allowed_origins)');
-  if (typeof manifest.path !== 'string' || !isAbsolute(manifest.path)) {
+  if (typeof manifest.path !== 'string' || !(platform === 'win32' ? win32 : posix).isAbsolute(manifest.path)) {
     problems.push(`the manifest's path ${JSON.stringify(manifest.path)} is not absolute`);
     return done({ manifest });
   }
