@@ -5,8 +5,9 @@ import { vectors } from './suites/vectors.js';
 import { querySuite } from './suites/query.js';
 import { weaver } from './suites/weaver.js';
 import { extract } from './suites/extract.js';
+import { embed } from './suites/embed.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed };
 
 const usage = `usage: npm run bench -- <suite>, one of ${Object.keys(SUITES).join(', ')}, or all (each run rewrites bench/results/<suite>.json and .md)`;
 // No default: a bare `npm run bench` would spend an hour rewriting every committed result.

@@ -145,6 +145,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #drain = false;
   /** Batches leased ahead, mostly in the commits of earlier ones (saving a commit per batch). */
   #next: LeasedQueueItem[][] = [];
+  /** Vectors being made for batches in #next ahead of their turn (see #embedAhead). */
+  readonly #embeddedAhead = new WeakMap<LeasedQueueItem[], Promise<Float32Array[]>>();
   /** Names this weaver's write batches, for the next one's `ifAfter`. */
   #tags = 0;
   /** Batches that commits in flight are leasing. */
@@ -539,6 +541,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
    */
   async #process(items: LeasedQueueItem[]): Promise<void> {
     const started = performance.now();
+    // A model embedder gets the next batch's texts now, so its threads never wait for this batch's extraction and commit.
+    if (!this.#embedder.embedSync && this.#next[0]) this.#embedAhead(this.#next[0]);
     let prepared: PreparedEvent[] | null = null;
     try {
       prepared = await this.#prepare(items);
@@ -686,34 +690,46 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     this.#failed += items.length;
   }
 
+  /** Starts embedding a batch's message texts ahead of its #prepare, which takes the result; a batch that does not parse is left to #prepare. */
+  #embedAhead(items: LeasedQueueItem[]): void {
+    if (this.#embeddedAhead.has(items)) return;
+    let texts: string[];
+    try {
+      texts = messageTexts(parseItems(items));
+    } catch {
+      return;
+    }
+    const embedding = this.#embedder.embed(texts);
+    embedding.catch(() => undefined); // #prepare sees the failure, or nobody needs the vectors any more
+    this.#embeddedAhead.set(items, embedding);
+  }
+
   /** Parses, extracts and embeds, outside the transaction (these may be slow or async). */
   async #prepare(items: LeasedQueueItem[]): Promise<PreparedEvent[]> {
-    const events = items.map((item) => {
-      let raw: unknown;
-      try {
-        raw = JSON.parse(item.payload);
-      } catch {
-        throw new LoomError('CORRUPTION', `inbox item "${item.id}" is not JSON`);
-      }
-      return parseEvent(raw, `event "${item.id}"`);
-    });
+    const events = parseItems(items);
     const messages = events.filter((e) => e.type === 'message');
-    const texts = messages.map((m) => m.content);
-    const vectors = this.#embedder.embedSync ? this.#embedder.embedSync(texts) : await this.#embedder.embed(texts);
+    const texts = messageTexts(events);
+    // A model embeds on threads of its own: extraction runs here meanwhile.
+    const ahead = this.#embeddedAhead.get(items);
+    this.#embeddedAhead.delete(items);
+    const embedding = ahead ?? (this.#embedder.embedSync ? Promise.resolve(this.#embedder.embedSync(texts)) : this.#embedder.embed(texts));
+    const entities: ExtractedEntity[][] = [];
+    try {
+      for (const message of messages) entities.push(checkEntities(await this.#extractor.extract(message.content), message.id));
+    } catch (e) {
+      embedding.catch(() => undefined);
+      throw e;
+    }
+    const vectors = await embedding;
     if (!Array.isArray(vectors) || vectors.length !== texts.length) {
       throw new LoomError('INTERNAL', `the embedder returned ${Array.isArray(vectors) ? vectors.length : typeof vectors} vectors for ${texts.length} texts`);
     }
     let m = 0;
-    const out: PreparedEvent[] = [];
-    for (const event of events) {
-      if (event.type !== 'message') {
-        out.push({ event });
-        continue;
-      }
-      const entities = checkEntities(await this.#extractor.extract(event.content), event.id);
-      out.push({ event, entities, vector: vectors[m++] as Float32Array });
-    }
-    return out;
+    return events.map((event) => {
+      if (event.type !== 'message') return { event };
+      const i = m++;
+      return { event, entities: entities[i], vector: vectors[i] as Float32Array };
+    });
   }
 
   #written(items: LeasedQueueItem[], durationMs: number): void {
@@ -751,6 +767,22 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #report(error: LoomError, items: LeasedQueueItem[]): void {
     if (this.listenerCount('error') > 0) this.#notify('error', Object.assign(error, { eventIds: items.map((i) => i.id) }));
   }
+}
+
+function parseItems(items: LeasedQueueItem[]): WeaverEvent[] {
+  return items.map((item) => {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(item.payload);
+    } catch {
+      throw new LoomError('CORRUPTION', `inbox item "${item.id}" is not JSON`);
+    }
+    return parseEvent(raw, `event "${item.id}"`);
+  });
+}
+
+function messageTexts(events: WeaverEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'message' ? [e.content] : []));
 }
 
 function checkEntities(value: unknown, eventId: string): ExtractedEntity[] {
