@@ -36,5 +36,6 @@ export { runHost, type RunHostOptions } from './run-host.js';
 export { fileLogger, defaultLogFile, type HostLogger } from './log.js';
 export { HOST_NAME, BROWSERS, hostLocation, type Browser, type HostLocation, type LocationOptions } from './locations.js';
 export { launcherScript, readLauncher, type LauncherTarget } from './launcher.js';
-export { installHost, uninstallHost, hostStatus, HOST_SCRIPT, type InstallOptions, type InstallResult, type HostManifest, type HostStatus, type TargetOptions, type RegistryCommand } from './install.js';
+export { installHost, uninstallHost, hostStatus, HOST_SCRIPT, type InstallOptions, type InstallResult, type HostManifest, type HostStatus, type TargetOptions } from './install.js';
+export { registerManifest, registeredManifest, unregisterManifest, reg, type RegistryCommand } from './windows-registry.js';
 export { createProgram, main, type ProgramIO } from './cli.js';

@@ -1,23 +1,18 @@
-import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, posix, resolve, win32 } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LoomError } from '@loomdb/db';
 import { launcherScript, readLauncher } from './launcher.js';
 import { HOST_NAME, hostLocation, type Browser, type HostLocation, type LocationOptions } from './locations.js';
+import { registerManifest, registeredManifest, unregisterManifest, type RegistryCommand } from './windows-registry.js';
 
 /** The host's executable in this installed package: what launchers start. */
 export const HOST_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'loomdb-native-host.cjs');
 
-/** Runs `reg.exe` with these arguments and returns its output (Windows). Replaceable so the registry calls can be checked elsewhere. */
-export type RegistryCommand = (args: readonly string[]) => string;
-
-const runReg: RegistryCommand = (args) => execFileSync('reg', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-
 export interface TargetOptions extends LocationOptions {
   /** Default `'chrome'`. */
   browser?: Browser;
-  /** Windows registry access; default `reg.exe`. */
+  /** Windows registry access; default `reg.exe` (see {@link RegistryCommand}). */
   registry?: RegistryCommand;
 }
 
@@ -108,18 +103,8 @@ export function installHost(options: InstallOptions): InstallResult {
   } catch (e) {
     throw new LoomError('IO', `cannot write the host manifest ${location.manifestPath}: ${(e as Error).message}`);
   }
-  if (location.registryKey) {
-    registry(options, ['add', location.registryKey, '/ve', '/t', 'REG_SZ', '/d', location.manifestPath, '/f'], location.registryKey);
-  }
+  if (location.registryKey) registerManifest(location.registryKey, location.manifestPath, options.registry);
   return { ...location, manifest };
-}
-
-function registry(options: TargetOptions, args: string[], key: string): string {
-  try {
-    return (options.registry ?? runReg)(args);
-  } catch (e) {
-    throw new LoomError('IO', `reg ${args[0]} ${key} failed: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -136,23 +121,8 @@ export function uninstallHost(options: TargetOptions = {}): boolean {
   const existed = existsSync(location.manifestPath) || existsSync(location.launcherPath);
   rmSync(location.manifestPath, { force: true });
   rmSync(location.launcherPath, { force: true });
-  if (location.registryKey && registryValue(options, location.registryKey) !== null) {
-    registry(options, ['delete', location.registryKey, '/f'], location.registryKey);
-    return true;
-  }
-  return existed;
-}
-
-/** The default value of a registry key, or null when the key does not exist. */
-function registryValue(options: TargetOptions, key: string): string | null {
-  let out: string;
-  try {
-    out = (options.registry ?? runReg)(['query', key, '/ve']);
-  } catch {
-    return null; // reg query fails when the key is missing
-  }
-  const match = /REG_SZ\s+(.*)$/mu.exec(out);
-  return match ? (match[1] as string).trim() : '';
+  const registered = location.registryKey ? unregisterManifest(location.registryKey, options.registry) : false;
+  return existed || registered;
 }
 
 const isExecutable = (path: string, platform: NodeJS.Platform) => {
@@ -181,7 +151,7 @@ export function hostStatus(options: TargetOptions = {}): HostStatus {
   const problems: string[] = [];
   const done = (extra: Partial<HostStatus> = {}): HostStatus => ({ ...location, ...extra, installed: problems.length === 0, problems });
   if (location.registryKey) {
-    const value = registryValue(options, location.registryKey);
+    const value = registeredManifest(location.registryKey, options.registry);
     if (value === null) problems.push(`the registry key ${location.registryKey} is missing`);
     else if (value.toLowerCase() !== location.manifestPath.toLowerCase()) problems.push(`the registry key ${location.registryKey} points to ${value}, not ${location.manifestPath}`);
   }

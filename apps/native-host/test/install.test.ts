@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HOST_NAME, hostLocation, hostStatus, installHost, launcherScript, readLauncher, uninstallHost, type RegistryCommand } from '../src/index.js';
+import { HOST_NAME, hostLocation, hostStatus, installHost, launcherScript, readLauncher, registeredManifest, registerManifest, uninstallHost, unregisterManifest, type RegistryCommand } from '../src/index.js';
 import { frame, HOST_BIN, tempDir } from './host-client.js';
 
 const ID = 'abcdefghijklmnopabcdefghijklmnop';
@@ -124,7 +124,7 @@ describe('install, status, uninstall (Linux, into a temporary home)', () => {
 });
 
 describe('Windows', () => {
-  // reg.exe does not exist here, so these record the registry commands install would run; the files it writes are real.
+  // reg.exe does not exist here: these record the registry commands the host runs and answer as reg.exe does.
   function recordingRegistry() {
     const keys = new Map<string, string>();
     const calls: string[][] = [];
@@ -142,26 +142,36 @@ describe('Windows', () => {
     return { registry, calls, keys };
   }
 
-  it('install writes a .cmd launcher and points HKCU\\…\\NativeMessagingHosts\\com.loomdb.native_host to the manifest; uninstall deletes the key', () => {
-    const t = temp();
+  it('the registry key is added with the manifest path as its default value, read back, and deleted', () => {
     const { registry, calls, keys } = recordingRegistry();
-    const r = installHost({ platform: 'win32', windowsDir: t.dir, browser: 'edge', extensionIds: [ID], registry, node: 'C:\\Program Files\\nodejs\\node.exe' });
-    const key = 'HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\com.loomdb.native_host';
-    expect(calls).toEqual([['add', key, '/ve', '/t', 'REG_SZ', '/d', r.manifestPath, '/f']]);
-    const launcher = readFileSync(r.launcherPath, 'utf8');
-    expect(launcher).toMatch(/^@echo off\r\n/u);
-    expect(launcher).toContain('%*\r\n');
-    expect(readLauncher(launcher)).toEqual({ node: 'C:\\Program Files\\nodejs\\node.exe', script: HOST_BIN });
-    expect(hostStatus({ platform: 'win32', windowsDir: t.dir, browser: 'edge', registry }).problems.filter((p) => p.includes('registry'))).toEqual([]);
-    keys.set(key, 'C:\\elsewhere.json');
-    expect(hostStatus({ platform: 'win32', windowsDir: t.dir, browser: 'edge', registry }).problems).toContainEqual(expect.stringContaining('points to C:\\elsewhere.json'));
-    expect(uninstallHost({ platform: 'win32', windowsDir: t.dir, browser: 'edge', registry })).toBe(true);
+    const key = hostLocation('edge', { platform: 'win32', windowsDir: 'C:\\loomdb' }).registryKey as string;
+    expect(registeredManifest(key, registry)).toBeNull();
+    registerManifest(key, 'C:\\loomdb\\com.loomdb.native_host.json', registry);
+    expect(calls[1]).toEqual(['add', 'HKCU\\Software\\Microsoft\\Edge\\NativeMessagingHosts\\com.loomdb.native_host', '/ve', '/t', 'REG_SZ', '/d', 'C:\\loomdb\\com.loomdb.native_host.json', '/f']);
+    expect(registeredManifest(key, registry)).toBe('C:\\loomdb\\com.loomdb.native_host.json');
+    expect(unregisterManifest(key, registry)).toBe(true);
     expect(calls.at(-1)).toEqual(['delete', key, '/f']);
-    expect(keys.has(key)).toBe(false);
+    expect(keys.size).toBe(0);
+    expect(unregisterManifest(key, registry)).toBe(false);
+  });
+
+  it('a failing reg.exe is IO naming the key', () => {
+    const failing: RegistryCommand = () => {
+      throw new Error('Access is denied.');
+    };
+    expect(() => registerManifest('HKCU\\Software\\X', 'C:\\m.json', failing)).toThrow(expect.objectContaining({ code: 'IO', message: expect.stringContaining('HKCU\\Software\\X') }));
+  });
+
+  it('the launcher is a .cmd batch file passing the browser\'s arguments on', () => {
+    const launcher = launcherScript({ node: 'C:\\Program Files\\nodejs\\node.exe', script: 'C:\\npm\\node_modules\\@loomdb\\native-host\\bin\\loomdb-native-host.cjs', args: ['--path', 'C:\\Users\\ada\\memory.loomdb'] }, 'win32');
+    expect(launcher).toMatch(/^@echo off\r\n/u);
+    expect(launcher.trimEnd().split('\r\n').at(-1)).toBe('"C:\\Program Files\\nodejs\\node.exe" "C:\\npm\\node_modules\\@loomdb\\native-host\\bin\\loomdb-native-host.cjs" "--path" "C:\\Users\\ada\\memory.loomdb" %*');
+    expect(readLauncher(launcher)).toEqual({ node: 'C:\\Program Files\\nodejs\\node.exe', script: 'C:\\npm\\node_modules\\@loomdb\\native-host\\bin\\loomdb-native-host.cjs' });
   });
 
   it('a path cmd.exe cannot quote is refused before anything is written', () => {
     const t = temp();
+    // Only checks that nothing is written: win32 paths under a Linux temp dir would not be real files.
     const { registry, calls } = recordingRegistry();
     expect(() => installHost({ platform: 'win32', windowsDir: t.dir, extensionIds: [ID], registry, dbPath: 'C:\\50%\\db' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('50%') }));
     expect(calls).toEqual([]);
