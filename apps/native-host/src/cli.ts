@@ -62,6 +62,13 @@ export function createProgram(io: ProgramIO = { out: (l) => console.log(l), err:
       // stdout carries the frames: anything a library prints there would corrupt the stream.
       console.log = console.info = console.debug = (...args: unknown[]) => log.info(args.map(String).join(' '));
       console.warn = console.error = (...args: unknown[]) => log.warn(args.map(String).join(' '));
+      // Chrome sends SIGTERM when it is done with the host: stop reading, answer what was read, close the database.
+      const stop = () => process.stdin.destroy();
+      process.once('SIGTERM', stop).once('SIGINT', stop);
+      process.on('uncaughtException', (e) => {
+        log.error('uncaught exception; exiting', { error: e.stack ?? String(e) });
+        process.exit(1);
+      });
       await runHost({ ...(o.path ? { path: o.path } : {}), ...(origin ? { origin } : {}), log });
     });
 

@@ -46,7 +46,7 @@ async function closeBrowser(): Promise<void> {
 
 /** Calls the host from inside the extension; the result, or the host's error as a thrown Error. */
 function call(worker: Worker, type: string, params: Record<string, unknown> = {}): Promise<any> {
-  return worker.evaluate(([t, p]) => (self as any).loom.call(t, p), [type, params] as const);
+  return worker.evaluate(([t, p]) => (globalThis as any).loom.call(t, p), [type, params] as const);
 }
 
 async function settled(worker: Worker): Promise<void> {
@@ -107,10 +107,10 @@ describe('the extension in Chromium talks to the host through connectNative', ()
     const big = Array.from({ length: 3 }, (_, i) => ({ id: `attachment-${i}`, type: 'message', conversationId: 'attachments', role: 'user', content: `attachment ${i} ${'Zermatt ünïcødé 🦀 '.repeat(30_000)}`, timestamp: i }));
     await call(worker, 'submitEvents', { events: big });
     await settled(worker);
-    const before = await worker.evaluate(() => (self as any).loom.chunksReceived as number);
+    const before = await worker.evaluate(() => (globalThis as any).loom.chunksReceived as number);
     const history = await call(worker, 'getChatHistory', { conversationId: 'attachments' });
     expect(contents(history)).toEqual(big.map((e) => e.content));
-    expect(await worker.evaluate(() => (self as any).loom.chunksReceived as number)).toBeGreaterThan(before + 1);
+    expect(await worker.evaluate(() => (globalThis as any).loom.chunksReceived as number)).toBeGreaterThan(before + 1);
   });
 
   it('the CLI reads the same database while the host runs', async () => {

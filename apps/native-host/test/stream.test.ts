@@ -143,3 +143,13 @@ describe('the connection ends cleanly', () => {
     expect(r.result).toHaveLength(8);
   });
 });
+
+describe('signals', () => {
+  it('SIGTERM (what Chrome sends when it is done) stops the host cleanly: exit 0, database closed', async () => {
+    const { host, tmp } = start();
+    await answers(host);
+    host.child.kill('SIGTERM');
+    expect(await host.exited).toEqual({ code: 0, signal: null });
+    expect(logLines(tmp.log).map((l) => l.message)).toContain('host stopped');
+  });
+});
