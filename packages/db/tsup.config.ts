@@ -16,6 +16,7 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
+  shims: true, // import.meta.url in the CJS build (plugins.ts resolves well-known plugin packages)
   // vitest is an optional peer used only by ./testing. Vitest 4 throws when
   // require()d, so package.json exports ./testing as ESM only (the
   // dist/testing/index.cjs that splitting emits is unreachable).

@@ -11,4 +11,6 @@ export default defineConfig({
   target: 'node20',
   platform: 'node',
   external: [/^@loomdb\//, 'onnxruntime-node'],
+  // env-paths 4 is ESM-only: bundled, so the CJS build never depends on require(esm).
+  noExternal: ['env-paths', 'is-safe-filename'],
 });

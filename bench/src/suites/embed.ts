@@ -37,7 +37,11 @@ function turns(): string[] {
   return out;
 }
 
-const rss = () => process.memoryUsage().rss;
+/** Resident memory of this process and its children (LoomDB's model processes), bytes. */
+function rss(): number {
+  const children = spawnSync('ps', ['-o', 'rss=', '--ppid', String(process.pid)], { encoding: 'utf8' }).stdout;
+  return process.memoryUsage().rss + children.split('\n').filter(Boolean).reduce((sum, kib) => sum + Number(kib) * 1024, 0);
+}
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 
 interface System {
@@ -166,11 +170,11 @@ export async function embed(): Promise<SuiteResult> {
   try {
     const measured: Measurement[] = [];
     const before = rss();
-    const loomdb = loomdbSystem('loomdb embed-local int8 (2 model threads × 1)', int8);
-    const loomdbOneWorker = loomdbSystem('loomdb embed-local int8 (1 model thread × 2 intra-op)', int8, { workers: 1, threadsPerWorker: 2 });
+    const loomdb = loomdbSystem('loomdb embed-local int8 (2 model processes × 1 thread)', int8);
+    const loomdbOneWorker = loomdbSystem('loomdb embed-local int8 (1 model process × 2 threads)', int8, { workers: 1, threadsPerWorker: 2 });
     await loomdb.all(texts.slice(0, 64));
     await loomdbOneWorker.all(texts.slice(0, 64));
-    memory.push(`- RSS growth after loading LoomDB's two int8 configurations (3 model threads in all): ${mib(rss() - before)}`);
+    memory.push(`- RSS growth (this process and its children) after loading LoomDB's two int8 configurations (3 model processes in all): ${mib(rss() - before)}`);
     const beforePeer = rss();
     const peer = await transformersSystem(join(scratch, 'hf'), int8);
     await peer.all(texts.slice(0, 64));
@@ -178,7 +182,7 @@ export async function embed(): Promise<SuiteResult> {
     measured.push(...(await measureSystems([loomdb, loomdbOneWorker, peer], texts)));
     await Promise.all([loomdb, loomdbOneWorker, peer].map((s) => s.close()));
 
-    const fp32System = loomdbSystem('loomdb embed-local fp32 safetensors (2 model threads × 1)', fp32);
+    const fp32System = loomdbSystem('loomdb embed-local fp32 safetensors (2 model processes × 1 thread)', fp32);
     measured.push(...(await measureSystems([fp32System], texts)).filter((m) => m.case.startsWith('embed')));
     await fp32System.close();
 
@@ -192,7 +196,7 @@ export async function embed(): Promise<SuiteResult> {
     const weaverM = measured.find((m) => m.case.startsWith('weaver'))!;
     const comparisons = [
       compare(measured, throughputCase, alone.system, peer.name, 1.0),
-      compare(measured, throughputCase, 'loomdb embed-local int8 (1 model thread × 2 intra-op)', peer.name),
+      compare(measured, throughputCase, 'loomdb embed-local int8 (1 model process × 2 threads)', peer.name),
       compare(measured, 'one short query (latency)', alone.system, peer.name),
       { case: 'weaver ingest vs the embedder alone', loomdb: weaverM.system, peer: alone.system, ratio: weaverM.opsPerSec / alone.opsPerSec, target: 0.9 },
       ...(reference ? [compare(measured, throughputCase, alone.system, reference.system)] : []),

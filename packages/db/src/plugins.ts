@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { invalid, loomError } from './errors.js';
 import type { StorageFactory } from './storage.js';
 
@@ -122,11 +124,40 @@ export class Registry implements PluginRegistry {
   }
 
   #lookup(kind: Kind, name: string): (options: never) => unknown {
+    if (kind === 'embedder' && !this.#factories.embedder.has(name) && name in EMBEDDER_PACKAGES) this.#useInstalled(EMBEDDER_PACKAGES[name]!);
     const factory = this.#factories[kind].get(name);
     if (!factory) {
       const have = [...this.#factories[kind].keys()].join(', ') || 'none';
-      throw loomError('NOT_FOUND', `no ${kind} named "${name}" is registered (have: ${have})`);
+      const provider = kind === 'embedder' ? EMBEDDER_PACKAGES[name] : undefined;
+      const hint = provider ? `; it comes from ${provider.package}: npm install ${provider.package}` : '';
+      throw loomError('NOT_FOUND', `no ${kind} named "${name}" is registered (have: ${have})${hint}`);
     }
     return factory;
   }
+
+  /**
+   * Registers a well-known plugin package when it is installed, so a space
+   * that records an embedder of it (`local:…`) opens anywhere that package
+   * is, even without `plugins` (the demo, the CLI, a script).
+   */
+  #useInstalled(provider: { package: string; plugin: string }): void {
+    let exports: Record<string, unknown>;
+    try {
+      // From the program's directory first: the package the user installed.
+      exports = createRequire(join(process.cwd(), 'noop.js'))(provider.package) as Record<string, unknown>;
+    } catch {
+      try {
+        exports = createRequire(import.meta.url)(provider.package) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+    }
+    const make = exports[provider.plugin];
+    if (typeof make === 'function') this.use(make() as LoomPlugin);
+  }
 }
+
+/** Embedders whose package registers them when a space names them and no plugin did: name → package and its plugin factory. */
+const EMBEDDER_PACKAGES: Record<string, { package: string; plugin: string }> = {
+  local: { package: '@loomdb/embed-local', plugin: 'localEmbedderPlugin' },
+};

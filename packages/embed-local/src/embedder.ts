@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { LoomError, type Embedder } from '@loomdb/db';
 import type { EmbedRequest, WorkerReply, WorkerSetup } from './messages.js';
 import { readModel, type ModelInfo, type WeightsFormat } from './model.js';
@@ -12,9 +12,9 @@ export interface LocalEmbedderOptions {
   model: string;
   /** Which weights run when the directory has both (default: `model.onnx` when present). */
   weights?: WeightsFormat;
-  /** Model threads (default: one per core). Each runs its own onnxruntime session on its own worker thread. */
+  /** Model processes (default: one per core, at most 4). Each runs its own onnxruntime session. */
   workers?: number;
-  /** onnxruntime intra-op threads per worker (default 1: the workers already use the cores). */
+  /** onnxruntime intra-op threads per model process (default 1: the processes already use the cores). */
   threadsPerWorker?: number;
   /** Texts per model call (default 32). Texts are grouped by length first, so a batch pads little. */
   batchSize?: number;
@@ -28,7 +28,7 @@ export interface LocalEmbedderOptions {
 export interface LocalEmbedder extends Embedder {
   readonly id: string;
   readonly model: Readonly<ModelInfo>;
-  /** Stops the model threads; later `embed` calls start them again. */
+  /** Stops the model processes; later `embed` calls start them again. */
   close(): Promise<void>;
 }
 
@@ -38,8 +38,9 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-interface ModelThread {
-  worker: Worker;
+/** One model process and the request it is working on. */
+interface ModelProcess {
+  child: ChildProcess;
   ready: Promise<void>;
   busy: Pending | null;
 }
@@ -49,10 +50,11 @@ const WORKER_FILE = fileURLToPath(new URL('./worker.cjs', import.meta.url));
 /**
  * Loads a sentence-transformers model directory (tokenizer.json, config.json,
  * model.onnx or model.safetensors, modules.json and the pooling config) and
- * embeds texts the way sentence-transformers does, on worker threads: the
+ * embeds texts the way sentence-transformers does, in model processes: the
  * JavaScript thread only hands out batches. Reading the directory is
  * synchronous and checks every file; the model itself loads on the first
- * `embed`.
+ * `embed`. Idle model processes never keep the program alive, and they exit
+ * with it, however it ends.
  *
  * @example
  * ```ts fragment
@@ -67,58 +69,75 @@ export function createLocalEmbedder(options: LocalEmbedderOptions): LocalEmbedde
   const batchSize = positive('batchSize', options.batchSize ?? 32);
   const model = readModel(resolveModelDirectory(options.model), { weights: options.weights });
   const queue: Pending[] = [];
-  let threads: ModelThread[] = [];
+  let processes: ModelProcess[] = [];
 
-  const startThread = (): ModelThread => {
-    const setup: WorkerSetup = { model, threads: threadsPerWorker };
-    const worker = new Worker(WORKER_FILE, { workerData: setup });
-    const thread: ModelThread = { worker, busy: null, ready: undefined as unknown as Promise<void> };
-    thread.ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (reply: WorkerReply) => {
+  /** Whether `p` keeps the program alive: only while it works on a request. */
+  const hold = (p: ModelProcess, held: boolean): void => {
+    const channel = p.child.channel as { ref(): void; unref(): void } | undefined;
+    if (held) {
+      p.child.ref();
+      channel?.ref();
+    } else {
+      p.child.unref();
+      channel?.unref();
+    }
+  };
+
+  const fail = (p: ModelProcess, error: LoomError): void => {
+    processes = processes.filter((q) => q !== p);
+    p.busy?.reject(error);
+    p.busy = null;
+    dispatch();
+  };
+
+  const startProcess = (): ModelProcess => {
+    // stderr is dropped: onnxruntime's warnings are not the program's output.
+    const child = fork(WORKER_FILE, [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'ignore', 'ipc'], execArgv: [] });
+    const p: ModelProcess = { child, busy: null, ready: undefined as unknown as Promise<void> };
+    p.ready = new Promise<void>((resolve, reject) => {
+      child.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'ready') return resolve();
-        if (reply.kind === 'error' && reply.id === null) return reject(new LoomError(reply.code as 'INVALID_ARGUMENT', reply.message));
-        const done = thread.busy!;
-        thread.busy = null;
+        if (reply.kind === 'error' && reply.id === null) {
+          const error = new LoomError(reply.code as 'INVALID_ARGUMENT', reply.message);
+          reject(error);
+          return fail(p, error);
+        }
+        const done = p.busy!;
+        p.busy = null;
         if (reply.kind === 'vectors') done.resolve(reply.vectors);
         else done.reject(new LoomError(reply.code as 'INTERNAL', reply.message));
         dispatch();
       });
-      worker.on('error', (error) => {
-        const failure = new LoomError('INTERNAL', `model thread for ${model.name} failed: ${error.message}`, { cause: error });
-        reject(failure);
-        thread.busy?.reject(failure);
-        thread.busy = null;
-        threads = threads.filter((t) => t !== thread);
-        dispatch();
+      child.on('exit', (code, signal) => {
+        const error = new LoomError('INTERNAL', `the model process for ${model.name} exited (${signal ?? `code ${code}`})`);
+        reject(error);
+        if (processes.includes(p)) fail(p, error);
       });
     });
-    thread.ready.catch(() => undefined);
-    // Idle model threads do not keep the process alive; a busy one does.
-    worker.unref();
-    return thread;
+    p.ready.catch(() => undefined);
+    child.send({ model, threads: threadsPerWorker } satisfies WorkerSetup);
+    hold(p, false);
+    return p;
   };
 
   const dispatch = (): void => {
-    for (const thread of threads) {
-      if (queue.length === 0) return;
-      if (thread.busy) continue;
+    for (const p of processes) {
+      if (queue.length === 0) break;
+      if (p.busy) continue;
       const next = queue.shift()!;
-      thread.busy = next;
-      thread.worker.ref();
-      thread.ready.then(
-        () => thread.worker.postMessage({ id: 0, texts: next.texts } satisfies EmbedRequest),
-        (error) => {
-          thread.busy = null;
-          next.reject(error);
-        },
+      p.busy = next;
+      hold(p, true);
+      p.ready.then(
+        () => p.child.send({ id: 0, texts: next.texts } satisfies EmbedRequest),
+        () => undefined, // fail() rejected it
       );
     }
-    for (const thread of threads) if (!thread.busy) thread.worker.unref();
+    for (const p of processes) if (!p.busy) hold(p, false);
   };
 
   const run = (texts: string[]): Promise<Float32Array> =>
     new Promise((resolve, reject) => {
-      if (threads.length === 0) threads = Array.from({ length: workers }, startThread);
+      if (processes.length === 0) processes = Array.from({ length: workers }, startProcess);
       queue.push({ texts, resolve, reject });
       dispatch();
     });
@@ -148,9 +167,19 @@ export function createLocalEmbedder(options: LocalEmbedderOptions): LocalEmbedde
       return out;
     },
     async close(): Promise<void> {
-      const stopping = threads;
-      threads = [];
-      await Promise.all(stopping.map((t) => t.worker.terminate()));
+      const stopping = processes;
+      processes = [];
+      await Promise.all(
+        stopping.map(
+          (p) =>
+            new Promise<void>((resolve) => {
+              if (p.child.exitCode !== null || p.child.signalCode !== null) return resolve();
+              p.child.once('exit', () => resolve());
+              p.child.ref(); // wait for it even when nothing else keeps the program alive
+              p.child.disconnect(); // the model process exits when its channel closes
+            }),
+        ),
+      );
     },
   };
 }

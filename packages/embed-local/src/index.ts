@@ -1,6 +1,6 @@
 /**
  * `@loomdb/embed-local`: sentence-transformers models as LoomDB embedders,
- * offline, on worker threads (onnxruntime). Register it with
+ * offline, in model processes (onnxruntime). Register it with
  * `localEmbedderPlugin()`; install models with `loomdb model install`.
  *
  * @packageDocumentation

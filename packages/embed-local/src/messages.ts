@@ -1,19 +1,19 @@
 import type { ModelInfo } from './model.js';
 
-/** What a model worker is started with (`workerData`). */
+/** What a model process is started with (its first message). */
 export interface WorkerSetup {
   model: ModelInfo;
-  /** onnxruntime intra-op threads for this worker's session. */
+  /** onnxruntime intra-op threads for this process's session. */
   threads: number;
 }
 
-/** Main thread → worker: embed these texts. */
+/** Parent → model process: embed these texts. */
 export interface EmbedRequest {
   id: number;
   texts: string[];
 }
 
-/** Worker → main thread: the vectors of one request, row after row, or why not. */
+/** Model process → parent: the vectors of one request, row after row, or why not. */
 export type WorkerReply =
   | { kind: 'ready' }
   | { kind: 'vectors'; id: number; vectors: Float32Array }

@@ -19,8 +19,8 @@ export function defaultModel(): string {
 
 /**
  * Registers the `local` embedder: a sentence-transformers model run on
- * worker threads ({@link createLocalEmbedder}). One embedder (and one set of
- * model threads) per model per plugin, however many handles ask for it.
+ * model processes ({@link createLocalEmbedder}). One embedder (and one set of
+ * model processes) per model per plugin, however many handles ask for it.
  *
  * A space made with `embedder: embedder.id` (`local:<model>@<checksum>`)
  * names the exact weights that filled it; opening it where the installed

@@ -1,39 +1,42 @@
 /**
- * A model worker: one onnxruntime session and one tokenizer on a thread of
- * its own, so inference never blocks the JavaScript thread (onnxruntime-node
- * runs a session synchronously on the calling thread). Answers one
- * {@link EmbedRequest} at a time.
+ * A model process: one onnxruntime session and one tokenizer in a child
+ * process of its own, so inference never blocks the JavaScript thread
+ * (onnxruntime-node runs a session synchronously on the calling thread).
+ * A process rather than a worker thread: onnxruntime-node aborts the whole
+ * process when `process.exit()` tears down a worker thread that holds a
+ * session, and a child's teardown cannot take its parent with it. Gets its
+ * {@link WorkerSetup} as the first message, then answers one
+ * {@link EmbedRequest} at a time; exits when its parent goes away.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { Tokenizer } from '@huggingface/tokenizers';
 import ort from 'onnxruntime-node';
 import type { EmbedRequest, WorkerReply, WorkerSetup } from './messages.js';
+import type { ModelInfo } from './model.js';
 import { bertOnnxFromSafetensors } from './safetensors-graph.js';
 import { poolBatch } from './pooling.js';
 
-const { model, threads } = workerData as WorkerSetup;
-const port = parentPort!;
-const tokenizer = new Tokenizer(model.tokenizer.json, model.tokenizer.config);
-
-function reply(message: WorkerReply, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(message, transfer);
+function reply(message: WorkerReply): void {
+  process.send!(message);
 }
 
+// The parent closed the channel (it exited, was killed, or closed this embedder).
+process.on('disconnect', () => process.exit(0));
+
 /** Token ids of one text, truncated to the model's length the way sentence-transformers does: the leading tokens, then the closing special token. */
-function encode(text: string): number[] {
+function encode(tokenizer: Tokenizer, model: ModelInfo, text: string): number[] {
   const ids = tokenizer.encode(text).ids;
   return ids.length <= model.maxLength ? ids : [...ids.slice(0, model.maxLength - 1), ids[ids.length - 1]!];
 }
 
-async function start(): Promise<ort.InferenceSession> {
+async function start({ model, threads }: WorkerSetup): Promise<ort.InferenceSession> {
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
   return model.weights.format === 'onnx'
     ? ort.InferenceSession.create(model.weights.path, options)
     : ort.InferenceSession.create(bertOnnxFromSafetensors(model), options);
 }
 
-async function embed(session: ort.InferenceSession, texts: string[]): Promise<Float32Array> {
-  const encoded = texts.map(encode);
+async function embed(session: ort.InferenceSession, tokenizer: Tokenizer, model: ModelInfo, texts: string[]): Promise<Float32Array> {
+  const encoded = texts.map((text) => encode(tokenizer, model, text));
   const batch = texts.length;
   const sequence = Math.max(...encoded.map((ids) => ids.length));
   const ids = new BigInt64Array(batch * sequence);
@@ -60,17 +63,21 @@ async function embed(session: ort.InferenceSession, texts: string[]): Promise<Fl
   return flat;
 }
 
-start().then(
-  (session) => {
-    // One request at a time: the session already uses its threads, and the
-    // main thread hands out work only to idle workers.
-    port.on('message', (request: EmbedRequest) => {
-      embed(session, request.texts).then(
-        (vectors) => reply({ kind: 'vectors', id: request.id, vectors }, [vectors.buffer as ArrayBuffer]),
-        (error: Error) => reply({ kind: 'error', id: request.id, code: 'INTERNAL', message: `embedding failed: ${error.message}` }),
-      );
-    });
-    reply({ kind: 'ready' });
-  },
-  (error: Error) => reply({ kind: 'error', id: null, code: 'INVALID_ARGUMENT', message: `${model.weights.path} could not be loaded by onnxruntime: ${error.message}` }),
-);
+process.once('message', (setup: WorkerSetup) => {
+  const { model } = setup;
+  start(setup).then(
+    (session) => {
+      const tokenizer = new Tokenizer(model.tokenizer.json, model.tokenizer.config);
+      // One request at a time: the session already uses its threads, and the
+      // parent hands out work only to idle model processes.
+      process.on('message', (request: EmbedRequest) => {
+        embed(session, tokenizer, model, request.texts).then(
+          (vectors) => reply({ kind: 'vectors', id: request.id, vectors }),
+          (error: Error) => reply({ kind: 'error', id: request.id, code: 'INTERNAL', message: `embedding failed: ${error.message}` }),
+        );
+      });
+      reply({ kind: 'ready' });
+    },
+    (error: Error) => reply({ kind: 'error', id: null, code: 'INVALID_ARGUMENT', message: `${model.weights.path} could not be loaded by onnxruntime: ${error.message}` }),
+  );
+});

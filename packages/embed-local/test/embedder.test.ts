@@ -1,6 +1,8 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LoomError } from '@loomdb/db';
 import { createLocalEmbedder, installModel, listModels, readModel, type LocalEmbedder } from '@loomdb/embed-local';
@@ -80,7 +82,7 @@ describe('batching and concurrency', () => {
     }
   });
 
-  it('the JavaScript thread keeps running while the model works (inference is on worker threads)', async () => {
+  it('the JavaScript thread keeps running while the model works (inference is in model processes)', async () => {
     const embedder = embedderOf('all-MiniLM-L6-v2-int8');
     await embedder.embed(['warm up']);
     let ticks = 0;
@@ -99,12 +101,42 @@ describe('batching and concurrency', () => {
     expectLoomError(() => createLocalEmbedder({ model: 'all-MiniLM-L6-v2-int8', workers: 0 }), 'INVALID_ARGUMENT', /options.workers must be a positive integer, got 0/);
   });
 
-  it('close() stops the model threads; a later embed starts them again', async () => {
+  it('close() stops the model processes; a later embed starts them again', async () => {
     const embedder = embedderOf('all-MiniLM-L6-v2-int8', { workers: 1 });
     const [before] = await embedder.embed(['hello']);
     await embedder.close();
     const [after] = await embedder.embed(['hello']);
     expect(cosine(before!, after!)).toBeGreaterThan(0.99999);
+  });
+});
+
+describe('the program around it', () => {
+  const script = (body: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'loomdb-embed-script-')), 'script.mjs');
+    writeFileSync(
+      file,
+      `import { createLocalEmbedder } from ${JSON.stringify(pathToFileURL(join(__dirname, '..', 'dist', 'index.js')).href)};\nconst e = createLocalEmbedder({ model: ${JSON.stringify(models.int8)} });\nconst [v] = await e.embed(['hello']);\nconsole.log(v.length);\n${body}\n`,
+    );
+    return file;
+  };
+  const run = (file: string) => spawnSync(process.execPath, [file], { cwd: join(__dirname, '..'), encoding: 'utf8', timeout: 60_000 });
+
+  it('ends normally with idle model processes left open, and process.exit() does not abort', () => {
+    for (const body of ['', 'process.exit(0);', 'setTimeout(() => process.exit(3), 10);']) {
+      const r = run(script(body));
+      expect([r.status, r.signal, r.stdout.trim()], r.stderr).toEqual([body.includes('3') ? 3 : 0, null, '384']);
+    }
+  });
+
+  it('its model processes go when the program is killed with SIGKILL', async () => {
+    const child = spawn(process.execPath, [script('setInterval(() => {}, 1000);')], { cwd: join(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    const modelPids = execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    expect(modelPids.length).toBeGreaterThan(0);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 20_000;
+    while (modelPids.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(modelPids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   });
 });
 

@@ -79,6 +79,22 @@ describe('the weaver and memory queries with a real model', () => {
     db.close();
   });
 
+  it('a database opened without plugins finds the model from the id its space recorded (the package is installed)', async () => {
+    const { db, path } = openDb();
+    const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
+    await weaver.initialize();
+    await weaver.submitEvents(CHAT);
+    await weaver.shutdown({ drain: true });
+    db.close();
+    const plain = EmbeddedDB.open(path);
+    const page = await new MemoryQueries(plain).findSimilarMemories('accommodation for our trip to Portugal', { k: 1 });
+    expect(page.items[0]?.node.properties.content).toMatch(/hotel near the river/);
+    const more = new WeaverController(plain, { maxLatencyMs: 1 });
+    await more.initialize(); // the space's embedder, found the same way
+    await more.shutdown();
+    plain.close();
+  });
+
   it('a reopened database finds its model again from the id the space recorded', async () => {
     const { db, path } = openDb();
     const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
