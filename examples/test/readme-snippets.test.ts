@@ -17,7 +17,7 @@
  * names the page, the block's line and the child's stderr. `SNIPPETS_VERBOSE=1`
  * prints every block's output.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -105,6 +105,15 @@ const sandboxes: string[] = [];
 const base = join(tmpdir(), 'loomdb-snippets');
 mkdirSync(base, { recursive: true });
 
+/**
+ * The model cache every page sees, filled as `npm run models` fills a user's
+ * (the READMEs tell the user to run it before the embed-local examples).
+ */
+const models = mkdtempSync(join(base, 'models-'));
+sandboxes.push(models);
+const installed = spawnSync(process.execPath, [join(repo, 'scripts', 'models.mjs'), '--install'], { env: { ...process.env, LOOMDB_MODELS: models }, encoding: 'utf8' });
+if (installed.status !== 0) throw new Error(`scripts/models.mjs --install failed: ${installed.stderr}`);
+
 function sandbox(): Sandbox {
   const root = mkdtempSync(join(base, 'run-'));
   sandboxes.push(root);
@@ -116,6 +125,7 @@ function sandbox(): Sandbox {
     ...process.env,
     LOOMDB_PATH: join(root, 'data', 'memory.loomdb'), // a fresh default database
     XDG_DATA_HOME: join(root, 'home'),
+    LOOMDB_MODELS: models,
     NO_COLOR: '1',
   };
   delete env.NODE_OPTIONS;

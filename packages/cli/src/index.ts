@@ -63,9 +63,9 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
     .option('--desc', 'newest (or highest id) first')
     .action((o: Parameters<typeof records.query>[1]) => records.query(io, o));
 
-  command('search', 'nearest neighbours of a vector (or of text, with the built-in hashing embedder)')
+  command('search', "nearest neighbours of a vector, or of text embedded with the space's embedder")
     .option('--vector <json>', 'the query vector as a JSON array')
-    .option('--text <words>', 'embed the words with the built-in 384-d hashing embedder')
+    .option('--text <words>', "embed the words with the embedder the space records (the hashing embedder when none)")
     .option('--space <name>', 'embedding space', 'default')
     .option('-k, --k <n>', 'how many results', positiveInt, 10)
     .option('--type <type>', 'only nodes of this type (repeatable)', collect)

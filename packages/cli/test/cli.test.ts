@@ -143,6 +143,9 @@ describe('loomdb', () => {
     expect(demo.out).toMatch(/Embeddings: local:minilm-int8@[0-9a-f]{12} \(@loomdb\/embed-local\)/);
     const first = demo.out.split('\n').find((l) => /^\s+0\.\d{3}\s+(user|assistant)\s/.test(l));
     expect(first).toContain('pastel de nata');
+    // search --text embeds with the model the space records, not the hashing embedder.
+    const found = JSON.parse(loomdbWith(env, 'search', '--path', join(dir, 'demo-model'), '--text', 'cakes and desserts', '-k', '1', '--json').out);
+    expect(found[0].node.properties.content).toContain('pastel de nata');
     // Without a model the demo says how to get one.
     expect(loomdb('demo', '--path', join(dir, 'demo-no-model')).out).toMatch(/hashing embedder .* npm run models/);
   });

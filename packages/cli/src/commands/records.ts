@@ -1,4 +1,4 @@
-import { defaultDbPath, EmbeddedDB, HASHING_DIMENSIONS, hashingEmbed, LoomError, MIN_COSINE_NORM, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
+import { defaultDbPath, EmbeddedDB, LoomError, MIN_COSINE_NORM, type Condition, type Edge, type ExportedRecord, type Node, type SpaceStats, type Where } from '@loomdb/db';
 import { fromPlan } from '@loomdb/query';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
@@ -74,9 +74,9 @@ async function runPlan(io: ProgramIO, file: string, o: Common): Promise<void> {
   }
 }
 
-export function search(io: ProgramIO, o: Common & { vector?: string; text?: string; space: string; k: number; type?: string[] }): void {
+export async function search(io: ProgramIO, o: Common & { vector?: string; text?: string; space: string; k: number; type?: string[] }): Promise<void> {
   if ((o.vector === undefined) === (o.text === undefined)) throw new LoomError('INVALID_ARGUMENT', 'search needs exactly one of --vector <json array> or --text <words>');
-  let vector: number[] | Float32Array;
+  let vector: number[] | Float32Array | undefined;
   if (o.vector !== undefined) {
     let parsed: unknown;
     try {
@@ -86,16 +86,19 @@ export function search(io: ProgramIO, o: Common & { vector?: string; text?: stri
     }
     if (!Array.isArray(parsed)) throw new LoomError('INVALID_ARGUMENT', `--vector must be a JSON array of numbers, got ${o.vector}`);
     vector = parsed as number[];
-  } else {
-    vector = hashingEmbed(o.text as string);
   }
   const db = EmbeddedDB.open(o.path, { readOnly: true });
   try {
-    const space = db.stats().spaces.find((s) => s.name === o.space);
-    if (o.text !== undefined && space && space.dimensions !== HASHING_DIMENSIONS) {
-      throw new LoomError('DIMENSION_MISMATCH', `--text embeds with the built-in ${HASHING_DIMENSIONS}-d hashing embedder, but space "${o.space}" has ${space.dimensions} dimensions; pass --vector`);
+    if (vector === undefined) {
+      // The embedder that filled the space (a model's id names its weights), else the built-in hashing one.
+      const space = db.stats().spaces.find((s) => s.name === o.space);
+      const embedder = db.embedder(space?.embedder ?? 'hashing');
+      if (space && space.dimensions !== embedder.dimensions) {
+        throw new LoomError('DIMENSION_MISMATCH', `--text embeds with ${space.embedder ?? 'the built-in hashing embedder'} (${embedder.dimensions}-d), but space "${o.space}" has ${space.dimensions} dimensions; pass --vector`);
+      }
+      [vector] = await embedder.embed([o.text as string]);
     }
-    const hits = db.searchVectors(vector, { space: o.space, k: o.k, filter: o.type ? { type: o.type } : undefined });
+    const hits = db.searchVectors(vector!, { space: o.space, k: o.k, filter: o.type ? { type: o.type } : undefined });
     const rows = hits.map((h) => ({ ...h, node: db.getNode(h.id) }));
     if (o.json) return io.out(JSON.stringify(rows, null, 2));
     for (const r of rows) io.out(`${r.distance.toFixed(4)}  ${paint('bold', r.id)}  ${r.node?.type ?? '?'}  ${JSON.stringify(r.node?.properties ?? {})}`);
