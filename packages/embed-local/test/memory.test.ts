@@ -39,13 +39,18 @@ const CHAT: WeaverEvent[] = [
   'The dog keeps barking at the mail carrier every morning.',
 ].map((content, i) => ({ id: `m${i}`, type: 'message', conversationId: 'c1', role: 'user', content, timestamp: T0 + i * 60_000 }));
 
+/** The chat through a weaver that embeds with the local model, drained. */
+async function ingestChat(db: EmbeddedDB): Promise<void> {
+  const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
+  await weaver.initialize();
+  await weaver.submitEvents(CHAT);
+  await weaver.shutdown({ drain: true });
+}
+
 describe('the weaver and memory queries with a real model', () => {
   it('finds messages by meaning, not shared words, and the space records the exact model that filled it', async () => {
     const { db } = openDb();
-    const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
-    await weaver.initialize();
-    await weaver.submitEvents(CHAT);
-    await weaver.shutdown({ drain: true });
+    await ingestChat(db);
     const local = db.embedder('local') as LocalEmbedder;
     expect(db.stats().spaces.find((s) => s.name === MESSAGE_SPACE)).toMatchObject({ dimensions: 384, embedder: local.id });
     expect(local.id).toMatch(/^local:all-MiniLM-L6-v2-int8@[0-9a-f]{12}$/);
@@ -81,10 +86,7 @@ describe('the weaver and memory queries with a real model', () => {
 
   it('a database opened without plugins finds the model from the id its space recorded (the package is installed)', async () => {
     const { db, path } = openDb();
-    const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
-    await weaver.initialize();
-    await weaver.submitEvents(CHAT);
-    await weaver.shutdown({ drain: true });
+    await ingestChat(db);
     db.close();
     const plain = EmbeddedDB.open(path);
     const page = await new MemoryQueries(plain).findSimilarMemories('accommodation for our trip to Portugal', { k: 1 });
@@ -97,10 +99,7 @@ describe('the weaver and memory queries with a real model', () => {
 
   it('a reopened database finds its model again from the id the space recorded', async () => {
     const { db, path } = openDb();
-    const weaver = new WeaverController(db, { embedder: 'local', maxLatencyMs: 1 });
-    await weaver.initialize();
-    await weaver.submitEvents(CHAT);
-    await weaver.shutdown({ drain: true });
+    await ingestChat(db);
     db.close();
     const { db: again } = openDb(path);
     const page = await new MemoryQueries(again).findSimilarMemories('cakes and desserts', { k: 1 });

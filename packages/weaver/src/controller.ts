@@ -492,9 +492,17 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     return this.#state === 'running' ? Math.max(0, LEASED_AHEAD - this.#next.length - this.#leasing) : 0;
   }
 
-  /** Keeps leased items as batches of `batchSize`. */
+  /**
+   * Keeps leased items as batches of `batchSize`. A model embedder gets their
+   * texts at once, so its processes never wait for the batches before them
+   * to be extracted and committed.
+   */
   #keep(leased: LeasedQueueItem[]): void {
-    for (let i = 0; i < leased.length; i += this.#options.batchSize) this.#next.push(leased.slice(i, i + this.#options.batchSize));
+    for (let i = 0; i < leased.length; i += this.#options.batchSize) {
+      const batch = leased.slice(i, i + this.#options.batchSize);
+      this.#next.push(batch);
+      if (!this.#embedder.embedSync) this.#embedAhead(batch);
+    }
   }
 
   /** Whether the inbox has nothing pending, from any process (what a drain waits for). */
@@ -541,8 +549,6 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
    */
   async #process(items: LeasedQueueItem[]): Promise<void> {
     const started = performance.now();
-    // A model embedder gets the next batch's texts now, so its threads never wait for this batch's extraction and commit.
-    if (!this.#embedder.embedSync && this.#next[0]) this.#embedAhead(this.#next[0]);
     let prepared: PreparedEvent[] | null = null;
     try {
       prepared = await this.#prepare(items);
