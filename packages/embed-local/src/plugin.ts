@@ -36,10 +36,13 @@ export function defaultModel(): string {
  */
 export function localEmbedderPlugin(defaults: Partial<LocalEmbedderOptions> = {}): LoomPlugin & { close(): Promise<void> } {
   const embedders = new Map<string, LocalEmbedder>();
+  // The default model is looked up once (listing the cache reads every model's weights for its checksum).
+  let fallback: string | undefined;
   const embedderFor = (options: PluginOptions): LocalEmbedder => {
     const { variant, ...rest } = options as { variant?: string } & Partial<LocalEmbedderOptions>;
     const [pinnedModel, checksum] = typeof variant === 'string' ? splitVariant(variant) : [undefined, undefined];
-    const resolved: LocalEmbedderOptions = { ...defaults, ...rest, model: pinnedModel ?? rest.model ?? defaults.model ?? defaultModel() };
+    const model = pinnedModel ?? rest.model ?? defaults.model ?? (fallback ??= defaultModel());
+    const resolved: LocalEmbedderOptions = { ...defaults, ...rest, model };
     const key = JSON.stringify(resolved);
     let embedder = embedders.get(key);
     if (!embedder) {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { SpaceSpec } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type SpaceSpec } from '@loomdb/db';
 
 /** Node types of the memory graph. */
 export const NodeTypes = {
@@ -96,6 +96,35 @@ export const MESSAGE_SPACE = 'default';
 
 /** Its spec when LoomDB creates it: 384-d cosine with the built-in offline `hashing` embedder. */
 export const MESSAGE_SPACE_SPEC: SpaceSpec & { embedder: string } = { dimensions: 384, metric: 'cosine', embedder: 'hashing' };
+
+/**
+ * The embedder of the message space, creating the space when it is missing
+ * with that embedder's dimensions and id recorded (a model's id names its
+ * weights too). The space's recorded embedder is the one used, unless
+ * `preferred` (a registered name) is given: then it must be that one, else
+ * `CONFLICT`, never vectors of two embedders in one space. With neither, the
+ * built-in `hashing` embedder.
+ *
+ * @example
+ * ```ts fragment
+ * const embedder = ensureMessageSpace(db, 'local');
+ * const [vector] = await embedder.embed(['where did we plan to hike?']);
+ * ```
+ */
+export function ensureMessageSpace(db: Pick<EmbeddedDB, 'stats' | 'embedder' | 'createSpace'>, preferred?: string): Embedder {
+  const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE);
+  const name = preferred ?? space?.embedder ?? MESSAGE_SPACE_SPEC.embedder;
+  const embedder = db.embedder(name);
+  const id = embedder.id ?? name;
+  if (space?.embedder !== undefined && space.embedder !== id) {
+    throw new LoomError('CONFLICT', `space "${MESSAGE_SPACE}" holds vectors of embedder "${space.embedder}", not "${id}"; use that embedder, or re-embed the space first`);
+  }
+  if (space && space.dimensions !== embedder.dimensions) {
+    throw new LoomError('INVALID_ARGUMENT', `embedder "${name}" makes ${embedder.dimensions}-d vectors; space "${MESSAGE_SPACE}" has ${space.dimensions} dimensions`);
+  }
+  if (!space) db.createSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions: embedder.dimensions, embedder: id });
+  return embedder;
+}
 
 /** Property indexes the memory queries rely on (the weaver creates them). */
 export const MEMORY_INDEXES = [

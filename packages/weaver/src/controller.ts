@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { abortedError, AsyncEmbeddedDB, LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
-import { MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
-import { parseEvent, type WeaverEvent } from './events.js';
+import { ensureMessageSpace, MEMORY_INDEXES, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
+import { parseEvent, type MessageEvent, type WeaverEvent } from './events.js';
 import { createNlpExtractor, createRuleExtractor, NLP_EXTRACTOR, RULES_EXTRACTOR } from './extractor.js';
 import { LatencyHistogram, type WeaverStats } from './stats.js';
 import { MemoryWriter, type Pending, type PreparedEvent } from './writer.js';
@@ -145,8 +145,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   #drain = false;
   /** Batches leased ahead, mostly in the commits of earlier ones (saving a commit per batch). */
   #next: LeasedQueueItem[][] = [];
-  /** Vectors being made for batches in #next ahead of their turn (see #embedAhead). */
-  readonly #embeddedAhead = new WeakMap<LeasedQueueItem[], Promise<Float32Array[]>>();
+  /** Batches in #next parsed, and their vectors being made, ahead of their turn (see #embedAhead). */
+  readonly #embeddedAhead = new WeakMap<LeasedQueueItem[], { events: WeaverEvent[]; vectors: Promise<Float32Array[]> }>();
   /** Names this weaver's write batches, for the next one's `ifAfter`. */
   #tags = 0;
   /** Batches that commits in flight are leasing. */
@@ -244,22 +244,7 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     }
     const db = this.#db;
     try {
-      const space = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE);
-      const embedderName = this.#options.embedder ?? space?.embedder ?? MESSAGE_SPACE_SPEC.embedder;
-      this.#embedder = db.embedder(embedderName);
-      // The space records exactly which embedder filled it (a model's id names its weights too).
-      const embedderId = this.#embedder.id ?? embedderName;
-      if (space?.embedder !== undefined && space.embedder !== embedderId) {
-        throw new LoomError(
-          'CONFLICT',
-          `space "${MESSAGE_SPACE}" holds vectors of embedder "${space.embedder}", not "${embedderId}"; use that embedder, or re-embed the space first`,
-        );
-      }
-      const dimensions = space?.dimensions ?? this.#embedder.dimensions;
-      if (this.#embedder.dimensions !== dimensions) {
-        throw new LoomError('INVALID_ARGUMENT', `embedder "${embedderName}" makes ${this.#embedder.dimensions}-d vectors; space "${MESSAGE_SPACE}" has ${dimensions} dimensions`);
-      }
-      if (!space) db.createSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions, embedder: embedderId });
+      this.#embedder = ensureMessageSpace(db, this.#options.embedder);
       for (const index of MEMORY_INDEXES) db.createIndex(index);
       backfillNormalizedNames(db);
       this.#extractor = this.#resolveExtractor();
@@ -699,26 +684,26 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
   /** Starts embedding a batch's message texts ahead of its #prepare, which takes the result; a batch that does not parse is left to #prepare. */
   #embedAhead(items: LeasedQueueItem[]): void {
     if (this.#embeddedAhead.has(items)) return;
-    let texts: string[];
+    let events: WeaverEvent[];
     try {
-      texts = messageTexts(parseItems(items));
+      events = parseItems(items);
     } catch {
       return;
     }
-    const embedding = this.#embedder.embed(texts);
-    embedding.catch(() => undefined); // #prepare sees the failure, or nobody needs the vectors any more
-    this.#embeddedAhead.set(items, embedding);
+    const vectors = this.#embedder.embed(events.filter(isMessage).map((m) => m.content));
+    vectors.catch(() => undefined); // #prepare sees the failure, or nobody needs the vectors any more
+    this.#embeddedAhead.set(items, { events, vectors });
   }
 
   /** Parses, extracts and embeds, outside the transaction (these may be slow or async). */
   async #prepare(items: LeasedQueueItem[]): Promise<PreparedEvent[]> {
-    const events = parseItems(items);
-    const messages = events.filter((e) => e.type === 'message');
-    const texts = messageTexts(events);
-    // A model embeds on threads of its own: extraction runs here meanwhile.
     const ahead = this.#embeddedAhead.get(items);
     this.#embeddedAhead.delete(items);
-    const embedding = ahead ?? (this.#embedder.embedSync ? Promise.resolve(this.#embedder.embedSync(texts)) : this.#embedder.embed(texts));
+    const events = ahead?.events ?? parseItems(items);
+    const messages = events.filter(isMessage);
+    const texts = messages.map((m) => m.content);
+    // A model embeds in processes of its own: extraction runs here meanwhile.
+    const embedding = ahead?.vectors ?? (this.#embedder.embedSync ? Promise.resolve(this.#embedder.embedSync(texts)) : this.#embedder.embed(texts));
     const entities: ExtractedEntity[][] = [];
     try {
       for (const message of messages) entities.push(checkEntities(await this.#extractor.extract(message.content), message.id));
@@ -787,8 +772,8 @@ function parseItems(items: LeasedQueueItem[]): WeaverEvent[] {
   });
 }
 
-function messageTexts(events: WeaverEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'message' ? [e.content] : []));
+function isMessage(event: WeaverEvent): event is MessageEvent {
+  return event.type === 'message';
 }
 
 function checkEntities(value: unknown, eventId: string): ExtractedEntity[] {

@@ -4,7 +4,7 @@ import { bytes, type ProgramIO } from '../output.js';
 type EmbedLocal = typeof import('@loomdb/embed-local');
 
 /** `@loomdb/embed-local` is an optional peer: the CLI works without it, except for these commands. */
-async function embedLocal(): Promise<EmbedLocal> {
+export async function embedLocal(): Promise<EmbedLocal> {
   try {
     return await import('@loomdb/embed-local');
   } catch (e) {

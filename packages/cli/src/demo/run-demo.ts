@@ -1,6 +1,7 @@
 import { EmbeddedDB, type Embedder, type EdgeInput, type LoomPlugin, type NodeInput } from '@loomdb/db';
 import { query as converged } from '@loomdb/query';
-import { MESSAGE_SPACE, MESSAGE_SPACE_SPEC, normalizeEntityName } from '@loomdb/query/memory';
+import { ensureMessageSpace, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, normalizeEntityName } from '@loomdb/query/memory';
+import { embedLocal } from '../commands/model.js';
 import { SAMPLE_CONVERSATIONS, SAMPLE_ENTITIES } from './sample.js';
 
 export interface DemoOptions {
@@ -53,11 +54,11 @@ function table(rows: string[][]): string[] {
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** `@loomdb/embed-local` when it is installed and has a model in its cache, else nothing (the demo then uses hashing). */
-async function localModels(): Promise<{ plugin: LoomPlugin & { close(): Promise<void> } } | null> {
+/** `@loomdb/embed-local` with its default model, when it is installed and has one; else nothing (the demo then uses hashing). */
+async function localModel(): Promise<(LoomPlugin & { close(): Promise<void> }) | null> {
   try {
-    const local = await import('@loomdb/embed-local');
-    return local.listModels().length > 0 || process.env.LOOMDB_MODEL ? { plugin: local.localEmbedderPlugin() } : null;
+    const local = await embedLocal();
+    return local.localEmbedderPlugin({ model: local.defaultModel() });
   } catch {
     return null;
   }
@@ -69,10 +70,9 @@ async function localModels(): Promise<{ plugin: LoomPlugin & { close(): Promise<
  * built-in hashing embedder (said in one line, with how to get a model).
  */
 function chooseEmbedder(db: EmbeddedDB, local: boolean, note: (line: string) => void): Embedder {
-  const recorded = db.stats().spaces.find((s) => s.name === MESSAGE_SPACE)?.embedder;
-  const embedder = db.embedder(recorded ?? (local ? 'local' : MESSAGE_SPACE_SPEC.embedder));
-  if (!recorded) db.ensureSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions: embedder.dimensions, embedder: embedder.id ?? MESSAGE_SPACE_SPEC.embedder });
-  if ((embedder.id ?? recorded ?? MESSAGE_SPACE_SPEC.embedder) === MESSAGE_SPACE_SPEC.embedder) {
+  const fresh = !db.stats().spaces.some((s) => s.name === MESSAGE_SPACE);
+  const embedder = ensureMessageSpace(db, fresh && local ? 'local' : undefined);
+  if ((embedder.id ?? MESSAGE_SPACE_SPEC.embedder) === MESSAGE_SPACE_SPEC.embedder) {
     note(
       local
         ? `Embeddings: the hashing embedder (space "${MESSAGE_SPACE}" was filled with it; a fresh --path uses your installed model).`
@@ -85,8 +85,8 @@ function chooseEmbedder(db: EmbeddedDB, local: boolean, note: (line: string) => 
 }
 
 export async function runDemo({ path, query, k, json, print }: DemoOptions): Promise<void> {
-  const local = await localModels();
-  const db = EmbeddedDB.open(path, { plugins: local ? [local.plugin] : [] });
+  const local = await localModel();
+  const db = EmbeddedDB.open(path, { plugins: local ? [local] : [] });
   try {
     const notes: string[] = [];
     const embedder = chooseEmbedder(db, local !== null, (line) => notes.push(line));
@@ -132,6 +132,6 @@ export async function runDemo({ path, query, k, json, print }: DemoOptions): Pro
     print(`Try: loomdb demo --query "pastries in Lisbon"   ·   loomdb stats --json   ·   loomdb backup ./memory-backup`);
   } finally {
     db.close();
-    await local?.plugin.close();
+    await local?.close();
   }
 }
