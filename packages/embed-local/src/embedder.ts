@@ -97,15 +97,15 @@ export function createLocalEmbedder(options: LocalEmbedderOptions): LocalEmbedde
     p.ready = new Promise<void>((resolve, reject) => {
       child.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'ready') return resolve();
-        if (reply.kind === 'error' && reply.id === null) {
-          const error = new LoomError(reply.code as 'INVALID_ARGUMENT', reply.message);
+        if (reply.kind === 'unloadable') {
+          const error = new LoomError('INVALID_ARGUMENT', reply.message);
           reject(error);
           return fail(p, error);
         }
         const done = p.busy!;
         p.busy = null;
         if (reply.kind === 'vectors') done.resolve(reply.vectors);
-        else done.reject(new LoomError(reply.code as 'INTERNAL', reply.message));
+        else done.reject(new LoomError('INTERNAL', reply.message));
         dispatch();
       });
       child.on('exit', (code, signal) => {
@@ -128,7 +128,7 @@ export function createLocalEmbedder(options: LocalEmbedderOptions): LocalEmbedde
       p.busy = next;
       hold(p, true);
       p.ready.then(
-        () => p.child.send({ id: 0, texts: next.texts } satisfies EmbedRequest),
+        () => p.child.send({ texts: next.texts } satisfies EmbedRequest),
         () => undefined, // fail() rejected it
       );
     }

@@ -7,14 +7,14 @@ export interface WorkerSetup {
   threads: number;
 }
 
-/** Parent → model process: embed these texts. */
+/** Parent → model process: embed these texts (a process has one request at a time). */
 export interface EmbedRequest {
-  id: number;
   texts: string[];
 }
 
-/** Model process → parent: the vectors of one request, row after row, or why not. */
+/** Model process → parent: loaded or not, then per request its vectors (row after row) or why not. */
 export type WorkerReply =
   | { kind: 'ready' }
-  | { kind: 'vectors'; id: number; vectors: Float32Array }
-  | { kind: 'error'; id: number | null; code: string; message: string };
+  | { kind: 'unloadable'; message: string }
+  | { kind: 'vectors'; vectors: Float32Array }
+  | { kind: 'error'; message: string };

@@ -100,19 +100,21 @@ export function installModel(sources: readonly string[], options: InstallOptions
   const target = join(root, name);
   if (existsSync(target) && !options.force) throw new LoomError('ALREADY_EXISTS', `model "${name}" is already installed in ${root} (pass force to replace it)`);
   const partial = join(root, `.${name}.partial-${process.pid}`);
+  let verified: ModelInfo;
   rmSync(partial, { recursive: true, force: true });
   try {
     for (const [path, data] of files) {
       mkdirSync(dirname(join(partial, path)), { recursive: true });
       writeFileSync(join(partial, path), data);
     }
-    readModel(partial);
+    verified = readModel(partial);
     rmSync(target, { recursive: true, force: true });
     renameSync(partial, target);
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
-  return describeModel(readModel(target));
+  // Described from the check above: reading it again would hash the weights a second time.
+  return describeModel({ ...verified, dir: target, name, weights: { ...verified.weights, path: join(target, relative(partial, verified.weights.path)) } });
 }
 
 const MODEL_FILE = /\.(json|onnx|onnx_data|safetensors|txt|model)$/;

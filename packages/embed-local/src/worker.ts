@@ -72,12 +72,12 @@ process.once('message', (setup: WorkerSetup) => {
       // parent hands out work only to idle model processes.
       process.on('message', (request: EmbedRequest) => {
         embed(session, tokenizer, model, request.texts).then(
-          (vectors) => reply({ kind: 'vectors', id: request.id, vectors }),
-          (error: Error) => reply({ kind: 'error', id: request.id, code: 'INTERNAL', message: `embedding failed: ${error.message}` }),
+          (vectors) => reply({ kind: 'vectors', vectors }),
+          (error: Error) => reply({ kind: 'error', message: `embedding failed: ${error.message}` }),
         );
       });
       reply({ kind: 'ready' });
     },
-    (error: Error) => reply({ kind: 'error', id: null, code: 'INVALID_ARGUMENT', message: `${model.weights.path} could not be loaded by onnxruntime: ${error.message}` }),
+    (error: Error) => reply({ kind: 'unloadable', message: `${model.weights.path} could not be loaded by onnxruntime: ${error.message}` }),
   );
 });
