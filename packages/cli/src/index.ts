@@ -94,6 +94,11 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
     .argument('<file>', "export file ('-' for standard input)")
     .action((file: string, o: maintenance.Common) => records.importDb(io, file, o));
 
+  command('reembed', "re-embed a space's vectors with another embedder (resumable; searches use the old vectors until it ends)")
+    .argument('[space]', 'embedding space', 'default')
+    .requiredOption('--embedder <name>', "a registered embedder: 'local' (the default installed model), 'local:<model>', 'hashing'")
+    .action((space: string, o: { path?: string; embedder: string; json?: boolean }) => model.reembed(io, space, o));
+
   const models = program.command('model').description('local embedding models (@loomdb/embed-local): install and list the model cache');
   models
     .command('install')

@@ -26,10 +26,11 @@ export function bytes(n: number): string {
 }
 
 /**
- * A progress bar on stderr for byte-counted work, shown only on a terminal
- * and never with --json; returns the `onProgress` to pass and a `stop`.
+ * A progress bar on stderr, shown only on a terminal and never with --json;
+ * `show` writes the counts (bytes by default). Returns the `onProgress` to
+ * pass and a `stop`.
  */
-export function progressBar(label: string, json: boolean): { onProgress?: (p: { done: number; total: number }) => void; stop: () => void } {
+export function progressBar(label: string, json: boolean, show: (n: number) => string = bytes): { onProgress?: (p: { done: number; total: number }) => void; stop: () => void } {
   if (json || !process.stderr.isTTY) return { stop: () => undefined };
   const bar = new SingleBar({
     format: `${label} [{bar}] {percentage}% | {doneText} of {totalText}`,
@@ -41,11 +42,11 @@ export function progressBar(label: string, json: boolean): { onProgress?: (p: { 
   return {
     onProgress: ({ done, total }) => {
       if (!started) {
-        bar.start(total, 0, { doneText: bytes(0), totalText: bytes(total) });
+        bar.start(total, 0, { doneText: show(0), totalText: show(total) });
         started = true;
       }
       bar.setTotal(total);
-      bar.update(done, { doneText: bytes(done), totalText: bytes(total) });
+      bar.update(done, { doneText: show(done), totalText: show(total) });
     },
     stop: () => {
       if (started) bar.stop();

@@ -147,7 +147,17 @@ describe('loomdb', () => {
     const found = JSON.parse(loomdbWith(env, 'search', '--path', join(dir, 'demo-model'), '--text', 'cakes and desserts', '-k', '1', '--json').out);
     expect(found[0].node.properties.content).toContain('pastel de nata');
     // Without a model the demo says how to get one.
-    expect(loomdb('demo', '--path', join(dir, 'demo-no-model')).out).toMatch(/hashing embedder .* npm run models/);
+    const hashed = join(dir, 'demo-no-model');
+    expect(loomdb('demo', '--path', hashed).out).toMatch(/hashing embedder .* npm run models/);
+    // With one installed, a database filled by hashing says how to switch, and reembed switches it.
+    expect(loomdbWith(env, 'demo', '--path', hashed).out).toContain(`loomdb reembed --embedder local --path ${hashed}`);
+    const reembedded = loomdbWith(env, 'reembed', '--path', hashed, '--embedder', 'local', '--json');
+    expect(reembedded.err).toBe('');
+    expect(JSON.parse(reembedded.out)).toMatchObject({ space: 'default', embedder: expect.stringMatching(/^local:minilm-int8@/), dimensions: 384, embedded: 18, vectors: 18 });
+    const meant = JSON.parse(loomdbWith(env, 'search', '--path', hashed, '--text', 'cakes and desserts', '-k', '1', '--json').out);
+    expect(meant[0].node.properties.content).toContain('pastel de nata');
+    expect(loomdbWith(env, 'demo', '--path', hashed).out).toMatch(/Embeddings: local:minilm-int8@[0-9a-f]{12}/);
+    expect(JSON.parse(loomdbWith(env, 'reembed', '--path', hashed, '--embedder', 'local', '--json').out)).toMatchObject({ embedded: 0 });
   });
 
   it('metrics prints real storage figures, as text, JSON and Prometheus', () => {

@@ -52,6 +52,12 @@ export interface NativeAddon {
   txEndSavepoint(tx: NativeTransaction, keep: boolean): void;
   /** Declares a space or checks an existing one matches `specJson`. */
   ensureSpace(handle: NativeHandle, name: string, specJson: string): void;
+  /** Removes a space and its vectors; false when there was none. */
+  dropSpace(handle: NativeHandle, name: string): boolean;
+  /** Nodes with a vector in `from` and none in `to`, a page after `afterJson` (a position or `null`), returned as `listNodes` does. */
+  missingEmbeddings<A extends boolean>(handle: NativeHandle, from: string, to: string, afterJson: string, limit: number, async: A): Maybe<A, [string, string[]]>;
+  /** Makes `by`'s vectors those of `name`, with the spec `specJson`, in one commit; `CONFLICT` while a node of `name` has no vector in `by`. */
+  replaceSpace<A extends boolean>(handle: NativeHandle, name: string, by: string, specJson: string, async: A): Maybe<A, void>;
   /** Declares and fills a property index; false when it existed. */
   createIndex<A extends boolean>(handle: NativeHandle, type: string, property: string, async: A): Maybe<A, boolean>;
   dropIndex<A extends boolean>(handle: NativeHandle, type: string, property: string, async: A): Maybe<A, boolean>;

@@ -51,6 +51,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
+import { reembed, type ReembedOptions, type ReembedResult, type StepRunner } from './reembed.js';
 import { noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
@@ -507,6 +508,13 @@ export class AsyncEmbeddedDB {
    * Closes the handle; later calls reject with `CLOSED`. Calls already
    * running finish first: the engine keeps the database open until they do.
    */
+  /** {@link EmbeddedDB.reembed}; its writes wait for this handle's transaction like any other. */
+  async reembed(space: string, options: ReembedOptions): Promise<ReembedResult> {
+    const backend = call(this.#backend, (b) => b);
+    const run: StepRunner = (step, write) => (write ? this.#write(async () => step()) : this.#run(async () => step()));
+    return reembed(backend, this.#registry, run, space, options);
+  }
+
   /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */
   embedder(name: string, options?: PluginOptions): Embedder {
     return this.#registry.embedder(name, options);

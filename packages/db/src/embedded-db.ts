@@ -9,6 +9,7 @@ import { batchResult, call, DatabaseOperations } from './operations.js';
 import { prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import type { StorageBackend, StorageCapabilities, StorageOperations, TransactionOptions } from './storage.js';
 import { prepareTransactionOptions, runTransaction, Transaction } from './transaction.js';
+import { reembed, type ReembedOptions, type ReembedResult, type StepRunner } from './reembed.js';
 import { checkProperties, guard, isPlainObject } from './validate.js';
 
 /**
@@ -214,6 +215,32 @@ export class EmbeddedDB extends DatabaseOperations {
 
   #open(): StorageBackend {
     return this.target() as StorageBackend;
+  }
+
+  /**
+   * Re-embeds every vector of `space` with another embedder, which the
+   * space then records. The new vectors are built beside the old ones
+   * (in the space `<space>__reembed`; searches keep using the old ones, here
+   * and in other processes) and replace them in one commit at the end.
+   * Interrupted (`signal`, an error, a killed process), it goes on where it
+   * stopped when called again; once done, calling it again does nothing.
+   * Vectors written to `space` meanwhile are re-embedded too. Embedding runs
+   * as the embedder runs it (a model plugin: off the JavaScript thread).
+   *
+   * ```ts
+   * await db.reembed('default', { embedder: 'local', onProgress: ({ done, total }) => console.log(done, total) });
+   * ```
+   */
+  async reembed(space: string, options: ReembedOptions): Promise<ReembedResult> {
+    const run: StepRunner = async (step) => {
+      this.target();
+      try {
+        return await step();
+      } catch (e) {
+        throw toLoomError(e);
+      }
+    };
+    return reembed(this.#open(), this.#registry, run, space, options);
   }
 
   /** A new instance of the embedder registered as `name` (built in: `'hashing'`), or `NOT_FOUND`. */

@@ -285,6 +285,34 @@ export interface StorageBackend extends StorageOperations {
   readonly async?: AsyncStorageOperations;
   /** Backup, compaction, verification and engine metrics, for a backend with a data file. */
   readonly maintenance?: StorageMaintenance;
+  /** Whole-space operations that `reembed` builds on; without them `reembed` is `UNSUPPORTED`. */
+  readonly spaces?: StorageSpaces;
+}
+
+/**
+ * Whole-space operations (`StorageBackend.spaces`): what re-embedding a
+ * space needs to build new vectors beside the live ones and swap them in.
+ */
+export interface StorageSpaces {
+  /** Removes a space with its vectors; `false` when there was none. */
+  drop(name: string): boolean;
+  /**
+   * Up to `limit` nodes that have a vector in `from` and none in `to`,
+   * strictly after `after` (the `next` of the previous page; `null` to start)
+   * in an order of the backend's, and where to go on (`null` at the end).
+   */
+  missing(from: string, to: string, after: Position | null, limit: number): { items: Node[]; next: Position | null };
+  /**
+   * In one atomic write: `name` takes `by`'s vectors and the spec `spec`
+   * (whose dimensions must be `by`'s, else `DIMENSION_MISMATCH`), its old
+   * vectors are deleted and the name `by` is gone. `CONFLICT`, changing
+   * nothing, while a node with a vector in `name` has none in `by`.
+   */
+  replace(name: string, by: string, spec: SpaceSpec): void;
+  readonly async: {
+    missing(from: string, to: string, after: Position | null, limit: number): Promise<{ items: Node[]; next: Position | null }>;
+    replace(name: string, by: string, spec: SpaceSpec): Promise<void>;
+  };
 }
 
 /**

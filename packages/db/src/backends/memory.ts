@@ -13,6 +13,7 @@ import type {
   StorageBatchResult,
   StorageOperations,
   StorageSearchFilter,
+  StorageSpaces,
   StorageTransaction,
 } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
@@ -95,11 +96,11 @@ abstract class MemoryOperations implements StorageOperations {
   protected abstract writable(): void;
 
   /** Moves the change sequence: a node, edge or embedding was written. */
-  #changed(): void {
+  protected changed(): void {
     this.state.changes++;
   }
 
-  #space(name: string): Space {
+  protected space(name: string): Space {
     const space = this.state.spaces.get(name);
     if (!space) throw loomError('NOT_FOUND', `space "${name}" does not exist; declare it with open(path, { spaces: { ${name}: { dimensions, metric } } })`);
     return space;
@@ -164,7 +165,7 @@ abstract class MemoryOperations implements StorageOperations {
       const node: Node = { id: n.id, type: n.type, properties: copy(n.properties), createdAt: now, updatedAt: now };
       this.state.nodes.set(n.id, node);
       this.state.keys.set(node, ++this.state.sequence);
-      this.#changed();
+      this.changed();
       return copy(node);
     });
   }
@@ -186,14 +187,14 @@ abstract class MemoryOperations implements StorageOperations {
     const updated = { ...node, properties, updatedAt: Math.max(Date.now(), node.createdAt) };
     this.state.nodes.set(id, updated);
     this.state.keys.set(updated, this.state.keys.get(node) as number);
-    this.#changed();
+    this.changed();
     return copy(updated);
   }
 
   deleteNode(id: string): boolean {
     this.writable();
     if (!this.state.nodes.delete(id)) return false;
-    this.#changed();
+    this.changed();
     for (const edge of [...this.state.edges.values()]) {
       if (edge.from === id || edge.to === id) this.state.edges.delete(edge.id);
     }
@@ -223,7 +224,7 @@ abstract class MemoryOperations implements StorageOperations {
       const edge: Edge = { id: e.id, type: e.type, from: e.from, to: e.to, properties: copy(e.properties), weight: e.weight, createdAt: now };
       this.state.edges.set(e.id, edge);
       this.state.keys.set(edge, ++this.state.sequence);
-      this.#changed();
+      this.changed();
       return copy(edge);
     });
   }
@@ -250,7 +251,7 @@ abstract class MemoryOperations implements StorageOperations {
           throw loomError('INVALID_ARGUMENT', `edges[${i}]: edge "${e.id}": adding ${e.weight} to its weight ${existing.weight} overflows (weights are finite numbers)`);
         }
         if (weight > 0) this.updateEdge(e.id, {}, weight);
-        else if (this.state.edges.delete(e.id)) this.#changed();
+        else if (this.state.edges.delete(e.id)) this.changed();
       });
     } catch (err) {
       this.state = before;
@@ -262,7 +263,7 @@ abstract class MemoryOperations implements StorageOperations {
     this.writable();
     items.forEach(({ nodeId, space: name, vector }, i) => {
       try {
-        const space = this.#space(name);
+        const space = this.space(name);
         this.#checkDimensions(name, space, vector);
         if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
       } catch (e) {
@@ -295,7 +296,7 @@ abstract class MemoryOperations implements StorageOperations {
     );
     for (const e of doomed) {
       this.state.edges.delete(e.id);
-      this.#changed();
+      this.changed();
     }
     return doomed.length;
   }
@@ -420,34 +421,34 @@ abstract class MemoryOperations implements StorageOperations {
     const updated = { ...edge, properties, weight: weight ?? edge.weight };
     this.state.edges.set(id, updated);
     this.state.keys.set(updated, this.state.keys.get(edge) as number);
-    this.#changed();
+    this.changed();
     return copy(updated);
   }
 
   deleteEdge(id: string): boolean {
     this.writable();
     if (!this.state.edges.delete(id)) return false;
-    this.#changed();
+    this.changed();
     return true;
   }
 
   insertEmbedding(nodeId: string, spaceName: string, vector: Float32Array): void {
     this.writable();
-    const space = this.#space(spaceName);
+    const space = this.space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
     if (!this.state.nodes.has(nodeId)) throw loomError('NOT_FOUND', `node "${nodeId}" does not exist`);
     space.vectors.set(nodeId, Float32Array.from(vector));
-    this.#changed();
+    this.changed();
   }
 
   getEmbedding(nodeId: string, spaceName: string): Float32Array | null {
-    const vector = this.#space(spaceName).vectors.get(nodeId);
+    const vector = this.space(spaceName).vectors.get(nodeId);
     return vector ? Float32Array.from(vector) : null;
   }
 
   /** Always exact: the reference answer an index approximates. */
   searchVectors(spaceName: string, vector: Float32Array, k: number, filter: StorageSearchFilter): SearchHit[] {
-    const space = this.#space(spaceName);
+    const space = this.space(spaceName);
     this.#checkDimensions(spaceName, space, vector);
     const ids = filter.ids && new Set(filter.ids);
     const nodeFilter: PreparedNodeFilter = { types: filter.types, where: filter.where ?? [] };
@@ -631,6 +632,44 @@ export class MemoryStorage extends MemoryOperations implements StorageBackend {
     this.#transaction = tx;
     return tx;
   }
+
+  readonly spaces: StorageSpaces = {
+    drop: (name) => {
+      if (!this.state.spaces.has(name)) return false;
+      this.writable();
+      this.state.spaces.delete(name);
+      this.changed();
+      return true;
+    },
+    missing: (from, to, after, limit) => {
+      if (after !== null && !('key' in after)) throw loomError('INVALID_ARGUMENT', 'a missing-embeddings cursor is a key position');
+      const target = this.space(to).vectors;
+      const keyed = [...this.space(from).vectors.keys()]
+        .map((id) => [this.state.keys.get(this.state.nodes.get(id) as Node) as number, id] as const)
+        .filter(([key, id]) => key > (after?.key ?? -1) && !target.has(id))
+        .sort(([a], [b]) => a - b);
+      const page = keyed.slice(0, limit);
+      const next = keyed.length > limit ? { key: page[page.length - 1]![0] } : null;
+      return { items: page.map(([, id]) => copy(this.state.nodes.get(id) as Node)), next };
+    },
+    replace: (name, by, spec) => {
+      const [old, staged] = [this.space(name), this.space(by)];
+      if (name === by) throw loomError('INVALID_ARGUMENT', `space "${name}" cannot replace itself`);
+      if (spec.dimensions !== staged.spec.dimensions) {
+        throw loomError('DIMENSION_MISMATCH', `space "${by}" holds ${staged.spec.dimensions}-d vectors; the spec for "${name}" says ${spec.dimensions}`);
+      }
+      const lacking = [...old.vectors.keys()].find((id) => !staged.vectors.has(id));
+      if (lacking !== undefined) throw loomError('CONFLICT', `node "${lacking}" has a vector in space "${name}" and none in "${by}"`);
+      this.writable();
+      this.state.spaces.delete(by);
+      this.state.spaces.set(name, { spec: resolveSpaceSpec(spec), vectors: staged.vectors });
+      this.changed();
+    },
+    async: {
+      missing: async (from, to, after, limit) => this.spaces.missing(from, to, after, limit),
+      replace: async (name, by, spec) => this.spaces.replace(name, by, spec),
+    },
+  };
 
   close(): void {
     this.state = emptyState();

@@ -19,6 +19,7 @@ import type {
   StorageOperations,
   StorageSearchFilter,
   StorageSearchOptions,
+  StorageSpaces,
   StorageTransaction,
 } from '../storage.js';
 import type {
@@ -307,6 +308,7 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true, writeBatch: true };
   readonly async: AsyncStorageOperations;
   readonly maintenance: StorageMaintenance;
+  readonly spaces: StorageSpaces;
   readonly #handle: NativeHandle;
 
   constructor(options: StorageOpenOptions) {
@@ -351,6 +353,15 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
       writeBatch: (batch, options) => later(async () => parse<StorageBatchResult>(await a.writeBatch(h, ...batchArgs(batch, options), true))),
       changeSequence: () => later(() => a.changeSequence(h, true)),
+    };
+    this.spaces = {
+      drop: (name) => sync(() => a.dropSpace(h, name)),
+      missing: (from, to, after, limit) => sync(() => nodePage(a.missingEmbeddings(h, from, to, JSON.stringify(after), limit, false))),
+      replace: (name, by, spec) => sync(() => a.replaceSpace(h, name, by, JSON.stringify(spec), false)),
+      async: {
+        missing: (from, to, after, limit) => later(async () => nodePage(await a.missingEmbeddings(h, from, to, JSON.stringify(after), limit, true))),
+        replace: (name, by, spec) => later(() => a.replaceSpace(h, name, by, JSON.stringify(spec), true)),
+      },
     };
     this.maintenance = {
       backup: (dest, control) => sync(() => parse<BackupResult>(a.backup(h, dest, control.onProgress ?? null, null, false))),

@@ -1070,6 +1070,103 @@ export function describeStorageConformance(label: string, target: ConformanceTar
       });
     });
 
+    describe('reembed', () => {
+      /** 2-d vectors `[2i, 1]` for texts `t<i>`: another embedder than the space's `[i, 0, 0]`. */
+      const doubling = (id = 'test:doubling') => ({
+        id,
+        dimensions: 2,
+        calls: 0,
+        async embed(texts: readonly string[]) {
+          this.calls++;
+          return texts.map((t) => new Float32Array([2 * Number(t.slice(1)), 1]));
+        },
+      });
+      const ids = (hits: Array<{ id: string }>) => hits.map((h) => h.id);
+
+      /** `n0`… with content `t<i>` and the old vector `[i, 0, 0]`. */
+      function filled(count: number): EmbeddedDB {
+        const db = fresh({ spaces: { default: { dimensions: 3, metric: 'l2', embedder: 'old' } } });
+        db.insertNodesBatch(Array.from({ length: count }, (_, i) => ({ id: `n${i}`, type: 'Message', properties: { content: `t${i}` } })));
+        db.insertEmbeddingsBatch(Array.from({ length: count }, (_, i) => ({ nodeId: `n${i}`, vector: [i, 0, 0] })));
+        return db;
+      }
+
+      it('builds the new vectors beside the old, which searches use until one switch; resumes where it stopped; then does nothing', async () => {
+        const db = filled(30);
+        const embedder = doubling();
+        const stop = new AbortController();
+        const seen: Array<{ done: number; total: number }> = [];
+        await expect(
+          db.reembed('default', {
+            embedder,
+            batchSize: 5,
+            signal: stop.signal,
+            onProgress: (p) => {
+              seen.push(p);
+              // Mid-way: searches still answer from the old vectors, and the space says so.
+              expect(ids(db.searchVectors([7, 0, 0], { k: 1 }))).toEqual(['n7']);
+              expect(db.stats().spaces.find((s) => s.name === 'default')).toMatchObject({ dimensions: 3, embedder: 'old', embeddings: 30 });
+              if (p.done >= 10) stop.abort(new Error('stop'));
+            },
+          }),
+        ).rejects.toMatchObject({ code: 'ABORTED' });
+        expect(seen).toEqual([{ done: 0, total: 30 }, { done: 5, total: 30 }, { done: 10, total: 30 }]);
+        expect(db.stats().spaces.map((s) => [s.name, s.embeddings])).toEqual([['default', 30], ['default__reembed', 10]]);
+        // Written to the live space behind the first pass: re-embedded too.
+        db.insertNode({ id: 'n30', type: 'Message', properties: { content: 't30' } });
+        db.insertEmbedding('n30', [30, 0, 0]);
+        db.insertEmbedding('n1', [1, 0, 0]);
+
+        const result = await db.reembed('default', { embedder, batchSize: 5 });
+        expect(result).toEqual({ space: 'default', embedder: 'test:doubling', dimensions: 2, embedded: 21, vectors: 31 });
+        expect(db.stats().spaces).toEqual([expect.objectContaining({ name: 'default', dimensions: 2, metric: 'l2', embedder: 'test:doubling', embeddings: 31 })]);
+        for (let i = 0; i <= 30; i++) expect([...(db.getEmbedding(`n${i}`) ?? [])]).toEqual([2 * i, 1]);
+        expect(ids(db.searchVectors([14, 1], { k: 2 }))).toEqual(['n7', expect.stringMatching(/^n[68]$/)]);
+        expectLoomError(() => db.searchVectors([7, 0, 0]), 'DIMENSION_MISMATCH');
+
+        const calls = embedder.calls;
+        expect(await db.reembed('default', { embedder })).toMatchObject({ embedded: 0, vectors: 31 });
+        expect(embedder.calls).toBe(calls);
+      });
+
+      it('starts over when the vectors built so far are of another embedder', async () => {
+        const db = filled(6);
+        const stop = new AbortController();
+        await expect(db.reembed('default', { embedder: doubling('test:first'), batchSize: 2, signal: stop.signal, onProgress: (p) => p.done > 0 && stop.abort() })).rejects.toMatchObject({ code: 'ABORTED' });
+        const result = await db.reembed('default', { embedder: doubling('test:second'), batchSize: 2 });
+        expect(result).toMatchObject({ embedder: 'test:second', embedded: 6, vectors: 6 });
+        expect(db.stats().spaces.map((s) => s.name)).toEqual(['default']);
+      });
+
+      it('takes the text from options.text, and refuses bad input naming it with the live space unchanged', async () => {
+        const db = filled(4);
+        db.insertNode({ id: 'bare', type: 'Message', properties: {} });
+        db.insertEmbedding('bare', [9, 0, 0]);
+        const before = db.stats().spaces.find((s) => s.name === 'default');
+        await expect(db.reembed('default', { embedder: doubling() })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"bare"') });
+        await expect(db.reembed('nope', { embedder: doubling() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        await expect(db.reembed('default', {} as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(db.reembed('default', { embedder: doubling(), batchSize: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+        await expect(db.reembed('default', { embedder: { dimensions: 2, embed: async () => [] } })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('id') });
+        await expect(db.reembed('default', { embedder: 'no-such-embedder' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        const short = { id: 'test:short', dimensions: 2, embed: async (texts: readonly string[]) => texts.map(() => new Float32Array(1)) };
+        await expect(db.reembed('default', { embedder: short, text: () => 't0' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('test:short') });
+        expect(db.stats().spaces.find((s) => s.name === 'default')).toEqual(before);
+        const result = await db.reembed('default', { embedder: doubling(), text: (n) => (n.id === 'bare' ? 't9' : String(n.properties.content)) });
+        expect(result).toMatchObject({ embedded: 5, vectors: 5 });
+        expect([...(db.getEmbedding('bare') ?? [])]).toEqual([18, 1]);
+      });
+
+      it('runs on the async handle too', async () => {
+        const adb = await freshAsync();
+        await adb.ensureSpace('notes', { dimensions: 3, metric: 'l2' });
+        await adb.insertNodesBatch([0, 1, 2].map((i) => ({ id: `n${i}`, type: 'Note', properties: { content: `t${i}` } })));
+        await adb.insertEmbeddingsBatch([0, 1, 2].map((i) => ({ nodeId: `n${i}`, vector: [i, 0, 0], space: 'notes' })));
+        expect(await adb.reembed('notes', { embedder: doubling() })).toMatchObject({ embedded: 3, vectors: 3 });
+        expect(ids(await adb.searchVectors([4, 1], { k: 1, space: 'notes' }))).toEqual(['n2']);
+      });
+    });
+
     it('throws CLOSED after close, and close is idempotent', () => {
       const db = fresh();
       db.insertNode({ id: 'a', type: 'T' });

@@ -13,7 +13,7 @@ use convert::IntoJs;
 use errors::{bad_argument, guarded, throw};
 use loomdb_engine::{
     Database, Durability, EdgePageQuery, EdgeSelector, Error, Hop, NewEdge, NewNode, NodeFilter, NodePageQuery, OpenOptions, QueueItem, QueueLease,
-    QueueSteps, SearchRequest, SpaceSpec, Transaction, WriteBatch, WriterGuard,
+    Position, QueueSteps, SearchRequest, SpaceSpec, Transaction, WriteBatch, WriterGuard,
 };
 use neon::prelude::*;
 use neon::types::buffer::TypedArray;
@@ -227,6 +227,32 @@ fn ensure_space(mut cx: FunctionContext) -> JsResult<JsValue> {
     let name = string(&mut cx, 1, "space")?;
     let spec: SpaceSpec = json(&mut cx, 2, "space spec")?;
     settle(&mut cx, false, move || db.ensure_space(&name, &spec))
+}
+
+fn drop_space(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let name = string(&mut cx, 1, "space")?;
+    settle(&mut cx, false, move || db.drop_space(&name))
+}
+
+/// `afterJson`: a position from an earlier page, or `null`; returns what `listNodes` does.
+fn missing_embeddings(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let from = string(&mut cx, 1, "from")?;
+    let to = string(&mut cx, 2, "to")?;
+    let after: Option<Position> = json(&mut cx, 3, "after")?;
+    let limit = count(&mut cx, 4, "limit")? as usize;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.missing_embeddings(&from, &to, after.as_ref(), limit))
+}
+
+fn replace_space(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let name = string(&mut cx, 1, "space")?;
+    let by = string(&mut cx, 2, "by")?;
+    let spec: SpaceSpec = json(&mut cx, 3, "space spec")?;
+    let run_async = is_async(&mut cx);
+    settle_write(&mut cx, run_async, db, move |db| db.replace_space(&name, &by, &spec))
 }
 
 fn create_index(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -727,6 +753,9 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("txSavepoint", tx_savepoint)?;
     cx.export_function("txEndSavepoint", tx_end_savepoint)?;
     cx.export_function("ensureSpace", ensure_space)?;
+    cx.export_function("dropSpace", drop_space)?;
+    cx.export_function("missingEmbeddings", missing_embeddings)?;
+    cx.export_function("replaceSpace", replace_space)?;
     cx.export_function("createIndex", create_index)?;
     cx.export_function("dropIndex", drop_index)?;
     cx.export_function("insertNode", insert_node)?;

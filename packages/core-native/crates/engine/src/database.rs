@@ -523,8 +523,7 @@ impl Database {
             let id = u32::try_from(get_meta_u64(txn, t, META_NEXT_SPACE)?.unwrap_or(1))
                 .map_err(|_| Error::internal("space ids exhausted"))?;
             put_meta_u64(txn, t, META_NEXT_SPACE, u64::from(id) + 1)?;
-            let space = Space { id, name: name.to_owned(), spec: spec.clone() };
-            put_meta(txn, t, format!("{SPACE_PREFIX}{name}").as_bytes(), serde_json::to_string(&space).expect("serializes").as_bytes())
+            write_space(txn, t, &Space { id, name: name.to_owned(), spec: spec.clone() })
         })
     }
 
@@ -702,7 +701,7 @@ pub(crate) fn validate_node(n: &NewNode) -> Result<()> {
     validate_properties(&n.properties)
 }
 
-fn validate_space_name(name: &str) -> Result<()> {
+pub(crate) fn validate_space_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return Err(Error::invalid(format!("space name must be 1 to 64 characters of [A-Za-z0-9_-], got {name:?}")));
     }
@@ -970,7 +969,7 @@ fn put_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64, v: &[f3
     log_change(txn, t, Change::EmbeddingPut, node, space.id)
 }
 
-fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> Result<()> {
+pub(crate) fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> Result<()> {
     if t.embeddings.delete(txn, &keys::embedding(space.id, node))? {
         bump_space_count(txn, t, space, -1)?;
         log_change(txn, t, Change::EmbeddingDelete, node, space.id)?;
@@ -1081,12 +1080,32 @@ fn indexed(txn: &RoTxn, t: &Tables, types: &[String], conditions: &[(String, cra
     Ok(Some(out))
 }
 
-fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
+pub(crate) fn find_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Option<Space>> {
     let key = format!("{SPACE_PREFIX}{name}");
     match get_meta(txn, t, key.as_bytes())? {
         Some(json) => serde_json::from_slice(json).map(Some).map_err(|e| Error::corruption(format!("space \"{name}\" definition: {e}"))),
         None => Ok(None),
     }
+}
+
+/// Stores a space's definition under its name.
+pub(crate) fn write_space(txn: &mut RwTxn, t: &Tables, space: &Space) -> Result<()> {
+    put_meta(txn, t, format!("{SPACE_PREFIX}{}", space.name).as_bytes(), serde_json::to_string(space).expect("serializes").as_bytes())
+}
+
+/// Moves a space's definition to another name (its id, so its vectors and count, stay).
+pub(crate) fn rename_space(txn: &mut RwTxn, t: &Tables, space: &Space, name: &str, spec: SpaceSpec) -> Result<Space> {
+    t.meta.delete(txn, format!("{SPACE_PREFIX}{}", space.name).as_bytes())?;
+    let renamed = Space { id: space.id, name: name.to_owned(), spec };
+    write_space(txn, t, &renamed)?;
+    Ok(renamed)
+}
+
+/// Removes a space's definition and count (its vectors must be gone).
+pub(crate) fn remove_space(txn: &mut RwTxn, t: &Tables, space: &Space) -> Result<()> {
+    t.meta.delete(txn, format!("{SPACE_PREFIX}{}", space.name).as_bytes())?;
+    t.meta.delete(txn, format!("{SPACE_COUNT_PREFIX}{}", space.id).as_bytes())?;
+    Ok(())
 }
 
 pub(crate) fn require_space(txn: &RoTxn, t: &Tables, name: &str) -> Result<Space> {

@@ -27,6 +27,7 @@ mod query;
 mod queue;
 mod reach;
 mod records;
+mod respace;
 mod scan;
 mod store;
 mod transaction;

@@ -142,6 +142,11 @@ impl VectorIndexes {
         })
     }
 
+    /// Drops the graph of the space with this id (dropped or replaced), unsaved.
+    pub fn forget(&self, space_id: u32) {
+        self.spaces.lock().remove(&space_id);
+    }
+
     /// Drops every graph this process holds, unsaved, so the next search
     /// rebuilds it (compaction calls this with the sidecars removed).
     pub fn forget_all(&self) {
@@ -194,6 +199,8 @@ impl VectorIndexes {
             }
         };
         let index = Arc::new(index);
+        // A graph under this name with another id is of a space since dropped or replaced.
+        spaces.retain(|_, other| other.name != space.name);
         spaces.insert(space.id, Arc::clone(&index));
         Ok(index)
     }
