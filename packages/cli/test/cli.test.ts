@@ -219,7 +219,7 @@ describe('loomdb', () => {
     const backup = join(dir, 'bvr-backup');
     const b = loomdb('backup', backup, '--path', path, '--json');
     expect(b.code).toBe(0);
-    expect(JSON.parse(b.out)).toMatchObject({ path: backup, formatVersion: 4 });
+    expect(JSON.parse(b.out)).toMatchObject({ path: backup, formatVersion: 5 });
     expect(loomdb('backup', backup, '--path', path).err).toMatch(/^error \[ALREADY_EXISTS\]/);
     const v = loomdb('verify', '--path', path);
     expect(v.code).toBe(0);

@@ -52,6 +52,11 @@ export interface NativeAddon {
   txEndSavepoint(tx: NativeTransaction, keep: boolean): void;
   /** Declares a space or checks an existing one matches `specJson`. */
   ensureSpace(handle: NativeHandle, name: string, specJson: string): void;
+  /** Declares and fills a text index (`specJson`); false when it existed. Progress and cancelling as `backup`. */
+  createTextIndex<A extends boolean>(handle: NativeHandle, name: string, specJson: string, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, boolean>;
+  dropTextIndex(handle: NativeHandle, name: string): boolean;
+  /** `filterJson`: a node filter; returns `[{ id, score }]` as JSON, best first. */
+  searchText<A extends boolean>(handle: NativeHandle, index: string, query: string, k: number, filterJson: string, async: A): Maybe<A, string>;
   /** Removes a space and its vectors; false when there was none. */
   dropSpace(handle: NativeHandle, name: string): boolean;
   /** Nodes with a vector in `from` and none in `to`, a page after `afterJson` (a position or `null`), returned as `listNodes` does. */

@@ -46,7 +46,7 @@ describe('the native binding', () => {
     const calls: number[] = [];
     expect(codeOf(() => addon.backup(h, join(dir, 'stopped'), (done) => (calls.push(done), false), null, false))).toBe('IO');
     expect(calls).toHaveLength(1);
-    expect(JSON.parse(addon.backup(h, join(dir, 'bk'), null, null, false))).toMatchObject({ formatVersion: 4 });
+    expect(JSON.parse(addon.backup(h, join(dir, 'bk'), null, null, false))).toMatchObject({ formatVersion: 5 });
     expect(codeOf(() => (addon.backup as (...a: unknown[]) => unknown)(h, 7, null, null, false))).toBe('INVALID_ARGUMENT');
     expect(codeOf(() => (addon.restore as (...a: unknown[]) => unknown)(join(dir, 'bk'), join(dir, 'r'), 'yes', null, null, false))).toBe('INVALID_ARGUMENT');
     const token = addon.cancelToken();

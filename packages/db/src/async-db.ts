@@ -6,7 +6,7 @@ import { openBackend, type OpenOptions } from './open.js';
 import { restoreNativeAsync } from './backends/native.js';
 import { assembleMetrics, maintenanceOf, MetricsSources, prepareMaintenance, prepareMetricsFormat, preparePath, runLong } from './maintenance.js';
 import { toPrometheus } from './prometheus.js';
-import type { BackupResult, CompactResult, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, VerifyResult } from './types.js';
+import type { BackupResult, CompactResult, MaintenanceOptions, Metrics, RestoreOptions, RestoreResult, TextHit, TextIndexSpec, TextSearchOptions, VerifyResult } from './types.js';
 import type { Embedder, Extractor, PluginOptions, Registry } from './plugins.js';
 import { ASYNC_OPERATIONS, type AsyncStorageOperations, type StorageBackend, type StorageCapabilities, type StorageOperations, type TransactionOptions } from './storage.js';
 import type {
@@ -51,6 +51,7 @@ import {
   walkPagesAsync,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
+import { prepareTextIndexName, prepareTextIndexSpec, prepareTextSearch, textSearchOf } from './text-search.js';
 import { reembed, type ReembedOptions, type ReembedResult, type StepRunner } from './reembed.js';
 import { noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
@@ -335,6 +336,26 @@ export class AsyncEmbeddedDB {
     const v = prepareVector(vector);
     const { space, k, filter, options: search } = prepareSearch(options);
     return this.#run((o) => o.searchVectors(space, v, k, filter, search));
+  }
+
+  /** {@link EmbeddedDB.createTextIndex}, filled off the JavaScript thread (on the native backend). */
+  async createTextIndex(name: string, spec: TextIndexSpec, options?: MaintenanceOptions): Promise<boolean> {
+    const index = prepareTextIndexName(name);
+    const prepared = prepareTextIndexSpec(index, spec);
+    const o = prepareMaintenance(options);
+    return this.#write((ops) => runLong(o, (control) => textSearchOf(ops).createTextIndex(index, prepared, control)));
+  }
+
+  /** Removes a text index; `false` when there was none. */
+  async dropTextIndex(name: string): Promise<boolean> {
+    const index = prepareTextIndexName(name);
+    return this.#write(async (ops) => textSearchOf(ops).dropTextIndex(index));
+  }
+
+  /** {@link EmbeddedDB.searchText}, off the JavaScript thread. */
+  async searchText(text: string, options?: TextSearchOptions): Promise<TextHit[]> {
+    const { query, index, k, filter } = prepareTextSearch(text, options);
+    return this.#run(async (ops) => textSearchOf(ops).searchText(index, query, k, filter));
   }
 
   /** The same as {@link AsyncEmbeddedDB.ensureSpace}. */

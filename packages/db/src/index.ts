@@ -76,6 +76,7 @@ export { byteOrder, compareJsonValues, jsonValuesEqual, valueSatisfies } from '.
 export { MAX_PAGE, MAX_DEPTH } from './walk.js';
 export { ASYNC_OPERATIONS } from './storage.js';
 export type { EngineMetrics, MaintenanceControl, StorageMaintenance, StorageSpaces } from './storage.js';
+export { DEFAULT_TEXT_INDEX, MAX_TEXT_QUERY_BYTES } from './text-search.js';
 export { REEMBED_SUFFIX, type ReembedOptions, type ReembedResult } from './reembed.js';
 export { toPrometheus } from './prometheus.js';
 export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';

@@ -7,7 +7,8 @@ import { defaultDbPath } from './paths.js';
 import { hashingEmbedderPlugin } from './embedders/hashing.js';
 import { type LoomPlugin, Registry } from './plugins.js';
 import type { StorageBackend } from './storage.js';
-import type { SpaceSpec } from './types.js';
+import type { SpaceSpec, TextIndexSpec } from './types.js';
+import { prepareTextIndexName, prepareTextIndexSpec, textSearchOf } from './text-search.js';
 import { describe, guard, prepareSpaceSpec, requireObject } from './validate.js';
 
 export interface OpenOptions {
@@ -21,6 +22,8 @@ export interface OpenOptions {
   storage?: StorageBackend | string;
   /** Embedding spaces to create, or to check against what the database has. */
   spaces?: Record<string, SpaceSpec>;
+  /** Full-text indexes to create (filled from existing nodes), or to check against what the database has. */
+  textIndexes?: Record<string, TextIndexSpec>;
   plugins?: LoomPlugin[];
   /** Initial LMDB map size in bytes (native backend); the map doubles whenever it fills. */
   mapSize?: number;
@@ -40,7 +43,7 @@ export interface OpenOptions {
   autoCompact?: boolean | { minReclaimableBytes?: number; minRatio?: number };
 }
 
-const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'plugins', 'mapSize', 'maxRecordBytes', 'autoCompact']);
+const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'textIndexes', 'plugins', 'mapSize', 'maxRecordBytes', 'autoCompact']);
 
 /** Default of `OpenOptions.maxRecordBytes`: 16 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -98,6 +101,10 @@ export function openBackend(
     Object.entries(o.spaces === undefined ? {} : requireObject('options.spaces', o.spaces)).map(([name, spec]) => [name, prepareSpaceSpec(name, spec)] as const),
   );
 
+  const textIndexes = Object.entries(o.textIndexes === undefined ? {} : requireObject('options.textIndexes', o.textIndexes)).map(
+    ([name, spec]) => [prepareTextIndexName(name), prepareTextIndexSpec(name, spec)] as const,
+  );
+
   const registry = new Registry([...BUILTIN_PLUGINS, ...plugins]);
   const storage = o.storage ?? 'native';
   const usesPath = typeof storage === 'string';
@@ -112,6 +119,7 @@ export function openBackend(
   }
   try {
     for (const [name, spec] of spaces) backend.ensureSpace(name, spec);
+    for (const [name, spec] of textIndexes) textSearchOf(backend).createTextIndex(name, spec, {});
     if (compaction && !readOnly) autoCompact(backend, compaction);
   } catch (e) {
     backend.close();

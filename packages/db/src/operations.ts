@@ -26,6 +26,10 @@ import type {
   ShortestPathOptions,
   SpaceOption,
   SpaceSpec,
+  MaintenanceOptions,
+  TextHit,
+  TextIndexSpec,
+  TextSearchOptions,
   Stats,
   TraverseOptions,
   Vector,
@@ -46,6 +50,8 @@ import {
   type Position,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
+import { prepareMaintenance, runLong } from './maintenance.js';
+import { prepareTextIndexName, prepareTextIndexSpec, prepareTextSearch, textSearchOf } from './text-search.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector, guard } from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
@@ -261,6 +267,41 @@ export abstract class DatabaseOperations {
     const v = prepareVector(vector);
     const { space, k, filter, options: search } = prepareSearch(options);
     return this.run((b) => b.searchVectors(space, v, k, filter, search));
+  }
+
+  /**
+   * Declares a full-text index over the `fields` of nodes of `types` and
+   * fills it from the nodes there are (progress in nodes; `signal` or
+   * `onProgress` throwing stops it, writing nothing); `false` when it
+   * existed with this spec. Every later write keeps it current in the same commit.
+   *
+   * ```ts
+   * db.createTextIndex('default', { types: ['Message'], fields: ['content'] });
+   * db.searchText('hiking in the alps', { k: 5 }); // [{ id, score }], best first
+   * ```
+   */
+  createTextIndex(name: string, spec: TextIndexSpec, options?: MaintenanceOptions): boolean {
+    const index = prepareTextIndexName(name);
+    const prepared = prepareTextIndexSpec(index, spec);
+    const o = prepareMaintenance(options);
+    return this.run((b) => runLong(o, (control) => textSearchOf(b).createTextIndex(index, prepared, control)));
+  }
+
+  /** Removes a text index; `false` when there was none. */
+  dropTextIndex(name: string): boolean {
+    const index = prepareTextIndexName(name);
+    return this.run((b) => textSearchOf(b).dropTextIndex(index));
+  }
+
+  /**
+   * The `k` (default 10) nodes of text index `index` (default `'default'`)
+   * that best match `text` by BM25 and pass `filter`, best first. Words are
+   * matched as the index folds and stems them; a text of only stop words or
+   * punctuation matches nothing.
+   */
+  searchText(text: string, options?: TextSearchOptions): TextHit[] {
+    const { query, index, k, filter } = prepareTextSearch(text, options);
+    return this.run((b) => textSearchOf(b).searchText(index, query, k, filter));
   }
 
   /** The same as {@link DatabaseOperations.ensureSpace}. */

@@ -12,6 +12,8 @@ import type {
   SearchHit,
   SpaceSpec,
   Stats,
+  TextHit,
+  TextIndexSpec,
   StorageUsage,
   VerifyResult,
   ExportedRecord,
@@ -39,6 +41,8 @@ export interface StorageCapabilities {
    * batch's parts in a transaction, with no conditions.
    */
   writeBatch?: boolean;
+  /** `createTextIndex`, `dropTextIndex` and `searchText`: full-text indexes kept in the same commits as the nodes. */
+  textSearch?: boolean;
 }
 
 /** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */
@@ -243,6 +247,20 @@ export interface StorageOperations extends Partial<StorageQueues> {
   writeBatch?(batch: PreparedWriteBatch, options: StorageBatchOptions): StorageBatchResult;
   /** A number that moves with every committed node, edge or embedding write, and only with those. Present when `capabilities.writeBatch`. */
   changeSequence?(): number;
+  /**
+   * Declares a text index and fills it from the nodes there are, reporting
+   * nodes done to `control.onProgress` (`false` from it stops: `ABORTED`,
+   * nothing written); `false` when it existed with this spec,
+   * `INVALID_ARGUMENT` when it exists with another. Present when `capabilities.textSearch`.
+   */
+  createTextIndex?(name: string, spec: TextIndexSpec, control: MaintenanceControl): boolean;
+  /** Removes a text index; `false` when there was none. Present when `capabilities.textSearch`. */
+  dropTextIndex?(name: string): boolean;
+  /**
+   * The `k` best BM25 matches of `query` in the index that pass `filter`,
+   * best first; none for a query without terms. Present when `capabilities.textSearch`.
+   */
+  searchText?(index: string, query: string, k: number, filter: StorageSearchFilter): TextHit[];
 }
 
 /**
@@ -380,6 +398,9 @@ export const ASYNC_OPERATIONS = [
   'executeQuery',
   'writeBatch',
   'changeSequence',
+  'createTextIndex',
+  'dropTextIndex',
+  'searchText',
 ] as const;
 
 /**

@@ -128,6 +128,46 @@ export interface SpaceStats extends SpaceSpec {
   graph?: GraphStats;
 }
 
+/**
+ * A full-text index: the strings in `fields` of nodes of `types`, tokenized
+ * (Unicode words, case and diacritics folded, stop words dropped, Snowball
+ * stemming) and ranked by BM25. Kept current by every write, in the same commit.
+ */
+export interface TextIndexSpec {
+  types: string[];
+  /** Properties holding the text: strings, or arrays of strings. */
+  fields: string[];
+  /** ISO 639-1 code of the stemmer and stop words (`'en'`, default; `'de'`, `'fr'`, `'es'`, …), or `'none'` to only fold. */
+  language?: string;
+  /** Drop the language's stop words (default true). */
+  stopWords?: boolean;
+  /** BM25 term-frequency saturation (default 1.2). */
+  k1?: number;
+  /** BM25 length normalisation, 0 to 1 (default 0.75). */
+  b?: number;
+}
+
+/** A text index as stored (defaults filled in) and how many nodes it holds. */
+export interface TextIndexStats extends Required<TextIndexSpec> {
+  name: string;
+  /** Nodes with at least one indexed term. */
+  documents: number;
+}
+
+export interface TextSearchOptions {
+  /** How many results; default 10. */
+  k?: number;
+  /** The text index; default `'default'`. */
+  index?: string;
+  filter?: SearchFilter;
+}
+
+/** A text search result: higher `score` is a better match (BM25). */
+export interface TextHit {
+  id: string;
+  score: number;
+}
+
 /** A property index: nodes of `type` by the value of `property`. */
 export interface IndexSpec {
   type: string;
@@ -151,6 +191,8 @@ export interface Stats {
   edges: number;
   spaces: SpaceStats[];
   indexes: IndexStats[];
+  /** Full-text indexes (backends with `capabilities.textSearch`). */
+  textIndexes?: TextIndexStats[];
   formatVersion: number;
   /** Data file usage, including bytes a compaction would reclaim (native backend). */
   storage?: StorageUsage;

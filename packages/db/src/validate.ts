@@ -414,7 +414,7 @@ function prepareSearchFields(options: unknown): PreparedSearch {
   return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter), options: search };
 }
 
-function prepareFilter(value: unknown): StorageSearchFilter {
+export function prepareFilter(value: unknown): StorageSearchFilter {
   if (value === undefined) return {};
   const f = requireObject('options.filter', value) as SearchFilter & Record<string, unknown>;
   for (const key of Object.keys(f)) {

@@ -385,7 +385,7 @@ describe('format upgrades', () => {
     const before = everything(ro);
     ro.close();
     const db = EmbeddedDB.open(path);
-    expect(db.stats()).toMatchObject({ formatVersion: 4, nodes: 30, edges: 57 });
+    expect(db.stats()).toMatchObject({ formatVersion: 5, nodes: 30, edges: 57 });
     expect(everything(db)).toEqual(before);
     expect(db.verify().ok).toBe(true);
     db.close();

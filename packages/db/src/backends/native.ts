@@ -37,6 +37,8 @@ import type {
   SpaceSpec,
   Stats,
   StorageUsage,
+  TextHit,
+  TextIndexSpec,
   VerifyResult,
 } from '../types.js';
 import type { PreparedEdge, PreparedNode } from '../validate.js';
@@ -125,6 +127,18 @@ class NativeOperations implements StorageOperations {
 
   ensureSpace(name: string, spec: SpaceSpec): void {
     sync(() => this.addon.ensureSpace(this.#handle, name, JSON.stringify(spec)));
+  }
+
+  createTextIndex(name: string, spec: TextIndexSpec, control: MaintenanceControl): boolean {
+    return sync(() => this.addon.createTextIndex(this.#handle, name, JSON.stringify(spec), control.onProgress ?? null, null, false));
+  }
+
+  dropTextIndex(name: string): boolean {
+    return sync(() => this.addon.dropTextIndex(this.#handle, name));
+  }
+
+  searchText(index: string, query: string, k: number, filter: StorageSearchFilter): TextHit[] {
+    return sync(() => parse<TextHit[]>(this.addon.searchText(this.#handle, index, query, k, JSON.stringify(filter), false)));
   }
 
   createIndex(spec: IndexSpec): boolean {
@@ -305,7 +319,7 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
   readonly name = 'native';
-  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true, writeBatch: true };
+  readonly capabilities = { nativeQuery: true, transactions: true, durableQueue: true, multiProcess: true, writeBatch: true, textSearch: true };
   readonly async: AsyncStorageOperations;
   readonly maintenance: StorageMaintenance;
   readonly spaces: StorageSpaces;
@@ -353,6 +367,9 @@ export class NativeStorage extends NativeOperations implements StorageBackend {
       executeQuery: (planJson, vector) => later(() => a.executePlan(h, planJson, vector ?? null, true)),
       writeBatch: (batch, options) => later(async () => parse<StorageBatchResult>(await a.writeBatch(h, ...batchArgs(batch, options), true))),
       changeSequence: () => later(() => a.changeSequence(h, true)),
+      createTextIndex: (name, spec, control) => cancellable(a, control, (token) => a.createTextIndex(h, name, JSON.stringify(spec), control.onProgress ?? null, token, true)),
+      dropTextIndex: (name) => later(async () => a.dropTextIndex(h, name)),
+      searchText: (index, query, k, filter) => later(async () => parse<TextHit[]>(await a.searchText(h, index, query, k, JSON.stringify(filter), true))),
     };
     this.spaces = {
       drop: (name) => sync(() => a.dropSpace(h, name)),

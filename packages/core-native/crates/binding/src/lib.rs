@@ -76,7 +76,7 @@ fn vector(cx: &mut FunctionContext, i: usize) -> NeonResult<Vec<f32>> {
     }
 }
 
-fn json<T: for<'de> Deserialize<'de>>(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<T> {
+pub(crate) fn json<T: for<'de> Deserialize<'de>>(cx: &mut FunctionContext, i: usize, name: &str) -> NeonResult<T> {
     let text = string(cx, i, name)?;
     match serde_json::from_str(&text) {
         Ok(v) => Ok(v),
@@ -253,6 +253,23 @@ fn replace_space(mut cx: FunctionContext) -> JsResult<JsValue> {
     let spec: SpaceSpec = json(&mut cx, 3, "space spec")?;
     let run_async = is_async(&mut cx);
     settle_write(&mut cx, run_async, db, move |db| db.replace_space(&name, &by, &spec))
+}
+
+fn drop_text_index(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let name = string(&mut cx, 1, "name")?;
+    settle(&mut cx, false, move || db.drop_text_index(&name))
+}
+
+/// `filterJson`: a node filter; returns `[{ id, score }]` as JSON.
+fn search_text(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let index = string(&mut cx, 1, "index")?;
+    let query = string(&mut cx, 2, "query")?;
+    let k = count(&mut cx, 3, "k")? as usize;
+    let filter: NodeFilter = json(&mut cx, 4, "filter")?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.search_text(&index, &query, k, &filter).map(|hits| to_json(&hits)))
 }
 
 fn create_index(mut cx: FunctionContext) -> JsResult<JsValue> {
@@ -756,6 +773,9 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     cx.export_function("dropSpace", drop_space)?;
     cx.export_function("missingEmbeddings", missing_embeddings)?;
     cx.export_function("replaceSpace", replace_space)?;
+    cx.export_function("createTextIndex", ops::create_text_index)?;
+    cx.export_function("dropTextIndex", drop_text_index)?;
+    cx.export_function("searchText", search_text)?;
     cx.export_function("createIndex", create_index)?;
     cx.export_function("dropIndex", drop_index)?;
     cx.export_function("insertNode", insert_node)?;

@@ -112,6 +112,14 @@ fn long<'a, T: crate::convert::IntoJs>(
     }
 }
 
+/// `(handle, name, specJson, onProgress | null, token | null, async)`: `true` when created.
+pub fn create_text_index(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let name = string(&mut cx, 1, "name")?;
+    let spec: loomdb_engine::TextIndexSpec = crate::json(&mut cx, 2, "text index spec")?;
+    long(&mut cx, 3, move |progress| db.create_text_index(&name, &spec, progress))
+}
+
 pub fn backup(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let dest = PathBuf::from(string(&mut cx, 1, "destPath")?);

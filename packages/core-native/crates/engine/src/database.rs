@@ -154,6 +154,8 @@ pub struct Stats {
     pub edges: u64,
     pub spaces: Vec<SpaceStats>,
     pub indexes: Vec<IndexStats>,
+    #[serde(rename = "textIndexes")]
+    pub text_indexes: Vec<crate::text::TextIndexStats>,
     #[serde(rename = "formatVersion")]
     pub format_version: u32,
 }
@@ -374,6 +376,7 @@ impl Database {
             node.updated_at = now.max(node.created_at);
             let record = t.sized_record("node", id, node.encode(), &node.properties)?;
             indexes::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
+            crate::text::index::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
             let k = u64_key(key);
             t.nodes.put(txn, &k, &seal(&k, &record))?;
             log_change(txn, t, Change::NodePut, key, 0)?;
@@ -652,6 +655,7 @@ impl Database {
                         })
                     }))
                     .collect::<Result<_>>()?,
+                text_indexes: crate::text::index::stats(txn, t)?,
                 format_version: get_meta_u64(txn, t, META_FORMAT)?.map_or(FORMAT_VERSION, |v| u32::try_from(v).unwrap_or(u32::MAX)),
             })
         })
@@ -771,6 +775,7 @@ pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -
     let tv = seal(&tk, &[]);
     t.put_held(Held::NodeTypes, tk, tv);
     indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
+    crate::text::index::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
 }
@@ -836,6 +841,7 @@ fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
     }
     t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
     indexes::update(txn, t, &node.node_type, key, Some(&node.properties), None)?;
+    crate::text::index::update(txn, t, &node.node_type, key, Some(&node.properties), None)?;
     t.nodes.delete(txn, &u64_key(key))?;
     t.node_ids.delete(txn, node.id.as_bytes())?;
     log_change(txn, t, Change::NodeDelete, key, 0)

@@ -19,6 +19,7 @@ pub enum Code {
     Corruption,
     Io,
     Unsupported,
+    Aborted,
     Internal,
 }
 
@@ -37,6 +38,7 @@ impl Code {
             Code::Corruption => "CORRUPTION",
             Code::Io => "IO",
             Code::Unsupported => "UNSUPPORTED",
+            Code::Aborted => "ABORTED",
             Code::Internal => "INTERNAL",
         }
     }

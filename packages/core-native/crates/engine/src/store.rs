@@ -78,6 +78,8 @@ tables!(
     queues,
     /// Weights of counter edges (see `counters`).
     edge_weights,
+    /// Full-text postings and document lengths (see `text::index`).
+    text,
 );
 
 /// An open environment and its tables.

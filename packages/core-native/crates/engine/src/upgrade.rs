@@ -12,6 +12,10 @@
 //! - 4: `edge_weights` entries live at a hash of the edge's id and hold
 //!   the edge's key (increments skip the id map); the upgrade moves each
 //!   format-3 entry from its edge key to its slot.
+//! - 5: the `text` table holds full-text postings (see `text::index`).
+//!   Nothing to convert: the table is created on open and starts empty;
+//!   the version keeps older builds, which would write nodes without
+//!   updating a text index, out.
 //!
 //! Invariants: a writable open of an older format first writes a backup
 //! next to the database (`<name>.format-<v>-backup-<ms>`), then upgrades in
@@ -25,7 +29,7 @@ use crate::error::{Code, Error, Result};
 use crate::store::Tables;
 use heed::RwTxn;
 
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub(crate) const META_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
 
 /// Marks a new database with the current format.

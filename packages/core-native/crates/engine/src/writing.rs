@@ -18,6 +18,7 @@
 
 use crate::database::{get_meta_u64, put_meta_u64};
 use crate::error::{Error, Result};
+use crate::text::index::TextIndexDef;
 use crate::indexes::{self, IndexDef};
 use crate::store::{Table, Tables};
 use heed::{PutFlags, RwTxn};
@@ -40,6 +41,7 @@ pub struct Writing<'t> {
     clock: Cell<Option<i64>>,
     change_seq: Cell<Option<u64>>,
     index_defs: RefCell<HashMap<String, Vec<IndexDef>>>,
+    text_defs: RefCell<Option<std::rc::Rc<Vec<TextIndexDef>>>>,
     /// Per [`Held`] table, in [`Held::ALL`] order.
     held: RefCell<[Puts; Held::ALL.len()]>,
     node_keys: RefCell<HashMap<String, u64>>,
@@ -90,6 +92,7 @@ impl<'t> Writing<'t> {
             clock: Cell::new(None),
             change_seq: Cell::new(None),
             index_defs: RefCell::default(),
+            text_defs: RefCell::default(),
             held: RefCell::default(),
             node_keys: RefCell::default(),
         }
@@ -203,6 +206,20 @@ impl<'t> Writing<'t> {
         } + 1;
         self.change_seq.set(Some(seq));
         Ok(seq)
+    }
+
+    /// The text indexes (read once per call, again after one is created or dropped).
+    pub fn text_defs(&self, txn: &RwTxn) -> Result<std::rc::Rc<Vec<TextIndexDef>>> {
+        if let Some(defs) = self.text_defs.borrow().as_ref() {
+            return Ok(defs.clone());
+        }
+        let defs = std::rc::Rc::new(crate::text::index::list(txn, self)?);
+        *self.text_defs.borrow_mut() = Some(defs.clone());
+        Ok(defs)
+    }
+
+    pub fn forget_text_defs(&self) {
+        self.text_defs.borrow_mut().take();
     }
 
     /// The property indexes of `node_type` (read once per call).

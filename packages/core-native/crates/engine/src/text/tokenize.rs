@@ -1,0 +1,135 @@
+//! Text → index terms: Unicode word segmentation (UAX #29), lower case,
+//! diacritics folded away, stop words dropped, Snowball stemming.
+//!
+//! Invariant: documents and queries of one index go through the same
+//! [`Analyzer`], so a query term matches exactly the postings it should.
+
+use crate::error::{Error, Result};
+use rust_stemmers::{Algorithm, Stemmer};
+use std::collections::HashSet;
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Longest term kept, in bytes; longer words (hashes, base64) are cut there.
+pub const MAX_TERM_BYTES: usize = 64;
+
+/// The tokenizer of one index's language.
+pub struct Analyzer {
+    stemmer: Option<Stemmer>,
+    stop: HashSet<String>,
+}
+
+/// Languages with a Snowball stemmer, by ISO 639-1 code; `none` only folds.
+const LANGUAGES: &[(&str, Option<Algorithm>)] = &[
+    ("none", None),
+    ("ar", Some(Algorithm::Arabic)),
+    ("da", Some(Algorithm::Danish)),
+    ("de", Some(Algorithm::German)),
+    ("el", Some(Algorithm::Greek)),
+    ("en", Some(Algorithm::English)),
+    ("es", Some(Algorithm::Spanish)),
+    ("fi", Some(Algorithm::Finnish)),
+    ("fr", Some(Algorithm::French)),
+    ("hu", Some(Algorithm::Hungarian)),
+    ("it", Some(Algorithm::Italian)),
+    ("nl", Some(Algorithm::Dutch)),
+    ("no", Some(Algorithm::Norwegian)),
+    ("pt", Some(Algorithm::Portuguese)),
+    ("ro", Some(Algorithm::Romanian)),
+    ("ru", Some(Algorithm::Russian)),
+    ("sv", Some(Algorithm::Swedish)),
+    ("ta", Some(Algorithm::Tamil)),
+    ("tr", Some(Algorithm::Turkish)),
+];
+
+/// NLTK stop-word list names by the codes above.
+const STOP_LISTS: &[(&str, &str)] = &[
+    ("ar", "ar"), ("da", "da"), ("de", "de"), ("el", "el"), ("en", "en"), ("es", "es"), ("fi", "fi"), ("fr", "fr"), ("hu", "hu"),
+    ("it", "it"), ("nl", "nl"), ("no", "no"), ("pt", "pt"), ("ro", "ro"), ("ru", "ru"), ("sv", "sv"), ("ta", "ta"), ("tr", "tr"),
+];
+
+impl Analyzer {
+    /// The analyzer for `language` (a code of [`LANGUAGES`]), with or without its stop words.
+    pub fn new(language: &str, stop_words: bool) -> Result<Analyzer> {
+        let Some((_, algorithm)) = LANGUAGES.iter().find(|(code, _)| *code == language) else {
+            let known: Vec<&str> = LANGUAGES.iter().map(|(c, _)| *c).collect();
+            return Err(Error::invalid(format!("text index language must be one of {}, got {language:?}", known.join(", "))));
+        };
+        let stop = match STOP_LISTS.iter().find(|(code, _)| *code == language) {
+            Some((_, list)) if stop_words => stop_words::lookup(list).unwrap_or(&[]).iter().map(|w| fold(w)).collect(),
+            _ => HashSet::new(),
+        };
+        Ok(Analyzer { stemmer: algorithm.map(Stemmer::create), stop })
+    }
+
+    /// The terms of `text`, in order, repeats kept.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for word in text.unicode_words() {
+            let folded = fold(word);
+            if folded.is_empty() || self.stop.contains(&folded) {
+                continue;
+            }
+            let term = match &self.stemmer {
+                Some(s) => s.stem(&folded).into_owned(),
+                None => folded,
+            };
+            out.push(truncate(term));
+        }
+        out
+    }
+}
+
+/// Lower case without diacritics (`Crème` → `creme`), as compatibility characters decompose (`ﬁ` → `fi`).
+fn fold(word: &str) -> String {
+    word.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
+}
+
+fn truncate(mut term: String) -> String {
+    if term.len() > MAX_TERM_BYTES {
+        let mut end = MAX_TERM_BYTES;
+        while !term.is_char_boundary(end) {
+            end -= 1;
+        }
+        term.truncate(end);
+    }
+    term
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Analyzer;
+
+    fn terms(language: &str, text: &str) -> Vec<String> {
+        Analyzer::new(language, true).unwrap().terms(text)
+    }
+
+    #[test]
+    fn folds_case_and_diacritics_and_stems() {
+        assert_eq!(terms("en", "The Crème BRÛLÉE recipes were running"), ["creme", "brule", "recip", "run"]);
+        assert_eq!(terms("none", "Crème Brûlée"), ["creme", "brulee"]);
+        assert_eq!(terms("fr", "les pâtisseries françaises"), ["patisser", "francais"]);
+    }
+
+    #[test]
+    fn segments_cjk_emoji_urls_and_numbers() {
+        assert_eq!(terms("none", "東京タワー"), ["東", "京", "タワー"]);
+        assert_eq!(terms("en", "coffee ☕ 🎉 tastes sour"), ["coffe", "tast", "sour"]);
+        assert_eq!(terms("none", "see https://example.com/a-b?x=1"), ["see", "https", "example.com", "a", "b", "x", "1"]);
+        assert_eq!(terms("none", "pi is 3.14, not 3,000"), ["pi", "is", "3.14", "not", "3,000"]);
+    }
+
+    #[test]
+    fn drops_stop_words_and_punctuation_only_text() {
+        assert!(terms("en", "the and of, to!").is_empty());
+        assert!(terms("en", "?!… --").is_empty());
+        assert_eq!(Analyzer::new("en", false).unwrap().terms("the cat"), ["the", "cat"]);
+        assert_eq!(Analyzer::new("xx", true).err().unwrap().code, crate::Code::InvalidArgument);
+    }
+
+    #[test]
+    fn cuts_very_long_words() {
+        let long = "é".repeat(100);
+        assert_eq!(terms("none", &long)[0].len(), 64);
+    }
+}
