@@ -1,4 +1,4 @@
-import { LoomError, type Embedder, type JsonValue, type Node, type StorageCapabilities } from '@loomdb/db';
+import { LoomError, type Embedder, type JsonValue, type Node, type StorageCapabilities, type TextHit, type TextSearchOptions } from '@loomdb/db';
 import type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js';
 import { executeGeneric, type RecordSource } from './generic.js';
 import { parsePlan, PLAN_VERSION, type Plan, type PlanOrder, type Scalar, type WhereOperator } from './plan.js';
@@ -14,6 +14,8 @@ export interface QueryableDB extends RecordSource {
   readonly capabilities: StorageCapabilities;
   executeQuery(planJson: string, vector?: Float32Array): MaybePromise<string>;
   embedder(name: string): Embedder;
+  /** Full-text search (`capabilities.textSearch`); the memory queries mix it in when there. */
+  searchText?(text: string, options: TextSearchOptions): MaybePromise<TextHit[]>;
 }
 
 /** Options of {@link query}. */

@@ -25,6 +25,8 @@ export interface QueryItem {
   node: Node;
   /** With `similarTo`: distance to the query vector. */
   distance?: number;
+  /** Hybrid memory search: the fused relevance, 0 to 1 (higher is better). */
+  score?: number;
   /** With `connectedTo`: fewest hops to an anchor of the first graph filter. */
   hops?: number;
 }

@@ -1,7 +1,7 @@
-import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type Node } from '@loomdb/db';
+import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type JsonValue, type Node, type TextHit } from '@loomdb/db';
 import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
 import type { QueryItem } from './executor.js';
-import { EdgeTypes, MESSAGE_SPACE, NodeTypes, normalizeEntityName } from './memory.js';
+import { EdgeTypes, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes, normalizeEntityName } from './memory.js';
 import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
 export interface MemoryQueriesOptions {
@@ -27,7 +27,22 @@ export interface SimilarMemoriesOptions {
   until?: Date | number;
   /** Only messages mentioning this entity (its id or its name). */
   entity?: string;
+  /**
+   * `'hybrid'` (default): the words (BM25 over the text index `'default'`)
+   * and the meaning (the message space's vectors), fused; `'text'` or
+   * `'vector'`: one of them. Hybrid falls back to vectors on a database
+   * without that text index; `'text'` there is `NOT_FOUND`. A vector query is vector-only.
+   */
+  mode?: 'hybrid' | 'text' | 'vector';
+  /** Hybrid: the text's share of the fused score, 0 to 1 (default {@link HYBRID_TEXT_WEIGHT}). */
+  textWeight?: number;
 }
+
+/** Hybrid search's default share of the text score (the rest is the vector similarity). */
+export const HYBRID_TEXT_WEIGHT = 0.6;
+/** Candidates hybrid search takes from each retriever per result asked. */
+const CANDIDATES_PER_RESULT = 4;
+const MIN_CANDIDATES = 40;
 
 export interface ConversationContextOptions {
   /** Earlier messages to include; default 5. */
@@ -115,6 +130,7 @@ const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
 export class MemoryQueries {
   readonly #db: QueryableDB;
   readonly #embedder?: Embedder;
+  #textIndex?: Promise<boolean>;
 
   constructor(db: QueryableDB, opts?: MemoryQueriesOptions) {
     const o = options('options', opts, ['embedder']);
@@ -130,7 +146,7 @@ export class MemoryQueries {
 
   /** The `k` messages nearest to a text or vector, optionally only of a conversation, role, time span or mentioning an entity. */
   async findSimilarMemories(textOrVector: string | Float32Array | readonly number[], opts?: SimilarMemoriesOptions): Promise<MemoryPage> {
-    const o = options('options', opts, ['k', 'conversationId', 'role', 'since', 'until', 'entity']);
+    const o = options('options', opts, ['k', 'conversationId', 'role', 'since', 'until', 'entity', 'mode', 'textWeight']);
     const target =
       typeof textOrVector === 'string'
         ? { text: textOrVector }
@@ -138,20 +154,89 @@ export class MemoryQueries {
           ? { vector: Array.from(textOrVector as ArrayLike<number>) }
           : null;
     if (!target) throw new LoomError('INVALID_ARGUMENT', `findSimilarMemories needs a text or a vector (Float32Array or number[]), got ${textOrVector === null ? 'null' : typeof textOrVector}`);
+    const mode = o.mode ?? 'hybrid';
+    if (!['hybrid', 'text', 'vector'].includes(mode)) throw new LoomError('INVALID_ARGUMENT', `options.mode must be 'hybrid', 'text' or 'vector', got ${String(mode)}`);
+    const textWeight = o.textWeight ?? HYBRID_TEXT_WEIGHT;
+    if (typeof textWeight !== 'number' || !(textWeight >= 0 && textWeight <= 1)) throw new LoomError('INVALID_ARGUMENT', `options.textWeight must be a number from 0 to 1, got ${String(textWeight)}`);
+    const k = count('options.k', o.k, 10, 1, MAX_K);
     const where: PlanCondition[] = [];
     if (o.conversationId !== undefined) where.push({ property: 'conversationId', op: 'eq', value: text('options.conversationId', o.conversationId) });
     if (o.role !== undefined) where.push({ property: 'role', op: 'eq', value: text('options.role', o.role) });
     if (o.since !== undefined) where.push({ property: 'timestamp', op: 'gte', value: time('options.since', o.since) });
     if (o.until !== undefined) where.push({ property: 'timestamp', op: 'lte', value: time('options.until', o.until) });
     const graph = o.entity === undefined ? [] : [entityAnchor(text('options.entity', o.entity), { edgeTypes: [EdgeTypes.MENTIONS], direction: 'out', maxHops: 1, negate: false })];
-    return page(
-      this.#query({
-        types: [NodeTypes.Message],
-        ...(where.length ? { where } : {}),
-        ...(graph.length ? { graph } : {}),
-        similar: { space: MESSAGE_SPACE, k: count('options.k', o.k, 10, 1, MAX_K), ...target },
-      }),
-    );
+    const structure = { types: [NodeTypes.Message], ...(where.length ? { where } : {}), ...(graph.length ? { graph } : {}) };
+    const similar = (n: number) => this.#query({ ...structure, similar: { space: MESSAGE_SPACE, k: n, ...target } });
+    if (typeof textOrVector !== 'string' || textOrVector.trim() === '' || mode === 'vector') return page(similar(k));
+    if (!(await this.#hasTextIndex())) {
+      if (mode === 'text') throw new LoomError('NOT_FOUND', `text search needs the text index "${MESSAGE_TEXT_INDEX}" (the weaver creates it; or db.createTextIndex('${MESSAGE_TEXT_INDEX}', MESSAGE_TEXT_INDEX_SPEC))`);
+      return page(similar(k));
+    }
+    const candidates = mode === 'text' ? k : Math.max(k * CANDIDATES_PER_RESULT, MIN_CANDIDATES);
+    const texts = await this.#searchMessages(textOrVector, candidates, where, graph.length ? structure : null);
+    if (mode === 'text') return { items: await this.#nodes(texts.map((h) => ({ id: h.id, score: h.score / (texts[0]?.score || 1) }))) };
+    const { items: nearest } = await similar(candidates).execute();
+    return { items: await this.#fuse(texts, nearest, textWeight, k) };
+  }
+
+  /** Whether the database has the message text index (looked up once per instance). */
+  async #hasTextIndex(): Promise<boolean> {
+    this.#textIndex ??= (async () => {
+      if (!this.#db.capabilities.textSearch || !this.#db.searchText) return false;
+      const stats = await this.#db.stats();
+      return (stats.textIndexes ?? []).some((t) => t.name === MESSAGE_TEXT_INDEX);
+    })();
+    return this.#textIndex;
+  }
+
+  /** BM25 hits among the messages the structural filters admit (an entity filter resolved to ids first). */
+  async #searchMessages(query: string, k: number, where: PlanCondition[], withGraph: Omit<Plan, 'version'> | null): Promise<TextHit[]> {
+    const filter: { type: string; where?: Record<string, Record<string, JsonValue>>; ids?: string[] } = { type: NodeTypes.Message };
+    for (const c of where) {
+      filter.where ??= {};
+      filter.where[c.property] = { ...filter.where[c.property], [c.op]: c.value as JsonValue };
+    }
+    if (withGraph) {
+      const { items } = await this.#query({ ...withGraph, limit: MAX_K }).execute();
+      if (items.length === 0) return [];
+      filter.ids = items.map((it) => it.node.id);
+    }
+    return (this.#db.searchText as NonNullable<QueryableDB['searchText']>)(query, { k, index: MESSAGE_TEXT_INDEX, filter });
+  }
+
+  async #nodes(hits: Array<{ id: string; score: number }>): Promise<QueryItem[]> {
+    const out: QueryItem[] = [];
+    for (const hit of hits) {
+      const node = await this.#db.getNode(hit.id);
+      if (node) out.push({ node, score: hit.score });
+    }
+    return out;
+  }
+
+  /**
+   * Convex combination of the two retrievers' normalised scores (BM25 over
+   * the best BM25 of the query; cosine similarity), which holds up better
+   * than rank fusion when one retriever is much stronger than the other.
+   */
+  async #fuse(texts: TextHit[], nearest: QueryItem[], textWeight: number, k: number): Promise<QueryItem[]> {
+    const best = texts[0]?.score || 1;
+    const fused = new Map<string, { node?: Node; text: number; vector: number; distance?: number }>();
+    for (const hit of texts) fused.set(hit.id, { text: hit.score / best, vector: 0 });
+    for (const item of nearest) {
+      const similarity = Math.min(1, Math.max(0, 1 - (item.distance ?? 1)));
+      const entry = fused.get(item.node.id) ?? { text: 0, vector: 0 };
+      fused.set(item.node.id, { ...entry, node: item.node, vector: similarity, distance: item.distance });
+    }
+    const ranked = [...fused]
+      .map(([id, e]) => ({ id, ...e, score: textWeight * e.text + (1 - textWeight) * e.vector }))
+      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, k);
+    const out: QueryItem[] = [];
+    for (const r of ranked) {
+      const node = r.node ?? (await this.#db.getNode(r.id));
+      if (node) out.push({ node, score: r.score, ...(r.distance === undefined ? {} : { distance: r.distance }) });
+    }
+    return out;
   }
 
   /**

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { LoomError, type EmbeddedDB, type Embedder, type SpaceSpec } from '@loomdb/db';
+import { LoomError, type EmbeddedDB, type Embedder, type SpaceSpec, type TextIndexSpec } from '@loomdb/db';
 
 /** Node types of the memory graph. */
 export const NodeTypes = {
@@ -125,6 +125,10 @@ export function ensureMessageSpace(db: Pick<EmbeddedDB, 'stats' | 'embedder' | '
   if (!space) db.createSpace(MESSAGE_SPACE, { ...MESSAGE_SPACE_SPEC, dimensions: embedder.dimensions, embedder: id });
   return embedder;
 }
+
+/** The text index over message content that hybrid memory search reads (the weaver creates it). */
+export const MESSAGE_TEXT_INDEX = 'default';
+export const MESSAGE_TEXT_INDEX_SPEC: TextIndexSpec = { types: [NodeTypes.Message], fields: ['content'] };
 
 /** Property indexes the memory queries rely on (the weaver creates them). */
 export const MEMORY_INDEXES = [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedDB, hashingEmbed, LoomError } from '@loomdb/db';
 import { MemoryQueries, query, type MemoryPage } from '@loomdb/query';
-import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
+import { EdgeTypes, MEMORY_INDEXES, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { failure } from './failure.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'loomdb-memory-queries-'));
@@ -205,3 +205,42 @@ for (const storage of ['native', 'memory'] as const) {
     });
   });
 }
+
+describe('hybrid findSimilarMemories (text index + vectors)', () => {
+  let db: EmbeddedDB;
+  let memory: MemoryQueries;
+  beforeAll(() => {
+    db = EmbeddedDB.open(join(dir, 'hybrid'), { spaces: { [MESSAGE_SPACE]: MESSAGE_SPACE_SPEC }, textIndexes: { [MESSAGE_TEXT_INDEX]: MESSAGE_TEXT_INDEX_SPEC } });
+    seed(db);
+    memory = new MemoryQueries(db);
+  });
+  afterAll(() => db.close());
+
+  it('mixes the words and the vectors by default, scores 0 to 1 best first, under every filter', async () => {
+    const ferry = await memory.findSimilarMemories('book the Bellagio ferry', { k: 3 });
+    expect(ids(ferry)[0]).toBe('c-hike-3');
+    const scores = ferry.items.map((i) => i.score!);
+    expect(scores.every((s) => s > 0 && s <= 1)).toBe(true);
+    expect(scores).toEqual([...scores].sort((a, b) => b - a));
+    const textOnly = await memory.findSimilarMemories('ferry', { k: 5, mode: 'text' });
+    expect(ids(textOnly).sort()).toEqual(['c-hike-1', 'c-hike-3']);
+    const vectorOnly = await memory.findSimilarMemories('hiking at the lake', { k: 3, mode: 'vector' });
+    expect(vectorOnly.items.every((i) => i.score === undefined && i.distance !== undefined)).toBe(true);
+    const late = await memory.findSimilarMemories('ferry', { k: 20, since: T0 + 9 * minute, until: new Date(T0 + 12 * minute) });
+    expect(ids(late).sort()).toEqual(['c-hike-3', 'c-hike-4', 'c-rust-3']);
+    const ada = await memory.findSimilarMemories('pasta lemon', { k: 10, entity: 'Ada' });
+    expect(ids(ada)[0]).toBe('c-food-0');
+    expect(ids(ada).every((id) => ['c-food-0', 'c-food-2', 'c-hike-0', 'c-hike-1'].includes(id))).toBe(true);
+    expect(ids(await memory.findSimilarMemories('pasta', { k: 2, conversationId: 'c-food', mode: 'text' }))).toEqual(['c-food-2', 'c-food-0']);
+    // Weighting only the words ranks exactly as text search does.
+    expect(ids(await memory.findSimilarMemories('Rust engine plan', { k: 2, textWeight: 1 }))).toEqual(db.searchText('Rust engine plan', { k: 2 }).map((h) => h.id));
+  });
+
+  it('refuses a bad mode or weight, and text mode without the index', async () => {
+    await expect(memory.findSimilarMemories('x', { mode: 'fuzzy' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(memory.findSimilarMemories('x', { textWeight: 2 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const plain = EmbeddedDB.open(undefined, { storage: 'memory', spaces: { [MESSAGE_SPACE]: MESSAGE_SPACE_SPEC } });
+    await expect(new MemoryQueries(plain).findSimilarMemories('x', { mode: 'text' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    plain.close();
+  });
+});
