@@ -6,8 +6,9 @@ import { querySuite } from './suites/query.js';
 import { weaver } from './suites/weaver.js';
 import { extract } from './suites/extract.js';
 import { embed } from './suites/embed.js';
+import { text } from './suites/text.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed, text };
 
 const usage = `usage: npm run bench -- <suite>, one of ${Object.keys(SUITES).join(', ')}, or all (each run rewrites bench/results/<suite>.json and .md)`;
 // No default: a bare `npm run bench` would spend an hour rewriting every committed result.
