@@ -1,0 +1,54 @@
+import { AsyncEmbeddedDB, EmbeddedDB, defaultDbPath } from '@loomdb/db';
+import { MemoryQueries } from '@loomdb/query';
+import { WeaverController } from '@loomdb/weaver';
+import { KnowledgeGraphStore } from './knowledge-graph.js';
+import { log } from './log.js';
+
+/** Everything the tools share in one process: one database, one weaver, the memory queries. */
+export interface MemoryContext {
+  path: string;
+  db: AsyncEmbeddedDB;
+  graph: KnowledgeGraphStore;
+  memory: MemoryQueries;
+  weaver: WeaverController;
+  close(): Promise<void>;
+}
+
+export interface OpenContextOptions {
+  /** The database directory; default `defaultDbPath()` ($LOOMDB_PATH or the platform's data folder). */
+  path?: string;
+  /**
+   * How long a write waits for another process's write, ms. Several servers
+   * (one per client) often share a database, so the default is generous.
+   */
+  busyTimeoutMs?: number;
+}
+
+export async function openContext(options: OpenContextOptions = {}): Promise<MemoryContext> {
+  const path = options.path ?? defaultDbPath();
+  const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
+  // The weaver takes the synchronous handle; both handles share the process's one LMDB environment for the path.
+  const syncDb = EmbeddedDB.open(path, { busyTimeoutMs });
+  const db = await AsyncEmbeddedDB.open(path, { busyTimeoutMs });
+  const weaver = new WeaverController(syncDb);
+  weaver.on('error', (e) => log(`weaver: ${e.code}: ${e.message}`));
+  await weaver.initialize();
+  const graph = new KnowledgeGraphStore(db);
+  const memory = new MemoryQueries(db);
+  let closing: Promise<void> | undefined;
+  return {
+    path,
+    db,
+    graph,
+    memory,
+    weaver,
+    close() {
+      // Without draining: what is still in the inbox is durable and the next weaver (in any process) applies it.
+      closing ??= weaver.shutdown({ drain: false }).finally(() => {
+        db.close();
+        syncDb.close();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { MemoryContext } from './context.js';
+import { registerKnowledgeTools } from './tools/knowledge-tools.js';
+import { registerMemoryTools } from './tools/memory-tools.js';
+import { registerKnowledgeGraphResource } from './resource.js';
+
+export const SERVER_NAME = 'loomdb-mcp';
+export const SERVER_VERSION = '0.1.0';
+
+/**
+ * The SDK answers arguments that fail a tool's schema with a bare
+ * "Input validation error" message; clients and models get the LoomError
+ * code as for every other failure, so one rule reads every tool error.
+ * `createToolError` is private in the SDK's types, hence the cast.
+ */
+function tagValidationErrors(server: McpServer): void {
+  const target = server as unknown as { createToolError(message: string): CallToolResult };
+  const original = target.createToolError.bind(server);
+  target.createToolError = (message: string) =>
+    original(/Input validation error|Invalid arguments/.test(message) ? `INVALID_ARGUMENT: ${message}` : message.match(/^[A-Z_]+: /) ? message : `INTERNAL: ${message}`);
+}
+
+/** One MCP server (one client session) over a shared memory context. */
+export function createServer(context: MemoryContext): McpServer {
+  const server = new McpServer(
+    { name: SERVER_NAME, version: SERVER_VERSION },
+    {
+      instructions:
+        'Long-term memory on LoomDB. Knowledge graph tools (create_entities … open_nodes) keep facts about named entities; remember stores chat messages, recall finds them by meaning and words, get_chat_history and get_conversation_context read conversations in order.',
+    },
+  );
+  tagValidationErrors(server);
+  const changed = registerKnowledgeGraphResource(server, context.graph);
+  registerKnowledgeTools(server, context.graph, changed);
+  registerMemoryTools(server, context);
+  return server;
+}
