@@ -1,4 +1,4 @@
-import { LoomError, type Embedder, type JsonValue, type Node, type StorageCapabilities, type TextHit, type TextSearchOptions } from '@loomdb/db';
+import { LoomError, type Embedder, type JsonValue, type Node, type StorageCapabilities } from '@loomdb/db';
 import type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js';
 import { executeGeneric, type RecordSource } from './generic.js';
 import { parsePlan, PLAN_VERSION, type Plan, type PlanOrder, type Scalar, type WhereOperator } from './plan.js';
@@ -14,8 +14,6 @@ export interface QueryableDB extends RecordSource {
   readonly capabilities: StorageCapabilities;
   executeQuery(planJson: string, vector?: Float32Array): MaybePromise<string>;
   embedder(name: string): Embedder;
-  /** Full-text search (`capabilities.textSearch`); the memory queries mix it in when there. */
-  searchText?(text: string, options: TextSearchOptions): MaybePromise<TextHit[]>;
 }
 
 /** Options of {@link query}. */
@@ -53,6 +51,15 @@ export interface GraphOptions {
   direction: 'out' | 'in' | 'both';
   /** 1 to 64. */
   maxHops: number;
+}
+
+export interface MatchesOptions {
+  /** The text index; default `'default'`. */
+  index?: string;
+  /** Keep the best `k` matches. */
+  k?: number;
+  /** With `similarTo`: the text's share of the fused score, 0 to 1 (default 0.6). */
+  textWeight?: number;
 }
 
 export interface SimilarOptions {
@@ -185,10 +192,26 @@ export class ConvergedQuery {
     return this.#with('similarTo', { similar: { space, k, ...extra, ...target } });
   }
 
-  /** Result order: by `'distance'`, `'createdAt'` or a property's value; ties by id. */
-  orderBy(key: 'distance' | 'createdAt' | (string & {}), direction: 'asc' | 'desc' = 'asc'): ConvergedQuery {
-    if (typeof key !== 'string') fail('orderBy', `expected 'distance', 'createdAt' or a property name, got ${typeof key}`);
-    const order: PlanOrder = key === 'distance' || key === 'createdAt' ? { key: key as PlanOrder['key'], direction } : { key: 'property', property: key, direction };
+  /**
+   * Nodes whose text matches `text` in a full-text index (BM25; default
+   * index `'default'`), best first, among those passing every other
+   * filter; `k` keeps the best `k`. Together with `similarTo` the two are
+   * fused (`textWeight`, default 0.6, is the text's share) and `similarTo`'s
+   * `k` results come back. Needs `capabilities.textSearch` (native backend).
+   */
+  matches(text: string, options: MatchesOptions = {}): ConvergedQuery {
+    if (typeof options !== 'object' || options === null) fail('matches', 'options must be an object');
+    const { index = 'default', k, textWeight, ...rest } = options;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) fail('matches', `unknown option "${unknown[0]}" (index, k, textWeight)`);
+    if (typeof text !== 'string') fail('matches', `expected a text, got ${text === null ? 'null' : typeof text}`);
+    return this.#with('matches', { matches: { index, query: text, ...(k === undefined ? {} : { k }), ...(textWeight === undefined ? {} : { textWeight }) } });
+  }
+
+  /** Result order: by `'score'` (with `matches`), `'distance'`, `'createdAt'` or a property's value; ties by id. */
+  orderBy(key: 'score' | 'distance' | 'createdAt' | (string & {}), direction: 'asc' | 'desc' = 'asc'): ConvergedQuery {
+    if (typeof key !== 'string') fail('orderBy', `expected 'score', 'distance', 'createdAt' or a property name, got ${typeof key}`);
+    const order: PlanOrder = key === 'score' || key === 'distance' || key === 'createdAt' ? { key: key as PlanOrder['key'], direction } : { key: 'property', property: key, direction };
     return this.#with('orderBy', { orderBy: order });
   }
 
@@ -246,6 +269,7 @@ export class ConvergedQuery {
       const execution: Execution = { items: [], more: false, strategy: 'none (text without features)', stages: [stage] };
       return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
     }
+    if (plan.matches && !native) throw new LoomError('UNSUPPORTED', 'matches() needs a backend that runs plans itself with text indexes (the native backend)');
     const execution = native ? await this.#native(plan) : await executeGeneric(this.#db, plan);
     return { execution, executor: native ? 'native' : 'generic', timeMs: performance.now() - started };
   }

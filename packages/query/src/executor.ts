@@ -13,7 +13,7 @@ import type { Position } from './semantics.js';
  * A {@link Plan} ready to run: what the native engine receives as JSON, the
  * query vector passed beside it as a `Float32Array`.
  */
-export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit'> {
+export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit' | 'matches'> {
   similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array };
   order: PlanOrder;
   /** Results start strictly after this position. */
@@ -25,7 +25,7 @@ export interface QueryItem {
   node: Node;
   /** With `similarTo`: distance to the query vector. */
   distance?: number;
-  /** Hybrid memory search: the fused relevance, 0 to 1 (higher is better). */
+  /** With `matches`: BM25 (higher is better), or with `similarTo` too the fused relevance, 0 to 1. */
   score?: number;
   /** With `connectedTo`: fewest hops to an anchor of the first graph filter. */
   hops?: number;

@@ -22,6 +22,7 @@ export {
   type Explanation,
   type GraphOptions,
   type SimilarOptions,
+  type MatchesOptions,
 } from './builder.js';
 export {
   parsePlan,

@@ -1,7 +1,7 @@
-import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type JsonValue, type Node, type TextHit } from '@loomdb/db';
+import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type Node } from '@loomdb/db';
 import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
 import type { QueryItem } from './executor.js';
-import { EdgeTypes, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes, normalizeEntityName } from './memory.js';
+import { EdgeTypes, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, NodeTypes, normalizeEntityName } from './memory.js';
 import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
 export interface MemoryQueriesOptions {
@@ -29,8 +29,9 @@ export interface SimilarMemoriesOptions {
   entity?: string;
   /**
    * `'hybrid'` (default): the words (BM25 over the text index `'default'`)
-   * and the meaning (the message space's vectors), fused; `'text'` or
-   * `'vector'`: one of them. Hybrid falls back to vectors on a database
+   * and the meaning (the message space's vectors), fused as
+   * `query().matches().similarTo()` fuses them (items' `score`, 0 to 1);
+   * `'text'` (items' `score` is BM25) or `'vector'`: one of them. Hybrid falls back to vectors on a database
    * without that text index; `'text'` there is `NOT_FOUND`. A vector query is vector-only.
    */
   mode?: 'hybrid' | 'text' | 'vector';
@@ -38,11 +39,8 @@ export interface SimilarMemoriesOptions {
   textWeight?: number;
 }
 
-/** Hybrid search's default share of the text score (the rest is the vector similarity). */
+/** Hybrid search's default share of the text score (the rest is the vector similarity); the engine's default too. */
 export const HYBRID_TEXT_WEIGHT = 0.6;
-/** Candidates hybrid search takes from each retriever per result asked. */
-const CANDIDATES_PER_RESULT = 4;
-const MIN_CANDIDATES = 40;
 
 export interface ConversationContextOptions {
   /** Earlier messages to include; default 5. */
@@ -172,71 +170,19 @@ export class MemoryQueries {
       if (mode === 'text') throw new LoomError('NOT_FOUND', `text search needs the text index "${MESSAGE_TEXT_INDEX}" (the weaver creates it; or db.createTextIndex('${MESSAGE_TEXT_INDEX}', MESSAGE_TEXT_INDEX_SPEC))`);
       return page(similar(k));
     }
-    const candidates = mode === 'text' ? k : Math.max(k * CANDIDATES_PER_RESULT, MIN_CANDIDATES);
-    const texts = await this.#searchMessages(textOrVector, candidates, where, graph.length ? structure : null);
-    if (mode === 'text') return { items: await this.#nodes(texts.map((h) => ({ id: h.id, score: h.score / (texts[0]?.score || 1) }))) };
-    const { items: nearest } = await similar(candidates).execute();
-    return { items: await this.#fuse(texts, nearest, textWeight, k) };
+    const matches = { index: MESSAGE_TEXT_INDEX, query: textOrVector };
+    if (mode === 'text') return page(this.#query({ ...structure, matches: { ...matches, k } }));
+    return page(this.#query({ ...structure, matches: { ...matches, textWeight }, similar: { space: MESSAGE_SPACE, k, ...target } }));
   }
 
   /** Whether the database has the message text index (looked up once per instance). */
   async #hasTextIndex(): Promise<boolean> {
     this.#textIndex ??= (async () => {
-      if (!this.#db.capabilities.textSearch || !this.#db.searchText) return false;
+      if (!this.#db.capabilities.textSearch || !this.#db.capabilities.nativeQuery) return false;
       const stats = await this.#db.stats();
       return (stats.textIndexes ?? []).some((t) => t.name === MESSAGE_TEXT_INDEX);
     })();
     return this.#textIndex;
-  }
-
-  /** BM25 hits among the messages the structural filters admit (an entity filter resolved to ids first). */
-  async #searchMessages(query: string, k: number, where: PlanCondition[], withGraph: Omit<Plan, 'version'> | null): Promise<TextHit[]> {
-    const filter: { type: string; where?: Record<string, Record<string, JsonValue>>; ids?: string[] } = { type: NodeTypes.Message };
-    for (const c of where) {
-      filter.where ??= {};
-      filter.where[c.property] = { ...filter.where[c.property], [c.op]: c.value as JsonValue };
-    }
-    if (withGraph) {
-      const { items } = await this.#query({ ...withGraph, limit: MAX_K }).execute();
-      if (items.length === 0) return [];
-      filter.ids = items.map((it) => it.node.id);
-    }
-    return (this.#db.searchText as NonNullable<QueryableDB['searchText']>)(query, { k, index: MESSAGE_TEXT_INDEX, filter });
-  }
-
-  async #nodes(hits: Array<{ id: string; score: number }>): Promise<QueryItem[]> {
-    const out: QueryItem[] = [];
-    for (const hit of hits) {
-      const node = await this.#db.getNode(hit.id);
-      if (node) out.push({ node, score: hit.score });
-    }
-    return out;
-  }
-
-  /**
-   * Convex combination of the two retrievers' normalised scores (BM25 over
-   * the best BM25 of the query; cosine similarity), which holds up better
-   * than rank fusion when one retriever is much stronger than the other.
-   */
-  async #fuse(texts: TextHit[], nearest: QueryItem[], textWeight: number, k: number): Promise<QueryItem[]> {
-    const best = texts[0]?.score || 1;
-    const fused = new Map<string, { node?: Node; text: number; vector: number; distance?: number }>();
-    for (const hit of texts) fused.set(hit.id, { text: hit.score / best, vector: 0 });
-    for (const item of nearest) {
-      const similarity = Math.min(1, Math.max(0, 1 - (item.distance ?? 1)));
-      const entry = fused.get(item.node.id) ?? { text: 0, vector: 0 };
-      fused.set(item.node.id, { ...entry, node: item.node, vector: similarity, distance: item.distance });
-    }
-    const ranked = [...fused]
-      .map(([id, e]) => ({ id, ...e, score: textWeight * e.text + (1 - textWeight) * e.vector }))
-      .sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-      .slice(0, k);
-    const out: QueryItem[] = [];
-    for (const r of ranked) {
-      const node = r.node ?? (await this.#db.getNode(r.id));
-      if (node) out.push({ node, score: r.score, ...(r.distance === undefined ? {} : { distance: r.distance }) });
-    }
-    return out;
   }
 
   /**

@@ -70,6 +70,20 @@ export interface PlanSimilar {
   text?: string;
 }
 
+/**
+ * Full-text matching over a text index (BM25): the `k` best matches that
+ * pass every other filter (all of them without `k`). With `similar` too,
+ * each retriever proposes candidates and their scores are fused:
+ * `textWeight` × normalised BM25 + (1 − `textWeight`) × vector similarity.
+ */
+export interface PlanMatches {
+  index: string;
+  query: string;
+  k?: number;
+  /** 0 to 1, default 0.6. */
+  textWeight?: number;
+}
+
 /** Anchors chosen by type and conditions, like a query's structural part. */
 export interface PlanAnchorMatch {
   types?: string[];
@@ -78,8 +92,8 @@ export interface PlanAnchorMatch {
 
 /** Result order; ties are broken by node id (bytewise), in the same direction. */
 export interface PlanOrder {
-  /** `distance` needs `similar`; `property` orders by `property`'s value (missing < null < booleans < numbers < strings < arrays/objects). */
-  key: 'distance' | 'createdAt' | 'property';
+  /** `score` needs `matches`, `distance` needs `similar`; `property` orders by `property`'s value (missing < null < booleans < numbers < strings < arrays/objects). */
+  key: 'score' | 'distance' | 'createdAt' | 'property';
   property?: string;
   direction: 'asc' | 'desc';
 }
@@ -94,7 +108,8 @@ export interface Plan {
   createdBetween?: { from: number; to: number };
   graph?: PlanGraphFilter[];
   similar?: PlanSimilar;
-  /** Default: `distance` ascending with `similar`, else `createdAt` ascending. */
+  matches?: PlanMatches;
+  /** Default: `score` descending with `matches`, `distance` ascending with `similar` alone, else `createdAt` ascending. */
   orderBy?: PlanOrder;
   /** Page size; absent: every result. */
   limit?: number;
@@ -155,8 +170,17 @@ const similar = z
     if ((s.vector === undefined) === (s.text === undefined)) ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of vector and text' });
   });
 
+const matches = z
+  .object({
+    index: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a text index name of 1 to 64 characters of [A-Za-z0-9_-]'),
+    query: z.string().refine((q) => q.trim().length > 0, 'must be a non-empty text'),
+    k: positive(MAX_K).optional(),
+    textWeight: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
 const order = z
-  .object({ key: z.enum(['distance', 'createdAt', 'property']), property: property.optional(), direction: z.enum(['asc', 'desc']) })
+  .object({ key: z.enum(['score', 'distance', 'createdAt', 'property']), property: property.optional(), direction: z.enum(['asc', 'desc']) })
   .strict()
   .superRefine((o, ctx) => {
     if ((o.key === 'property') !== (o.property !== undefined)) {
@@ -172,6 +196,7 @@ const planSchema = z
     createdBetween: z.object({ from: z.number(), to: z.number() }).strict().optional(),
     graph: z.array(graphFilter).optional(),
     similar: similar.optional(),
+    matches: matches.optional(),
     orderBy: order.optional(),
     limit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
     after: z.string().min(1).optional(),
@@ -180,6 +205,7 @@ const planSchema = z
   .strict()
   .superRefine((p, ctx) => {
     if (p.orderBy?.key === 'distance' && !p.similar) ctx.addIssue({ code: 'custom', path: ['orderBy', 'key'], message: 'is "distance", which needs similar' });
+    if (p.orderBy?.key === 'score' && !p.matches) ctx.addIssue({ code: 'custom', path: ['orderBy', 'key'], message: 'is "score", which needs matches' });
   });
 
 function describe(value: unknown): string {

@@ -42,11 +42,13 @@ function rankOf(v: JsonValue | undefined): number {
 }
 
 /** The default order of a plan. */
-export const orderOf = (plan: Pick<Plan, 'orderBy' | 'similar'>): PlanOrder => plan.orderBy ?? { key: plan.similar ? 'distance' : 'createdAt', direction: 'asc' };
+export const orderOf = (plan: Pick<Plan, 'orderBy' | 'similar' | 'matches'>): PlanOrder =>
+  plan.orderBy ?? (plan.matches ? { key: 'score', direction: 'desc' } : { key: plan.similar ? 'distance' : 'createdAt', direction: 'asc' });
 
 /** A result's position in `order`. */
-export function positionOf(order: PlanOrder, item: { node: Node; distance?: number }): Position {
+export function positionOf(order: PlanOrder, item: { node: Node; distance?: number; score?: number }): Position {
   const id = item.node.id;
+  if (order.key === 'score') return { rank: 3, value: item.score as number, id };
   if (order.key === 'distance') return { rank: 3, value: item.distance as number, id };
   if (order.key === 'createdAt') return { rank: 3, value: item.node.createdAt, id };
   const v = item.node.properties[order.property as string];

@@ -236,6 +236,23 @@ describe('hybrid findSimilarMemories (text index + vectors)', () => {
     expect(ids(await memory.findSimilarMemories('Rust engine plan', { k: 2, textWeight: 1 }))).toEqual(db.searchText('Rust engine plan', { k: 2 }).map((h) => h.id));
   });
 
+  it('query().matches() ranks by BM25 under filters, fuses with similarTo, and shows both in explain', async () => {
+    const words = await query(db).type(NodeTypes.Message).where('role', 'eq', 'assistant').matches('ferry Bellagio').execute();
+    expect(words.items.map((i) => i.node.id)).toEqual(['c-hike-3', 'c-hike-1']);
+    expect(words.items[0]!.score!).toBeGreaterThan(words.items[1]!.score!);
+    const both = query(db).type(NodeTypes.Message).matches('ferry', { textWeight: 0.5 }).similarTo('ferry to Bellagio', { k: 2 });
+    const fused = await both.execute();
+    expect(fused.items).toHaveLength(2);
+    expect(fused.items[0]!.node.id).toBe('c-hike-3');
+    const plan = await both.explain();
+    expect(plan.stages.map((s) => s.stage)).toEqual(expect.arrayContaining(['text', 'fuse']));
+    expect(query(db).matches('ferry').toPlan().matches).toEqual({ index: 'default', query: 'ferry' });
+    expect(() => query(db).matches('   ')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    const memoryDb = EmbeddedDB.open(undefined, { storage: 'memory' });
+    await expect(query(memoryDb).matches('ferry').execute()).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    memoryDb.close();
+  });
+
   it('refuses a bad mode or weight, and text mode without the index', async () => {
     await expect(memory.findSimilarMemories('x', { mode: 'fuzzy' as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(memory.findSimilarMemories('x', { textWeight: 2 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -35,6 +35,8 @@ pub struct Plan {
     pub graph: Vec<GraphFilter>,
     #[serde(default)]
     pub similar: Option<Similar>,
+    #[serde(default)]
+    pub matches: Option<Matches>,
     pub order: Order,
     #[serde(default)]
     pub limit: Option<u64>,
@@ -113,9 +115,28 @@ pub struct Similar {
     pub exact: bool,
 }
 
+/// Full-text matching (see `text::index`): the `k` best BM25 matches that
+/// pass the filters (all of them without `k`); with `similar` too, both
+/// retrievers' candidates fused by `text_weight` (see `query`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Matches {
+    pub index: String,
+    pub query: String,
+    #[serde(default)]
+    pub k: Option<usize>,
+    #[serde(default)]
+    pub text_weight: Option<f64>,
+}
+
+/// Share of the text score in a fused score when a plan does not say.
+pub const DEFAULT_TEXT_WEIGHT: f64 = 0.6;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum OrderKey {
+    /// Relevance, with `matches`: BM25, or the fused score with `similar` too.
+    Score,
     Distance,
     CreatedAt,
     Property,
@@ -166,6 +187,20 @@ impl Plan {
         }
         if plan.order.key == OrderKey::Distance && plan.similar.is_none() {
             return Err(Error::invalid("plan.order.key is \"distance\", which needs plan.similar"));
+        }
+        if plan.order.key == OrderKey::Score && plan.matches.is_none() {
+            return Err(Error::invalid("plan.order.key is \"score\", which needs plan.matches"));
+        }
+        if let Some(m) = &plan.matches {
+            if m.query.trim().is_empty() {
+                return Err(Error::invalid("plan.matches.query must be a non-empty text"));
+            }
+            if m.k == Some(0) {
+                return Err(Error::invalid("plan.matches.k must be at least 1"));
+            }
+            if m.text_weight.is_some_and(|w| !(0.0..=1.0).contains(&w)) {
+                return Err(Error::invalid(format!("plan.matches.textWeight must be from 0 to 1, got {}", m.text_weight.unwrap_or_default())));
+            }
         }
         if (plan.order.key == OrderKey::Property) != plan.order.property.is_some() {
             return Err(Error::invalid("plan.order.property is required with key \"property\" and only then"));
@@ -242,10 +277,11 @@ fn rank_of(v: Option<&Value>) -> u8 {
     }
 }
 
-/// A result's position under `order`; `distance` is its distance when the plan is a similarity search.
-pub fn position_of(order: &Order, node: &Node, distance: Option<f32>) -> Result<Position> {
+/// A result's position under `order`; `distance` and `score` are its distance and relevance when the plan has them.
+pub fn position_of(order: &Order, node: &Node, distance: Option<f32>, score: Option<f64>) -> Result<Position> {
     let number = |x: f64| serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number);
     Ok(match order.key {
+        OrderKey::Score => Position { rank: 3, value: number(score.unwrap_or(f64::NAN)), id: node.id.clone() },
         OrderKey::Distance => Position { rank: 3, value: number(f64::from(distance.unwrap_or(f32::NAN))), id: node.id.clone() },
         OrderKey::CreatedAt => Position { rank: 3, value: Value::from(node.created_at), id: node.id.clone() },
         OrderKey::Property => {
@@ -334,7 +370,7 @@ mod tests {
     fn positions_order_kinds_then_values_then_ids() {
         let order = Order { key: OrderKey::Property, property: Some("p".into()), direction: OrderDirection::Asc };
         let nodes = [node("z", "{}"), node("a", r#"{"p":null}"#), node("b", r#"{"p":true}"#), node("c", r#"{"p":-1}"#), node("b2", r#"{"p":2}"#), node("a2", r#"{"p":"x"}"#), node("a3", r#"{"p":[1]}"#), node("b3", r#"{"p":{}}"#)];
-        let positions: Vec<_> = nodes.iter().map(|n| position_of(&order, n, None).unwrap()).collect();
+        let positions: Vec<_> = nodes.iter().map(|n| position_of(&order, n, None, None).unwrap()).collect();
         assert!(positions.windows(2).all(|w| order.compare(&w[0], &w[1]) == Ordering::Less));
         let desc = Order { direction: OrderDirection::Desc, ..order };
         assert_eq!(desc.compare(&positions[0], &positions[1]), Ordering::Greater);

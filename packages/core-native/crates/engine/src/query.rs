@@ -22,7 +22,10 @@ use crate::error::Result;
 use crate::filter::{Condition, NodeFilter};
 use crate::indexes;
 use crate::keys;
-use crate::plan::{position_of, GraphFilter, OrderKey, Plan, Position};
+use crate::plan::{position_of, GraphFilter, Matches, OrderKey, Plan, Position, Similar, DEFAULT_TEXT_WEIGHT};
+use crate::text;
+use crate::vectors::Metric;
+use std::collections::HashMap;
 use crate::reach::{self, Reach};
 use crate::records::Node;
 use crate::store::Tables;
@@ -31,6 +34,10 @@ use heed::RoTxn;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Instant;
+
+/// Candidates each retriever proposes per result asked when a plan fuses text and vectors.
+const CANDIDATES_PER_RESULT: usize = 4;
+const MIN_CANDIDATES: usize = 40;
 
 /// One step of an execution, as `explain()` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +56,8 @@ struct Hit {
     key: u64,
     node: Option<Node>,
     distance: Option<f32>,
+    /// With `matches`: BM25, or the fused score with `similar` too.
+    score: Option<f64>,
 }
 
 /// One index read: a condition, or a lower and an upper bound on one property.
@@ -121,15 +130,30 @@ impl Run<'_> {
         };
         let similar = self.plan.similar.clone();
         let mut strategy = vec![source];
-        let mut hits = match &similar {
-            Some(s) => {
+        let matches = self.plan.matches.clone();
+        let mut hits = match (&similar, &matches) {
+            (Some(s), None) => {
                 let space = require_space(self.txn, self.t, &s.space)?;
                 vectors::check_vector(&space, &s.vector)?;
                 let (hits, how) = self.nearest(&space, s, driver.as_deref())?;
                 strategy.push(how);
                 hits
             }
-            None => self.all_passing(driver.as_deref(), nodes)?,
+            (None, Some(m)) => {
+                strategy.push(format!("text index {}", m.index));
+                self.matching(m, m.k)?
+            }
+            (Some(s), Some(m)) => {
+                let space = require_space(self.txn, self.t, &s.space)?;
+                vectors::check_vector(&space, &s.vector)?;
+                // Each retriever proposes more than asked; the fused best k come back.
+                let pool = s.k.saturating_mul(CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
+                let (nearest, how) = self.nearest(&space, &Similar { k: pool, ..s.clone() }, driver.as_deref())?;
+                let texts = self.matching(m, Some(pool))?;
+                strategy.push(format!("{how} + text index {}", m.index));
+                self.fuse(texts, nearest, space.spec.metric, m.text_weight.unwrap_or(DEFAULT_TEXT_WEIGHT), s.k)
+            }
+            (None, None) => self.all_passing(driver.as_deref(), nodes)?,
         };
         for hit in &mut hits {
             if hit.node.is_none() {
@@ -138,7 +162,7 @@ impl Run<'_> {
         }
         let order = &self.plan.order;
         let mut keyed: Vec<(Position, Hit)> =
-            hits.into_iter().map(|h| Ok((position_of(order, h.node.as_ref().expect("read above"), h.distance)?, h))).collect::<Result<_>>()?;
+            hits.into_iter().map(|h| Ok((position_of(order, h.node.as_ref().expect("read above"), h.distance, h.score)?, h))).collect::<Result<_>>()?;
         keyed.sort_by(|a, b| order.compare(&a.0, &b.0));
         let start = match &self.plan.position {
             Some(after) => keyed.partition_point(|(p, _)| order.compare(p, after).is_le()),
@@ -150,6 +174,7 @@ impl Run<'_> {
         let order_name = match order.key {
             OrderKey::Property => order.property.clone().unwrap_or_default(),
             OrderKey::Distance => "distance".into(),
+            OrderKey::Score => "score".into(),
             OrderKey::CreatedAt => "createdAt".into(),
         };
         self.lap("order", format!("{order_name} {:?}", order.direction).to_lowercase(), None, page.len());
@@ -323,7 +348,7 @@ impl Run<'_> {
         let mut hits = Vec::new();
         let mut keep = |key: u64, node: Option<Node>, run: &Self| -> Result<()> {
             if let Some(read) = run.passes(key)? {
-                hits.push(Hit { key, node: read.or(node), distance: None });
+                hits.push(Hit { key, node: read.or(node), distance: None, score: None });
             }
             Ok(())
         };
@@ -345,6 +370,61 @@ impl Run<'_> {
         Ok(hits)
     }
 
+    /// The best BM25 matches that pass the whole filter part, best first; at most `limit`.
+    fn matching(&mut self, m: &Matches, limit: Option<usize>) -> Result<Vec<Hit>> {
+        let ranked = text::index::rank(self.txn, self.t, &m.index, &m.query)?;
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut hits = Vec::new();
+        for &(score, key) in &ranked {
+            if hits.len() == limit {
+                break;
+            }
+            if let Some(read) = self.passes(key)? {
+                hits.push(Hit { key, node: read, distance: None, score: Some(score) });
+            }
+        }
+        self.lap("text", format!("index {}: {} matching", m.index, ranked.len()), Some(ranked.len() as u64), hits.len());
+        Ok(hits)
+    }
+
+    /// A convex combination of the two retrievers' normalised scores (BM25
+    /// over the query's best, the vector similarity), the best `k`; ties by key.
+    fn fuse(&mut self, texts: Vec<Hit>, nearest: Vec<Hit>, metric: Metric, text_weight: f64, k: usize) -> Vec<Hit> {
+        let best = texts.first().and_then(|h| h.score).filter(|s| *s > 0.0).unwrap_or(1.0);
+        let similarity = |d: f32| match metric {
+            Metric::L2 => 1.0 / (1.0 + f64::from(d)),
+            Metric::Cosine | Metric::Dot => (1.0 - f64::from(d)).clamp(0.0, 1.0),
+        };
+        let mut fused: HashMap<u64, (Hit, f64, f64)> = HashMap::new();
+        for hit in texts {
+            let text = hit.score.unwrap_or(0.0) / best;
+            fused.insert(hit.key, (hit, text, 0.0));
+        }
+        for hit in nearest {
+            let vector = hit.distance.map_or(0.0, similarity);
+            match fused.get_mut(&hit.key) {
+                Some(entry) => {
+                    entry.0.distance = hit.distance;
+                    entry.2 = vector;
+                }
+                None => {
+                    fused.insert(hit.key, (hit, 0.0, vector));
+                }
+            }
+        }
+        let mut out: Vec<Hit> = fused
+            .into_values()
+            .map(|(mut hit, text, vector)| {
+                hit.score = Some(text_weight * text + (1.0 - text_weight) * vector);
+                hit
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)).then(a.key.cmp(&b.key)));
+        out.truncate(k);
+        self.lap("fuse", format!("text weight {text_weight}"), None, out.len());
+        out
+    }
+
     fn render(&self, page: &[Hit], more: bool, strategy: &str) -> Result<String> {
         let first = self.plan.graph.iter().position(|g| !g.negate);
         let mut out = String::from("{\"items\":[");
@@ -356,6 +436,9 @@ impl Run<'_> {
             out.push_str(&hit.node.as_ref().expect("read before ordering").to_json());
             if let Some(d) = hit.distance {
                 let _ = write!(out, ",\"distance\":{}", serde_json::Number::from_f64(f64::from(d)).map_or("null".into(), |n| n.to_string()));
+            }
+            if let Some(score) = hit.score {
+                let _ = write!(out, ",\"score\":{}", serde_json::Number::from_f64(score).map_or("null".into(), |n| n.to_string()));
             }
             if let Some(hops) = first.map(|i| self.reaches[i].hops(self.txn, self.t, hit.key)).transpose()?.flatten() {
                 let _ = write!(out, ",\"hops\":{hops}");
@@ -486,5 +569,31 @@ mod tests {
         assert_eq!(ids(&db.execute_plan(plan, None).unwrap()), ["m01", "m02", "m04"]);
         let err = db.execute_plan(r#"{"version":1,"similar":{"space":"s","k":1},"order":{"key":"distance","direction":"asc"}}"#, Some(vec![1.0])).unwrap_err();
         assert_eq!(err.code, crate::Code::DimensionMismatch);
+    }
+
+    #[test]
+    fn matches_ranks_by_bm25_under_the_filters_and_fuses_with_similar() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = db(dir.path());
+        db.create_text_index("t", &serde_json::from_str(r#"{"types":["M"],"fields":["text"]}"#).unwrap(), &mut |_, _| true).unwrap();
+        for (id, text) in [("m00", "lake hike"), ("m01", "lake lake ferry"), ("m02", "pasta"), ("m03", "lake"), ("m04", "a long walk by the lake with a ferry and a picnic")] {
+            db.update_node(id, &serde_json::json!({ "text": text }).to_string(), 2).unwrap();
+        }
+        let text_only = r#"{"version":1,"types":["M"],"matches":{"index":"t","query":"lake"},"order":{"key":"score","direction":"desc"}}"#;
+        let out = db.execute_plan(text_only, None).unwrap();
+        assert_eq!(ids(&out), ["m03", "m01", "m00", "m04"], "BM25: the one-word document beats two hits in three words");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert!(v["items"][0]["score"].as_f64().unwrap() > v["items"][1]["score"].as_f64().unwrap());
+        assert!(v["stages"].as_array().unwrap().iter().any(|s| s["stage"] == "text"));
+        let even = r#"{"version":1,"where":[{"property":"even","op":"eq","value":true}],"matches":{"index":"t","query":"lake","k":2},"order":{"key":"score","direction":"desc"}}"#;
+        assert_eq!(ids(&db.execute_plan(even, None).unwrap()), ["m00", "m04"]);
+        // Fused: the text decides at weight 1, the vectors at 0 (m04 is nearest to [4, 0]).
+        let fused = |w: f64| format!(r#"{{"version":1,"types":["M"],"matches":{{"index":"t","query":"ferry","textWeight":{w}}},"similar":{{"space":"s","k":2,"vector":[4,0]}},"order":{{"key":"score","direction":"desc"}}}}"#);
+        assert_eq!(ids(&db.execute_plan(&fused(1.0), None).unwrap()), ["m01", "m04"]);
+        assert_eq!(ids(&db.execute_plan(&fused(0.0), None).unwrap())[0], "m04");
+        let bad = |plan: &str| db.execute_plan(plan, None).unwrap_err().code;
+        assert_eq!(bad(r#"{"version":1,"order":{"key":"score","direction":"desc"}}"#), crate::Code::InvalidArgument);
+        assert_eq!(bad(r#"{"version":1,"matches":{"index":"t","query":"  "},"order":{"key":"score","direction":"desc"}}"#), crate::Code::InvalidArgument);
+        assert_eq!(bad(r#"{"version":1,"matches":{"index":"nope","query":"x"},"order":{"key":"score","direction":"desc"}}"#), crate::Code::NotFound);
     }
 }

@@ -173,7 +173,7 @@ impl Run<'_> {
                 }
                 tested += 1;
                 if let Some(node) = self.record(key)? {
-                    hits.push(Hit { key, node, distance: Some(d) });
+                    hits.push(Hit { key, node, distance: Some(d), score: None });
                 }
             }
             rest = far;
@@ -188,7 +188,7 @@ impl Run<'_> {
         if let Some(&(kth, _)) = scored.get(k.wrapping_sub(1)) {
             scored.truncate(scored.partition_point(|(d, _)| *d <= kth));
         }
-        let hits = scored.into_iter().map(|(d, key)| Hit { key, node: None, distance: Some(d) }).collect();
+        let hits = scored.into_iter().map(|(d, key)| Hit { key, node: None, distance: Some(d), score: None }).collect();
         self.by_distance_then_id(hits, k)
     }
 

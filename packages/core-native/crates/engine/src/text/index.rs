@@ -311,10 +311,10 @@ fn read_u32(key: &[u8], v: &[u8]) -> Result<u32> {
     payload.try_into().map(u32::from_le_bytes).map_err(|_| Error::corruption("text index entry is not a u32"))
 }
 
-/// The `k` best-scoring nodes for `query` in the index that pass `filter`,
-/// best first (equal scores in node order). A query without terms (only stop
+/// Every node matching `query` in index `name` with its BM25 score, best
+/// first (equal scores in node key order). A query without terms (only stop
 /// words or punctuation) matches nothing.
-pub fn search(txn: &RoTxn, t: &Tables, name: &str, query: &str, k: usize, filter: &NodeFilter) -> Result<Vec<(f64, Node)>> {
+pub fn rank(txn: &RoTxn, t: &Tables, name: &str, query: &str) -> Result<Vec<(f64, u64)>> {
     let def = find(txn, t, name)?.ok_or_else(|| Error::not_found(format!("text index \"{name}\" does not exist")))?;
     let analyzer = Analyzer::new(&def.spec.language, def.spec.stop_words)?;
     let mut terms = analyzer.terms(query);
@@ -350,8 +350,13 @@ pub fn search(txn: &RoTxn, t: &Tables, name: &str, query: &str, k: usize, filter
     }
     let mut ranked: Vec<(f64, u64)> = scores.into_iter().map(|(node, s)| (s, node)).collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    let mut out = Vec::with_capacity(k.min(ranked.len()));
-    for (score, key) in ranked {
+    Ok(ranked)
+}
+
+/// The `k` best of [`rank`] that pass `filter`.
+pub fn search(txn: &RoTxn, t: &Tables, name: &str, query: &str, k: usize, filter: &NodeFilter) -> Result<Vec<(f64, Node)>> {
+    let mut out = Vec::with_capacity(k.min(64));
+    for (score, key) in rank(txn, t, name, query)? {
         if out.len() == k {
             break;
         }
