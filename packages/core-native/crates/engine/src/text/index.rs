@@ -3,9 +3,9 @@
 //! Invariants:
 //! - Definitions live in meta under `text_index/<name>`; the `text` table
 //!   holds, per index id (u32, big-endian), postings `id ‖ 0 ‖ term ‖ 0 ‖
-//!   node (u64)` → term frequency (u32) and document lengths `id ‖ 1 ‖ node`
-//!   → terms in the document (u32); meta `text_stats/<id>` counts the
-//!   documents and their terms (for the average length).
+//!   node (u64)` → term frequency and the document's length in terms (two
+//!   u32, so scoring reads nothing but the postings); meta `text_stats/<id>`
+//!   counts the documents and their terms (for the average length).
 //! - Every write of a node of an indexed type updates the postings in the
 //!   same write transaction (see `database`), so an index always matches
 //!   the records: rollbacks, other processes and `kill -9` need nothing more.
@@ -31,7 +31,6 @@ const DEF_PREFIX: &str = "text_index/";
 const STATS_PREFIX: &str = "text_stats/";
 const NEXT_ID: &[u8] = b"next_text_index_id";
 const POSTING: u8 = 0;
-const LENGTH: u8 = 1;
 /// Most indexes a database may have (each write of an indexed type analyzes its text once per index).
 const MAX_INDEXES: usize = 32;
 
@@ -253,14 +252,6 @@ fn posting_key(index: u32, term: &str, node: u64) -> Vec<u8> {
     k
 }
 
-fn length_key(index: u32, node: u64) -> [u8; 13] {
-    let mut k = [0; 13];
-    k[..4].copy_from_slice(&index.to_be_bytes());
-    k[4] = LENGTH;
-    k[5..].copy_from_slice(&u64_key(node));
-    k
-}
-
 /// `(documents, terms in all of them)`.
 fn counts(txn: &RoTxn, t: &Tables, index: u32) -> Result<(u64, u64)> {
     match get_meta(txn, t, format!("{STATS_PREFIX}{index}").as_bytes())? {
@@ -281,13 +272,14 @@ fn add(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) -> 
     if terms.is_empty() {
         return Ok(());
     }
+    let length = u32::try_from(terms.len()).unwrap_or(u32::MAX);
     for (term, tf) in frequencies(terms) {
         let k = posting_key(index, term, node);
-        t.text.put(txn, &k, &seal(&k, &tf.to_le_bytes()))?;
+        let mut v = [0; 8];
+        v[..4].copy_from_slice(&tf.to_le_bytes());
+        v[4..].copy_from_slice(&length.to_le_bytes());
+        t.text.put(txn, &k, &seal(&k, &v))?;
     }
-    let k = length_key(index, node);
-    let length = u32::try_from(terms.len()).unwrap_or(u32::MAX);
-    t.text.put(txn, &k, &seal(&k, &length.to_le_bytes()))?;
     bump(txn, t, index, 1, terms.len() as i64)
 }
 
@@ -298,7 +290,6 @@ fn remove(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) 
     for term in frequencies(terms).keys() {
         t.text.delete(txn, &posting_key(index, term, node))?;
     }
-    t.text.delete(txn, &length_key(index, node))?;
     bump(txn, t, index, -1, -(terms.len() as i64))
 }
 
@@ -306,9 +297,13 @@ fn parse(properties: &str) -> Result<Map<String, Value>> {
     serde_json::from_str(properties).map_err(|_| Error::corruption("stored properties are not a JSON object"))
 }
 
-fn read_u32(key: &[u8], v: &[u8]) -> Result<u32> {
-    let payload = crate::codec::open(key, v, || "text index entry".to_owned())?;
-    payload.try_into().map(u32::from_le_bytes).map_err(|_| Error::corruption("text index entry is not a u32"))
+/// A posting's term frequency and document length.
+fn read_posting(key: &[u8], v: &[u8]) -> Result<(u32, u32)> {
+    let payload = crate::codec::open(key, v, || "text index posting".to_owned())?;
+    match payload {
+        [a, b, c, d, e, f, g, h] => Ok((u32::from_le_bytes([*a, *b, *c, *d]), u32::from_le_bytes([*e, *f, *g, *h]))),
+        _ => Err(Error::corruption(format!("text index posting holds {} bytes, not 8", payload.len()))),
+    }
 }
 
 /// Every node matching `query` in index `name` with its BM25 score, best
@@ -334,17 +329,13 @@ pub fn rank(txn: &RoTxn, t: &Tables, name: &str, query: &str) -> Result<Vec<(f64
         hits.clear();
         for entry in t.text.prefix_iter(txn, &prefix)? {
             let (key, v) = entry?;
-            hits.push((read_u64_be(&key[key.len() - 8..]), read_u32(key, v)?));
+            let (tf, length) = read_posting(key, v)?;
+            hits.push((read_u64_be(&key[key.len() - 8..]), tf, length));
         }
         let n = hits.len() as f64;
         let idf = ((documents as f64 - n + 0.5) / (n + 0.5)).ln().max(1e-6);
-        for &(node, tf) in &hits {
-            let lk = length_key(def.id, node);
-            let length = match t.text.get(txn, &lk)? {
-                Some(v) => read_u32(&lk, v)? as f64,
-                None => return Err(Error::corruption(format!("text index \"{name}\" has a posting of node #{node} without its length"))),
-            };
-            let tf = f64::from(tf);
+        for &(node, tf, length) in &hits {
+            let (tf, length) = (f64::from(tf), f64::from(length));
             *scores.entry(node).or_insert(0.0) += idf * tf * (k1 + 1.0) / (tf + k1 * (1.0 - b + b * length / average));
         }
     }
