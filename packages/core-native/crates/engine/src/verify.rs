@@ -290,6 +290,9 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
     for problem in crate::queue::consistency(txn, t)? {
         found.add("queues", problem);
     }
+    for problem in crate::text::index::consistency(txn, t)? {
+        found.add("text", problem);
+    }
 
     // The change log and the counters.
     let change_seq = get_meta_u64(txn, t, crate::writing::META_CHANGE_SEQ)?.unwrap_or(0);

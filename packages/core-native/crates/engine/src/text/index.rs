@@ -246,7 +246,7 @@ fn posting_prefix(index: u32, term: &str) -> Vec<u8> {
     k
 }
 
-fn posting_key(index: u32, term: &str, node: u64) -> Vec<u8> {
+pub(crate) fn posting_key(index: u32, term: &str, node: u64) -> Vec<u8> {
     let mut k = posting_prefix(index, term);
     k.extend_from_slice(&u64_key(node));
     k
@@ -374,4 +374,51 @@ fn passes(filter: &NodeFilter, node: &Node) -> Result<bool> {
         return Ok(true);
     }
     filter.properties_pass(&node.properties)
+}
+
+/// What `verify` finds wrong with the text indexes: every posting must be
+/// what analyzing its node's text gives now, every term of every indexed
+/// node must have its posting, and the counts must add up.
+pub fn consistency(txn: &RoTxn, t: &Tables) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for def in list(txn, t)? {
+        let analyzer = Analyzer::new(&def.spec.language, def.spec.stop_words)?;
+        let mut expected: HashMap<Vec<u8>, [u8; 8]> = HashMap::new();
+        let (mut documents, mut terms_total) = (0u64, 0u64);
+        for ty in &def.spec.types {
+            for entry in t.node_types.prefix_iter(txn, &crate::keys::node_type_prefix(ty))? {
+                let (k, _) = entry?;
+                let node = read_u64_be(&k[k.len() - 8..]);
+                let terms = analyzer.terms(&document(&def.spec.fields, &parse(&read_node(txn, t, node)?.properties)?));
+                if terms.is_empty() {
+                    continue;
+                }
+                documents += 1;
+                terms_total += terms.len() as u64;
+                let length = u32::try_from(terms.len()).unwrap_or(u32::MAX);
+                for (term, tf) in frequencies(&terms) {
+                    let mut v = [0; 8];
+                    v[..4].copy_from_slice(&tf.to_le_bytes());
+                    v[4..].copy_from_slice(&length.to_le_bytes());
+                    expected.insert(posting_key(def.id, term, node), v);
+                }
+            }
+        }
+        for entry in t.text.prefix_iter(txn, &def.id.to_be_bytes())? {
+            let (k, v) = entry?;
+            let payload = crate::codec::open(k, v, || "text index posting".to_owned())?;
+            match expected.remove(k) {
+                Some(want) if want.as_slice() == payload => {}
+                Some(_) => problems.push(format!("text index \"{}\": posting {} disagrees with its node's text", def.name, crate::codec::hex(k))),
+                None => problems.push(format!("text index \"{}\": posting {} belongs to no indexed text", def.name, crate::codec::hex(k))),
+            }
+        }
+        if !expected.is_empty() {
+            problems.push(format!("text index \"{}\": {} postings of indexed nodes are missing", def.name, expected.len()));
+        }
+        if counts(txn, t, def.id)? != (documents, terms_total) {
+            problems.push(format!("text index \"{}\": its counts are {:?}; the nodes give {:?}", def.name, counts(txn, t, def.id)?, (documents, terms_total)));
+        }
+    }
+    Ok(problems)
 }

@@ -95,6 +95,17 @@ mod tests {
         assert_eq!(search(&db, "transaction"), Vec::<String>::new());
         let stats = db.stats().unwrap();
         assert_eq!(stats.text_indexes[0].documents, 3);
+        let report = db.verify().unwrap();
+        assert!(report.ok, "{:?}", report.errors);
+        // A posting written behind the index's back is found.
+        db.write(|txn, t| {
+            let k = super::index::posting_key(1, "ghost", 99);
+            Ok(t.text.put(txn, &k, &crate::codec::seal(&k, &[1, 0, 0, 0, 1, 0, 0, 0]))?)
+        })
+        .unwrap();
+        let report = db.verify().unwrap();
+        assert!(!report.ok && report.errors.iter().any(|e| e.message.contains("belongs to no indexed text")), "{:?}", report.errors);
+        db.write(|txn, t| Ok(t.text.delete(txn, &super::index::posting_key(1, "ghost", 99)).map(|_| ())?)).unwrap();
         // Another handle (process) sees the committed index.
         drop(db);
         let again = Database::open(dir.path(), OpenOptions::default()).unwrap();
