@@ -44,6 +44,8 @@ export const REQUEST_PARAMS = {
       since: time.optional(),
       until: time.optional(),
       entity: z.string().optional(),
+      mode: z.enum(['hybrid', 'text', 'vector']).optional(),
+      textWeight: z.number().optional(),
     })
     .refine(exactlyOne('text', 'vector'), { message: 'give exactly one of text and vector', path: ['text'] }),
   getConversationContext: z.strictObject({
