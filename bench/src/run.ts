@@ -7,8 +7,9 @@ import { weaver } from './suites/weaver.js';
 import { extract } from './suites/extract.js';
 import { embed } from './suites/embed.js';
 import { text } from './suites/text.js';
+import { recall } from './suites/recall.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed, text };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed, text, recall };
 
 const usage = `usage: npm run bench -- <suite>, one of ${Object.keys(SUITES).join(', ')}, or all (each run rewrites bench/results/<suite>.json and .md)`;
 // No default: a bare `npm run bench` would spend an hour rewriting every committed result.

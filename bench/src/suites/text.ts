@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -79,6 +80,17 @@ export const fts5Query = (q: string) =>
     .filter(Boolean)
     .map((w) => `"${w.replaceAll('"', '""')}"`)
     .join(' OR ');
+
+/** The commit the measured build came from, and whether packages/ had uncommitted edits then (others work in the same tree). */
+export function sourceState(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: BENCH_ROOT, encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', '../packages').length > 0;
+    return `built from ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted edits under packages/' : ''}`;
+  } catch {
+    return 'source commit unknown';
+  }
+}
 
 const messageId = (i: number) => `m${i}`;
 const conversationId = (i: number) => `c${Math.floor(i / PER_CONVERSATION)}`;
@@ -275,6 +287,8 @@ export async function text(): Promise<SuiteResult> {
   const f3 = (n: number) => n.toFixed(3);
   const ftsBuild = build['FTS5 (insert, index kept as rows arrive)'] as number;
   const sections = [
+    `Source: ${sourceState()}.`,
+    '',
     '## Index build (insert every message and index it)',
     '',
     '| system | seconds | messages/s | × FTS5 time (lower is better) |',
@@ -302,6 +316,6 @@ export async function text(): Promise<SuiteResult> {
     measurements: m,
     comparisons: [compare(m, `searchText k=${K}`, 'LoomDB', 'FTS5')],
     sections,
-    data: { build, overlap, findSimilar, messages: MESSAGES, queries: QUERIES, sampleMessages: messages.slice(0, 5), sampleQueries: queries.slice(0, 10) },
+    data: { source: sourceState(), build, overlap, findSimilar, messages: MESSAGES, queries: QUERIES, sampleMessages: messages.slice(0, 5), sampleQueries: queries.slice(0, 10) },
   };
 }
