@@ -24,16 +24,22 @@ export interface OpenContextOptions {
   busyTimeoutMs?: number;
 }
 
+/** How long a weaver's leased batch stays reserved to it, ms. */
+const LEASE_MS = 5_000;
+
 export async function openContext(options: OpenContextOptions = {}): Promise<MemoryContext> {
   const path = options.path ?? defaultDbPath();
   const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;
   // The weaver takes the synchronous handle; both handles share the process's one LMDB environment for the path.
   const syncDb = EmbeddedDB.open(path, { busyTimeoutMs });
   const db = await AsyncEmbeddedDB.open(path, { busyTimeoutMs });
-  const weaver = new WeaverController(syncDb);
+  // A server killed mid-batch (clients kill their servers freely) holds its leased events until the lease
+  // ends; a shorter lease than the weaver's default lets the next server pick them up sooner. Applying an
+  // event twice is impossible either way (the weaver dedupes by event id), so a short lease costs nothing.
+  const weaver = new WeaverController(syncDb, { leaseMs: LEASE_MS });
   weaver.on('error', (e) => log(`weaver: ${e.code}: ${e.message}`));
   await weaver.initialize();
-  const graph = new KnowledgeGraphStore(db);
+  const graph = new KnowledgeGraphStore(db, syncDb);
   const memory = new MemoryQueries(db);
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LoomError, type AsyncEmbeddedDB, type AsyncTransaction, type Edge, type Node } from '@loomdb/db';
+import { LoomError, type AsyncEmbeddedDB, type Edge, type EmbeddedDB, type Node } from '@loomdb/db';
 
 /**
  * The reference memory server's knowledge graph (entities with observations,
@@ -37,8 +37,6 @@ const digest = (s: string) => createHash('sha256').update(s).digest('base64url')
 export const entityId = (name: string) => `kg:e:${digest(name)}`;
 export const relationId = (r: Relation) => `kg:r:${digest(JSON.stringify([r.from, r.to, r.relationType]))}`;
 
-type Reader = Pick<AsyncEmbeddedDB, 'getNode' | 'getEdge' | 'neighbors' | 'streamNodes' | 'streamEdges'> | AsyncTransaction;
-
 function toEntity(node: Node): Entity {
   const p = node.properties;
   return { name: String(p.name), entityType: String(p.entityType), observations: (p.observations as string[] | undefined) ?? [] };
@@ -66,24 +64,34 @@ const entityProperties = (e: Entity) => ({ name: e.name, entityType: e.entityTyp
 /** Observations keep their order; a repeated one is stored once, as the reference server's add_observations does. */
 const unique = (values: readonly string[]) => [...new Set(values)];
 
+/**
+ * Writes are synchronous transactions on an `EmbeddedDB`: an async
+ * transaction would hold the writer lock across awaits, and a synchronous
+ * write of this process's weaver (another handle) landing then would wait
+ * for that lock with the JavaScript thread blocked — a self-deadlock that
+ * only the busy timeout ends. Reads go through the `AsyncEmbeddedDB`, off
+ * the JavaScript thread.
+ */
 export class KnowledgeGraphStore {
   readonly #db: AsyncEmbeddedDB;
+  readonly #writer: EmbeddedDB;
 
-  constructor(db: AsyncEmbeddedDB) {
+  constructor(db: AsyncEmbeddedDB, writer: EmbeddedDB) {
     this.#db = db;
+    this.#writer = writer;
   }
 
   /** The entities whose names were new (the rest are left as they are), as the reference server returns them. */
   async createEntities(entities: Entity[]): Promise<Entity[]> {
-    return this.#db.transaction(async (tx) => {
+    return this.#writer.transaction((tx) => {
       const created: Entity[] = [];
       const seen = new Set<string>();
       for (const e of entities) {
         if (seen.has(e.name)) continue;
         seen.add(e.name);
-        if (await tx.getNode(entityId(e.name))) continue;
+        if (tx.getNode(entityId(e.name))) continue;
         const entity = { name: e.name, entityType: e.entityType, observations: e.observations };
-        await tx.insertNode({ id: entityId(e.name), type: KNOWLEDGE_ENTITY, properties: entityProperties(entity) });
+        tx.insertNode({ id: entityId(e.name), type: KNOWLEDGE_ENTITY, properties: entityProperties(entity) });
         created.push(entity);
       }
       return created;
@@ -97,18 +105,18 @@ export class KnowledgeGraphStore {
    * `skipDangling` (the importer) such a relation is left out instead.
    */
   async createRelations(relations: Relation[], options: { skipDangling?: boolean } = {}): Promise<Relation[]> {
-    return this.#db.transaction(async (tx) => {
+    return this.#writer.transaction((tx) => {
       const created: Relation[] = [];
       next: for (const r of relations) {
         const id = relationId(r);
-        if (await tx.getEdge(id)) continue;
+        if (tx.getEdge(id)) continue;
         for (const name of [r.from, r.to]) {
-          if (await tx.getNode(entityId(name))) continue;
+          if (tx.getNode(entityId(name))) continue;
           if (options.skipDangling) continue next;
           throw new LoomError('NOT_FOUND', `Entity with name ${name} not found (relation ${r.from} -${r.relationType}-> ${r.to}); create it first`);
         }
         const relation = { from: r.from, to: r.to, relationType: r.relationType };
-        await tx.insertEdge({ id, type: KNOWLEDGE_RELATION, from: entityId(r.from), to: entityId(r.to), properties: { ...relation, seq: nextSeq() } });
+        tx.insertEdge({ id, type: KNOWLEDGE_RELATION, from: entityId(r.from), to: entityId(r.to), properties: { ...relation, seq: nextSeq() } });
         created.push(relation);
       }
       return created;
@@ -116,14 +124,14 @@ export class KnowledgeGraphStore {
   }
 
   async addObservations(additions: Array<{ entityName: string; contents: string[] }>): Promise<Array<{ entityName: string; addedObservations: string[] }>> {
-    return this.#db.transaction(async (tx) => {
+    return this.#writer.transaction((tx) => {
       const results: Array<{ entityName: string; addedObservations: string[] }> = [];
       for (const a of additions) {
-        const node = await tx.getNode(entityId(a.entityName));
+        const node = tx.getNode(entityId(a.entityName));
         if (!node) throw new LoomError('NOT_FOUND', `Entity with name ${a.entityName} not found`);
         const observations = toEntity(node).observations;
         const added = unique(a.contents).filter((c) => !observations.includes(c));
-        await tx.updateNode(node.id, { properties: { observations: [...observations, ...added] } });
+        tx.updateNode(node.id, { properties: { observations: [...observations, ...added] } });
         results.push({ entityName: a.entityName, addedObservations: added });
       }
       return results;
@@ -132,25 +140,25 @@ export class KnowledgeGraphStore {
 
   /** Deleting an entity deletes its relations too (LoomDB deletes a node's edges with it). Absent names are ignored. */
   async deleteEntities(names: string[]): Promise<void> {
-    await this.#db.transaction(async (tx) => {
-      for (const name of names) await tx.deleteNode(entityId(name));
+    this.#writer.transaction((tx) => {
+      for (const name of names) tx.deleteNode(entityId(name));
     });
   }
 
   async deleteObservations(deletions: Array<{ entityName: string; observations: string[] }>): Promise<void> {
-    await this.#db.transaction(async (tx) => {
+    this.#writer.transaction((tx) => {
       for (const d of deletions) {
-        const node = await tx.getNode(entityId(d.entityName));
+        const node = tx.getNode(entityId(d.entityName));
         if (!node) continue;
         const kept = toEntity(node).observations.filter((o) => !d.observations.includes(o));
-        await tx.updateNode(node.id, { properties: { observations: kept } });
+        tx.updateNode(node.id, { properties: { observations: kept } });
       }
     });
   }
 
   async deleteRelations(relations: Relation[]): Promise<void> {
-    await this.#db.transaction(async (tx) => {
-      for (const r of relations) await tx.deleteEdge(relationId(r));
+    this.#writer.transaction((tx) => {
+      for (const r of relations) tx.deleteEdge(relationId(r));
     });
   }
 

@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
 export const BIN = resolve(__dirname, '../bin/loomdb-mcp.cjs');
@@ -45,3 +47,37 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
 }
 
 export const text = (r: CallToolResult) => (r.content[0] as { text: string }).text;
+
+/** A loomdb-mcp --http process on a free port, and an SDK client connected to it over Streamable HTTP. */
+export async function httpServer(dbPath: string, env: Record<string, string> = {}): Promise<{ url: URL; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [BIN, '--http', '--port', '0', '--path', dbPath], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  const url = await new Promise<URL>((resolveUrl, reject) => {
+    let log = '';
+    child.stderr.on('data', (d) => {
+      log += String(d);
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(log);
+      if (m) resolveUrl(new URL(m[1] as string));
+    });
+    child.once('exit', (code) => reject(new Error(`loomdb-mcp --http exited with ${code}: ${log}`)));
+  });
+  return {
+    url,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      // The HTTP server must not print on stdout either (it is never the protocol there, but logs belong on stderr).
+      if (out !== '') throw new Error(`loomdb-mcp wrote to stdout: ${out}`);
+    },
+  };
+}
+
+export async function httpClient(url: URL, headers: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'loomdb-mcp-test', version: '0.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers } }));
+  return client;
+}
