@@ -149,7 +149,7 @@ pub fn create(txn: &mut RwTxn, t: &Writing, name: &str, spec: &TextIndexSpec, pr
     crate::database::put_meta_u64(txn, t, NEXT_ID, u64::from(id) + 1)?;
     let def = TextIndexDef { id, name: name.to_owned(), spec: spec.clone() };
     put_meta(txn, t, format!("{DEF_PREFIX}{name}").as_bytes(), serde_json::to_string(&def).expect("serializes").as_bytes())?;
-    let analyzer = Analyzer::new(&spec.language, spec.stop_words)?;
+    let analyzer = Analyzer::shared(&spec.language, spec.stop_words)?;
     let mut nodes = Vec::new();
     for ty in &spec.types {
         for entry in t.node_types.prefix_iter(txn, &crate::keys::node_type_prefix(ty))? {
@@ -201,7 +201,7 @@ pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, before: 
         if old == new {
             continue;
         }
-        let analyzer = Analyzer::new(&def.spec.language, def.spec.stop_words)?;
+        let analyzer = Analyzer::shared(&def.spec.language, def.spec.stop_words)?;
         if let Some(old) = old {
             remove(txn, t, def.id, node, &analyzer.terms(&old))?;
         }
@@ -311,7 +311,7 @@ fn read_posting(key: &[u8], v: &[u8]) -> Result<(u32, u32)> {
 /// words or punctuation) matches nothing.
 pub fn rank(txn: &RoTxn, t: &Tables, name: &str, query: &str) -> Result<Vec<(f64, u64)>> {
     let def = find(txn, t, name)?.ok_or_else(|| Error::not_found(format!("text index \"{name}\" does not exist")))?;
-    let analyzer = Analyzer::new(&def.spec.language, def.spec.stop_words)?;
+    let analyzer = Analyzer::shared(&def.spec.language, def.spec.stop_words)?;
     let mut terms = analyzer.terms(query);
     terms.sort();
     terms.dedup();
@@ -382,7 +382,7 @@ fn passes(filter: &NodeFilter, node: &Node) -> Result<bool> {
 pub fn consistency(txn: &RoTxn, t: &Tables) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     for def in list(txn, t)? {
-        let analyzer = Analyzer::new(&def.spec.language, def.spec.stop_words)?;
+        let analyzer = Analyzer::shared(&def.spec.language, def.spec.stop_words)?;
         let mut expected: HashMap<Vec<u8>, [u8; 8]> = HashMap::new();
         let (mut documents, mut terms_total) = (0u64, 0u64);
         for ty in &def.spec.types {

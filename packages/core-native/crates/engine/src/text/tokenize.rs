@@ -6,7 +6,9 @@
 
 use crate::error::{Error, Result};
 use rust_stemmers::{Algorithm, Stemmer};
-use std::collections::HashSet;
+use parking_lot::Mutex;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -17,7 +19,12 @@ pub const MAX_TERM_BYTES: usize = 64;
 pub struct Analyzer {
     stemmer: Option<Stemmer>,
     stop: HashSet<String>,
+    /// Stems of words seen (stemming is most of the work of analyzing a text;
+    /// chat reuses its words), emptied when it reaches [`STEM_CACHE`] entries.
+    stems: Mutex<HashMap<String, String>>,
 }
+
+const STEM_CACHE: usize = 65_536;
 
 /// Languages with a Snowball stemmer, by ISO 639-1 code; `none` only folds.
 const LANGUAGES: &[(&str, Option<Algorithm>)] = &[
@@ -49,6 +56,19 @@ const STOP_LISTS: &[(&str, &str)] = &[
 ];
 
 impl Analyzer {
+    /// The analyzer for `language`, built once per process (a write analyzes
+    /// every indexed node with it; building one reads a stop-word list).
+    pub fn shared(language: &str, stop_words: bool) -> Result<Arc<Analyzer>> {
+        static BUILT: OnceLock<Mutex<HashMap<(String, bool), Arc<Analyzer>>>> = OnceLock::new();
+        let mut built = BUILT.get_or_init(Mutex::default).lock();
+        if let Some(a) = built.get(&(language.to_owned(), stop_words)) {
+            return Ok(Arc::clone(a));
+        }
+        let a = Arc::new(Analyzer::new(language, stop_words)?);
+        built.insert((language.to_owned(), stop_words), Arc::clone(&a));
+        Ok(a)
+    }
+
     /// The analyzer for `language` (a code of [`LANGUAGES`]), with or without its stop words.
     pub fn new(language: &str, stop_words: bool) -> Result<Analyzer> {
         let Some((_, algorithm)) = LANGUAGES.iter().find(|(code, _)| *code == language) else {
@@ -59,7 +79,7 @@ impl Analyzer {
             Some((_, list)) if stop_words => stop_words::lookup(list).unwrap_or(&[]).iter().map(|w| fold(w)).collect(),
             _ => HashSet::new(),
         };
-        Ok(Analyzer { stemmer: algorithm.map(Stemmer::create), stop })
+        Ok(Analyzer { stemmer: algorithm.map(Stemmer::create), stop, stems: Mutex::default() })
     }
 
     /// The terms of `text`, in order, repeats kept.
@@ -71,7 +91,7 @@ impl Analyzer {
                 continue;
             }
             let term = match &self.stemmer {
-                Some(s) => s.stem(&folded).into_owned(),
+                Some(s) => self.stem(s, folded),
                 None => folded,
             };
             out.push(truncate(term));
@@ -80,8 +100,26 @@ impl Analyzer {
     }
 }
 
+impl Analyzer {
+    fn stem(&self, stemmer: &Stemmer, word: String) -> String {
+        let mut stems = self.stems.lock();
+        if let Some(stem) = stems.get(&word) {
+            return stem.clone();
+        }
+        let stem = stemmer.stem(&word).into_owned();
+        if stems.len() >= STEM_CACHE {
+            stems.clear();
+        }
+        stems.insert(word, stem.clone());
+        stem
+    }
+}
+
 /// Lower case without diacritics (`Crème` → `creme`), as compatibility characters decompose (`ﬁ` → `fi`).
 fn fold(word: &str) -> String {
+    if word.is_ascii() {
+        return word.to_ascii_lowercase();
+    }
     word.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase).collect()
 }
 
