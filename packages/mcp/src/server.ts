@@ -26,6 +26,8 @@ export function createServer(context: MemoryContext): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },
     {
+      // Clients may set a log level (logging/setLevel); the server's own diagnostics still go to stderr.
+      capabilities: { logging: {} },
       instructions:
         'Long-term memory on LoomDB. Knowledge graph tools (create_entities … open_nodes) keep facts about named entities; remember stores chat messages, recall finds them by meaning and words, get_chat_history and get_conversation_context read conversations in order.',
     },

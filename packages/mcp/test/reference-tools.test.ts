@@ -62,6 +62,12 @@ describe('the reference memory server tools', () => {
     }
   });
 
+  it('serves the memory://knowledge-graph resource as the reference server does', async () => {
+    const [a, b] = await Promise.all([ours.client.readResource({ uri: 'memory://knowledge-graph' }), theirs.client.readResource({ uri: 'memory://knowledge-graph' })]);
+    expect(a).toEqual(b);
+    expect(JSON.parse((a.contents[0] as { text: string }).text).entities.length).toBeGreaterThan(0);
+  });
+
   it('answers add_observations on a missing entity with a NOT_FOUND tool error and keeps serving', async () => {
     const r = await call(ours.client, 'add_observations', { observations: [{ entityName: 'Nobody', contents: ['x'] }] });
     expect(r.isError).toBe(true);
