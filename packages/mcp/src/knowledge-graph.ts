@@ -14,6 +14,8 @@ import { LoomError, type AsyncEmbeddedDB, type Edge, type EmbeddedDB, type Node 
 
 export const KNOWLEDGE_ENTITY = 'KnowledgeEntity';
 export const KNOWLEDGE_RELATION = 'KNOWLEDGE_RELATION';
+/** The largest page listNodes returns. */
+const SCAN_PAGE = 10_000;
 
 export interface Entity {
   name: string;
@@ -61,6 +63,14 @@ function nextSeq(): number {
 
 const entityProperties = (e: Entity) => ({ name: e.name, entityType: e.entityType, observations: e.observations, seq: nextSeq() });
 
+/** An entity as search_nodes compares it. */
+interface Searchable {
+  node: Node;
+  name: string;
+  entityType: string;
+  observations: string[];
+}
+
 /** Observations keep their order; a repeated one is stored once, as the reference server's add_observations does. */
 const unique = (values: readonly string[]) => [...new Set(values)];
 
@@ -75,6 +85,7 @@ const unique = (values: readonly string[]) => [...new Set(values)];
 export class KnowledgeGraphStore {
   readonly #db: AsyncEmbeddedDB;
   readonly #writer: EmbeddedDB;
+  #scan?: { seq: number; entities: Searchable[] };
 
   constructor(db: AsyncEmbeddedDB, writer: EmbeddedDB) {
     this.#db = db;
@@ -165,7 +176,7 @@ export class KnowledgeGraphStore {
   /** Every entity and relation, each in the order it was created. */
   async readGraph(): Promise<KnowledgeGraph> {
     const entities: Entity[] = [];
-    for await (const node of this.#db.streamNodes({ type: KNOWLEDGE_ENTITY })) entities.push(toEntity(node));
+    for await (const node of this.#entities()) entities.push(toEntity(node));
     const relations: Relation[] = [];
     for await (const edge of this.#db.streamEdges({ type: KNOWLEDGE_RELATION })) relations.push(toRelation(edge));
     return { entities, relations };
@@ -177,11 +188,38 @@ export class KnowledgeGraphStore {
    */
   async searchNodes(query: string): Promise<KnowledgeGraph> {
     const q = query.toLowerCase();
-    const matches = (e: Entity) =>
-      e.name.toLowerCase().includes(q) || e.entityType.toLowerCase().includes(q) || e.observations.some((o) => o.toLowerCase().includes(q));
-    const nodes: Node[] = [];
-    for await (const node of this.#db.streamNodes({ type: KNOWLEDGE_ENTITY })) if (matches(toEntity(node))) nodes.push(node);
+    const nodes = (await this.#searchable())
+      .filter((e) => e.name.includes(q) || e.entityType.includes(q) || e.observations.some((o) => o.includes(q)))
+      .map((e) => e.node);
     return this.#withRelations(nodes);
+  }
+
+  /**
+   * Every entity with its fields lowercased, scanned again only when the
+   * database changed (in any process: the change sequence is the file's):
+   * a substring match has no index to use, so repeated searches reuse the scan.
+   */
+  async #searchable(): Promise<Searchable[]> {
+    const seq = await this.#db.changeSequence();
+    if (this.#scan?.seq === seq) return this.#scan.entities;
+    const entities: Searchable[] = [];
+    for await (const node of this.#entities()) {
+      const e = toEntity(node);
+      entities.push({ node, name: e.name.toLowerCase(), entityType: e.entityType.toLowerCase(), observations: e.observations.map((o) => o.toLowerCase()) });
+    }
+    // Tagged with the sequence read before the scan: a write during it only makes the next search scan again.
+    this.#scan = { seq, entities };
+    return entities;
+  }
+
+  /** Every entity in creation order, in the largest pages a list call takes (a scan's cost is mostly per call). */
+  async *#entities(): AsyncGenerator<Node> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.#db.listNodes({ type: KNOWLEDGE_ENTITY, limit: SCAN_PAGE, ...(cursor ? { cursor } : {}) });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
   }
 
   /** The named entities that exist (in creation order) and the relations touching them. */

@@ -29,9 +29,11 @@ describe('several server processes on one database', () => {
         const { entities } = (await call(s.client, 'read_graph')).structuredContent;
         expect(entities).toHaveLength(PROCESSES * PER_PROCESS);
       }
-      // A long-running server sees what another wrote after it started.
+      // A long-running server sees what another wrote after it started, also through search_nodes's reused scan.
+      expect((await call(servers[2]!.client, 'search_nodes', { query: 'late' })).structuredContent.entities).toEqual([]);
       await call(servers[0]!.client, 'create_entities', { entities: [{ name: 'late', entityType: 'thing', observations: [] }] });
       expect((await call(servers[2]!.client, 'open_nodes', { names: ['late'] })).structuredContent.entities).toHaveLength(1);
+      expect((await call(servers[2]!.client, 'search_nodes', { query: 'LATE' })).structuredContent.entities.map((e: { name: string }) => e.name)).toEqual(['late']);
       await call(servers[1]!.client, 'remember', { conversationId: 'shared', messages: [{ id: 'm1', role: 'user', content: 'written by server 1' }] });
       await eventually(async () => (await call(servers[2]!.client, 'get_chat_history', { conversationId: 'shared' })).structuredContent.messages.length === 1);
     } finally {
