@@ -243,8 +243,10 @@ export class KnowledgeGraphStore {
   }
 
   async counts(): Promise<{ entities: number; relations: number; observations: number }> {
-    const { entities, relations } = await this.readGraph();
-    return { entities: entities.length, relations: relations.length, observations: entities.reduce((n, e) => n + e.observations.length, 0) };
+    const entities = await this.#searchable();
+    let relations = 0;
+    for await (const _ of this.#db.streamEdges({ type: KNOWLEDGE_RELATION })) relations++;
+    return { entities: entities.length, relations, observations: entities.reduce((n, e) => n + e.observations.length, 0) };
   }
 }
 

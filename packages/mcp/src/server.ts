@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { LoomErrorCode } from '@loomdb/db';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MemoryContext } from './context.js';
 import { registerKnowledgeTools } from './tools/knowledge-tools.js';
@@ -17,8 +18,15 @@ export const SERVER_VERSION = '0.1.0';
 function tagValidationErrors(server: McpServer): void {
   const target = server as unknown as { createToolError(message: string): CallToolResult };
   const original = target.createToolError.bind(server);
-  target.createToolError = (message: string) =>
-    original(/Input validation error|Invalid arguments/.test(message) ? `INVALID_ARGUMENT: ${message}` : message.match(/^[A-Z_]+: /) ? message : `INTERNAL: ${message}`);
+  target.createToolError = (message: string) => original(`${sdkErrorCode(message)}: ${message}`);
+}
+
+/** The LoomError code of a failure the SDK reports itself (before or after a tool body ran). */
+function sdkErrorCode(message: string): LoomErrorCode {
+  if (/Input validation error|Invalid arguments/.test(message)) return 'INVALID_ARGUMENT';
+  if (/^MCP error -?\d+: Tool .* not found$/.test(message)) return 'NOT_FOUND';
+  if (/^MCP error -?\d+: Tool .* disabled$/.test(message)) return 'UNSUPPORTED';
+  return 'INTERNAL';
 }
 
 /** One MCP server (one client session) over a shared memory context. */

@@ -41,6 +41,12 @@ describe('the HTTP endpoint', () => {
     expect((await post(server.url, { ...auth, origin: `http://localhost:${server.url.port}` })).status).toBe(200);
   });
 
+  it('answers a body that is not JSON with 400 and keeps serving', async () => {
+    const r = await fetch(server.url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{"jsonrpc":' });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/^Parse error/);
+  });
+
   it('serves an SDK client that sends the token', async () => {
     const client = await httpClient(server.url, { authorization: `Bearer ${token}` });
     expect((await call(client, 'read_graph')).structuredContent).toEqual({ entities: [], relations: [] });

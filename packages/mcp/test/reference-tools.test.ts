@@ -82,6 +82,12 @@ describe('the reference memory server tools', () => {
     expect((await call(ours.client, 'read_graph')).isError).toBeFalsy();
   });
 
+  it('answers an unknown tool with a NOT_FOUND tool error', async () => {
+    const r = await call(ours.client, 'no_such_tool');
+    expect(r.isError).toBe(true);
+    expect(text(r)).toMatch(/^NOT_FOUND: .*no_such_tool not found/);
+  });
+
   it('refuses a relation to an entity that does not exist, writing nothing of the call', async () => {
     const r = await call(ours.client, 'create_relations', { relations: [{ from: 'London', to: 'Ada Lovelace', relationType: 'home of' }, { from: 'London', to: 'Paris', relationType: 'near' }] });
     expect(r.isError).toBe(true);
