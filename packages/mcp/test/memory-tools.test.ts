@@ -59,16 +59,16 @@ function suite(transport: 'stdio' | 'http') {
       const again = await call(client, 'remember', { conversationId: 'trip', messages: [trip[0]] });
       expect(again.structuredContent.remembered).toEqual([{ id: 'trip-1', stored: false }]);
 
-      const hits = await eventually(async () => {
-        const { structuredContent } = await call(client, 'recall', { query: 'sourdough baking time', k: 2 });
-        return structuredContent.memories.length === 2 ? structuredContent.memories : null;
-      });
+      // Acknowledged means stored in the inbox; the weaver writes the messages a moment later.
+      const woven = async (conversationId: string) => (await call(client, 'get_chat_history', { conversationId })).structuredContent.messages.length;
+      await eventually(async () => (await woven('trip')) === 3 && (await woven('cooking')) === 2);
+      const hits = (await call(client, 'recall', { query: 'sourdough baking time', k: 2 })).structuredContent.memories;
+      expect(hits).toHaveLength(2);
       expect(hits[0]).toMatchObject({ conversationId: 'cooking', content: cooking[0]!.content, eventId: 'cook-1', time: new Date(cooking[0]!.timestamp).toISOString() });
       expect(JSON.parse(text(await call(client, 'recall', { query: 'sourdough', k: 1 })))).toEqual({ memories: [expect.objectContaining({ eventId: 'cook-1' })] });
     });
 
     it('recall filters by conversation, role and time', async () => {
-      await eventually(async () => (await call(client, 'get_chat_history', { conversationId: 'trip' })).structuredContent.messages.length === 3);
       const inTrip = (await call(client, 'recall', { query: 'bake bread', conversationId: 'trip', k: 10 })).structuredContent.memories;
       expect(inTrip.length).toBeGreaterThan(0);
       expect(inTrip.every((m: { conversationId: string }) => m.conversationId === 'trip')).toBe(true);
