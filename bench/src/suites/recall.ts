@@ -136,6 +136,7 @@ export async function recall(): Promise<SuiteResult> {
     .filter((f) => f.endsWith('.json'))
     .sort();
   if (files.length === 0) throw new Error(`recall: no persona files in ${REALMEM_DIR}. ${HOW_TO_GET}`);
+  const source = sourceState();
   let minilm: LocalEmbedder | null = null;
   let minilmNote: string;
   try {
@@ -289,7 +290,7 @@ export async function recall(): Promise<SuiteResult> {
   const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
   const queries = perPersona.reduce((a, p) => a + p.queries, 0);
   const sections = [
-    `Source: ${sourceState()}.`,
+    `Source: ${source}.`,
     '',
     '## Session recall on RealMem',
     '',
@@ -314,6 +315,6 @@ export async function recall(): Promise<SuiteResult> {
     measurements: [],
     comparisons: [],
     sections,
-    data: { source: sourceState(), table, perPersona, goldInOwnOrLater, goldTotal, candidates: CANDIDATES },
+    data: { source, table, perPersona, goldInOwnOrLater, goldTotal, candidates: CANDIDATES },
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EmbeddedDB, hashingEmbed } from '@loomdb/db';
@@ -86,7 +86,13 @@ export function sourceState(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: BENCH_ROOT, encoding: 'utf8' }).trim();
     const dirty = git('status', '--porcelain', '--', '../packages').length > 0;
-    return `built from ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted edits under packages/' : ''}`;
+    let native = '';
+    try {
+      native = `, native binary built ${statSync(join(BENCH_ROOT, '..', 'packages', 'core-native', 'index.node')).mtime.toISOString()}`;
+    } catch {
+      // not a checkout with the binary beside the sources
+    }
+    return `HEAD ${git('rev-parse', '--short', 'HEAD')} when the run started${dirty ? ' (uncommitted edits under packages/)' : ''}${native}`;
   } catch {
     return 'source commit unknown';
   }
@@ -154,6 +160,7 @@ const seconds = (f: () => unknown): number => {
  */
 export async function text(): Promise<SuiteResult> {
   const m: Measurement[] = [];
+  const source = sourceState();
   const dir = scratchDir('text');
   const { messages, vocabulary } = chatCorpus(MESSAGES);
   const queries = textQueries(vocabulary, QUERIES);
@@ -251,6 +258,12 @@ export async function text(): Promise<SuiteResult> {
     }
     loom.createTextIndex(MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC);
     const memory = new MemoryQueries(loom);
+    // Baseline for the text mode: the same index asked directly.
+    const direct = await measure('LoomDB searchText (index default, stop words on)', `findSimilarMemories k=${K}`, QUERIES, (i) => {
+      sink += loom.searchText(queries[i % QUERIES] as string, { k: K, index: MESSAGE_TEXT_INDEX, filter: { type: NodeTypes.Message } }).length;
+    }, 100);
+    m.push(direct);
+    findSimilar['searchText on the same index (baseline, not findSimilarMemories)'] = { p50ms: direct.p50us / 1000, p99ms: direct.p99us / 1000, opsPerSec: direct.opsPerSec };
     for (const mode of ['hybrid', 'text', 'vector'] as const) {
       const x = await measure(`LoomDB findSimilarMemories (${mode})`, `findSimilarMemories k=${K}`, QUERIES, async (i) => {
         sink += (await memory.findSimilarMemories(queries[i % QUERIES] as string, { k: K, mode })).items.length;
@@ -287,7 +300,7 @@ export async function text(): Promise<SuiteResult> {
   const f3 = (n: number) => n.toFixed(3);
   const ftsBuild = build['FTS5 (insert, index kept as rows arrive)'] as number;
   const sections = [
-    `Source: ${sourceState()}.`,
+    `Source: ${source}.`,
     '',
     '## Index build (insert every message and index it)',
     '',
@@ -316,6 +329,6 @@ export async function text(): Promise<SuiteResult> {
     measurements: m,
     comparisons: [compare(m, `searchText k=${K}`, 'LoomDB', 'FTS5')],
     sections,
-    data: { source: sourceState(), build, overlap, findSimilar, messages: MESSAGES, queries: QUERIES, sampleMessages: messages.slice(0, 5), sampleQueries: queries.slice(0, 10) },
+    data: { source, build, overlap, findSimilar, messages: MESSAGES, queries: QUERIES, sampleMessages: messages.slice(0, 5), sampleQueries: queries.slice(0, 10) },
   };
 }
