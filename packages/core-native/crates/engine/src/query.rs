@@ -113,7 +113,10 @@ impl Run<'_> {
             self.graph_lap(g, anchors.last().expect("pushed").len(), &reach, nodes, degree);
             self.reaches.push(reach);
         }
-        let (driver, source) = match self.driver()? {
+        let text_driven = self.plan.matches.is_some() && self.plan.similar.is_none();
+        let (driver, source) = match if text_driven { (None, "text index".to_owned()) } else { self.driver()? } {
+            // The text index drives: candidates come ranked from it, and a partial walk is checked per candidate.
+            found if text_driven => found,
             (None, _) if self.reaches.iter().any(|r| matches!(r, Reach::Partial { .. })) => {
                 // No index to check the last hops from: complete the walks after all.
                 for (i, g) in self.plan.graph.iter().enumerate() {
@@ -139,10 +142,7 @@ impl Run<'_> {
                 strategy.push(how);
                 hits
             }
-            (None, Some(m)) => {
-                strategy.push(format!("text index {}", m.index));
-                self.matching(m, m.k)?
-            }
+            (None, Some(m)) => self.matching(m, m.k)?,
             (Some(s), Some(m)) => {
                 let space = require_space(self.txn, self.t, &s.space)?;
                 vectors::check_vector(&space, &s.vector)?;
