@@ -7,6 +7,7 @@
 mod convert;
 mod errors;
 mod ops;
+mod pin;
 mod writers;
 
 use convert::IntoJs;
@@ -129,7 +130,10 @@ fn on_writer_thread<'a, R: Send + 'static>(
         &path,
         Box::new(move || {
             let result = work(&db);
-            deferred.settle_with(&channel, move |mut cx| finish(&mut cx, &db, result));
+            // Fails only once the JS environment is gone (its worker was
+            // terminated): nobody is left to settle for, and panicking here
+            // would take the writer thread down with it.
+            let _ = deferred.try_settle_with(&channel, move |mut cx| errors::contained(&mut cx, |cx| finish(cx, &db, result)));
         }),
     );
     Ok(promise.upcast())
@@ -142,9 +146,11 @@ fn settle<'a, T: IntoJs>(
     work: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> JsResult<'a, JsValue> {
     if run_async {
-        let promise = cx.task(move || guarded(work)).promise(|mut cx, result: Result<T, Error>| match result {
-            Ok(v) => v.into_js(&mut cx),
-            Err(e) => throw(&mut cx, e),
+        let promise = cx.task(move || guarded(work)).promise(|mut cx, result: Result<T, Error>| {
+            errors::contained(&mut cx, |cx| match result {
+                Ok(v) => v.into_js(cx),
+                Err(e) => throw(cx, e),
+            })
         });
         Ok(promise.upcast())
     } else {
@@ -758,70 +764,80 @@ fn debug_panic(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, || -> Result<(), Error> { panic!("debugPanic was called") })
 }
 
+/// Exports `f` behind [`errors::exported`], so no export panics into Neon.
+fn export<V: Value>(cx: &mut ModuleContext, name: &str, f: fn(FunctionContext) -> JsResult<V>) -> NeonResult<()> {
+    cx.export_function(name, errors::exported(f))
+}
+
 #[neon::main]
 fn main(mut cx: ModuleContext) -> NeonResult<()> {
     // Panics are reported as INTERNAL errors; keep stderr quiet about them.
     std::panic::set_hook(Box::new(|_| {}));
-    cx.export_function("open", open)?;
-    cx.export_function("close", close)?;
-    cx.export_function("txBegin", tx_begin)?;
-    cx.export_function("txCommit", tx_commit)?;
-    cx.export_function("txRollback", tx_rollback)?;
-    cx.export_function("txSavepoint", tx_savepoint)?;
-    cx.export_function("txEndSavepoint", tx_end_savepoint)?;
-    cx.export_function("ensureSpace", ensure_space)?;
-    cx.export_function("dropSpace", drop_space)?;
-    cx.export_function("missingEmbeddings", missing_embeddings)?;
-    cx.export_function("replaceSpace", replace_space)?;
-    cx.export_function("createTextIndex", ops::create_text_index)?;
-    cx.export_function("dropTextIndex", drop_text_index)?;
-    cx.export_function("searchText", search_text)?;
-    cx.export_function("createIndex", create_index)?;
-    cx.export_function("dropIndex", drop_index)?;
-    cx.export_function("insertNode", insert_node)?;
-    cx.export_function("insertNodes", insert_nodes)?;
-    cx.export_function("getNode", get_node)?;
-    cx.export_function("updateNode", update_node)?;
-    cx.export_function("deleteNode", delete_node)?;
-    cx.export_function("insertEdge", insert_edge)?;
-    cx.export_function("insertEdges", insert_edges)?;
-    cx.export_function("addEdgeWeights", add_edge_weights)?;
-    cx.export_function("insertEmbeddings", insert_embeddings)?;
-    cx.export_function("writeBatch", write_batch)?;
-    cx.export_function("changeSequence", change_sequence)?;
-    cx.export_function("deleteNodes", delete_nodes)?;
-    cx.export_function("deleteEdges", delete_edges)?;
-    cx.export_function("neighbors", neighbors)?;
-    cx.export_function("degree", degree)?;
-    cx.export_function("traverse", traverse)?;
-    cx.export_function("shortestPath", shortest_path)?;
-    cx.export_function("listNodes", list_nodes)?;
-    cx.export_function("listEdges", list_edges)?;
-    cx.export_function("getEdge", get_edge)?;
-    cx.export_function("updateEdge", update_edge)?;
-    cx.export_function("deleteEdge", delete_edge)?;
-    cx.export_function("insertEmbedding", insert_embedding)?;
-    cx.export_function("getEmbedding", get_embedding)?;
-    cx.export_function("search", search)?;
-    cx.export_function("stats", stats)?;
-    cx.export_function("executePlan", execute_plan)?;
-    cx.export_function("queuePush", queue_push)?;
-    cx.export_function("queueLease", queue_lease)?;
-    cx.export_function("queueAck", queue_ack)?;
-    cx.export_function("queueRelease", queue_release)?;
-    cx.export_function("queueDeadLetter", queue_dead_letter)?;
-    cx.export_function("queueStats", queue_stats)?;
-    cx.export_function("queueDeadLetters", queue_dead_letters)?;
-    cx.export_function("debugPanic", debug_panic)?;
-    cx.export_function("backup", ops::backup)?;
-    cx.export_function("restore", ops::restore)?;
-    cx.export_function("checkBackup", ops::check_backup)?;
-    cx.export_function("compact", ops::compact)?;
-    cx.export_function("verify", ops::verify)?;
-    cx.export_function("metrics", ops::metrics)?;
-    cx.export_function("usage", ops::usage)?;
-    cx.export_function("cancelToken", ops::cancel_token)?;
-    cx.export_function("cancel", ops::cancel)?;
-    cx.export_function("load", ops::load)?;
+    // A worker's `terminate()` would otherwise unload us under live
+    // thread destructors (see `pin`).
+    if let Err(why) = pin::pin() {
+        return cx.throw_error(format!("LoomDB could not pin its native addon: {why}"));
+    }
+    export(&mut cx, "open", open)?;
+    export(&mut cx, "close", close)?;
+    export(&mut cx, "txBegin", tx_begin)?;
+    export(&mut cx, "txCommit", tx_commit)?;
+    export(&mut cx, "txRollback", tx_rollback)?;
+    export(&mut cx, "txSavepoint", tx_savepoint)?;
+    export(&mut cx, "txEndSavepoint", tx_end_savepoint)?;
+    export(&mut cx, "ensureSpace", ensure_space)?;
+    export(&mut cx, "dropSpace", drop_space)?;
+    export(&mut cx, "missingEmbeddings", missing_embeddings)?;
+    export(&mut cx, "replaceSpace", replace_space)?;
+    export(&mut cx, "createTextIndex", ops::create_text_index)?;
+    export(&mut cx, "dropTextIndex", drop_text_index)?;
+    export(&mut cx, "searchText", search_text)?;
+    export(&mut cx, "createIndex", create_index)?;
+    export(&mut cx, "dropIndex", drop_index)?;
+    export(&mut cx, "insertNode", insert_node)?;
+    export(&mut cx, "insertNodes", insert_nodes)?;
+    export(&mut cx, "getNode", get_node)?;
+    export(&mut cx, "updateNode", update_node)?;
+    export(&mut cx, "deleteNode", delete_node)?;
+    export(&mut cx, "insertEdge", insert_edge)?;
+    export(&mut cx, "insertEdges", insert_edges)?;
+    export(&mut cx, "addEdgeWeights", add_edge_weights)?;
+    export(&mut cx, "insertEmbeddings", insert_embeddings)?;
+    export(&mut cx, "writeBatch", write_batch)?;
+    export(&mut cx, "changeSequence", change_sequence)?;
+    export(&mut cx, "deleteNodes", delete_nodes)?;
+    export(&mut cx, "deleteEdges", delete_edges)?;
+    export(&mut cx, "neighbors", neighbors)?;
+    export(&mut cx, "degree", degree)?;
+    export(&mut cx, "traverse", traverse)?;
+    export(&mut cx, "shortestPath", shortest_path)?;
+    export(&mut cx, "listNodes", list_nodes)?;
+    export(&mut cx, "listEdges", list_edges)?;
+    export(&mut cx, "getEdge", get_edge)?;
+    export(&mut cx, "updateEdge", update_edge)?;
+    export(&mut cx, "deleteEdge", delete_edge)?;
+    export(&mut cx, "insertEmbedding", insert_embedding)?;
+    export(&mut cx, "getEmbedding", get_embedding)?;
+    export(&mut cx, "search", search)?;
+    export(&mut cx, "stats", stats)?;
+    export(&mut cx, "executePlan", execute_plan)?;
+    export(&mut cx, "queuePush", queue_push)?;
+    export(&mut cx, "queueLease", queue_lease)?;
+    export(&mut cx, "queueAck", queue_ack)?;
+    export(&mut cx, "queueRelease", queue_release)?;
+    export(&mut cx, "queueDeadLetter", queue_dead_letter)?;
+    export(&mut cx, "queueStats", queue_stats)?;
+    export(&mut cx, "queueDeadLetters", queue_dead_letters)?;
+    export(&mut cx, "debugPanic", debug_panic)?;
+    export(&mut cx, "backup", ops::backup)?;
+    export(&mut cx, "restore", ops::restore)?;
+    export(&mut cx, "checkBackup", ops::check_backup)?;
+    export(&mut cx, "compact", ops::compact)?;
+    export(&mut cx, "verify", ops::verify)?;
+    export(&mut cx, "metrics", ops::metrics)?;
+    export(&mut cx, "usage", ops::usage)?;
+    export(&mut cx, "cancelToken", ops::cancel_token)?;
+    export(&mut cx, "cancel", ops::cancel)?;
+    export(&mut cx, "load", ops::load)?;
     Ok(())
 }

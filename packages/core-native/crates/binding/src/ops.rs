@@ -60,7 +60,8 @@ fn long<'a, T: crate::convert::IntoJs>(
                         if done == total || last.elapsed() >= Duration::from_millis(50) {
                             last = Instant::now();
                             let cb = Arc::clone(cb);
-                            channel.send(move |mut cx| {
+                            // A terminated worker's environment takes no more calls; drop the report.
+                            let _ = channel.try_send(move |mut cx| {
                                 let f = cb.to_inner(&mut cx);
                                 let (d, t) = (cx.number(done as f64), cx.number(total as f64));
                                 f.call_with(&cx).arg(d).arg(t).exec(&mut cx)
@@ -70,12 +71,13 @@ fn long<'a, T: crate::convert::IntoJs>(
                     !token.load(Ordering::SeqCst)
                 })
             });
-            deferred.settle_with(&channel, move |mut cx| {
+            // Fails only once the JS environment is gone: nothing to settle.
+            let _ = deferred.try_settle_with(&channel, move |mut cx| {
                 drop(callback);
-                match result {
-                    Ok(v) => v.into_js(&mut cx),
-                    Err(e) => throw(&mut cx, e),
-                }
+                crate::errors::contained(&mut cx, |cx| match result {
+                    Ok(v) => v.into_js(cx),
+                    Err(e) => throw(cx, e),
+                })
             });
         });
         return Ok(promise.upcast());
