@@ -1,0 +1,76 @@
+/**
+ * Where the importer reads the export from: an NDJSON file, any (async)
+ * iterable of messages, or a channel that a callback sink writes into.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { LoomError } from '@loomdb/db';
+import type { ExportMessage } from '../format/messages.js';
+
+export type ExportSource = string | Iterable<ExportMessage> | AsyncIterable<ExportMessage>;
+
+async function* readNdjson(path: string): AsyncGenerator<ExportMessage> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      try {
+        yield JSON.parse(line) as ExportMessage;
+      } catch (error) {
+        throw new LoomError('INVALID_ARGUMENT', `export file ${path} line ${n} is not JSON: ${(error as Error).message}`);
+      }
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new LoomError('NOT_FOUND', `export file ${path} does not exist`);
+    throw error;
+  }
+}
+
+/** The messages of `source`, in order. */
+export function exportMessages(source: ExportSource): AsyncIterable<ExportMessage> | Iterable<ExportMessage> {
+  if (typeof source === 'string') return readNdjson(source);
+  if (source !== null && typeof source === 'object' && (Symbol.asyncIterator in source || Symbol.iterator in source)) return source;
+  throw new LoomError('INVALID_ARGUMENT', `source must be an NDJSON file path or an iterable of export messages, got ${String(source)}`);
+}
+
+/**
+ * A channel between an exporter's callback sink and the importer: `write`
+ * resolves once the importer took the message (backpressure across, e.g.,
+ * playwright's `exposeFunction` or a native-messaging host).
+ */
+export class ExportChannel implements AsyncIterable<ExportMessage> {
+  #queue: ExportMessage[] = [];
+  #wake: (() => void) | undefined;
+  #drained: Array<() => void> = [];
+  #ended = false;
+
+  write = (message: ExportMessage): Promise<void> => {
+    if (this.#ended) return Promise.reject(new LoomError('CLOSED', 'the export channel has ended'));
+    this.#queue.push(message);
+    this.#wake?.();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  };
+
+  /** No more messages (the stream ends after those queued). */
+  end(): void {
+    this.#ended = true;
+    this.#wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ExportMessage> {
+    for (;;) {
+      const next = this.#queue.shift();
+      if (next) {
+        yield next;
+        this.#drained.shift()?.();
+        if (next.kind === 'manifest') return;
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => { this.#wake = resolve; });
+      this.#wake = undefined;
+    }
+  }
+}
