@@ -350,3 +350,37 @@ impl Database {
         check_backup(backup_dir)
     }
 }
+
+/// Properties: whatever bytes a backup's manifest holds, `check_backup`
+/// answers with an error (`CORRUPTION` for an unreadable manifest or a
+/// missing data file, `UNSUPPORTED` for versions it does not read) and
+/// never panics.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn checked(manifest: &[u8]) -> Result<Manifest> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MANIFEST), manifest).unwrap();
+        check_backup(dir.path())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn manifests_of_any_bytes_are_refused(bytes in any::<Vec<u8>>()) {
+            let e = checked(&bytes).unwrap_err();
+            prop_assert!(matches!(e.code, Code::Corruption | Code::Unsupported), "{e:?}");
+        }
+
+        #[test]
+        fn well_formed_manifests_without_data_are_refused(version in any::<u32>(), format in any::<u32>(), created in any::<i64>(), bytes in any::<u64>(), sum in "[0-9a-f]{0,20}") {
+            let text = format!(r#"{{"loomdbBackup":{version},"formatVersion":{format},"createdAt":{created},"dataBytes":{bytes},"dataXxh3":"{sum}"}}"#);
+            let e = checked(text.as_bytes()).unwrap_err();
+            let expected = if version != MANIFEST_VERSION || format > FORMAT_VERSION { Code::Unsupported } else { Code::Corruption };
+            prop_assert_eq!(e.code, expected, "{:?}", e);
+        }
+    }
+}

@@ -162,3 +162,62 @@ mod tests {
         assert_eq!(r.u64().unwrap(), 7);
     }
 }
+
+/// Properties over arbitrary bytes: a decoder of stored data answers `Ok`
+/// or `CORRUPTION`, never panics; what the encoders write reads back.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::Code;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn open_takes_any_bytes(key in any::<Vec<u8>>(), value in any::<Vec<u8>>()) {
+            if let Err(e) = open(&key, &value, || "r".into()) {
+                prop_assert_eq!(e.code, Code::Corruption);
+            }
+        }
+
+        #[test]
+        fn sealed_payloads_open_and_any_flipped_bit_is_caught(key in any::<Vec<u8>>(), payload in any::<Vec<u8>>(), bit in any::<prop::sample::Index>()) {
+            let sealed = seal(&key, &payload);
+            prop_assert_eq!(open(&key, &sealed, || "r".into()).unwrap(), &payload[..]);
+            let mut damaged = sealed.clone();
+            let at = bit.index(damaged.len() * 8);
+            damaged[at / 8] ^= 1 << (at % 8);
+            prop_assert_eq!(open(&key, &damaged, || "r".into()).unwrap_err().code, Code::Corruption);
+        }
+
+        #[test]
+        fn reader_takes_any_bytes(bytes in any::<Vec<u8>>(), reads in prop::collection::vec(0u8..6, 0..12)) {
+            let mut r = Reader::new(&bytes);
+            for op in reads {
+                let outcome = match op {
+                    0 => r.u32().map(drop),
+                    1 => r.u64().map(drop),
+                    2 => r.i64().map(drop),
+                    3 => r.f64().map(drop),
+                    4 => r.str().map(drop),
+                    _ => Ok(drop(r.tail())),
+                };
+                if let Err(e) = outcome {
+                    prop_assert_eq!(e.code, Code::Corruption);
+                }
+            }
+        }
+
+        #[test]
+        fn writer_output_reads_back(a in any::<u32>(), b in any::<u64>(), c in any::<i64>(), d in any::<f64>(), s in any::<String>(), tail in any::<Vec<u8>>()) {
+            let mut w = Writer::default();
+            w.u32(a).u64(b).i64(c).f64(d).str(&s).tail(&tail);
+            let mut r = Reader::new(&w.buf);
+            prop_assert_eq!(r.u32().unwrap(), a);
+            prop_assert_eq!(r.u64().unwrap(), b);
+            prop_assert_eq!(r.i64().unwrap(), c);
+            prop_assert_eq!(r.f64().unwrap().to_bits(), d.to_bits());
+            prop_assert_eq!(r.str().unwrap(), s.as_str());
+            prop_assert_eq!(r.tail(), &tail[..]);
+        }
+    }
+}

@@ -306,3 +306,30 @@ mod tests {
         assert!(messages.iter().any(|m| m.contains("belongs to no counter edge")), "{messages:?}");
     }
 }
+
+/// Properties: any weight entry decodes or is `CORRUPTION`; what [`put`]
+/// writes decodes to the same counter.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::Code;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decode_takes_any_bytes(slot_key in any::<Vec<u8>>(), payload in any::<Vec<u8>>()) {
+            match decode(&slot_key, &payload) {
+                Ok(_) => prop_assert_eq!(payload.len(), 24),
+                Err(e) => prop_assert_eq!(e.code, Code::Corruption),
+            }
+        }
+
+        #[test]
+        fn counters_round_trip(weight in any::<f64>(), identity in any::<u64>(), key in any::<u64>()) {
+            let mut w = Writer::default();
+            w.f64(weight).u64(identity).u64(key);
+            let c = decode(b"slot", &w.buf).unwrap();
+            prop_assert_eq!((c.weight.to_bits(), c.identity, c.key), (weight.to_bits(), identity, key));
+        }
+    }
+}

@@ -420,3 +420,56 @@ mod tests {
         assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap_err().message.contains("truncated"));
     }
 }
+
+/// Properties: any sidecar header parses or is refused with a reason,
+/// never panics; a header laid out as documented parses to its fields.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header(space_id: u32, fingerprint: u64, seq: u64, version: u32) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&version.to_le_bytes());
+        b.extend_from_slice(&space_id.to_le_bytes());
+        b.extend_from_slice(&fingerprint.to_le_bytes());
+        b.extend_from_slice(&seq.to_le_bytes());
+        b.resize(HEADER_LEN, 0);
+        b
+    }
+
+    proptest! {
+        #[test]
+        fn parse_header_takes_any_bytes(bytes in any::<Vec<u8>>()) {
+            let _ = parse_header(&bytes);
+        }
+
+        #[test]
+        fn parse_header_takes_any_bytes_after_the_magic(rest in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&rest);
+            match parse_header(&bytes) {
+                Ok(_) => prop_assert!(bytes.len() >= HEADER_LEN),
+                Err(_) => prop_assert!(bytes.len() < HEADER_LEN || u32::from_le_bytes(rest[..4].try_into().unwrap()) != FILE_VERSION),
+            }
+        }
+
+        #[test]
+        fn headers_parse_to_their_fields(space_id in any::<u32>(), fingerprint in any::<u64>(), seq in any::<u64>(), version in any::<u32>()) {
+            let parsed = parse_header(&header(space_id, fingerprint, seq, version));
+            if version == FILE_VERSION {
+                prop_assert_eq!(parsed, Ok(SidecarHeader { space_id, fingerprint, seq }));
+            } else {
+                prop_assert!(parsed.is_err());
+            }
+        }
+
+        #[test]
+        fn read_header_takes_any_file(bytes in prop::collection::vec(any::<u8>(), 0..128)) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.hnsw");
+            std::fs::write(&path, &bytes).unwrap();
+            prop_assert_eq!(read_header(&path), parse_header(&bytes).ok().filter(|_| bytes.len() >= HEADER_LEN));
+        }
+    }
+}

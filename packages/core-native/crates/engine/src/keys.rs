@@ -67,3 +67,37 @@ mod tests {
         assert_eq!(parse_adjacency(&k[..20]), None);
     }
 }
+
+/// Properties: any key parses or is refused, never panics; adjacency keys
+/// of NUL-free types parse back to their parts.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parse_adjacency_takes_any_bytes(key in any::<Vec<u8>>()) {
+            if let Some((edge_type, _, _)) = parse_adjacency(&key) {
+                prop_assert_eq!(key.len(), 8 + edge_type.len() + 1 + 16);
+            }
+        }
+
+        #[test]
+        fn adjacency_keys_round_trip(node in any::<u64>(), edge_type in any::<String>().prop_map(|s| s.replace('\0', "")), neighbour in any::<u64>(), edge in any::<u64>()) {
+            let k = adjacency(node, &edge_type, neighbour, edge);
+            prop_assert_eq!(parse_adjacency(&k), Some((edge_type.as_str(), neighbour, edge)));
+            prop_assert_eq!(read_u64_be(&k), node);
+        }
+
+        #[test]
+        fn type_and_embedding_keys_lay_out_as_documented(node_type_name in any::<String>().prop_map(|s| s.replace('\0', "")), node in any::<u64>(), space in any::<u32>()) {
+            let k = node_type(&node_type_name, node);
+            prop_assert!(k.starts_with(&node_type_prefix(&node_type_name)));
+            prop_assert_eq!(read_u64_be(&k[k.len() - 8..]), node);
+            let e = embedding(space, node);
+            prop_assert_eq!(u32::from_be_bytes(e[..4].try_into().unwrap()), space);
+            prop_assert_eq!(read_u64_be(&e[4..]), node);
+        }
+    }
+}

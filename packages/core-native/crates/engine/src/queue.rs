@@ -131,7 +131,12 @@ fn counters_key(queue: &str) -> Vec<u8> {
 fn read_counters(txn: &RoTxn, w: &crate::store::Tables, queue: &str) -> Result<Counters> {
     let k = counters_key(queue);
     let Some(v) = w.queues.get(txn, &k)? else { return Ok(Counters { next_seq: 1, ..Counters::default() }) };
-    let mut r = Reader::new(unseal(&k, v, || format!("queue \"{queue}\" counters"))?);
+    decode_counters(queue, &k, v)
+}
+
+/// A sealed counters entry, as [`write_counters`] writes it.
+fn decode_counters(queue: &str, k: &[u8], v: &[u8]) -> Result<Counters> {
+    let mut r = Reader::new(unseal(k, v, || format!("queue \"{queue}\" counters"))?);
     Ok(Counters { next_seq: r.u64()?, stats: QueueStats { pending: r.u64()?, done: r.u64()?, dead: r.u64()? } })
 }
 
@@ -145,8 +150,13 @@ fn write_counters(txn: &mut RwTxn, w: &Writing, queue: &str, c: Counters) -> Res
 fn read_lease(txn: &RoTxn, w: &crate::store::Tables, queue: &str, seq: u64) -> Result<Option<Lease>> {
     let k = key(b'l', queue, &seq.to_be_bytes());
     let Some(v) = w.queues.get(txn, &k)? else { return Ok(None) };
-    let mut r = Reader::new(unseal(&k, v, || format!("queue \"{queue}\" lease #{seq}"))?);
-    Ok(Some(Lease { holder: r.str()?.to_owned(), expires: r.i64()?, attempts: r.u32()? }))
+    decode_lease(queue, seq, &k, v).map(Some)
+}
+
+/// A sealed lease entry, as [`write_lease`] writes it.
+fn decode_lease(queue: &str, seq: u64, k: &[u8], v: &[u8]) -> Result<Lease> {
+    let mut r = Reader::new(unseal(k, v, || format!("queue \"{queue}\" lease #{seq}"))?);
+    Ok(Lease { holder: r.str()?.to_owned(), expires: r.i64()?, attempts: r.u32()? })
 }
 
 fn write_lease(txn: &mut RwTxn, w: &Writing, queue: &str, seq: u64, lease: &Lease) -> Result<()> {
@@ -161,6 +171,22 @@ fn set_id_state(txn: &mut RwTxn, w: &Writing, queue: &str, id: &str, seq: u64, s
     let mut out = Writer::default();
     out.u64(seq).buf.push(state as u8);
     Ok(w.queues.put(txn, &k, &seal(&k, &out.buf))?)
+}
+
+/// A sealed dead letter under key `prefix ‖ seq` (`prefix_len` bytes of
+/// prefix); a key too short for its sequence is `CORRUPTION`.
+fn decode_dead_letter(queue: &str, prefix_len: usize, k: &[u8], v: &[u8]) -> Result<DeadLetter> {
+    let seq = match k.get(prefix_len..) {
+        Some(rest) if rest.len() == 8 => read_u64_be(rest),
+        _ => return Err(Error::corruption(format!("queue \"{queue}\" has a dead letter key of {} bytes", k.len()))),
+    };
+    let mut r = Reader::new(unseal(k, v, || format!("queue \"{queue}\" dead letter #{seq}"))?);
+    let id = r.str()?.to_owned();
+    let failed_at = r.i64()?;
+    let attempts = r.u32()?;
+    let error = r.str()?.to_owned();
+    let payload = String::from_utf8(r.tail().to_vec()).map_err(|_| Error::corruption(format!("queue \"{queue}\" dead letter #{seq} holds invalid UTF-8")))?;
+    Ok(DeadLetter { seq, id, payload, attempts, error, failed_at })
 }
 
 /// A pending item: `(id, enqueued at, payload)`.
@@ -322,14 +348,7 @@ impl Database {
             let mut out = Vec::new();
             for entry in t.queues.prefix_iter(txn, &prefix)?.take(limit) {
                 let (k, v) = entry?;
-                let seq = read_u64_be(&k[prefix.len()..]);
-                let mut r = Reader::new(unseal(k, v, || format!("queue \"{queue}\" dead letter #{seq}"))?);
-                let id = r.str()?.to_owned();
-                let failed_at = r.i64()?;
-                let attempts = r.u32()?;
-                let error = r.str()?.to_owned();
-                let payload = String::from_utf8(r.tail().to_vec()).map_err(|_| Error::corruption(format!("queue \"{queue}\" dead letter #{seq} holds invalid UTF-8")))?;
-                out.push(DeadLetter { seq, id, payload, attempts, error, failed_at });
+                out.push(decode_dead_letter(queue, prefix.len(), k, v)?);
             }
             Ok(out)
         })
@@ -533,5 +552,76 @@ mod tests {
         assert!(err.message.contains("items[1].id"));
         assert_eq!(db.queue_stats("q").unwrap().pending, 0);
         assert_eq!(db.queue_lease("q", "", 1, 1, 0).unwrap_err().code, Code::InvalidArgument);
+    }
+}
+
+/// Properties: every decoder of a queue entry answers `Ok` or `CORRUPTION`
+/// for any bytes, never panics; what the writers lay out reads back.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::Code;
+    use proptest::prelude::*;
+
+    fn sealed(k: &[u8], payload: &[u8]) -> Vec<u8> {
+        seal(k, payload)
+    }
+
+    proptest! {
+        #[test]
+        fn decoders_take_any_bytes(k in prop::collection::vec(any::<u8>(), 0..24), v in any::<Vec<u8>>(), prefix_len in 0usize..24) {
+            let codes = [
+                decode_counters("q", &k, &v).err(),
+                decode_lease("q", 1, &k, &v).err(),
+                decode_dead_letter("q", prefix_len, &k, &v).err(),
+                read_item("q", 1, &k, &v).err(),
+            ];
+            for e in codes.into_iter().flatten() {
+                prop_assert_eq!(e.code, Code::Corruption);
+            }
+        }
+
+        #[test]
+        fn sealed_garbage_is_corruption_not_a_panic(k in prop::collection::vec(any::<u8>(), 0..24), payload in any::<Vec<u8>>(), prefix_len in 0usize..24) {
+            // Past the checksum: the layouts themselves meet arbitrary payloads.
+            let v = sealed(&k, &payload);
+            let codes = [
+                decode_counters("q", &k, &v).err(),
+                decode_lease("q", 1, &k, &v).err(),
+                decode_dead_letter("q", prefix_len, &k, &v).err(),
+                read_item("q", 1, &k, &v).err(),
+            ];
+            for e in codes.into_iter().flatten() {
+                prop_assert_eq!(e.code, Code::Corruption);
+            }
+        }
+
+        #[test]
+        fn entries_round_trip(queue in "[a-z]{1,8}", seq in any::<u64>(), id in any::<String>(), holder in any::<String>(), at in any::<i64>(), attempts in any::<u32>(), error in any::<String>(), payload in any::<String>(), counts in any::<[u64; 4]>()) {
+            let k = counters_key(&queue);
+            let mut out = Writer::default();
+            out.u64(counts[0]).u64(counts[1]).u64(counts[2]).u64(counts[3]);
+            let c = decode_counters(&queue, &k, &seal(&k, &out.buf)).unwrap();
+            prop_assert_eq!([c.next_seq, c.stats.pending, c.stats.done, c.stats.dead], counts);
+
+            let k = key(b'l', &queue, &seq.to_be_bytes());
+            let mut out = Writer::default();
+            out.str(&holder).i64(at).u32(attempts);
+            let l = decode_lease(&queue, seq, &k, &seal(&k, &out.buf)).unwrap();
+            prop_assert_eq!((l.holder, l.expires, l.attempts), (holder, at, attempts));
+
+            let prefix = key(b'x', &queue, &[]);
+            let k = key(b'x', &queue, &seq.to_be_bytes());
+            let mut out = Writer::default();
+            out.str(&id).i64(at).u32(attempts).str(&error).tail(payload.as_bytes());
+            let d = decode_dead_letter(&queue, prefix.len(), &k, &seal(&k, &out.buf)).unwrap();
+            prop_assert_eq!(d, DeadLetter { seq, id: id.clone(), payload: payload.clone(), attempts, error, failed_at: at });
+
+            let k = key(b'i', &queue, &seq.to_be_bytes());
+            let mut out = Writer::default();
+            out.str(&id).i64(at).tail(payload.as_bytes());
+            let v = seal(&k, &out.buf);
+            prop_assert_eq!(read_item(&queue, seq, &k, &v).unwrap(), (id.as_str(), at, payload.as_str()));
+        }
     }
 }

@@ -337,3 +337,33 @@ mod tests {
         assert_eq!(t.into_sorted(), vec![(0.5, 4), (1.0, 2), (3.0, 3)]);
     }
 }
+
+/// Properties: any stored embedding decodes or is `CORRUPTION`; vectors
+/// round-trip bit for bit.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::Code;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decode_takes_any_bytes(bytes in any::<Vec<u8>>()) {
+            let mut out = vec![1.0];
+            match decode_into(&bytes, &mut out) {
+                Ok(()) => prop_assert_eq!(out.len() * 4, bytes.len()),
+                Err(e) => {
+                    prop_assert_eq!(e.code, Code::Corruption);
+                    prop_assert!(bytes.len() % 4 != 0);
+                }
+            }
+        }
+
+        #[test]
+        fn vectors_round_trip(v in any::<Vec<f32>>()) {
+            let mut out = Vec::new();
+            decode_into(&encode(&v), &mut out).unwrap();
+            prop_assert_eq!(out.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+        }
+    }
+}
