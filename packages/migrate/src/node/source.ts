@@ -63,8 +63,10 @@ export class ExportChannel implements AsyncIterable<ExportMessage> {
     for (;;) {
       const next = this.#queue.shift();
       if (next) {
-        yield next;
+        // Settled as the importer takes it, not after: the importer stops
+        // iterating at the manifest, and its writer must not wait forever.
         this.#drained.shift()?.();
+        yield next;
         if (next.kind === 'manifest') return;
         continue;
       }
