@@ -13,6 +13,7 @@ import { runDemo } from './demo/run-demo.js';
 import * as maintenance from './commands/maintenance.js';
 import * as records from './commands/records.js';
 import * as model from './commands/model.js';
+import * as migrate from './commands/migrate.js';
 import type { ProgramIO } from './output.js';
 import { version } from '../package.json';
 
@@ -93,6 +94,13 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
   command('import', 'build a new database at --path from an NDJSON export')
     .argument('<file>', "export file ('-' for standard input)")
     .action((file: string, o: maintenance.Common) => records.importDb(io, file, o));
+
+  program.command('migrate').description('move memory from other stores into LoomDB')
+    .command('indexeddb').description("import a browser extension's IndexedDB export (made by @loomdb/migrate/browser): resumable, verified")
+    .requiredOption('--from <file>', 'the NDJSON export')
+    .option('--mapping <default|file>', "'default' (the legacy layout) or a mapping JSON file", 'default')
+    .option('--path <dir>', PATH_HELP).option('--json', 'print JSON')
+    .action((o: migrate.MigrateIndexedDbOptions) => migrate.migrateIndexedDb(io, o));
 
   command('reembed', "re-embed a space's vectors with another embedder (resumable; searches use the old vectors until it ends)")
     .argument('[space]', 'embedding space', 'default')

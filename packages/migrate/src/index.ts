@@ -7,7 +7,7 @@
  */
 export { importIndexedDBExport, type ImportOptions, type ImportProgress } from './node/import.js';
 export { migrateFromIndexedDB, type MigrateOptions, type MigrateResult } from './node/auto.js';
-export { DEFAULT_MAPPING, mappingSchema, parseMapping, type Mapping, type StoreMapping } from './node/mapping.js';
+export { DEFAULT_MAPPING, mappingJsonSchema, mappingSchema, parseMapping, type Mapping, type StoreMapping } from './node/mapping.js';
 export { ExportChannel, type ExportSource } from './node/source.js';
 export { nodeIdFor } from './node/keys.js';
 export { readMigration, type MigrationRecord, type SkippedRecord } from './node/checkpoint.js';

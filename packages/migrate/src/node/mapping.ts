@@ -163,3 +163,8 @@ export function readPath(value: unknown, path: string): unknown {
   }
   return current;
 }
+
+/** The JSON Schema of a mapping file (published as `@loomdb/migrate/mapping.schema.json`). */
+export function mappingJsonSchema(): Record<string, unknown> {
+  return { ...z.toJSONSchema(mappingSchema), title: 'LoomDB IndexedDB migration mapping' };
+}
