@@ -4,7 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { MemoryContext } from './context.js';
 import { registerKnowledgeTools } from './tools/knowledge-tools.js';
 import { registerMemoryTools } from './tools/memory-tools.js';
-import { registerKnowledgeGraphResource } from './resource.js';
+import { registerConversationResource, registerKnowledgeGraphResource } from './resource.js';
 
 export const SERVER_NAME = 'loomdb-mcp';
 export const SERVER_VERSION = '0.1.0';
@@ -44,5 +44,6 @@ export function createServer(context: MemoryContext): McpServer {
   const changed = registerKnowledgeGraphResource(server, context.graph);
   registerKnowledgeTools(server, context.graph, changed);
   registerMemoryTools(server, context);
+  registerConversationResource(server, context.memory);
   return server;
 }

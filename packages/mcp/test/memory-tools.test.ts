@@ -90,6 +90,16 @@ function suite(transport: 'stdio' | 'http') {
       expect(desc.messages[0].eventId).toBe('trip-3');
     });
 
+    it('reads a conversation as the resource loomdb://conversation/{id}', async () => {
+      const { resourceTemplates } = await client.listResourceTemplates();
+      expect(resourceTemplates.map((t) => t.uriTemplate)).toContain('loomdb://conversation/{id}');
+      const read = await client.readResource({ uri: 'loomdb://conversation/trip' });
+      const body = JSON.parse(String((read.contents[0] as { text: string }).text));
+      expect(body.conversationId).toBe('trip');
+      expect(body.messages.map((m: { eventId: string }) => m.eventId)).toEqual(['trip-1', 'trip-2', 'trip-3']);
+      await expect(client.readResource({ uri: 'loomdb://conversation/nope' })).rejects.toThrow(/NOT_FOUND|no messages/);
+    });
+
     it('gives the context around a message, by its remember id, with the entities mentioned', async () => {
       const { structuredContent } = await call(client, 'get_conversation_context', { messageId: 'trip-2', before: 1, after: 0 });
       expect(structuredContent.messages.map((m: { eventId: string }) => m.eventId)).toEqual(['trip-1', 'trip-2']);
