@@ -25,14 +25,12 @@ function seed(path: string): void {
   db.close();
 }
 
-/** Runs the child re-embedding `path`; `kill(child)` is called on its first progress line. Resolves with the lines and how it ended. */
-function run(path: string, args: string[], onFirstLine?: (kill: () => void) => void): Promise<{ lines: number[]; signal: string | null }> {
+/** Runs the child re-embedding `path`. Resolves with its progress lines and how it ended. */
+function run(path: string, args: string[]): Promise<{ lines: number[]; signal: string | null }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [child, path, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: number[] = [];
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      if (lines.push(Number(line)) === 2) onFirstLine?.(() => proc.kill('SIGKILL'));
-    });
+    createInterface({ input: proc.stdout }).on('line', (line) => lines.push(Number(line)));
     proc.on('error', reject);
     proc.on('exit', (_code, signal) => resolve({ lines, signal }));
   });
@@ -53,11 +51,15 @@ describe('reembed across processes', () => {
     let differing = 0;
     const poll = setInterval(() => {
       searches++;
-      if (JSON.stringify(reader.searchVectors(query, { k: 10 })) !== JSON.stringify(before)) differing++;
+      try {
+        if (JSON.stringify(reader.searchVectors(query, { k: 10 })) !== JSON.stringify(before)) differing++;
+      } catch {
+        differing++; // the space changed under the reader: as wrong as other results
+      }
     }, 2);
+    // Killed by itself at two points (a kill from here raced the child to its end on a fast machine).
     const first = await run(interrupted, ['160']);
-    const random = seededRandom(5);
-    const second = await run(interrupted, [], (kill) => setTimeout(kill, Math.floor(random() * 20)));
+    const second = await run(interrupted, ['320']);
     clearInterval(poll);
     expect(first.signal).toBe('SIGKILL');
     expect(second.signal).toBe('SIGKILL');
