@@ -8,7 +8,7 @@ use crate::codec::{self, open as unseal, read_u64_be, seal, u64_key};
 use crate::counters;
 use crate::error::{Code, Error, Result};
 use crate::filter::NodeFilter;
-use crate::indexes;
+use crate::indexes::{self, PropertyChange};
 use crate::keys;
 use crate::records::{Edge, Node};
 use crate::store::{Store, Tables};
@@ -375,8 +375,7 @@ impl Database {
             let before = std::mem::replace(&mut node.properties, serde_json::to_string(&props).expect("JSON map serializes"));
             node.updated_at = now.max(node.created_at);
             let record = t.sized_record("node", id, node.encode(), &node.properties)?;
-            indexes::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
-            crate::text::index::update(txn, t, &node.node_type, key, Some(&before), Some(&node.properties))?;
+            reindex(txn, t, &node.node_type, key, &PropertyChange::new(Some(&before), Some(&node.properties)))?;
             let k = u64_key(key);
             t.nodes.put(txn, &k, &seal(&k, &record))?;
             log_change(txn, t, Change::NodePut, key, 0)?;
@@ -706,8 +705,13 @@ pub(crate) fn validate_node(n: &NewNode) -> Result<()> {
 }
 
 pub(crate) fn validate_space_name(name: &str) -> Result<()> {
+    validate_name("space name", name)
+}
+
+/// A name of a space or a text index: 1 to 64 characters of `[A-Za-z0-9_-]` (it names files and meta keys).
+pub(crate) fn validate_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(Error::invalid(format!("space name must be 1 to 64 characters of [A-Za-z0-9_-], got {name:?}")));
+        return Err(Error::invalid(format!("{what} must be 1 to 64 characters of [A-Za-z0-9_-], got {name:?}")));
     }
     Ok(())
 }
@@ -774,8 +778,7 @@ pub(crate) fn insert_node(txn: &mut RwTxn, t: &Writing, n: &NewNode, now: i64) -
     let tk = keys::node_type(&n.node_type, key);
     let tv = seal(&tk, &[]);
     t.put_held(Held::NodeTypes, tk, tv);
-    indexes::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
-    crate::text::index::update(txn, t, &node.node_type, key, None, Some(&node.properties))?;
+    reindex(txn, t, &node.node_type, key, &PropertyChange::new(None, Some(&node.properties)))?;
     log_change(txn, t, Change::NodePut, key, 0)?;
     Ok(node)
 }
@@ -840,8 +843,7 @@ fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
         delete_embedding(txn, t, &space, key)?;
     }
     t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
-    indexes::update(txn, t, &node.node_type, key, Some(&node.properties), None)?;
-    crate::text::index::update(txn, t, &node.node_type, key, Some(&node.properties), None)?;
+    reindex(txn, t, &node.node_type, key, &PropertyChange::new(Some(&node.properties), None))?;
     t.nodes.delete(txn, &u64_key(key))?;
     t.node_ids.delete(txn, node.id.as_bytes())?;
     log_change(txn, t, Change::NodeDelete, key, 0)
@@ -992,6 +994,22 @@ fn bump_space_count(txn: &mut RwTxn, t: &Writing, space: &Space, delta: i64) -> 
     let key = format!("{SPACE_COUNT_PREFIX}{}", space.id);
     let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
+}
+
+/// Keeps the property and text indexes of `node_type` in step with one node write.
+fn reindex(txn: &mut RwTxn, t: &Writing, node_type: &str, key: u64, change: &PropertyChange) -> Result<()> {
+    indexes::update(txn, t, node_type, key, change)?;
+    crate::text::index::update(txn, t, node_type, key, change)
+}
+
+/// The internal keys of the nodes of `node_type`, in key order.
+pub(crate) fn nodes_of_type(txn: &RoTxn, t: &Tables, node_type: &str) -> Result<Vec<u64>> {
+    let mut keys = Vec::new();
+    for entry in t.node_types.prefix_iter(txn, &keys::node_type_prefix(node_type))? {
+        let (k, _) = entry?;
+        keys.push(read_u64_be(&k[k.len() - 8..]));
+    }
+    Ok(keys)
 }
 
 /// The internal keys of the nodes with these ids, in id order; ids of no node are left out.

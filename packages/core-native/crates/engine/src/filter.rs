@@ -1,6 +1,7 @@
 //! Node filters: type, id set and property predicates, evaluated in Rust.
 
 use crate::error::{Error, Result};
+use crate::records::Node;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
@@ -43,6 +44,14 @@ pub struct NodeFilter {
 impl NodeFilter {
     pub fn is_empty(&self) -> bool {
         self.types.is_none() && self.ids.is_none() && self.conditions.is_empty()
+    }
+
+    /// Whether a node record passes every part: its type, its id and its properties.
+    pub fn admits_node(&self, node: &Node) -> Result<bool> {
+        if self.types.as_ref().is_some_and(|types| !types.contains(&node.node_type)) || self.ids.as_ref().is_some_and(|ids| !ids.contains(&node.id)) {
+            return Ok(false);
+        }
+        self.properties_pass(&node.properties)
     }
 
     /// Whether a node's properties (a JSON object as text) pass the conditions.

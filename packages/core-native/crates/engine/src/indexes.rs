@@ -21,6 +21,7 @@ use crate::writing::Writing;
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::cell::OnceCell;
 use std::ops::Bound;
 
 const DEF_PREFIX: &str = "index/";
@@ -81,12 +82,7 @@ pub fn create(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> 
     put_meta_u64(txn, t, META_NEXT_INDEX, u64::from(id) + 1)?;
     let def = IndexDef { id, node_type: node_type.to_owned(), property: property.to_owned() };
     put_meta(txn, t, key.as_bytes(), serde_json::to_string(&def).expect("serializes").as_bytes())?;
-    let mut nodes = Vec::new();
-    for entry in t.node_types.prefix_iter(txn, &crate::keys::node_type_prefix(node_type))? {
-        let (k, _) = entry?;
-        nodes.push(read_u64_be(&k[k.len() - 8..]));
-    }
-    for node in nodes {
+    for node in crate::database::nodes_of_type(txn, t, node_type)? {
         let record = crate::database::read_node(txn, t, node)?;
         let props = parse(&record.properties)?;
         put_entry(txn, t, &def, props.get(property), node)?;
@@ -111,19 +107,49 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> Re
     Ok(true)
 }
 
-/// Keeps every index of `node_type` in step with a node's properties going
-/// from `before` to `after` (`None`: the node did not / does not exist).
-pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, before: Option<&str>, after: Option<&str>) -> Result<()> {
+/// A node's properties before and after one write (`None`: the node did not
+/// / does not exist), parsed on first use, once for every index that needs them.
+pub struct PropertyChange<'a> {
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    parsed: OnceCell<Parsed>,
+}
+
+type Properties = Map<String, Value>;
+type Parsed = (Option<Properties>, Option<Properties>);
+
+impl<'a> PropertyChange<'a> {
+    pub fn new(before: Option<&'a str>, after: Option<&'a str>) -> Self {
+        PropertyChange { before, after, parsed: OnceCell::new() }
+    }
+
+    /// Whether the node existed before and after (an update, not an insert or a delete).
+    pub fn is_update(&self) -> bool {
+        self.before.is_some() && self.after.is_some()
+    }
+
+    /// Both sides as JSON objects.
+    pub fn parsed(&self) -> Result<(Option<&Properties>, Option<&Properties>)> {
+        if self.parsed.get().is_none() {
+            let both = (self.before.map(parse).transpose()?, self.after.map(parse).transpose()?);
+            let _ = self.parsed.set(both);
+        }
+        let (before, after) = self.parsed.get().expect("set above");
+        Ok((before.as_ref(), after.as_ref()))
+    }
+}
+
+/// Keeps every index of `node_type` in step with a node's properties changing as `change` says.
+pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, change: &PropertyChange) -> Result<()> {
     let defs = t.index_defs(txn, node_type)?;
     if defs.is_empty() {
         return Ok(());
     }
-    let before = before.map(parse).transpose()?;
-    let after = after.map(parse).transpose()?;
+    let (before, after) = change.parsed()?;
     for def in &defs {
-        let old = before.as_ref().and_then(|p| p.get(&def.property));
-        let new = after.as_ref().and_then(|p| p.get(&def.property));
-        if before.is_some() && after.is_some() && old == new {
+        let old = before.and_then(|p| p.get(&def.property));
+        let new = after.and_then(|p| p.get(&def.property));
+        if change.is_update() && old == new {
             continue;
         }
         if let Some(k) = old.and_then(|v| entry_key(def, v, node)) {
@@ -150,7 +176,8 @@ fn bump(txn: &mut RwTxn, t: &Tables, def: &IndexDef, delta: i64) -> Result<()> {
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
 }
 
-fn parse(properties: &str) -> Result<Map<String, Value>> {
+/// A stored node's properties as a JSON object.
+pub(crate) fn parse(properties: &str) -> Result<Map<String, Value>> {
     serde_json::from_str(properties).map_err(|_| Error::corruption("stored properties are not a JSON object"))
 }
 

@@ -232,16 +232,13 @@ impl Plan {
 
     /// Whether a node record passes the type, time and property parts.
     pub fn record_passes(&self, filter: &NodeFilter, node: &Node) -> Result<bool> {
-        if filter.types.as_ref().is_some_and(|types| !types.contains(&node.node_type)) {
-            return Ok(false);
-        }
         if let Some(range) = self.created_between {
             let at = node.created_at as f64;
             if at < range.from || at > range.to {
                 return Ok(false);
             }
         }
-        filter.properties_pass(&node.properties)
+        filter.admits_node(node)
     }
 
     /// Whether any part of the plan needs the node record to decide.

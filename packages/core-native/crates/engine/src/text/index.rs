@@ -16,7 +16,8 @@
 
 use super::tokenize::{Analyzer, MAX_TERM_BYTES};
 use crate::codec::{read_u64_be, seal, u64_key};
-use crate::database::{get_meta, put_meta, read_node};
+use crate::database::{get_meta, nodes_of_type, put_meta, read_node, validate_name};
+use crate::indexes::{parse, PropertyChange};
 use crate::error::{Error, Result};
 use crate::filter::NodeFilter;
 use crate::records::Node;
@@ -87,9 +88,7 @@ pub struct TextIndexStats {
 
 impl TextIndexSpec {
     pub fn validate(&self, name: &str) -> Result<()> {
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return Err(Error::invalid(format!("text index name must be 1 to 64 characters of [A-Za-z0-9_-], got {name:?}")));
-        }
+        validate_name("text index name", name)?;
         let what = |s: &str| format!("text index \"{name}\": {s}");
         if self.types.is_empty() || self.types.iter().any(|t| t.is_empty() || t.contains('\0')) {
             return Err(Error::invalid(what("types must be a non-empty list of node types")));
@@ -103,7 +102,7 @@ impl TextIndexSpec {
         if !(self.b.is_finite() && (0.0..=1.0).contains(&self.b)) {
             return Err(Error::invalid(what(&format!("b must be from 0 to 1, got {}", self.b))));
         }
-        Analyzer::new(&self.language, self.stop_words).map(|_| ()).map_err(|e| Error::invalid(what(&e.message)))
+        Analyzer::shared(&self.language, self.stop_words).map(|_| ()).map_err(|e| Error::invalid(what(&e.message)))
     }
 }
 
@@ -150,21 +149,13 @@ pub fn create(txn: &mut RwTxn, t: &Writing, name: &str, spec: &TextIndexSpec, pr
     let def = TextIndexDef { id, name: name.to_owned(), spec: spec.clone() };
     put_meta(txn, t, format!("{DEF_PREFIX}{name}").as_bytes(), serde_json::to_string(&def).expect("serializes").as_bytes())?;
     let analyzer = Analyzer::shared(&spec.language, spec.stop_words)?;
-    let mut nodes = Vec::new();
-    for ty in &spec.types {
-        for entry in t.node_types.prefix_iter(txn, &crate::keys::node_type_prefix(ty))? {
-            let (k, _) = entry?;
-            nodes.push(read_u64_be(&k[k.len() - 8..]));
-        }
-    }
+    let nodes = indexed_nodes(txn, t, spec)?;
     let total = nodes.len() as u64;
     for (i, node) in nodes.into_iter().enumerate() {
         if i % 1024 == 0 && !progress(i as u64, total) {
             return Err(Error::new(crate::Code::Aborted, format!("creating text index \"{name}\" was aborted; nothing was written")));
         }
-        let record = read_node(txn, t, node)?;
-        let terms = analyzer.terms(&document(&spec.fields, &parse(&record.properties)?));
-        add(txn, t, id, node, &terms)?;
+        add(txn, t, id, node, &node_terms(txn, t, spec, &analyzer, node)?)?;
     }
     progress(total, total);
     t.forget_text_defs();
@@ -185,19 +176,17 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, name: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Keeps every text index over `node_type` in step with a node's properties
-/// going from `before` to `after` (`None`: the node did not / does not exist).
-pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, before: Option<&str>, after: Option<&str>) -> Result<()> {
+/// Keeps every text index over `node_type` in step with a node's properties changing as `change` says.
+pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, change: &PropertyChange) -> Result<()> {
     let defs = t.text_defs(txn)?;
     let defs: Vec<&TextIndexDef> = defs.iter().filter(|d| d.spec.types.iter().any(|ty| ty == node_type)).collect();
     if defs.is_empty() {
         return Ok(());
     }
-    let before = before.map(parse).transpose()?;
-    let after = after.map(parse).transpose()?;
+    let (before, after) = change.parsed()?;
     for def in defs {
-        let old = before.as_ref().map(|p| document(&def.spec.fields, p));
-        let new = after.as_ref().map(|p| document(&def.spec.fields, p));
+        let old = before.map(|p| document(&def.spec.fields, p));
+        let new = after.map(|p| document(&def.spec.fields, p));
         if old == new {
             continue;
         }
@@ -210,6 +199,20 @@ pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, before: 
         }
     }
     Ok(())
+}
+
+/// The nodes of the index's types, in key order per type.
+fn indexed_nodes(txn: &RoTxn, t: &Tables, spec: &TextIndexSpec) -> Result<Vec<u64>> {
+    let mut nodes = Vec::new();
+    for ty in &spec.types {
+        nodes.extend(nodes_of_type(txn, t, ty)?);
+    }
+    Ok(nodes)
+}
+
+/// The terms of a stored node's indexed text.
+fn node_terms(txn: &RoTxn, t: &Tables, spec: &TextIndexSpec, analyzer: &Analyzer, node: u64) -> Result<Vec<String>> {
+    Ok(analyzer.terms(&document(&spec.fields, &parse(&read_node(txn, t, node)?.properties)?)))
 }
 
 /// The indexed text of a node: its fields' strings, one per line.
@@ -272,13 +275,9 @@ fn add(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) -> 
     if terms.is_empty() {
         return Ok(());
     }
-    let length = u32::try_from(terms.len()).unwrap_or(u32::MAX);
     for (term, tf) in frequencies(terms) {
         let k = posting_key(index, term, node);
-        let mut v = [0; 8];
-        v[..4].copy_from_slice(&tf.to_le_bytes());
-        v[4..].copy_from_slice(&length.to_le_bytes());
-        t.text.put(txn, &k, &seal(&k, &v))?;
+        t.text.put(txn, &k, &seal(&k, &posting_value(tf, terms)))?;
     }
     bump(txn, t, index, 1, terms.len() as i64)
 }
@@ -293,8 +292,12 @@ fn remove(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) 
     bump(txn, t, index, -1, -(terms.len() as i64))
 }
 
-fn parse(properties: &str) -> Result<Map<String, Value>> {
-    serde_json::from_str(properties).map_err(|_| Error::corruption("stored properties are not a JSON object"))
+/// A posting's value: the term's frequency and the document's length in terms.
+fn posting_value(tf: u32, terms: &[String]) -> [u8; 8] {
+    let mut v = [0; 8];
+    v[..4].copy_from_slice(&tf.to_le_bytes());
+    v[4..].copy_from_slice(&u32::try_from(terms.len()).unwrap_or(u32::MAX).to_le_bytes());
+    v
 }
 
 /// A posting's term frequency and document length.
@@ -352,28 +355,11 @@ pub fn search(txn: &RoTxn, t: &Tables, name: &str, query: &str, k: usize, filter
             break;
         }
         let node = read_node(txn, t, key)?;
-        if passes(filter, &node)? {
+        if filter.admits_node(&node)? {
             out.push((score, node));
         }
     }
     Ok(out)
-}
-
-fn passes(filter: &NodeFilter, node: &Node) -> Result<bool> {
-    if let Some(types) = &filter.types {
-        if !types.contains(&node.node_type) {
-            return Ok(false);
-        }
-    }
-    if let Some(ids) = &filter.ids {
-        if !ids.contains(&node.id) {
-            return Ok(false);
-        }
-    }
-    if filter.conditions.is_empty() {
-        return Ok(true);
-    }
-    filter.properties_pass(&node.properties)
 }
 
 /// What `verify` finds wrong with the text indexes: every posting must be
@@ -385,23 +371,15 @@ pub fn consistency(txn: &RoTxn, t: &Tables) -> Result<Vec<String>> {
         let analyzer = Analyzer::shared(&def.spec.language, def.spec.stop_words)?;
         let mut expected: HashMap<Vec<u8>, [u8; 8]> = HashMap::new();
         let (mut documents, mut terms_total) = (0u64, 0u64);
-        for ty in &def.spec.types {
-            for entry in t.node_types.prefix_iter(txn, &crate::keys::node_type_prefix(ty))? {
-                let (k, _) = entry?;
-                let node = read_u64_be(&k[k.len() - 8..]);
-                let terms = analyzer.terms(&document(&def.spec.fields, &parse(&read_node(txn, t, node)?.properties)?));
-                if terms.is_empty() {
-                    continue;
-                }
-                documents += 1;
-                terms_total += terms.len() as u64;
-                let length = u32::try_from(terms.len()).unwrap_or(u32::MAX);
-                for (term, tf) in frequencies(&terms) {
-                    let mut v = [0; 8];
-                    v[..4].copy_from_slice(&tf.to_le_bytes());
-                    v[4..].copy_from_slice(&length.to_le_bytes());
-                    expected.insert(posting_key(def.id, term, node), v);
-                }
+        for node in indexed_nodes(txn, t, &def.spec)? {
+            let terms = node_terms(txn, t, &def.spec, &analyzer, node)?;
+            if terms.is_empty() {
+                continue;
+            }
+            documents += 1;
+            terms_total += terms.len() as u64;
+            for (term, tf) in frequencies(&terms) {
+                expected.insert(posting_key(def.id, term, node), posting_value(tf, &terms));
             }
         }
         for entry in t.text.prefix_iter(txn, &def.id.to_be_bytes())? {

@@ -12,6 +12,9 @@ use std::sync::{Arc, OnceLock};
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 use unicode_segmentation::UnicodeSegmentation;
 
+/// The analyzers built so far, by language and whether stop words are dropped.
+type Built = HashMap<(String, bool), Arc<Analyzer>>;
+
 /// Longest term kept, in bytes; longer words (hashes, base64) are cut there.
 pub const MAX_TERM_BYTES: usize = 64;
 
@@ -59,7 +62,7 @@ impl Analyzer {
     /// The analyzer for `language`, built once per process (a write analyzes
     /// every indexed node with it; building one reads a stop-word list).
     pub fn shared(language: &str, stop_words: bool) -> Result<Arc<Analyzer>> {
-        static BUILT: OnceLock<Mutex<HashMap<(String, bool), Arc<Analyzer>>>> = OnceLock::new();
+        static BUILT: OnceLock<Mutex<Built>> = OnceLock::new();
         let mut built = BUILT.get_or_init(Mutex::default).lock();
         if let Some(a) = built.get(&(language.to_owned(), stop_words)) {
             return Ok(Arc::clone(a));
