@@ -2,7 +2,7 @@ import { invalid, loomError, throwIfAborted } from './errors.js';
 import type { Embedder, Registry } from './plugins.js';
 import type { StorageBackend, StorageSpaces } from './storage.js';
 import type { Node, SpaceSpec, SpaceStats } from './types.js';
-import { isPlainObject, MAX_SPACE_NAME } from './validate.js';
+import { isPlainObject, MAX_NAME } from './validate.js';
 import type { Position } from './walk.js';
 
 /** Options of {@link EmbeddedDB.reembed}. */
@@ -73,8 +73,8 @@ interface PreparedReembed {
 
 function prepare(registry: Registry, space: unknown, options: unknown): PreparedReembed {
   if (typeof space !== 'string') throw invalid(`reembed needs a space name, got ${typeof space}`);
-  if (space.length + REEMBED_SUFFIX.length > MAX_SPACE_NAME) {
-    throw invalid(`space "${space}" has too long a name to re-embed: its staging space "${space}${REEMBED_SUFFIX}" would pass ${MAX_SPACE_NAME} characters`);
+  if (space.length + REEMBED_SUFFIX.length > MAX_NAME) {
+    throw invalid(`space "${space}" has too long a name to re-embed: its staging space "${space}${REEMBED_SUFFIX}" would pass ${MAX_NAME} characters`);
   }
   if (!isPlainObject(options)) throw invalid('reembed needs options with an embedder: reembed(space, { embedder })');
   const unknownKey = Object.keys(options).find((k) => !['embedder', 'text', 'batchSize', 'onProgress', 'signal'].includes(k));
@@ -85,7 +85,7 @@ function prepare(registry: Registry, space: unknown, options: unknown): Prepared
   if (typeof o.embedder === 'string') {
     embedder = registry.embedder(o.embedder);
     id = embedder.id ?? o.embedder;
-  } else if (isPlainObject(o.embedder) || (typeof o.embedder === 'object' && o.embedder !== null)) {
+  } else if (typeof o.embedder === 'object' && o.embedder !== null) {
     embedder = o.embedder;
     if (typeof embedder.id !== 'string' || embedder.id.length === 0 || typeof embedder.embed !== 'function' || !Number.isSafeInteger(embedder.dimensions)) {
       throw invalid('options.embedder must be a registered name, or an embedder with an id (recorded by the space), dimensions and embed');

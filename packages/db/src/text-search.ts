@@ -1,7 +1,7 @@
 import { invalid, loomError } from './errors.js';
 import type { AsyncStorageOperations, StorageOperations, StorageSearchFilter } from './storage.js';
 import type { TextIndexSpec, TextSearchOptions } from './types.js';
-import { checkString, checkType, describe, guard, MAX_K, prepareFilter, requireObject } from './validate.js';
+import { checkName, checkString, checkType, describe, guard, MAX_K, prepareFilter, requireObject } from './validate.js';
 
 /** The text index `searchText` reads when `index` is not given. */
 export const DEFAULT_TEXT_INDEX = 'default';
@@ -21,8 +21,7 @@ export function textSearchOf<T extends Pick<StorageOperations | AsyncStorageOper
 type TextOperation = 'createTextIndex' | 'dropTextIndex' | 'searchText';
 
 export function prepareTextIndexName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw invalid(`text index name must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(name)}`);
-  return name;
+  return checkName('text index name', name);
 }
 
 /** Checks a text index spec's shape (the engine checks languages and ranges, naming the index). */

@@ -325,8 +325,16 @@ const HNSW_PARAMS = [
   ['ef', 1, MAX_EF],
 ] as const;
 /** What a new hnsw space gets for the parameters left out. */
-/** Longest space name. */
-export const MAX_SPACE_NAME = 64;
+/** Longest name of a space or a text index. */
+export const MAX_NAME = 64;
+
+/** A space's or text index's name: 1 to {@link MAX_NAME} characters of `[A-Za-z0-9_-]`, or INVALID_ARGUMENT naming `what`. */
+export function checkName(what: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value) || value.length > MAX_NAME) {
+    throw invalid(`${what} must be 1 to ${MAX_NAME} characters of [A-Za-z0-9_-], got ${describe(value)}`);
+  }
+  return value;
+}
 const HNSW_DEFAULTS = { M: 16, efConstruction: 128, ef: 64 } as const;
 
 /** {@link prepareSpaceSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
@@ -335,7 +343,7 @@ export const prepareSpaceSpec: typeof prepareSpaceSpecUnguarded = (...args) => g
 /** Checks a declared space; returns only the fields given. */
 function prepareSpaceSpecUnguarded(name: string, spec: unknown): SpaceSpec {
   const what = `spaces.${name}`;
-  if (!/^[A-Za-z0-9_-]+$/.test(name) || name.length > MAX_SPACE_NAME) throw invalid(`space name must be 1 to ${MAX_SPACE_NAME} characters of [A-Za-z0-9_-], got ${describe(name)}`);
+  checkName('space name', name);
   const s = requireObject(what, spec) as Partial<SpaceSpec> & Record<string, unknown>;
   for (const key of Object.keys(s)) {
     if (!SPACE_FIELDS.includes(key)) throw invalid(`${what}.${key} is not a space field (${SPACE_FIELDS.join(', ')})`);

@@ -126,6 +126,8 @@ const id = z.string().refine((s) => s.length > 0 && bytes(s) <= MAX_ID_BYTES, `m
 const type = z.string().refine((s) => s.length > 0 && bytes(s) <= MAX_TYPE_BYTES && !s.includes('\0'), `must be a type of 1 to ${MAX_TYPE_BYTES} bytes without NUL`);
 const property = z.string().refine((s) => s.length > 0 && bytes(s) <= 128 && !s.includes('\0'), 'must be a property name of 1 to 128 bytes without NUL');
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** A space's or text index's name, as `@loomdb/db` checks it. */
+const name = (what: string) => z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, `must be a ${what} name of 1 to 64 characters of [A-Za-z0-9_-]`);
 const positive = (max: number) => z.number().int().min(1).max(max);
 
 const condition = z
@@ -158,7 +160,7 @@ const graphFilter = z
 
 const similar = z
   .object({
-    space: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a space name of 1 to 64 characters of [A-Za-z0-9_-]'),
+    space: name('space'),
     k: positive(MAX_K),
     maxDistance: z.number().optional(),
     exact: z.boolean().optional(),
@@ -172,7 +174,7 @@ const similar = z
 
 const matches = z
   .object({
-    index: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a text index name of 1 to 64 characters of [A-Za-z0-9_-]'),
+    index: name('text index'),
     query: z.string().refine((q) => q.trim().length > 0, 'must be a non-empty text'),
     k: positive(MAX_K).optional(),
     textWeight: z.number().min(0).max(1).optional(),
