@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { EmbeddedDB, hashingEmbed } from '@loomdb/db';
 import { MemoryQueries, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes } from '@loomdb/query';
+import { seededRandom } from '@loomdb/db/testing/data';
 import { BENCH_ROOT, compare, measure, measureInterleaved, removeScratch, scratchDir, type Measurement, type SuiteResult } from '../harness.js';
 
 const MESSAGES = Number(process.env.LOOMDB_TEXT_MESSAGES ?? 100_000);
@@ -17,18 +18,6 @@ const T0 = Date.UTC(2025, 0, 1);
 /** LoomDB's index for the FTS5 comparison: the closest tokenization to porter unicode61 remove_diacritics 2. */
 const CMP_INDEX = 'fts5like';
 
-/** mulberry32: a small seeded PRNG, so every run (and every system) sees the same corpus and queries. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * `count` chat messages recombined from the hand-written sentences of
  * data/chat-ner.jsonl: each message is 1 to 4 fragments (a whole sentence, or
@@ -41,7 +30,7 @@ export function chatCorpus(count: number, seed = 16): { messages: string[]; voca
     .filter((l) => l.trim())
     .map((l) => (JSON.parse(l) as { text: string }).text);
   const words = sentences.map((s) => s.split(/\s+/u).filter(Boolean));
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
   const messages: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -64,7 +53,7 @@ export function chatCorpus(count: number, seed = 16): { messages: string[]; voca
 
 /** 2 to 4 distinct corpus words per query, seeded. */
 export function textQueries(vocabulary: readonly string[], count: number, seed = 61): string[] {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: count }, () => {
     const n = 2 + Math.floor(next() * 3);
     const words = new Set<string>();
