@@ -563,36 +563,34 @@ mod props {
     use crate::Code;
     use proptest::prelude::*;
 
-    fn sealed(k: &[u8], payload: &[u8]) -> Vec<u8> {
-        seal(k, payload)
+    /// Every decoder of queue entries on one key and value: each must give Ok or CORRUPTION.
+    fn decode_all(k: &[u8], v: &[u8], prefix_len: usize) -> Vec<Code> {
+        [
+            decode_counters("q", k, v).err(),
+            decode_lease("q", 1, k, v).err(),
+            decode_dead_letter("q", prefix_len, k, v).err(),
+            read_item("q", 1, k, v).err(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|e| e.code)
+        .collect()
     }
 
     proptest! {
         #[test]
         fn decoders_take_any_bytes(k in prop::collection::vec(any::<u8>(), 0..24), v in any::<Vec<u8>>(), prefix_len in 0usize..24) {
-            let codes = [
-                decode_counters("q", &k, &v).err(),
-                decode_lease("q", 1, &k, &v).err(),
-                decode_dead_letter("q", prefix_len, &k, &v).err(),
-                read_item("q", 1, &k, &v).err(),
-            ];
-            for e in codes.into_iter().flatten() {
-                prop_assert_eq!(e.code, Code::Corruption);
+            for code in decode_all(&k, &v, prefix_len) {
+                prop_assert_eq!(code, Code::Corruption);
             }
         }
 
         #[test]
         fn sealed_garbage_is_corruption_not_a_panic(k in prop::collection::vec(any::<u8>(), 0..24), payload in any::<Vec<u8>>(), prefix_len in 0usize..24) {
             // Past the checksum: the layouts themselves meet arbitrary payloads.
-            let v = sealed(&k, &payload);
-            let codes = [
-                decode_counters("q", &k, &v).err(),
-                decode_lease("q", 1, &k, &v).err(),
-                decode_dead_letter("q", prefix_len, &k, &v).err(),
-                read_item("q", 1, &k, &v).err(),
-            ];
-            for e in codes.into_iter().flatten() {
-                prop_assert_eq!(e.code, Code::Corruption);
+            let v = seal(&k, &payload);
+            for code in decode_all(&k, &v, prefix_len) {
+                prop_assert_eq!(code, Code::Corruption);
             }
         }
 
