@@ -525,10 +525,6 @@ export class AsyncEmbeddedDB {
     return call(this.#backend, (b) => b);
   }
 
-  /**
-   * Closes the handle; later calls reject with `CLOSED`. Calls already
-   * running finish first: the engine keeps the database open until they do.
-   */
   /** {@link EmbeddedDB.reembed}; its writes wait for this handle's transaction like any other. */
   async reembed(space: string, options: ReembedOptions): Promise<ReembedResult> {
     const backend = call(this.#backend, (b) => b);
@@ -547,9 +543,10 @@ export class AsyncEmbeddedDB {
   }
 
   /**
-   * Closes the handle; later calls reject with `CLOSED`. A transaction open
-   * on the handle is rolled back, and its function's further calls and its
-   * end reject with `CLOSED`.
+   * Closes the handle; later calls reject with `CLOSED`. Calls already
+   * running finish first: the engine keeps the database open until they do.
+   * A transaction open on the handle is rolled back, and its function's
+   * further calls and its end reject with `CLOSED`.
    */
   close(): void {
     const backend = this.#backend;
