@@ -14,7 +14,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExportChannel, importIndexedDBExport, nodeIdFor, type ExportManifest, type ExportMessage } from '../src/index.js';
 import { fillLegacyDatabase, type LegacyFill } from './fixtures/legacy-db.js';
-import { freshDb, removeTemps } from './helpers.js';
+import { freshDb, nextChain, removeTemps } from './helpers.js';
 
 const CHROMIUM = process.env.LOOMDB_CHROMIUM ?? '/usr/bin/chromium';
 const BUNDLE = fileURLToPath(new URL('../dist/browser.global.js', import.meta.url));
@@ -79,7 +79,9 @@ describe('exportIndexedDB in Chromium → importIndexedDBExport in Node', () => 
 
     // Conversation order comes from the messages' Date timestamps.
     const history = await new MemoryQueries(db).getChatHistory(nodeIdFor('conversations', 'c00123'), { limit: 50 });
-    expect(history.items.map((i) => i.node.id)).toEqual(Array.from({ length: 24 }, (_, m) => nodeIdFor('messages', `c00123-m${String(m).padStart(3, '0')}`)));
+    const inOrder = Array.from({ length: 24 }, (_, m) => nodeIdFor('messages', `c00123-m${String(m).padStart(3, '0')}`));
+    expect(history.items.map((i) => i.node.id)).toEqual(inOrder);
+    expect(nextChain(db, inOrder[0]!)).toEqual(inOrder);
     expect(seen.at(-1)).toEqual(manifest);
     db.close();
     await page.close();

@@ -32,3 +32,14 @@ export function snapshot(db: EmbeddedDB) {
   const vectors = nodes.map((n) => [n.id, Array.from(db.getEmbedding(n.id, { space: 'legacy' }) ?? [])]);
   return { nodes, edges, vectors };
 }
+
+/** The node ids along NEXT from `first` (each message has at most one NEXT). */
+export function nextChain(db: EmbeddedDB, first: string): string[] {
+  const chain = [first];
+  for (;;) {
+    const next = db.neighbors(chain.at(-1)!, { direction: 'out', edgeTypes: ['NEXT'] });
+    if (next.length > 1) throw new Error(`${chain.at(-1)} has ${next.length} NEXT edges`);
+    if (next.length === 0) return chain;
+    chain.push(next[0]!.node.id);
+  }
+}

@@ -4,7 +4,7 @@ import { LoomError } from '@loomdb/db';
 import { afterEach, describe, expect, it } from 'vitest';
 import { importIndexedDBExport, migrateFromIndexedDB, nodeIdFor, parseMapping, readMigration, type ExportManifest, type ExportMessage } from '../src/index.js';
 import { legacyExport } from './export-stream.js';
-import { freshDb, removeTemps, snapshot, tempDir } from './helpers.js';
+import { freshDb, nextChain, removeTemps, snapshot, tempDir } from './helpers.js';
 
 afterEach(removeTemps);
 
@@ -33,6 +33,18 @@ describe('importIndexedDBExport with the default mapping', () => {
     const vector = db.getEmbedding(message.id, { space: 'legacy' })!;
     expect(db.searchVectors(vector, { space: 'legacy', k: 1, exact: true })[0]!.id).toBe(message.id);
     expect(readMigration(db, 'memory')?.status).toBe('complete');
+    db.close();
+  });
+
+  it('links the messages of each conversation by NEXT in timestamp order', async () => {
+    const messages = await legacyExport({ badMessages: 0 });
+    const db = freshDb();
+    await importIndexedDBExport(db, messages);
+    const first = nodeIdFor('messages', 'c00002-m000');
+    expect(nextChain(db, first)).toEqual(Array.from({ length: 6 }, (_, m) => nodeIdFor('messages', `c00002-m00${m}`)));
+    expect(db.neighbors(first, { direction: 'in', edgeTypes: ['NEXT'] })).toEqual([]);
+    const nextEdges = [...db.iterateNodes({ type: 'Message' })].reduce((n, m) => n + db.neighbors(m.id, { direction: 'out', edgeTypes: ['NEXT'] }).length, 0);
+    expect(nextEdges).toBe(5 * 5);
     db.close();
   });
 

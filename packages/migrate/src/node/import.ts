@@ -5,19 +5,23 @@
  * last committed batch and a finished one writes nothing again.
  */
 import { LoomError, type EdgeInput, type EmbeddedDB, type EmbeddingInput, type JsonValue, type NodeInput, type WriteBatch } from '@loomdb/db';
+import { NodeTypes } from '@loomdb/query/memory';
+import type { WeaverController, WeaverEvent } from '@loomdb/weaver';
 import { StoreChecksum, canonicalJson } from '../format/checksum.js';
 import { EXPORT_FORMAT, type ExportBatch, type ExportHeader, type ExportManifest, type ExportMessage } from '../format/messages.js';
 import {
   CHECKPOINT_TYPE, MAX_SKIPPED_KEPT, checkpointId, checkpointProperties, readCheckpoint, readMigration, writeMigration,
   type StoreCheckpoint,
 } from './checkpoint.js';
-import { compareEncodedKeys } from './keys.js';
+import { chainConversations } from './chain.js';
+import { compareEncodedKeys, nodeIdPrefix } from './keys.js';
 import { DEFAULT_MAPPING, isEmbeddingStore, isSkip, parseMapping, type Mapping, type StoreMapping } from './mapping.js';
-import { planEmbeddingRecord, planNodeRecord, type RecordPlan } from './plan.js';
+import { planEmbeddingRecord, planNodeRecord, type RecordPlan, type RecordWrites } from './plan.js';
 import { verifyAgainstManifest, type ImportReport } from './report.js';
 import { exportMessages, type ExportSource } from './source.js';
 import { storeOrder } from './order.js';
 import { ensureSpaces } from './spaces.js';
+import { weaverRecord, WovenMessages } from './weave.js';
 
 export interface ImportProgress {
   store: string;
@@ -31,7 +35,17 @@ export interface ImportOptions {
   /** A mapping object (validated) or `'default'`; default the legacy layout. */
   mapping?: Mapping | 'default';
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * A running weaver on the same database: Message records go through it,
+   * so the memory graph is built as for live events (entities extracted,
+   * text embedded, NEXT in time order). Without one, they are written
+   * directly and linked by NEXT when their store is finished.
+   */
+  weaver?: WeaverController;
 }
+
+/** Stores of the memory vocabulary's messages: woven when a weaver is given, else chained by NEXT when finished. */
+const isMessageStore = (rule: StoreMapping): boolean => !isSkip(rule) && !isEmbeddingStore(rule) && rule.type === NodeTypes.Message;
 
 interface StoreState {
   cp: StoreCheckpoint;
@@ -49,7 +63,14 @@ class Importer {
   readonly waiting = new Map<string, ExportBatch[]>();
   readonly finished = new Set<string>();
 
-  constructor(readonly db: EmbeddedDB, readonly mapping: Mapping, readonly onProgress?: (p: ImportProgress) => void) {}
+  readonly woven: WovenMessages | undefined;
+  /** Stores whose records go through the weaver: the Message stores, when a weaver is given. */
+  readonly wovenStores: string[];
+
+  constructor(readonly db: EmbeddedDB, readonly mapping: Mapping, readonly onProgress?: (p: ImportProgress) => void, weaver?: WeaverController) {
+    this.woven = weaver && new WovenMessages(db, weaver);
+    this.wovenStores = weaver ? Object.keys(mapping.stores).filter((s) => isMessageStore(mapping.stores[s]!)) : [];
+  }
 
   get database(): string {
     return this.header!.database;
@@ -84,12 +105,29 @@ class Importer {
     return state;
   }
 
+  /** The node holding record `id` (for a woven message, the one the weaver made), if there is one. */
+  locate(id: string): string | undefined {
+    if (this.db.getNode(id)) return id;
+    return this.wovenStores.some((s) => id.startsWith(nodeIdPrefix(s))) ? this.woven!.nodeOf(id) : undefined;
+  }
+
+  /** `writes` with every record id replaced by the node that holds it (woven messages). */
+  located(writes: RecordWrites): RecordWrites {
+    if (this.wovenStores.length === 0) return writes;
+    const at = (id: string) => this.locate(id) ?? id;
+    return {
+      ...writes,
+      edges: writes.edges.map((e) => ({ ...e, from: at(e.from), to: at(e.to) })),
+      embeddings: writes.embeddings.map((e) => ({ ...e, nodeId: at(e.nodeId) })),
+    };
+  }
+
   /** Stores `store` needs finished first (its references); a cycle waits for nothing. */
   blockedBy(store: string): string[] {
     return storeOrder(this.mapping).dependencies(store).filter((d) => !this.finished.has(d) && this.states.has(d));
   }
 
-  take(batch: ExportBatch): void {
+  async take(batch: ExportBatch): Promise<void> {
     if (!this.header) throw new LoomError('INVALID_ARGUMENT', 'the export has a batch before its header');
     if (this.blockedBy(batch.store).length > 0) {
       const list = this.waiting.get(batch.store) ?? [];
@@ -97,10 +135,10 @@ class Importer {
       this.waiting.set(batch.store, list);
       return;
     }
-    this.write(batch);
+    await this.write(batch);
   }
 
-  write(batch: ExportBatch): void {
+  async write(batch: ExportBatch): Promise<void> {
     const { store } = batch;
     const state = this.state(store);
     if (state.cp.done) return;
@@ -110,9 +148,17 @@ class Importer {
     if (fresh.length === 0) return;
     const ensureSpace = ensureSpaces(this.db);
     const inBatch = new Set<string>();
-    const exists = (id: string): boolean => inBatch.has(id) || this.db.getNode(id) !== null;
-    const insertNodes: NodeInput[] = [], insertEdges: EdgeInput[] = [], insertEmbeddings: EmbeddingInput[] = [];
+    const exists = (id: string): boolean => inBatch.has(id) || this.locate(id) !== undefined;
+    const woven = this.wovenStores.includes(store);
+    const events: WeaverEvent[] = [];
+    /** Per woven record: its event id, key and the writes left for after the weaver. */
+    const afterWeaver: Array<{ id: string; key: unknown; rest: RecordWrites }> = [];
+    const planned: RecordWrites[] = [];
     let imported = 0;
+    const skip = (key: unknown, reason: string) => {
+      state.cp.skippedCount++;
+      if (state.cp.skipped.length < MAX_SKIPPED_KEPT) state.cp.skipped.push({ store, key: canonicalJson(key), reason });
+    };
     for (const record of fresh) {
       state.checksum.add(record.key, record.value);
       let plan: RecordPlan = isSkip(rule)
@@ -123,16 +169,41 @@ class Importer {
         if (misfit) plan = { ok: false, reason: `store "${store}": ${misfit}` };
       }
       if (!plan.ok) {
-        state.cp.skippedCount++;
-        if (state.cp.skipped.length < MAX_SKIPPED_KEPT) state.cp.skipped.push({ store, key: canonicalJson(record.key), reason: plan.reason });
+        skip(record.key, plan.reason);
         continue;
       }
       for (const node of plan.writes.nodes) inBatch.add(node.id!);
-      insertNodes.push(...plan.writes.nodes.filter((n) => !this.db.getNode(n.id!)));
-      insertEdges.push(...plan.writes.edges.filter((e) => !this.db.getEdge(e.id!)));
-      insertEmbeddings.push(...plan.writes.embeddings);
-      this.notes.push(...plan.writes.notes);
+      if (woven) {
+        const weaving = weaverRecord(this.db, store, plan.writes);
+        if (typeof weaving === 'string') {
+          skip(record.key, `store "${store}": ${weaving}`);
+          continue;
+        }
+        events.push(...weaving.events);
+        afterWeaver.push({ id: plan.writes.nodes[0]!.id!, key: record.key, rest: weaving.rest });
+      } else {
+        planned.push(plan.writes);
+      }
       imported++;
+    }
+    if (events.length > 0) {
+      await this.woven!.weaver.submitEvents(events);
+      const missing = new Set(await this.woven!.settle(afterWeaver.map((w) => w.id)));
+      for (const w of afterWeaver) {
+        if (missing.has(w.id)) {
+          imported--;
+          skip(w.key, `store "${store}": the weaver did not write message event "${w.id}" (its dead letters say why)`);
+        } else {
+          planned.push(w.rest);
+        }
+      }
+    }
+    const insertNodes: NodeInput[] = [], insertEdges: EdgeInput[] = [], insertEmbeddings: EmbeddingInput[] = [];
+    for (const writes of planned.map((w) => this.located(w))) {
+      insertNodes.push(...writes.nodes.filter((n) => !this.db.getNode(n.id!)));
+      insertEdges.push(...writes.edges.filter((e) => !this.db.getEdge(e.id!)));
+      insertEmbeddings.push(...writes.embeddings);
+      this.notes.push(...writes.notes);
     }
     state.cp.count += fresh.length;
     state.cp.imported += imported;
@@ -154,25 +225,26 @@ class Importer {
   }
 
   /** A store's last batch has been taken (the next store began, or the manifest came). */
-  finish(store: string): void {
+  async finish(store: string): Promise<void> {
     const state = this.state(store);
     if (!state.cp.done) {
+      if (isMessageStore(this.rule(store)) && !this.wovenStores.includes(store)) chainConversations(this.db, store);
       state.cp.done = true;
       this.commit(state, {});
     }
     this.finished.add(store);
-    this.release();
+    await this.release();
   }
 
   /** Writes waiting batches whose references are now all finished. */
-  release(): void {
+  async release(): Promise<void> {
     for (const [store, batches] of this.waiting) {
       if (this.blockedBy(store).length > 0) continue;
       this.waiting.delete(store);
-      for (const b of batches) this.write(b);
+      for (const b of batches) await this.write(b);
       if (this.pendingFinish.has(store)) {
         this.pendingFinish.delete(store);
-        this.finish(store);
+        await this.finish(store);
       }
     }
   }
@@ -180,16 +252,16 @@ class Importer {
   /** Stores whose stream ended while their batches were still waiting. */
   readonly pendingFinish = new Set<string>();
 
-  end(manifest: ExportManifest): ImportReport {
+  async end(manifest: ExportManifest): Promise<ImportReport> {
     for (const store of Object.keys(manifest.stores)) this.state(store);
     // Stores never released (a reference cycle): write them in mapping order, missing references reported.
     for (const store of storeOrder(this.mapping).order([...this.waiting.keys()])) {
-      for (const b of this.waiting.get(store) ?? []) this.write(b);
+      for (const b of this.waiting.get(store) ?? []) await this.write(b);
       this.waiting.delete(store);
       this.pendingFinish.delete(store);
-      this.finish(store);
+      await this.finish(store);
     }
-    for (const store of Object.keys(manifest.stores)) if (!this.finished.has(store)) this.finish(store);
+    for (const store of Object.keys(manifest.stores)) if (!this.finished.has(store)) await this.finish(store);
     const checkpoints = new Map([...this.states].map(([s, st]) => [s, st.cp]));
     verifyAgainstManifest(manifest, checkpoints);
     const report = this.report(manifest, false);
@@ -219,7 +291,7 @@ class Importer {
  */
 export async function importIndexedDBExport(db: EmbeddedDB, source: ExportSource, options: ImportOptions = {}): Promise<ImportReport> {
   const mapping = options.mapping === undefined || options.mapping === 'default' ? DEFAULT_MAPPING : parseMapping(options.mapping);
-  const importer = new Importer(db, mapping, options.onProgress);
+  const importer = new Importer(db, mapping, options.onProgress, options.weaver);
   let current: string | undefined;
   let alreadyComplete = false;
   for await (const message of exportMessages(source) as AsyncIterable<ExportMessage>) {
@@ -231,9 +303,9 @@ export async function importIndexedDBExport(db: EmbeddedDB, source: ExportSource
         break;
       case 'batch':
         if (alreadyComplete) break;
-        if (current !== undefined && current !== message.store) closeStore(importer, current);
+        if (current !== undefined && current !== message.store) await closeStore(importer, current);
         current = message.store;
-        importer.take(message);
+        await importer.take(message);
         break;
       case 'manifest': {
         if (!importer.header) throw new LoomError('INVALID_ARGUMENT', 'the export has a manifest before its header');
@@ -241,7 +313,7 @@ export async function importIndexedDBExport(db: EmbeddedDB, source: ExportSource
           verifyAgainstManifest(message, new Map([...importer.states].map(([s, st]) => [s, st.cp])));
           return importer.report(message, true);
         }
-        if (current !== undefined) closeStore(importer, current);
+        if (current !== undefined) await closeStore(importer, current);
         return importer.end(message);
       }
       default:
@@ -251,7 +323,7 @@ export async function importIndexedDBExport(db: EmbeddedDB, source: ExportSource
   throw new LoomError('INVALID_ARGUMENT', 'the export ended without its manifest (was it cut short?): nothing is lost, re-run with the complete export to continue');
 }
 
-function closeStore(importer: Importer, store: string): void {
+async function closeStore(importer: Importer, store: string): Promise<void> {
   if (importer.waiting.has(store)) importer.pendingFinish.add(store);
-  else importer.finish(store);
+  else await importer.finish(store);
 }

@@ -6,9 +6,12 @@
 import { canonicalJson } from '../format/checksum.js';
 import { bytesToBase64, decodeValue } from '../format/tagged.js';
 
+/** What the node ids of `store`'s records begin with. */
+export const nodeIdPrefix = (store: string): string => `idb:${store}:`;
+
 /** The node id of the record of `store` with this encoded key: the same on every run. */
 export function nodeIdFor(store: string, encodedKey: unknown): string {
-  return `idb:${store}:${canonicalJson(encodedKey)}`;
+  return `${nodeIdPrefix(store)}${canonicalJson(encodedKey)}`;
 }
 
 /** The same id from a decoded key value (as read from a reference field). */
