@@ -99,6 +99,7 @@ export function createProgram(io: ProgramIO = { out: (line) => console.log(line)
     .command('indexeddb').description("import a browser extension's IndexedDB export (made by @loomdb/migrate/browser): resumable, verified")
     .requiredOption('--from <file>', 'the NDJSON export')
     .option('--mapping <default|file>', "'default' (the legacy layout) or a mapping JSON file", 'default')
+    .option('--weave', 'messages through the weaver: entities extracted and text embedded, as for live chat events')
     .option('--path <dir>', PATH_HELP).option('--json', 'print JSON')
     .action((o: migrate.MigrateIndexedDbOptions) => migrate.migrateIndexedDb(io, o));
 

@@ -315,3 +315,50 @@ describe('loomdb', () => {
     back.close();
   });
 });
+
+describe('loomdb migrate indexeddb', () => {
+  const exportFile = join(__dirname, 'fixtures', 'legacy-export.ndjson');
+
+  it('imports an export with the default mapping: progress, the verification report, and nothing again on a re-run', () => {
+    const path = join(dir, 'migrated');
+    const r = loomdb('migrate', 'indexeddb', '--from', exportFile, '--path', path);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/^messages: 12 records \(11 imported, 1 skipped\)$/m);
+    expect(r.out).toMatch(/^memory: imported \d+ records in \d+ ms$/m);
+    expect(r.out).toMatch(/^ {2}messages {2}exported 12 {2}imported 11 {2}skipped 1 {2}checksum [0-9a-f]{16} verified$/m);
+    expect(r.out).toContain('skipped messages "c00000-m001": store "messages": required field "content" is missing');
+    const again = loomdb('migrate', 'indexeddb', '--from', exportFile, '--path', path, '--json');
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out)).toMatchObject({ alreadyComplete: true, importedThisRun: 0, stores: { messages: { imported: 11, verified: true } } });
+    const db = EmbeddedDB.open(path);
+    expect([...db.iterateNodes({ type: 'Message' })]).toHaveLength(11);
+    expect(db.stats().spaces.map((s) => s.name)).toContain('legacy');
+    db.close();
+  });
+
+  it('takes a mapping file, and names the store and field of a bad one', () => {
+    const mapping = join(dir, 'mapping.json');
+    writeFileSync(mapping, JSON.stringify({ version: 1, unmappedStores: 'skip', stores: { conversations: { type: 'Chat', properties: { title: 'title' } } } }));
+    const r = loomdb('migrate', 'indexeddb', '--from', exportFile, '--mapping', mapping, '--path', join(dir, 'mapped'), '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).stores).toMatchObject({ conversations: { imported: 3 }, messages: { imported: 0, skipped: 12 } });
+    writeFileSync(mapping, JSON.stringify({ version: 1, stores: { messages: { type: 'Message', edges: [{ path: 'conversationId', to: 'chats', type: 'IN' }] } } }));
+    const bad = loomdb('migrate', 'indexeddb', '--from', exportFile, '--mapping', mapping, '--path', join(dir, 'never-mapped'));
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/^error \[INVALID_ARGUMENT\]: .*store "messages" field "edges\.0\.to" names store "chats"/);
+    expect(existsSync(join(dir, 'never-mapped'))).toBe(false);
+  });
+
+  it('--weave builds the memory graph through the weaver', () => {
+    const path = join(dir, 'woven');
+    const r = loomdb('migrate', 'indexeddb', '--from', exportFile, '--path', path, '--weave', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).stores.messages).toMatchObject({ imported: 11, verified: true });
+    const db = EmbeddedDB.open(path);
+    const messages = [...db.iterateNodes({ type: 'Message' })];
+    expect(messages).toHaveLength(11);
+    expect(messages.every((m) => db.getEmbedding(m.id, { space: 'default' }) !== null)).toBe(true);
+    expect(messages.every((m) => String(m.properties.eventId).startsWith('idb:messages:'))).toBe(true);
+    db.close();
+  });
+});

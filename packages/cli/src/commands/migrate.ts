@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { EmbeddedDB, LoomError } from '@loomdb/db';
 import { importIndexedDBExport, parseMapping, type ImportReport, type Mapping } from '@loomdb/migrate';
+import { WeaverController } from '@loomdb/weaver';
 import { paint, type ProgramIO } from '../output.js';
 
 export interface MigrateIndexedDbOptions {
@@ -9,6 +10,8 @@ export interface MigrateIndexedDbOptions {
   mapping: string;
   path?: string;
   json?: boolean;
+  /** Messages through the weaver: entities extracted and text embedded, as for live events. */
+  weave?: boolean;
 }
 
 function loadMapping(spec: string): Mapping | 'default' {
@@ -40,14 +43,18 @@ export async function migrateIndexedDb(io: ProgramIO, o: MigrateIndexedDbOptions
   const mapping = loadMapping(o.mapping);
   const db = EmbeddedDB.open(o.path);
   const err = io.err ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const weaver = o.weave ? new WeaverController(db) : undefined;
   try {
+    await weaver?.initialize();
     const report = await importIndexedDBExport(db, o.from, {
       mapping,
+      weaver,
       onProgress: o.json ? undefined : (p) => err(`${p.store}: ${p.done} records (${p.imported} imported, ${p.skipped} skipped)`),
     });
     if (o.json) io.out(JSON.stringify(report, null, 2));
     else printReport(io, report);
   } finally {
+    await weaver?.shutdown({ drain: true });
     db.close();
   }
 }
