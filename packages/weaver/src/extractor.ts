@@ -116,7 +116,7 @@ export const ruleExtractorPlugin: LoomPlugin = {
   register: (r) => r.registerExtractor(RULES_EXTRACTOR, createRuleExtractor),
 };
 
-/** The kinds the NLP extractor gives proper names (all share the key prefix {@link NAME_KEY}). */
+/** The kinds the NLP extractor gives proper names (all share the key prefix `name:`). */
 export type NameKind = 'person' | 'place' | 'organization' | 'name';
 
 /** The key prefix of every proper name, whatever kind was guessed for it. */
@@ -271,7 +271,7 @@ function properNames(text: string): Array<{ name: string; kind: NameKind }> {
  * "Dr. Patel", "New York", "Bank of America"), its date and number
  * entities are not names, and a capitalised word that only opens a
  * sentence ("Happy birthday", "Flights to Lisbon") is kept only when
- * compromise's lexicon knows it as a name (see {@link opensName}). compromise also guesses each
+ * compromise's lexicon knows it as a name. compromise also guesses each
  * name's kind: `person`, `place`, `organization`, or `name` when it cannot
  * tell.
  *
