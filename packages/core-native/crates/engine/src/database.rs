@@ -842,9 +842,12 @@ fn delete_node(txn: &mut RwTxn, t: &Writing, key: u64) -> Result<()> {
     for space in list_spaces(txn, t)? {
         delete_embedding(txn, t, &space, key)?;
     }
+    crate::fault::check(crate::fault::Point::Write)?;
     t.node_types.delete(txn, &keys::node_type(&node.node_type, key))?;
     reindex(txn, t, &node.node_type, key, &PropertyChange::new(Some(&node.properties), None))?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.nodes.delete(txn, &u64_key(key))?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.node_ids.delete(txn, node.id.as_bytes())?;
     log_change(txn, t, Change::NodeDelete, key, 0)
 }
@@ -948,9 +951,13 @@ pub(crate) fn delete_edge_record(txn: &mut RwTxn, t: &Writing, key: u64) -> Resu
     if counters::is_marker(e.weight) {
         counters::forget(txn, t, &e.id)?;
     }
+    crate::fault::check(crate::fault::Point::Write)?;
     t.out_adj.delete(txn, &keys::adjacency(e.from_key, &e.edge_type, e.to_key, key))?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, key))?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.edge_ids.delete(txn, e.id.as_bytes())?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.edges.delete(txn, &u64_key(key))?;
     log_change(txn, t, Change::EdgeDelete, key, 0)
 }
@@ -970,6 +977,7 @@ fn scan_adjacency(txn: &RoTxn, table: crate::store::Table, node: u64) -> Result<
 fn put_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64, v: &[f32]) -> Result<()> {
     let k = keys::embedding(space.id, node);
     let existed = t.embeddings.get(txn, &k)?.is_some();
+    crate::fault::check(crate::fault::Point::Write)?;
     t.embeddings.put(txn, &k, &seal(&k, &vectors::encode(v)))?;
     if !existed {
         bump_space_count(txn, t, space, 1)?;
@@ -978,6 +986,7 @@ fn put_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64, v: &[f3
 }
 
 pub(crate) fn delete_embedding(txn: &mut RwTxn, t: &Writing, space: &Space, node: u64) -> Result<()> {
+    crate::fault::check(crate::fault::Point::Write)?;
     if t.embeddings.delete(txn, &keys::embedding(space.id, node))? {
         bump_space_count(txn, t, space, -1)?;
         log_change(txn, t, Change::EmbeddingDelete, node, space.id)?;
@@ -1119,6 +1128,7 @@ pub(crate) fn write_space(txn: &mut RwTxn, t: &Tables, space: &Space) -> Result<
 
 /// Moves a space's definition to another name (its id, so its vectors and count, stay).
 pub(crate) fn rename_space(txn: &mut RwTxn, t: &Tables, space: &Space, name: &str, spec: SpaceSpec) -> Result<Space> {
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, format!("{SPACE_PREFIX}{}", space.name).as_bytes())?;
     let renamed = Space { id: space.id, name: name.to_owned(), spec };
     write_space(txn, t, &renamed)?;
@@ -1127,7 +1137,9 @@ pub(crate) fn rename_space(txn: &mut RwTxn, t: &Tables, space: &Space, name: &st
 
 /// Removes a space's definition and count (its vectors must be gone).
 pub(crate) fn remove_space(txn: &mut RwTxn, t: &Tables, space: &Space) -> Result<()> {
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, format!("{SPACE_PREFIX}{}", space.name).as_bytes())?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, format!("{SPACE_COUNT_PREFIX}{}", space.id).as_bytes())?;
     Ok(())
 }
@@ -1156,6 +1168,7 @@ pub(crate) fn get_meta<'t>(txn: &'t RoTxn, t: &Tables, key: &[u8]) -> Result<Opt
 }
 
 pub(crate) fn put_meta(txn: &mut RwTxn, t: &Tables, key: &[u8], value: &[u8]) -> Result<()> {
+    crate::fault::check(crate::fault::Point::Write)?;
     Ok(t.meta.put(txn, key, &seal(key, value))?)
 }
 

@@ -100,9 +100,12 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> Re
         doomed.push(entry?.0.to_vec());
     }
     for k in doomed {
+        crate::fault::check(crate::fault::Point::Write)?;
         t.prop_index.delete(txn, &k)?;
     }
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, key.as_bytes())?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, count_key(def.id).as_bytes())?;
     Ok(true)
 }
@@ -153,6 +156,7 @@ pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, change: 
             continue;
         }
         if let Some(k) = old.and_then(|v| entry_key(def, v, node)) {
+            crate::fault::check(crate::fault::Point::Write)?;
             if t.prop_index.delete(txn, &k)? {
                 bump(txn, t, def, -1)?;
             }

@@ -13,6 +13,7 @@ mod copy;
 mod counters;
 mod database;
 mod error;
+mod fault;
 mod filter;
 mod graph;
 mod hnsw;

@@ -144,6 +144,7 @@ fn write_counters(txn: &mut RwTxn, w: &Writing, queue: &str, c: Counters) -> Res
     let k = counters_key(queue);
     let mut out = Writer::default();
     out.u64(c.next_seq).u64(c.stats.pending).u64(c.stats.done).u64(c.stats.dead);
+    crate::fault::check(crate::fault::Point::Write)?;
     Ok(w.queues.put(txn, &k, &seal(&k, &out.buf))?)
 }
 
@@ -163,6 +164,7 @@ fn write_lease(txn: &mut RwTxn, w: &Writing, queue: &str, seq: u64, lease: &Leas
     let k = key(b'l', queue, &seq.to_be_bytes());
     let mut out = Writer::default();
     out.str(&lease.holder).i64(lease.expires).u32(lease.attempts);
+    crate::fault::check(crate::fault::Point::Write)?;
     Ok(w.queues.put(txn, &k, &seal(&k, &out.buf))?)
 }
 
@@ -170,6 +172,7 @@ fn set_id_state(txn: &mut RwTxn, w: &Writing, queue: &str, id: &str, seq: u64, s
     let k = key(b'd', queue, id.as_bytes());
     let mut out = Writer::default();
     out.u64(seq).buf.push(state as u8);
+    crate::fault::check(crate::fault::Point::Write)?;
     Ok(w.queues.put(txn, &k, &seal(&k, &out.buf))?)
 }
 
@@ -240,6 +243,7 @@ impl Database {
                     let k = key(b'i', queue, &seq.to_be_bytes());
                     let mut out = Writer::default();
                     out.str(&item.id).i64(now).tail(item.payload.as_bytes());
+                    crate::fault::check(crate::fault::Point::Write)?;
                     w.queues.put(txn, &k, &seal(&k, &out.buf))?;
                     set_id_state(txn, w, queue, &item.id, seq, IdState::Pending)?;
                 }
@@ -326,6 +330,7 @@ impl Database {
             let k = key(b'x', queue, &seq.to_be_bytes());
             let mut out = Writer::default();
             out.str(&id).i64(now).u32(lease.attempts).str(error).tail(payload.as_bytes());
+            crate::fault::check(crate::fault::Point::Write)?;
             w.queues.put(txn, &k, &seal(&k, &out.buf))?;
             set_id_state(txn, w, queue, &id, seq, IdState::Dead)?;
             let mut c = read_counters(txn, w, queue)?;
@@ -370,7 +375,9 @@ fn take_item(txn: &mut RwTxn, w: &Writing, queue: &str, seq: u64) -> Result<(Str
     let v = w.queues.get(txn, &k)?.ok_or_else(|| Error::new(Code::Conflict, format!("queue \"{queue}\" item #{seq} is not pending")))?;
     let (id, _, payload) = read_item(queue, seq, &k, v)?;
     let (id, payload) = (id.to_owned(), payload.to_owned());
+    crate::fault::check(crate::fault::Point::Write)?;
     w.queues.delete(txn, &k)?;
+    crate::fault::check(crate::fault::Point::Write)?;
     w.queues.delete(txn, &key(b'l', queue, &seq.to_be_bytes()))?;
     Ok((id, payload))
 }

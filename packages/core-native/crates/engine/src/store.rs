@@ -207,6 +207,10 @@ impl Store {
                     Ok(mut wtxn) => {
                         let outcome = f(&mut wtxn, &live.tables).and_then(|v| {
                             let timer = self.metrics.time(Op::Commit);
+                            if let Err(e) = crate::fault::check(crate::fault::Point::Commit) {
+                                wtxn.abort();
+                                return Err(e);
+                            }
                             match wtxn.commit() {
                                 Ok(()) => Ok(Some((v, timer))),
                                 Err(e) if is_map_full(&e) => Ok(None),
@@ -296,6 +300,7 @@ impl Store {
     /// Makes a commit durable when the handle asked for `immediate`.
     pub(crate) fn sync_if(&self, durable: bool) -> Result<()> {
         if durable {
+            crate::fault::check(crate::fault::Point::Sync)?;
             self.live.read_recursive().as_ref().ok_or_else(|| self.closed())?.env.force_sync()?;
         }
         Ok(())
@@ -308,6 +313,9 @@ impl Store {
     }
 
     fn set_map_size(&self, size: usize) -> Result<()> {
+        if size != 0 {
+            crate::fault::check(crate::fault::Point::Grow)?;
+        }
         let live = self.live.write();
         let live = live.as_ref().ok_or_else(|| self.closed())?;
         // SAFETY: holding `live` for writing means no transaction of this

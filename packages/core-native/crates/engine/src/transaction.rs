@@ -133,6 +133,11 @@ impl Transaction {
         let Some(mut levels) = levels else { return Err(Error::invalid("the transaction has already ended")) };
         let mut result = Ok(());
         while let Some(txn) = levels.txns.pop() {
+            if let Err(e) = crate::fault::check(crate::fault::Point::Commit) {
+                txn.abort();
+                result = Err(e);
+                break;
+            }
             if let Err(e) = txn.commit() {
                 result = Err(Error::from(e));
                 break;
@@ -143,11 +148,20 @@ impl Transaction {
         if full {
             self.state.lock().outgrew_map = true;
         }
-        if outgrew_map || full {
+        if result.is_err() && (outgrew_map || full) {
             self.store.grow_map()?;
         }
         match result {
-            Ok(()) => self.store.sync_if(self.durable),
+            Ok(()) => {
+                if outgrew_map {
+                    // Committed: the growth is for later writes, which grow
+                    // the map themselves when they fill it, so failing to grow
+                    // it now must not report this transaction as failed (nor
+                    // skip its sync).
+                    let _ = self.store.grow_map();
+                }
+                self.store.sync_if(self.durable)
+            }
             Err(e) if e.is_map_full() => Err(Error::new(
                 Code::Io,
                 "the transaction did not fit in the database map and was rolled back; the map has grown, so running it again will fit",

@@ -139,6 +139,7 @@ impl<'t> Writing<'t> {
             let table = which.table(self.tables);
             puts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in puts {
+                crate::fault::check(crate::fault::Point::Write)?;
                 table.put(txn, &k, &v)?;
             }
         }
@@ -149,6 +150,7 @@ impl<'t> Writing<'t> {
     /// fresh [`Writing::next_id`] or [`Writing::next_change`]): LMDB appends
     /// it without a search and fills pages instead of splitting them in half.
     pub fn append(&self, txn: &mut RwTxn, table: Table, key: &[u8], value: &[u8]) -> Result<()> {
+        crate::fault::check(crate::fault::Point::Write)?;
         Ok(table.put_with_flags(txn, PutFlags::APPEND, key, value)?)
     }
 

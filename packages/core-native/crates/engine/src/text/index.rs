@@ -168,9 +168,12 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, name: &str) -> Result<bool> {
     let prefix = def.id.to_be_bytes();
     let doomed: Vec<Vec<u8>> = t.text.prefix_iter(txn, &prefix)?.map(|e| e.map(|(k, _)| k.to_vec())).collect::<std::result::Result<_, _>>()?;
     for k in doomed {
+        crate::fault::check(crate::fault::Point::Write)?;
         t.text.delete(txn, &k)?;
     }
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, format!("{DEF_PREFIX}{name}").as_bytes())?;
+    crate::fault::check(crate::fault::Point::Write)?;
     t.meta.delete(txn, format!("{STATS_PREFIX}{}", def.id).as_bytes())?;
     t.forget_text_defs();
     Ok(true)
@@ -277,6 +280,7 @@ fn add(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) -> 
     }
     for (term, tf) in frequencies(terms) {
         let k = posting_key(index, term, node);
+        crate::fault::check(crate::fault::Point::Write)?;
         t.text.put(txn, &k, &seal(&k, &posting_value(tf, terms)))?;
     }
     bump(txn, t, index, 1, terms.len() as i64)
@@ -287,6 +291,7 @@ fn remove(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) 
         return Ok(());
     }
     for term in frequencies(terms).keys() {
+        crate::fault::check(crate::fault::Point::Write)?;
         t.text.delete(txn, &posting_key(index, term, node))?;
     }
     bump(txn, t, index, -1, -(terms.len() as i64))
