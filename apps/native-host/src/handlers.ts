@@ -55,7 +55,7 @@ function given<T extends Record<string, unknown>>(options: T): Partial<T> {
  * ```
  */
 export const HANDLERS: { [T in RequestType]: Handler<T> } = {
-  async hello({ session, migration }, { protocolVersion }): Promise<HelloResult> {
+  async hello({ session, migration }, { protocolVersion, legacyDatabase }): Promise<HelloResult> {
     if (protocolVersion !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(protocolVersion)) {
       throw new LoomError('UNSUPPORTED', `protocol version ${protocolVersion} is not supported; this host speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
     }
@@ -66,7 +66,7 @@ export const HANDLERS: { [T in RequestType]: Handler<T> } = {
       capabilities: REQUEST_TYPES,
       limits: { maxRequestBytes: MAX_INCOMING_BYTES, maxMessageBytes: MAX_OUTGOING_BYTES },
       database: { path: session.path, formatVersion: (await session.reader.stats()).formatVersion },
-      migration: migration.state(),
+      migration: migration.state(legacyDatabase),
     };
   },
 

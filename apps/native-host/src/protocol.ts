@@ -28,11 +28,16 @@ const count = z.number().int();
 /** ms since epoch. */
 const time = z.number();
 
+/** The messages of an IndexedDB export (`@loomdb/migrate`), checked as far as the host relies on their shape. */
+const exportHeader = z.looseObject({ kind: z.literal('header'), format: z.string(), version: count, database: nonEmpty, databaseVersion: count, stores: z.array(z.looseObject({ name: z.string() })) });
+const exportBatch = z.looseObject({ kind: z.literal('batch'), store: z.string(), records: z.array(z.looseObject({ key: z.unknown(), value: z.unknown() })), lastKey: z.unknown() });
+const exportManifest = z.looseObject({ kind: z.literal('manifest'), database: nonEmpty, stores: z.record(z.string(), z.looseObject({ count, checksum: z.string() })) });
+
 const exactlyOne = (a: string, b: string) => (value: Record<string, unknown>) => (value[a] === undefined) !== (value[b] === undefined);
 
 /** The parameters of each request type (everything in the request but `id` and `type`). */
 export const REQUEST_PARAMS = {
-  hello: z.strictObject({ protocolVersion: count.optional() }),
+  hello: z.strictObject({ protocolVersion: count.optional(), legacyDatabase: nonEmpty.optional() }),
   submitEvents: z.strictObject({ events: z.array(z.unknown()) }),
   findSimilarMemories: z
     .strictObject({
@@ -72,9 +77,9 @@ export const REQUEST_PARAMS = {
   forget: z
     .strictObject({ conversationId: nonEmpty.optional(), messageId: nonEmpty.optional() })
     .refine(exactlyOne('conversationId', 'messageId'), { message: 'give exactly one of conversationId and messageId', path: ['conversationId'] }),
-  'migrate.begin': z.strictObject({ manifest: z.unknown(), mapping: z.unknown().optional() }),
-  'migrate.batch': z.strictObject({ batch: z.unknown() }),
-  'migrate.end': z.strictObject({ end: z.unknown().optional() }),
+  'migrate.begin': z.strictObject({ header: exportHeader, mapping: z.record(z.string(), z.unknown()).optional(), weave: z.boolean().optional() }),
+  'migrate.batch': z.strictObject({ batch: exportBatch }),
+  'migrate.end': z.strictObject({ manifest: exportManifest }),
 } as const;
 
 /** A request type of the protocol. */

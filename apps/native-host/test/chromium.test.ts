@@ -7,15 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Worker } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loomdb } from './cli-helper.js';
 import { chatEvents, HOST_BIN, logLines, tempDir, TOPICS } from './host-client.js';
 
 const CHROMIUM = process.env.LOOMDB_CHROMIUM ?? '/usr/bin/chromium';
-const EXTENSION = resolve(__dirname, 'fixtures', 'extension');
+const FIXTURE = resolve(__dirname, 'fixtures', 'extension');
+const MIGRATE_BUNDLE = join(dirname(require.resolve('@loomdb/migrate/package.json')), 'dist', 'browser.global.js');
 
 /** The id Chromium gives an extension: SHA-256 of its public key (DER), first 32 hex digits written with a–p. */
 function extensionId(manifestPath: string): string {
@@ -23,8 +24,10 @@ function extensionId(manifestPath: string): string {
   return [...createHash('sha256').update(key).digest('hex').slice(0, 32)].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join('');
 }
 
-const ID = extensionId(join(EXTENSION, 'manifest.json'));
+const ID = extensionId(join(FIXTURE, 'manifest.json'));
 const tmp = tempDir('nh-chromium-');
+/** The fixture with the migrate bundle beside it (the id comes from the manifest's key, not the path). */
+const EXTENSION = join(tmp.dir, 'extension');
 const profile = join(tmp.dir, 'profile');
 let context: BrowserContext | undefined;
 
@@ -61,6 +64,9 @@ const contents = (page: { items: Array<{ node: { properties: { content: string }
 
 beforeAll(() => {
   expect(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install chromium, or set LOOMDB_CHROMIUM)`).toBe(true);
+  expect(existsSync(MIGRATE_BUNDLE), `build @loomdb/migrate first: ${MIGRATE_BUNDLE}`).toBe(true);
+  cpSync(FIXTURE, EXTENSION, { recursive: true });
+  copyFileSync(MIGRATE_BUNDLE, join(EXTENSION, 'migrate.js'));
   const installed = spawnSync(process.execPath, [HOST_BIN, 'install', '--extension-id', ID, '--browser', 'chromium', '--user-data-dir', profile, '--path', tmp.db, '--log-file', tmp.log], { encoding: 'utf8' });
   expect(installed.status, installed.stderr).toBe(0);
 });
@@ -122,6 +128,32 @@ describe('the extension in Chromium talks to the host through connectNative', ()
     expect((await call(worker, 'stats')).database.nodes).toBeGreaterThan(300);
   });
 
+  it('migrates the legacy IndexedDB memory through the host, once', async () => {
+    const worker = context ? (context.serviceWorkers()[0] as Worker) : await launch();
+    const records = await worker.evaluate(`(${fillLegacyMemory.toString()})(indexedDB, 'legacy-memory', 12, 10)`);
+    expect(records).toBe(12 + 1 + 2 * 120);
+    expect((await call(worker, 'hello', { legacyDatabase: 'legacy-memory' })).migration).toEqual({ state: 'needed', database: 'legacy-memory' });
+    const { manifest, report } = await worker.evaluate(async () => {
+      const g = globalThis as any;
+      g.loom.connect();
+      const sink = g.LoomMigrate.nativeMessagingSink(g.loom.port);
+      const manifest = await g.LoomMigrate.exportIndexedDB('legacy-memory', { sink, batchSize: 50 });
+      return { manifest, report: sink.report() };
+    });
+    for (const [store, { count, checksum }] of Object.entries(manifest.stores as Record<string, { count: number; checksum: string }>)) {
+      expect(report.stores[store], store).toMatchObject({ exported: count, imported: count, checksum, verified: true });
+    }
+    expect(report.stores.messages.imported).toBe(120);
+    expect((await call(worker, 'hello', { legacyDatabase: 'legacy-memory' })).migration).toEqual({ state: 'complete', database: 'legacy-memory' });
+    // Through the weaver: found by text like live messages, in conversation order, the mentioned entity merged.
+    const similar = await call(worker, 'findSimilarMemories', { text: 'marathon training: note 4 of chat 3', k: 3 });
+    expect(similar.items[0].node.properties.eventId).toBe('idb:messages:"c3-m4"');
+    const history = await call(worker, 'getChatHistory', { conversationId: 'idb:conversations:"c3"', limit: 20 });
+    expect(history.items.map((i: { node: { properties: { eventId: string } } }) => i.node.properties.eventId)).toEqual(Array.from({ length: 10 }, (_, m) => `idb:messages:"c3-m${m}"`));
+    const context3 = await call(worker, 'getConversationContext', { messageId: history.items[0].node.id, before: 0, after: 0, includeEntities: true });
+    expect(JSON.stringify(context3)).toContain('Marco Rossi');
+  });
+
   it('after Chromium restarts, the memory is still there', async () => {
     await closeBrowser();
     const worker = await launch();
@@ -137,3 +169,34 @@ describe('the extension in Chromium talks to the host through connectNative', ()
     expect(log.filter((l) => l.level === 'error')).toEqual([]);
   });
 });
+
+/** The legacy extension's IndexedDB layout, filled in the browser (self-contained: its source is sent to the worker). */
+// IndexedDB typed loosely: this package compiles without the DOM library.
+async function fillLegacyMemory(factory: { open(name: string, version: number): any }, name: string, conversations: number, perConversation: number): Promise<number> {
+  const stores = ['conversations', 'messages', 'entities', 'embeddings'];
+  const db = await new Promise<any>((resolve, reject) => {
+    const request = factory.open(name, 1);
+    request.onupgradeneeded = () => { for (const s of stores) request.result.createObjectStore(s, { keyPath: 'id' }); };
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const topics = ['sourdough starter', 'ferry to Bellagio', 'Rust borrow checker', 'marathon training'];
+  const tx = db.transaction(stores, 'readwrite');
+  let records = 0;
+  const put = (store: string, value: unknown) => { tx.objectStore(store).put(value); records++; };
+  put('entities', { id: 'e0', name: 'Marco Rossi', kind: 'person' });
+  const base = Date.UTC(2024, 4, 1);
+  for (let c = 0; c < conversations; c++) {
+    const topic = topics[c % topics.length];
+    put('conversations', { id: `c${c}`, title: `About ${topic}`, source: 'chatgpt.com', createdAt: new Date(base + c * 86_400_000) });
+    for (let m = 0; m < perConversation; m++) {
+      const id = `c${c}-m${m}`;
+      // Keys sort c3-m1 < c3-m10 < c3-m2: the order comes from the Date timestamps.
+      put('messages', { id, conversationId: `c${c}`, role: m % 2 ? 'assistant' : 'user', content: `${topic}: note ${m} of chat ${c}`, timestamp: new Date(base + c * 86_400_000 + m * 60_000), entityIds: m === 0 ? ['e0'] : [] });
+      put('embeddings', { id: `v-${id}`, messageId: id, vector: Float32Array.from({ length: 16 }, (_, i) => Math.sin(c * 31 + m * 7 + i)) });
+    }
+  }
+  await new Promise<void>((resolve, reject) => { tx.oncomplete = () => resolve(); tx.onerror = () => reject(tx.error); });
+  db.close();
+  return records;
+}

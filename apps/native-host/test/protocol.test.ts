@@ -144,3 +144,39 @@ describe('bad parameters get an error reply naming them, and the host carries on
     expect(r.error?.message).toMatch(/3\b[^]*384|384[^]*\b3\b/u);
   });
 });
+
+describe('the IndexedDB migration stream', () => {
+  const header = (database: string) => ({ kind: 'header', format: 'loomdb-indexeddb-export', version: 1, database, databaseVersion: 1, stores: [{ name: 'conversations', keyPath: 'id', autoIncrement: false }] });
+  const batch = { kind: 'batch', store: 'conversations', records: [{ key: 'c1', value: { id: 'c1', title: 'Lisbon trip' } }], lastKey: 'c1' };
+
+  it('hello says whether a legacy database still needs migrating; begin, batch and end import it, verified', async () => {
+    expect((await host.call('hello', { legacyDatabase: 'legacy-a' })).migration).toEqual({ state: 'needed', database: 'legacy-a' });
+    expect(await host.call('migrate.begin', { header: header('legacy-a') })).toMatchObject({ state: 'running', database: 'legacy-a' });
+    expect((await host.call('hello', {})).migration).toMatchObject({ state: 'running', database: 'legacy-a' });
+    expect(await host.call('migrate.batch', { batch: { ...batch, records: [], lastKey: null } })).toMatchObject({ state: 'running' });
+    const report = await host.call('migrate.end', { manifest: { kind: 'manifest', database: 'legacy-a', stores: { conversations: { count: 0, checksum: '0000000000000000' } } } });
+    expect(report).toMatchObject({ database: 'legacy-a', alreadyComplete: false, stores: { conversations: { exported: 0, verified: true } } });
+    expect((await host.call('hello', { legacyDatabase: 'legacy-a' })).migration).toEqual({ state: 'complete', database: 'legacy-a' });
+  });
+
+  it('a manifest that does not match fails the stream with CORRUPTION, and a new stream continues', async () => {
+    await host.call('migrate.begin', { header: header('legacy-b') });
+    await host.call('migrate.batch', { batch });
+    const end = await host.request('migrate.end', { manifest: { kind: 'manifest', database: 'legacy-b', stores: { conversations: { count: 2, checksum: '0000000000000000' } } } });
+    expect(end).toMatchObject({ ok: false, error: { code: 'CORRUPTION', message: expect.stringContaining('store "conversations": the export has 2 records, 1 arrived') } });
+    expect((await host.call('hello', { legacyDatabase: 'legacy-b' })).migration).toMatchObject({ state: 'failed', error: { code: 'CORRUPTION' } });
+    // The record arrived before the failure and stays: the next stream skips it.
+    const listed = await host.call('query', { plan: { version: 1, types: ['Conversation'] } });
+    expect(listed.items.filter((i: { node: { properties: { title?: string } } }) => i.node.properties.title === 'Lisbon trip')).toHaveLength(1);
+  });
+
+  it('out of order or malformed, each request gets an error naming the problem and the host carries on', async () => {
+    expect(await host.request('migrate.batch', { batch })).toMatchObject({ ok: false, error: { code: 'CONFLICT', message: expect.stringContaining('send migrate.begin') } });
+    expect(await host.request('migrate.begin', { header: { ...header('x'), kind: 'batch' } })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('migrate.begin.header.kind') } });
+    expect(await host.request('migrate.begin', { header: { ...header('legacy-c'), format: 'something-else' } })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('not a LoomDB IndexedDB export') } });
+    expect(await host.request('migrate.begin', { header: header('legacy-d'), mapping: { version: 1, stores: { conversations: { type: '' } } } })).toMatchObject({ ok: false, error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('store "conversations" field "type"') } });
+    await host.call('migrate.begin', { header: header('legacy-e') });
+    expect(await host.request('migrate.begin', { header: header('legacy-f') })).toMatchObject({ ok: false, error: { code: 'CONFLICT', message: expect.stringContaining('"legacy-e" is still open') } });
+    expect((await host.call('stats')).database.nodes).toBeGreaterThan(0);
+  });
+});

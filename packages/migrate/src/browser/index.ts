@@ -6,5 +6,5 @@
  * @module
  */
 export { exportIndexedDB, type ExportOptions, type ExportProgress } from './export.js';
-export { callbackSink, nativeMessagingSink, ndjsonDownloadSink, type ExportSink, type NativePort } from './sinks.js';
+export { callbackSink, nativeMessagingSink, ndjsonDownloadSink, NativeHostError, type ExportSink, type NativeMessagingSinkOptions, type NativePort } from './sinks.js';
 export type { ExportBatch, ExportHeader, ExportManifest, ExportMessage, ExportedRecord, StoreInfo, StoreManifest } from '../format/messages.js';

@@ -37,20 +37,29 @@ export function exportMessages(source: ExportSource): AsyncIterable<ExportMessag
 
 /**
  * A channel between an exporter's callback sink and the importer: `write`
- * resolves once the importer took the message (backpressure across, e.g.,
- * playwright's `exposeFunction` or a native-messaging host).
+ * resolves once the importer has written the message (when it comes back
+ * for the next one; the manifest as soon as it is taken, since the importer
+ * stops there), so it carries backpressure across, e.g., playwright's
+ * `exposeFunction` or a native-messaging host. A write the importer never
+ * finished (it failed, or the channel ended) rejects with `CLOSED`.
  */
+interface Written {
+  message: ExportMessage;
+  resolve(): void;
+  reject(e: Error): void;
+}
+
 export class ExportChannel implements AsyncIterable<ExportMessage> {
-  #queue: ExportMessage[] = [];
+  #queue: Written[] = [];
   #wake: (() => void) | undefined;
-  #drained: Array<() => void> = [];
   #ended = false;
 
   write = (message: ExportMessage): Promise<void> => {
     if (this.#ended) return Promise.reject(new LoomError('CLOSED', 'the export channel has ended'));
-    this.#queue.push(message);
-    this.#wake?.();
-    return new Promise((resolve) => this.#drained.push(resolve));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ message, resolve, reject });
+      this.#wake?.();
+    });
   };
 
   /** No more messages (the stream ends after those queued). */
@@ -60,19 +69,27 @@ export class ExportChannel implements AsyncIterable<ExportMessage> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ExportMessage> {
-    for (;;) {
-      const next = this.#queue.shift();
-      if (next) {
-        // Settled as the importer takes it, not after: the importer stops
-        // iterating at the manifest, and its writer must not wait forever.
-        this.#drained.shift()?.();
-        yield next;
-        if (next.kind === 'manifest') return;
-        continue;
+    let working: Written | undefined;
+    try {
+      for (;;) {
+        working?.resolve(); // the importer came back for more: that one is written
+        working = undefined;
+        const next = this.#queue.shift();
+        if (next) {
+          if (next.message.kind === 'manifest') next.resolve();
+          else working = next;
+          yield next.message;
+          if (next.message.kind === 'manifest') return;
+          continue;
+        }
+        if (this.#ended) return;
+        await new Promise<void>((resolve) => { this.#wake = resolve; });
+        this.#wake = undefined;
       }
-      if (this.#ended) return;
-      await new Promise<void>((resolve) => { this.#wake = resolve; });
-      this.#wake = undefined;
+    } finally {
+      const stopped = new LoomError('CLOSED', 'the importer stopped before it had written this message');
+      working?.reject(stopped);
+      for (const pending of this.#queue.splice(0)) pending.reject(stopped);
     }
   }
 }
