@@ -16,6 +16,7 @@ import { checkProperties, guard, isPlainObject } from './validate.js';
  * A LoomDB database, synchronous: every call returns when its work is done
  * (and, with `durability: 'immediate'`, on disk).
  *
+ * @example
  * ```ts
  * const db = EmbeddedDB.open('./memory.loomdb', { spaces: { default: { dimensions: 3, metric: 'cosine' } } });
  * const a = db.insertNode({ type: 'Message', properties: { content: 'hi' } });

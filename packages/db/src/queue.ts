@@ -67,6 +67,7 @@ function prepareLeaseUnguarded(options: unknown, what = 'options'): LeaseOptions
  * `tx.queue(name)` its calls join the transaction, so acknowledging items
  * commits together with the work they caused.
  *
+ * @example
  * ```ts
  * const inbox = db.queue('inbox');
  * inbox.push([{ id: 'e1', payload: JSON.stringify(event) }]);

@@ -101,6 +101,7 @@ const idList = (ids: unknown): unknown[] => (Array.isArray(ids) ? ids : [ids]);
  * runs it in one call when it can (`capabilities.nativeQuery`), the generic
  * executor otherwise, with the same results.
  *
+ * @example
  * ```ts
  * const { items } = await query(db)
  *   .type('Message')

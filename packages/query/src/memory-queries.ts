@@ -120,6 +120,7 @@ const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
  * Entities are found by id or by name, compared after
  * {@link normalizeEntityName} (so `'anna'` finds `Anna`).
  *
+ * @example
  * ```ts
  * const memory = new MemoryQueries(db);
  * const { items } = await memory.findSimilarMemories('where did we plan to hike?', { k: 5 });
