@@ -56,7 +56,15 @@ import { reembed, type ReembedOptions, type ReembedResult, type StepRunner } fro
 import { noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
 import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
 
-/** Options of long operations. */
+/**
+ * Options of long operations.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * await db.insertNodesBatch(nodes, { signal: controller.signal, onProgress: ({ done, total }) => console.log(done, total) });
+ * ```
+ */
 export interface LongOperationOptions {
   /** Aborting before the work is committed rejects with the signal's reason and writes nothing. */
   signal?: AbortSignal;
@@ -89,15 +97,23 @@ function operations(backend: StorageBackend): AsyncStorageOperations {
   return wrapped as AsyncStorageOperations;
 }
 
+/** The handle whose transaction function is running in this async context (see `#write`). */
+const INSIDE_TRANSACTION = new AsyncLocalStorage<AsyncEmbeddedDB>();
+
 /**
  * The same database as {@link EmbeddedDB}, with every method returning a
  * promise and its work done off the JavaScript thread (on the native
  * backend), so timers and I/O keep running during long calls. Inputs are
  * validated before anything is scheduled: bad input rejects at once.
+ *
+ * @example
+ * ```ts
+ * const db = await AsyncEmbeddedDB.open('./memory.loomdb');
+ * const node = await db.insertNode({ type: 'Note', properties: { text: 'hi' } });
+ * const hits = await db.searchVectors([0.1, 0.2, 0.3], { k: 5 });
+ * await db.close();
+ * ```
  */
-/** The handle whose transaction function is running in this async context (see `#write`). */
-const INSIDE_TRANSACTION = new AsyncLocalStorage<AsyncEmbeddedDB>();
-
 export class AsyncEmbeddedDB {
   #backend: StorageBackend | null;
   readonly #ops: AsyncStorageOperations;

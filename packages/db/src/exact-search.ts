@@ -4,6 +4,11 @@ import type { Metric, SearchHit } from './types.js';
  * Distance as every LoomDB backend defines it; smaller is nearer.
  * cosine: `1 − cos θ` (1 when either vector is zero); l2: Euclidean
  * distance; dot: `1 − a·b`.
+ *
+ * @example
+ * ```ts
+ * distance('cosine', new Float32Array([1, 0]), new Float32Array([0, 1])); // 1
+ * ```
  */
 export function distance(metric: Metric, a: Float32Array, b: Float32Array): number {
   let dot = 0;
@@ -27,6 +32,12 @@ export function distance(metric: Metric, a: Float32Array, b: Float32Array): numb
 /**
  * Exact k-nearest-neighbour search over `(id, vector)` pairs, nearest first.
  * For backends without an index of their own.
+ *
+ * @example
+ * ```ts
+ * const entries: Array<[string, Float32Array]> = [['a', new Float32Array([1, 0])], ['b', new Float32Array([0, 1])]];
+ * exactSearch(entries, new Float32Array([0.9, 0.1]), 'cosine', 1); // [{ id: 'a', distance: … }]
+ * ```
  */
 export function exactSearch(entries: Iterable<[string, Float32Array]>, query: Float32Array, metric: Metric, k: number): SearchHit[] {
   const hits: SearchHit[] = [];

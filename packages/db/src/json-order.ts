@@ -1,7 +1,14 @@
 import { loomError } from './errors.js';
 import type { JsonValue } from './types.js';
 
-/** Strings order bytewise in UTF-8, as in the native engine's keys. */
+/**
+ * Strings order bytewise in UTF-8, as in the native engine's keys.
+ *
+ * @example
+ * ```ts
+ * ['b', 'a', 'é'].sort(byteOrder); // [ 'a', 'b', 'é' ]
+ * ```
+ */
 export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /**
@@ -9,6 +16,12 @@ export const byteOrder = (a: string, b: string): number => Buffer.compare(Buffer
  * does: numbers numerically, strings bytewise, booleans false first;
  * `undefined` when the values are of different kinds (or not scalars), so
  * no range condition holds between them.
+ *
+ * @example
+ * ```ts
+ * compareJsonValues(1, 2); // negative
+ * compareJsonValues('a', 1); // undefined: different kinds do not compare
+ * ```
  */
 export function compareJsonValues(a: JsonValue, b: JsonValue): number | undefined {
   if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
@@ -17,7 +30,14 @@ export function compareJsonValues(a: JsonValue, b: JsonValue): number | undefine
   return undefined;
 }
 
-/** Equality of property values for `eq`, `ne` and `in`: numbers by value, everything else as JSON. */
+/**
+ * Equality of property values for `eq`, `ne` and `in`: numbers by value, everything else as JSON.
+ *
+ * @example
+ * ```ts
+ * jsonValuesEqual({ a: [1, 2] }, { a: [1, 2] }); // true
+ * ```
+ */
 export const jsonValuesEqual = (a: JsonValue, b: JsonValue): boolean =>
   typeof a === 'number' && typeof b === 'number' ? a === b : JSON.stringify(a) === JSON.stringify(b);
 
@@ -27,6 +47,12 @@ export const jsonValuesEqual = (a: JsonValue, b: JsonValue): boolean =>
  * operators hold only between values of one kind), `contains` (substring,
  * or array element), `startsWith` and `exists`. A missing value passes
  * only `ne` and `exists: false`.
+ *
+ * @example
+ * ```ts
+ * valueSatisfies(20, 'gte', 18); // true
+ * valueSatisfies(undefined, 'eq', 1); // false: a missing property fails
+ * ```
  */
 export function valueSatisfies(value: JsonValue | undefined, op: string, operand: JsonValue): boolean {
   if (op === 'exists') return (value !== undefined) === operand;

@@ -11,6 +11,20 @@ import type { SpaceSpec, TextIndexSpec } from './types.js';
 import { prepareTextIndexName, prepareTextIndexSpec, textSearchOf } from './text-search.js';
 import { describe, guard, prepareSpaceSpec, requireObject } from './validate.js';
 
+/**
+ * Options of open.
+ *
+ * @example
+ * ```ts
+ * const options: OpenOptions = {
+ *   durability: 'relaxed',
+ *   busyTimeoutMs: 2000,
+ *   spaces: { default: { dimensions: 384, metric: 'cosine', embedder: 'hashing' } },
+ *   textIndexes: { default: { types: ['Message'], fields: ['content'] } },
+ * };
+ * const db = EmbeddedDB.open('./memory.loomdb', options);
+ * ```
+ */
 export interface OpenOptions {
   /** `immediate` (default): every commit is on disk when the call returns. `relaxed`: one fsync per commit; an OS crash may lose the last commit. */
   durability?: 'immediate' | 'relaxed';
@@ -45,7 +59,14 @@ export interface OpenOptions {
 
 const OPTION_KEYS = new Set(['durability', 'busyTimeoutMs', 'readOnly', 'storage', 'spaces', 'textIndexes', 'plugins', 'mapSize', 'maxRecordBytes', 'autoCompact']);
 
-/** Default of `OpenOptions.maxRecordBytes`: 16 MiB. */
+/**
+ * Default of `OpenOptions.maxRecordBytes`: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * EmbeddedDB.open('./memory.loomdb', { maxRecordBytes: 4 * DEFAULT_MAX_RECORD_BYTES });
+ * ```
+ */
 export const DEFAULT_MAX_RECORD_BYTES = 16 * 2 ** 20;
 
 function prepareAutoCompact(value: unknown): { minReclaimableBytes: number; minRatio: number } | null {

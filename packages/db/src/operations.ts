@@ -124,6 +124,15 @@ export const WALK_PAGE = 4096;
 /**
  * The reads and writes of a database, synchronous. {@link EmbeddedDB} runs
  * them on the database, {@link Transaction} inside a transaction.
+ *
+ * @example
+ * ```ts
+ * function countPeople(ops: DatabaseOperations): number {
+ *   return ops.listNodes({ type: 'Person', limit: 10_000 }).items.length;
+ * }
+ * countPeople(db);
+ * db.transaction((tx) => countPeople(tx)); // a Transaction is one too
+ * ```
  */
 export abstract class DatabaseOperations {
   /**

@@ -7,6 +7,15 @@ import type { StorageFactory } from './storage.js';
  * Turns texts into vectors for a space whose spec names it. `embed` may be
  * slow (a model); `embedSync` is for embedders cheap enough to call on the
  * JavaScript thread (the synchronous `EmbeddedDB` accepts text only then).
+ *
+ * @example
+ * ```ts
+ * const embedder: Embedder = {
+ *   dimensions: 3,
+ *   embed: async (texts) => texts.map((t) => new Float32Array([t.length, 1, 0])),
+ * };
+ * const [v] = await embedder.embed(['hello']);
+ * ```
  */
 export interface Embedder {
   /** Length of every vector it returns. */
@@ -23,24 +32,77 @@ export interface Embedder {
   embedSync?(texts: readonly string[]): Float32Array[];
 }
 
-/** An entity found in a text: `key` is the normalised identity that merges mentions (`'person:ada lovelace'`). */
+/**
+ * An entity found in a text: `key` is the normalised identity that merges mentions (`'person:ada lovelace'`).
+ *
+ * @example
+ * ```ts
+ * const entity: ExtractedEntity = { name: 'Ada Lovelace', kind: 'person', key: 'person:ada lovelace' };
+ * ```
+ */
 export interface ExtractedEntity {
   name: string;
   kind: string;
   key: string;
 }
 
-/** Finds the entities a message mentions (the weaver's extraction step). */
+/**
+ * Finds the entities a message mentions (the weaver's extraction step).
+ *
+ * @example
+ * ```ts
+ * const tags: Extractor = {
+ *   extract: (text) => [...text.matchAll(/#(\w+)/g)].map(([, tag]) => ({ name: tag!, kind: 'tag', key: `tag:${tag!.toLowerCase()}` })),
+ * };
+ * ```
+ */
 export interface Extractor {
   extract(text: string): ExtractedEntity[] | Promise<ExtractedEntity[]>;
 }
 
-/** Options a plugin's embedder or extractor factory receives (its own settings). */
+/**
+ * Options a plugin's embedder or extractor factory receives (its own settings).
+ *
+ * @example
+ * ```ts
+ * const embedder = db.embedder('local', { model: 'all-MiniLM-L6-v2' } satisfies PluginOptions);
+ * ```
+ */
 export type PluginOptions = Record<string, unknown>;
+/**
+ * Makes an embedder from its options.
+ *
+ * @example
+ * ```ts
+ * const factory: EmbedderFactory = (options) => createHashingEmbedder(options);
+ * const plugin: LoomPlugin = { name: 'mine', register: (r) => r.registerEmbedder('mine', factory) };
+ * ```
+ */
 export type EmbedderFactory = (options: PluginOptions) => Embedder;
+/**
+ * Makes an extractor from its options.
+ *
+ * @example
+ * ```ts
+ * const factory: ExtractorFactory = () => ({ extract: (text) => [] });
+ * const plugin: LoomPlugin = { name: 'none', register: (r) => r.registerExtractor('none', factory) };
+ * ```
+ */
 export type ExtractorFactory = (options: PluginOptions) => Extractor;
 
-/** Where plugins register what they provide. */
+/**
+ * Where plugins register what they provide.
+ *
+ * @example
+ * ```ts
+ * const plugin: LoomPlugin = {
+ *   name: 'scratch',
+ *   register(registry: PluginRegistry) {
+ *     registry.registerStorage('scratch', (options) => new MemoryStorage({ readOnly: options.readOnly }));
+ *   },
+ * };
+ * ```
+ */
 export interface PluginRegistry {
   registerStorage(name: string, factory: StorageFactory): void;
   registerEmbedder(name: string, factory: EmbedderFactory): void;
@@ -50,6 +112,16 @@ export interface PluginRegistry {
 /**
  * A LoomDB plugin: registers backends when a database opens with it, and may
  * act on the open database.
+ *
+ * @example
+ * ```ts
+ * const plugin: LoomPlugin = {
+ *   name: 'letters',
+ *   register: (r) => r.registerEmbedder('letters', () => ({ dimensions: 26, embed: async (texts) => texts.map(() => new Float32Array(26).fill(1 / Math.sqrt(26))) })),
+ *   onOpen: () => console.log('opened with letters'),
+ * };
+ * const db = EmbeddedDB.open('./memory.loomdb', { plugins: [plugin] });
+ * ```
  */
 export interface LoomPlugin {
   name: string;

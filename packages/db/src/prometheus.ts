@@ -20,7 +20,15 @@ function leaves(value: unknown, path: string[] = [], out: Array<[string, number]
   return out;
 }
 
-/** The Prometheus text exposition format (version 0.0.4) of `metrics()`, names prefixed `loomdb_`. */
+/**
+ * The Prometheus text exposition format (version 0.0.4) of `metrics()`, names prefixed `loomdb_`.
+ *
+ * @example
+ * ```ts
+ * const text = toPrometheus(db.metrics()); // the same as db.metrics({ format: 'prometheus' })
+ * console.log(text.split('\n').filter((l) => l.startsWith('loomdb_')).length);
+ * ```
+ */
 export function toPrometheus(m: Metrics): string {
   const out: string[] = [];
   const backend = { storage: m.storage };

@@ -2,11 +2,35 @@ import { invalid, loomError, toLoomError } from './errors.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
 import { checkId, checkString, checkWellFormed, describe, requireObject, guard } from './validate.js';
 
-/** Longest queue name in UTF-8 bytes. */
+/**
+ * Longest queue name in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * const name = 'weaver-inbox'; // at most MAX_QUEUE_NAME_BYTES bytes
+ * db.queue(name);
+ * ```
+ */
 export const MAX_QUEUE_NAME_BYTES = 64;
-/** Most items one lease call hands out. */
+/**
+ * Most items one lease call hands out.
+ *
+ * @example
+ * ```ts
+ * db.queue('inbox').lease({ holder: 'w1', max: Math.min(1000, MAX_LEASE), leaseMs: 30_000 });
+ * ```
+ */
 export const MAX_LEASE = 100_000;
 
+/**
+ * Options of lease.
+ *
+ * @example
+ * ```ts
+ * const options: LeaseOptions = { holder: `worker-${process.pid}`, max: 100, leaseMs: 30_000 };
+ * const items = db.queue('inbox').lease(options);
+ * ```
+ */
 export interface LeaseOptions {
   /** Who takes the lease: unique per consumer (process and instance). */
   holder: string;

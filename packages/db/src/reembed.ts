@@ -5,7 +5,15 @@ import type { Node, SpaceSpec, SpaceStats } from './types.js';
 import { isPlainObject, MAX_NAME } from './validate.js';
 import type { Position } from './walk.js';
 
-/** Options of {@link EmbeddedDB.reembed}. */
+/**
+ * Options of {@link EmbeddedDB.reembed}.
+ *
+ * @example
+ * ```ts
+ * const options: ReembedOptions = { embedder: 'local', text: (node) => String(node.properties.content), batchSize: 64 };
+ * await db.reembed('default', options);
+ * ```
+ */
 export interface ReembedOptions {
   /** The new embedder: a registered name (or a space's recorded `'<name>:<variant>'` id), or an instance with an `id`. */
   embedder: string | Embedder;
@@ -19,7 +27,14 @@ export interface ReembedOptions {
   signal?: AbortSignal;
 }
 
-/** What a re-embedding did. */
+/**
+ * What a re-embedding did.
+ *
+ * @example
+ * ```ts
+ * const { space, embedder, dimensions, embedded }: ReembedResult = await db.reembed('default', { embedder: 'hashing' });
+ * ```
+ */
 export interface ReembedResult {
   space: string;
   /** The embedder the space now records. */
@@ -31,7 +46,14 @@ export interface ReembedResult {
   vectors: number;
 }
 
-/** Suffix of the space a re-embedding of `<space>` builds its vectors in. */
+/**
+ * Suffix of the space a re-embedding of `<space>` builds its vectors in.
+ *
+ * @example
+ * ```ts
+ * const building = db.stats().spaces.some((s) => s.name.endsWith(REEMBED_SUFFIX)); // a reembed was interrupted
+ * ```
+ */
 export const REEMBED_SUFFIX = '__reembed';
 const DEFAULT_BATCH = 256;
 

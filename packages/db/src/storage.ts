@@ -25,6 +25,12 @@ import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, Prepare
 /**
  * What a backend can do beyond the required record-level methods. LoomDB
  * uses a capability when present and a generic path otherwise.
+ *
+ * @example
+ * ```ts
+ * const capabilities: StorageCapabilities = { nativeQuery: false, transactions: true, durableQueue: false, multiProcess: false, writeBatch: false, textSearch: false };
+ * if (!db.capabilities.textSearch) console.log('searchText is UNSUPPORTED here');
+ * ```
  */
 export interface StorageCapabilities {
   /** Executes a whole query plan itself (see `@loomdb/query`). */
@@ -45,13 +51,30 @@ export interface StorageCapabilities {
   textSearch?: boolean;
 }
 
-/** An item to push on a durable queue: `id` dedupes, `payload` is opaque text. */
+/**
+ * An item to push on a durable queue: `id` dedupes, `payload` is opaque text.
+ *
+ * @example
+ * ```ts
+ * const item: QueueItemInput = { id: 'evt-1', payload: JSON.stringify({ content: 'hi' }) };
+ * db.queue('inbox').push([item]); // [true]; pushing the same id again gives [false]
+ * ```
+ */
 export interface QueueItemInput {
   id: string;
   payload: string;
 }
 
-/** An item leased to a consumer. `seq` orders the queue and names the item in later calls. */
+/**
+ * An item leased to a consumer. `seq` orders the queue and names the item in later calls.
+ *
+ * @example
+ * ```ts
+ * for (const item of db.queue('inbox').lease({ holder: 'w1', max: 10, leaseMs: 30_000 }) as LeasedQueueItem[]) {
+ *   console.log(item.seq, item.id, item.attempts, JSON.parse(item.payload));
+ * }
+ * ```
+ */
 export interface LeasedQueueItem {
   seq: number;
   id: string;
@@ -62,7 +85,14 @@ export interface LeasedQueueItem {
   enqueuedAt: number;
 }
 
-/** An item that failed for good, with the reason. */
+/**
+ * An item that failed for good, with the reason.
+ *
+ * @example
+ * ```ts
+ * for (const d of db.queue('weaver-inbox').deadLetters() as DeadLetter[]) console.error(d.id, d.attempts, d.error);
+ * ```
+ */
 export interface DeadLetter {
   seq: number;
   id: string;
@@ -72,7 +102,14 @@ export interface DeadLetter {
   failedAt: number;
 }
 
-/** Counts of one queue (committed state). */
+/**
+ * Counts of one queue (committed state).
+ *
+ * @example
+ * ```ts
+ * const { pending, done, dead }: QueueStats = db.queue('weaver-inbox').stats();
+ * ```
+ */
 export interface QueueStats {
   /** Pushed and not yet acknowledged or dead-lettered (leased ones included). */
   pending: number;
@@ -90,6 +127,15 @@ export interface QueueStats {
  * - only the holder of an item's lease may ack, dead-letter or release it;
  *   `queueAck` and `queueDeadLetter` throw `CONFLICT` otherwise and change nothing.
  * Times are the backend's clock in ms.
+ *
+ * @example
+ * ```ts
+ * // A backend with capabilities.durableQueue implements these; users call them through db.queue(name):
+ * const inbox = db.queue('inbox');
+ * inbox.push([{ id: 'e1', payload: '{}' }]);
+ * const [item] = inbox.lease({ holder: 'w1', max: 1, leaseMs: 30_000 });
+ * inbox.ack('w1', [item!.seq]);
+ * ```
  */
 export interface StorageQueues {
   /** Appends the items whose ids are new; returns for each whether it was stored. */
@@ -104,7 +150,17 @@ export interface StorageQueues {
   queueDeadLetters(queue: string, limit: number): DeadLetter[];
 }
 
-/** A `writeBatch` call's writes, validated, in the order they apply. */
+/**
+ * A `writeBatch` call's writes, validated, in the order they apply.
+ *
+ * @example
+ * ```ts
+ * // What a backend's writeBatch receives for db.writeBatch({ insertNodes: [{ type: 'Note' }] }):
+ * function count(batch: PreparedWriteBatch): number {
+ *   return batch.insertNodes.length + batch.insertEdges.length;
+ * }
+ * ```
+ */
 export interface PreparedWriteBatch {
   deleteEdges: PreparedEdgeSelector[];
   insertNodes: PreparedNode[];
@@ -120,7 +176,14 @@ export interface PreparedWriteBatch {
   };
 }
 
-/** The conditions and durability of a backend's `writeBatch`, validated. */
+/**
+ * The conditions and durability of a backend's `writeBatch`, validated.
+ *
+ * @example
+ * ```ts
+ * const options: StorageBatchOptions = { ifChangeSequence: 41, tag: 'w1/7' };
+ * ```
+ */
 export interface StorageBatchOptions {
   ifChangeSequence?: number;
   ifAfter?: string;
@@ -128,14 +191,30 @@ export interface StorageBatchOptions {
   durability?: 'immediate' | 'relaxed';
 }
 
-/** What a backend's `writeBatch` reports. */
+/**
+ * What a backend's `writeBatch` reports.
+ *
+ * @example
+ * ```ts
+ * // The backend side of db.writeBatch: ids written, items pushed and leased, the new change sequence.
+ * const result: StorageBatchResult = backend.writeBatch!(prepared, {});
+ * ```
+ */
 export interface StorageBatchResult {
   pushed: boolean[];
   leased: LeasedQueueItem[];
   changeSequence: number;
 }
 
-/** The filter a backend's `searchVectors` receives, already validated. */
+/**
+ * The filter a backend's `searchVectors` receives, already validated.
+ *
+ * @example
+ * ```ts
+ * // db.searchVectors(v, { filter: { type: 'Message', where: { role: 'user' } } }) reaches the backend as a StorageSearchFilter:
+ * const filter: StorageSearchFilter = { types: ['Message'], where: [['role', { eq: 'user' }]] };
+ * ```
+ */
 export interface StorageSearchFilter {
   types?: string[];
   ids?: string[];
@@ -143,7 +222,14 @@ export interface StorageSearchFilter {
   where?: PreparedCondition[];
 }
 
-/** How a backend with an index of its own should search. */
+/**
+ * How a backend with an index of its own should search.
+ *
+ * @example
+ * ```ts
+ * const hits = backend.searchVectors(new Float32Array([1, 0, 0]), { k: 5, space: 'default' } as StorageSearchOptions);
+ * ```
+ */
 export interface StorageSearchOptions {
   /** Scan exactly, bypassing any index. */
   exact?: boolean;
@@ -159,6 +245,14 @@ export interface StorageSearchOptions {
  * either fully happens or throws and changes nothing. Errors should be
  * `LoomError`s (or carry one of its codes as `code`). The queue methods are
  * there when `capabilities.durableQueue` is.
+ *
+ * @example
+ * ```ts
+ * // Implemented by every backend (and its transactions); EmbeddedDB validates input, then calls them.
+ * function nodeCount(ops: StorageOperations): number {
+ *   return ops.stats().nodes;
+ * }
+ * ```
  */
 export interface StorageOperations extends Partial<StorageQueues> {
   /**
@@ -268,6 +362,18 @@ export interface StorageOperations extends Partial<StorageQueues> {
  * whose reads see the transaction's writes while nobody else sees them
  * before `commit`. Writers outside it wait (or get `LOCKED`). It is used
  * only on the JavaScript thread.
+ *
+ * @example
+ * ```ts
+ * const tx: StorageTransaction = backend.beginTransaction!();
+ * try {
+ *   tx.insertNode({ id: 'n1', type: 'Note', properties: {} });
+ *   tx.commit();
+ * } catch (e) {
+ *   tx.rollback();
+ *   throw e;
+ * }
+ * ```
  */
 export interface StorageTransaction extends StorageOperations {
   commit(): void;
@@ -285,6 +391,15 @@ export interface StorageTransaction extends StorageOperations {
  *
  * The built-in `native` and `memory` backends implement exactly this
  * interface; run `@loomdb/db/testing`'s conformance suite against yours.
+ *
+ * @example
+ * ```ts
+ * const plugin: LoomPlugin = {
+ *   name: 'scratch',
+ *   register: (r) => r.registerStorage('scratch', (options): StorageBackend => new MemoryStorage({ readOnly: options.readOnly })),
+ * };
+ * const db = EmbeddedDB.open('./unused', { plugins: [plugin], storage: 'scratch' });
+ * ```
  */
 export interface StorageBackend extends StorageOperations {
   readonly specificationVersion: 'v1';
@@ -310,6 +425,12 @@ export interface StorageBackend extends StorageOperations {
 /**
  * Whole-space operations (`StorageBackend.spaces`): what re-embedding a
  * space needs to build new vectors beside the live ones and swap them in.
+ *
+ * @example
+ * ```ts
+ * // What db.reembed builds on; a backend without it makes reembed UNSUPPORTED.
+ * if (backend.spaces) backend.spaces.drop('old-space');
+ * ```
  */
 export interface StorageSpaces {
   /** Removes a space with its vectors; `false` when there was none. */
@@ -336,16 +457,39 @@ export interface StorageSpaces {
 /**
  * Control of a long maintenance call: `onProgress` sees bytes copied and
  * returns `false` to stop a synchronous run; `signal` stops an asynchronous one.
+ *
+ * @example
+ * ```ts
+ * const control: MaintenanceControl = { signal: AbortSignal.timeout(60_000), onProgress: (done, total) => true };
+ * backend.maintenance?.backup('./memory-backup', control);
+ * ```
  */
 export interface MaintenanceControl {
   onProgress?: (done: number, total: number) => boolean;
   signal?: AbortSignal;
 }
 
-/** Engine figures a backend reports for `db.metrics()`. */
+/**
+ * Engine figures a backend reports for `db.metrics()`.
+ *
+ * @example
+ * ```ts
+ * const engine: EngineMetrics | undefined = backend.maintenance?.metrics();
+ * console.log(engine?.storage.fileBytes);
+ * ```
+ */
 export type EngineMetrics = Pick<Metrics, 'uptimeS' | 'operations' | 'caches' | 'sidecars' | 'readers' | 'vectorIndexes'> & { storage: StorageUsage };
 
-/** Whole-database operations (`StorageBackend.maintenance`). Each runs synchronously or, under `async`, off the JS thread. */
+/**
+ * Whole-database operations (`StorageBackend.maintenance`). Each runs synchronously or, under `async`, off the JS thread.
+ *
+ * @example
+ * ```ts
+ * // Users reach it through db.backup(), db.compact(), db.verify() and db.metrics():
+ * const maintenance: StorageMaintenance | undefined = backend.maintenance;
+ * console.log(maintenance?.verify().ok);
+ * ```
+ */
 export interface StorageMaintenance {
   /** A consistent snapshot into a new directory, while others read and write. */
   backup(destPath: string, control: MaintenanceControl): BackupResult;
@@ -367,7 +511,14 @@ export interface StorageMaintenance {
 
 type Promised<T> = { [K in keyof T]: NonNullable<T[K]> extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never };
 
-/** The operations a backend may run off the JavaScript thread. */
+/**
+ * The operations a backend may run off the JavaScript thread.
+ *
+ * @example
+ * ```ts
+ * for (const name of ASYNC_OPERATIONS) if (!backend.async?.[name]) console.log(`${name} runs on the JS thread`);
+ * ```
+ */
 export const ASYNC_OPERATIONS = [
   'createIndex',
   'dropIndex',
@@ -407,11 +558,26 @@ export const ASYNC_OPERATIONS = [
  * Promise-returning versions of {@link ASYNC_OPERATIONS}, plus a
  * `beginTransaction` that waits for the writer lock without blocking the
  * JavaScript thread.
+ *
+ * @example
+ * ```ts
+ * const ops: AsyncStorageOperations | undefined = backend.async;
+ * const node = await ops?.getNode('ada');
+ * ```
  */
 export type AsyncStorageOperations = Promised<Pick<StorageBackend, (typeof ASYNC_OPERATIONS)[number]>> & {
   beginTransaction?(options?: TransactionOptions): Promise<StorageTransaction>;
 };
-/** Options of one transaction. */
+/**
+ * Options of one transaction.
+ *
+ * @example
+ * ```ts
+ * db.transaction((tx) => {
+ *   tx.queue('inbox').ack('w1', seqs);
+ * }, { durability: 'relaxed' } satisfies TransactionOptions);
+ * ```
+ */
 export interface TransactionOptions {
   /**
    * How its commit reaches the disk, instead of the database's setting:
@@ -421,7 +587,14 @@ export interface TransactionOptions {
   durability?: 'immediate' | 'relaxed';
 }
 
-/** What a storage factory receives from `EmbeddedDB.open`. */
+/**
+ * What a storage factory receives from `EmbeddedDB.open`.
+ *
+ * @example
+ * ```ts
+ * const factory: StorageFactory = (options: StorageOpenOptions) => new MemoryStorage({ readOnly: options.readOnly });
+ * ```
+ */
 export interface StorageOpenOptions {
   /** Database directory (absolute). */
   path: string;
@@ -434,4 +607,13 @@ export interface StorageOpenOptions {
   maxRecordBytes?: number;
 }
 
+/**
+ * Makes a backend.
+ *
+ * @example
+ * ```ts
+ * const factory: StorageFactory = (options) => new MemoryStorage({ readOnly: options.readOnly });
+ * const plugin: LoomPlugin = { name: 'scratch', register: (r) => r.registerStorage('scratch', factory) };
+ * ```
+ */
 export type StorageFactory = (options: StorageOpenOptions) => StorageBackend;

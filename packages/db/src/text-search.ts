@@ -3,9 +3,25 @@ import type { AsyncStorageOperations, StorageOperations, StorageSearchFilter } f
 import type { TextIndexSpec, TextSearchOptions } from './types.js';
 import { checkName, checkString, checkType, describe, guard, MAX_K, prepareFilter, requireObject } from './validate.js';
 
-/** The text index `searchText` reads when `index` is not given. */
+/**
+ * The text index `searchText` reads when `index` is not given.
+ *
+ * @example
+ * ```ts
+ * db.createTextIndex(DEFAULT_TEXT_INDEX, { types: ['Message'], fields: ['content'] });
+ * db.searchText('ferry'); // reads DEFAULT_TEXT_INDEX
+ * ```
+ */
 export const DEFAULT_TEXT_INDEX = 'default';
-/** Longest text query, in bytes of UTF-8. */
+/**
+ * Longest text query, in bytes of UTF-8.
+ *
+ * @example
+ * ```ts
+ * const q = text.slice(0, MAX_TEXT_QUERY_BYTES / 4); // safe for any UTF-8
+ * db.searchText(q, { k: 10 });
+ * ```
+ */
 export const MAX_TEXT_QUERY_BYTES = 16_384;
 
 const SPEC_KEYS = ['types', 'fields', 'language', 'stopWords', 'k1', 'b'];

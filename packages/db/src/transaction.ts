@@ -12,6 +12,15 @@ import type { Edge, EdgeWalkOptions, Node, NodeWalkOptions } from './types.js';
  *
  * `tx.transaction(inner => …)` nests as a savepoint: if `inner` throws, only
  * its writes are undone and the error propagates to the outer function.
+ *
+ * @example
+ * ```ts
+ * const id = db.transaction((tx: Transaction) => {
+ *   const c = tx.insertNode({ type: 'Conversation', properties: { title: 'Trip' } });
+ *   tx.insertEdge({ type: 'IN_CONVERSATION', from: messageId, to: c.id });
+ *   return c.id; // both writes commit together, or neither on a throw
+ * });
+ * ```
  */
 export class Transaction extends DatabaseOperations {
   #raw: StorageTransaction | null;
@@ -148,6 +157,14 @@ type SyncOnly = 'transaction' | 'end' | 'storage' | 'iterateNodes' | 'iterateEdg
  * {@link Transaction}, returning promises. They run on the JavaScript thread,
  * which owns the transaction, so keep a transaction's work short; other
  * writers wait until it ends.
+ *
+ * @example
+ * ```ts
+ * await adb.transaction(async (tx: AsyncTransaction) => {
+ *   const n = await tx.insertNode({ type: 'Note' });
+ *   await tx.insertEmbedding(n.id, [0.1, 0.2, 0.3]);
+ * });
+ * ```
  */
 export interface AsyncTransaction extends Promised<Omit<Transaction, SyncOnly>> {
   /** A savepoint: kept when `fn` resolves, undone when it rejects (the error is rethrown unchanged). */

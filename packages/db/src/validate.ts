@@ -5,12 +5,41 @@ import type { StorageSearchFilter, StorageSearchOptions } from './storage.js';
 import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec } from './types.js';
 import { prepareWhere } from './walk.js';
 
-/** Longest id in UTF-8 bytes (the engine keys records by it). */
+/**
+ * Longest id in UTF-8 bytes (the engine keys records by it).
+ *
+ * @example
+ * ```ts
+ * if (Buffer.byteLength(id) > MAX_ID_BYTES) throw new Error('id too long for LoomDB');
+ * ```
+ */
 export const MAX_ID_BYTES = 256;
-/** Longest node or edge type in UTF-8 bytes. */
+/**
+ * Longest node or edge type in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * const ok = Buffer.byteLength('Message') <= MAX_TYPE_BYTES; // true
+ * ```
+ */
 export const MAX_TYPE_BYTES = 128;
-/** Largest `k` a search accepts. */
+/**
+ * Largest `k` a search accepts.
+ *
+ * @example
+ * ```ts
+ * db.searchVectors(vector, { k: Math.min(wanted, MAX_K) });
+ * ```
+ */
 export const MAX_K = 100_000;
+/**
+ * Most dimensions.
+ *
+ * @example
+ * ```ts
+ * const spec = { dimensions: Math.min(4096, MAX_DIMENSIONS), metric: 'cosine' as const };
+ * ```
+ */
 export const MAX_DIMENSIONS = 65_536;
 const MAX_DEPTH = 64;
 
@@ -96,7 +125,14 @@ export function checkType(what: string, value: unknown): string {
   return t;
 }
 
-/** Longest indexed property name, in UTF-8 bytes. */
+/**
+ * Longest indexed property name, in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * const fits = Object.keys(properties).every((k) => Buffer.byteLength(k) <= MAX_PROPERTY_BYTES);
+ * ```
+ */
 export const MAX_PROPERTY_BYTES = 128;
 
 /** {@link prepareIndexSpecUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
@@ -184,13 +220,29 @@ function checkKey(path: string, key: string): string {
   return key;
 }
 
-/** A node ready for a storage backend: id assigned, everything checked. */
+/**
+ * A node ready for a storage backend: id assigned, everything checked.
+ *
+ * @example
+ * ```ts
+ * // What a StorageBackend's insertNode receives, already checked:
+ * const node: PreparedNode = { id: 'n1', type: 'Note', properties: { text: 'hi' } };
+ * ```
+ */
 export interface PreparedNode {
   id: string;
   type: string;
   properties: Properties;
 }
 
+/**
+ * A validated edge.
+ *
+ * @example
+ * ```ts
+ * const edge: PreparedEdge = { id: 'e1', type: 'LINKS', from: 'n1', to: 'n2', properties: {}, weight: 1 };
+ * ```
+ */
 export interface PreparedEdge extends PreparedNode {
   from: string;
   to: string;
@@ -282,9 +334,22 @@ function prepareVectorElements(value: unknown, what: string): Float32Array {
  * Largest Euclidean norm a vector may have (2^62 ≈ 4.6e18): then every sum
  * of squares, dot product and squared L2 distance between two vectors stays
  * finite in float32 arithmetic, as the native engine computes them.
+ *
+ * @example
+ * ```ts
+ * const norm = Math.hypot(...vector);
+ * if (norm > MAX_VECTOR_NORM) throw new Error('scale the vector down first');
+ * ```
  */
 export const MAX_VECTOR_NORM = 2 ** 62;
-/** Smallest norm of a vector in a cosine space (2^-63): its squared norm is then a normal float32, not 0. */
+/**
+ * Smallest norm of a vector in a cosine space (2^-63): its squared norm is then a normal float32, not 0.
+ *
+ * @example
+ * ```ts
+ * const usable = Math.hypot(...vector) >= MIN_COSINE_NORM; // a zero vector has no direction
+ * ```
+ */
 export const MIN_COSINE_NORM = 2 ** -63;
 
 /** The Euclidean norm, in float64 (which neither overflows nor underflows on float32 values). */
@@ -316,7 +381,14 @@ function prepareSpaceNameUnguarded(options: unknown): string {
 
 /** Largest `M`. */
 export const MAX_M = 256;
-/** Largest `efConstruction` or `ef`, per space or per query. */
+/**
+ * Largest `efConstruction` or `ef`, per space or per query.
+ *
+ * @example
+ * ```ts
+ * db.searchVectors(vector, { k: 10, ef: Math.min(512, MAX_EF) });
+ * ```
+ */
 export const MAX_EF = 100_000;
 const SPACE_FIELDS = ['dimensions', 'metric', 'index', 'M', 'efConstruction', 'ef', 'embedder'];
 const HNSW_PARAMS = [
@@ -377,13 +449,27 @@ function prepareSpaceSpecUnguarded(name: string, spec: unknown): SpaceSpec {
   return out;
 }
 
-/** A declared spec as a new space stores it: `index` and the HNSW parameters filled in. */
+/**
+ * A declared spec as a new space stores it: `index` and the HNSW parameters filled in.
+ *
+ * @example
+ * ```ts
+ * resolveSpaceSpec({ dimensions: 384, metric: 'cosine' }).index; // 'hnsw'
+ * ```
+ */
 export function resolveSpaceSpec(spec: SpaceSpec): SpaceSpec & { index: string } {
   const index = spec.index ?? 'hnsw';
   return index === 'hnsw' ? { ...HNSW_DEFAULTS, ...spec, index } : { ...spec, index };
 }
 
-/** Whether a declaration agrees with a stored spec: every field it gives is equal. */
+/**
+ * Whether a declaration agrees with a stored spec: every field it gives is equal.
+ *
+ * @example
+ * ```ts
+ * spaceSpecAdmits({ dimensions: 384, metric: 'cosine', index: 'hnsw' }, { dimensions: 384, metric: 'cosine' }); // true
+ * ```
+ */
 export function spaceSpecAdmits(stored: SpaceSpec, declared: SpaceSpec): boolean {
   return (Object.keys(declared) as Array<keyof SpaceSpec>).every((field) => declared[field] === undefined || declared[field] === stored[field]);
 }

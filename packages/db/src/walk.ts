@@ -14,11 +14,34 @@ import type {
 } from './types.js';
 import { checkId, checkType, checkWellFormed, describe, isPlainObject, requireObject, guard } from './validate.js';
 
-/** Largest page `listNodes`/`listEdges` return at once. */
+/**
+ * Largest page `listNodes`/`listEdges` return at once.
+ *
+ * @example
+ * ```ts
+ * db.listNodes({ type: 'Message', limit: MAX_PAGE });
+ * ```
+ */
 export const MAX_PAGE = 10_000;
-/** Deepest traversal or path search. */
+/**
+ * Deepest traversal or path search.
+ *
+ * @example
+ * ```ts
+ * db.traverse('ada', { direction: 'out', maxDepth: Math.min(10, MAX_DEPTH) });
+ * ```
+ */
 export const MAX_DEPTH = 64;
 
+/**
+ * A validated hop.
+ *
+ * @example
+ * ```ts
+ * // What a backend's neighbors() receives for db.neighbors(id, { direction: 'out', edgeTypes: ['KNOWS'] }):
+ * const hop: PreparedHop = { direction: 'out', edgeTypes: ['KNOWS'] };
+ * ```
+ */
 export interface PreparedHop {
   direction: Direction;
   edgeTypes?: string[];
@@ -26,15 +49,39 @@ export interface PreparedHop {
 
 const OPERATORS = ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte'] as const;
 type Operator = (typeof OPERATORS)[number];
-/** `[property, { operator: value }]`, one operator each. */
+/**
+ * `[property, { operator: value }]`, one operator each.
+ *
+ * @example
+ * ```ts
+ * const condition: PreparedCondition = ['age', { gte: 18 }];
+ * ```
+ */
 export type PreparedCondition = [string, Partial<Record<Operator, JsonValue>>];
 
+/**
+ * A validated node filter.
+ *
+ * @example
+ * ```ts
+ * const filter: PreparedNodeFilter = { types: ['Person'], where: [['age', { gte: 18 }]] };
+ * ```
+ */
 export interface PreparedNodeFilter {
   types?: string[];
   ids?: string[];
   where: PreparedCondition[];
 }
 
+/**
+ * A validated edge selector.
+ *
+ * @example
+ * ```ts
+ * // db.deleteEdges({ type: 'MENTIONS', from: 'm1' }) reaches the backend as:
+ * const selector: PreparedEdgeSelector = { type: 'MENTIONS', from: 'm1' };
+ * ```
+ */
 export interface PreparedEdgeSelector {
   ids?: string[];
   type?: string;
@@ -42,9 +89,26 @@ export interface PreparedEdgeSelector {
   to?: string;
 }
 
-/** Where a page ended: an insertion-order key, or an id. */
+/**
+ * Where a page ended: an insertion-order key, or an id.
+ *
+ * @example
+ * ```ts
+ * const start: Position = { key: 0 };
+ * const afterAda: Position = { id: 'ada' };
+ * ```
+ */
 export type Position = { key: number } | { id: string };
 
+/**
+ * A validated node page request.
+ *
+ * @example
+ * ```ts
+ * // What a backend's listNodes receives for db.listNodes({ type: 'Person', limit: 100 }):
+ * const page: PreparedNodePage = { filter: { types: ['Person'], where: [] }, order: 'createdAt', descending: false, after: null, limit: 100 };
+ * ```
+ */
 export interface PreparedNodePage {
   filter: PreparedNodeFilter;
   order: 'createdAt' | 'id';
@@ -53,6 +117,14 @@ export interface PreparedNodePage {
   limit: number;
 }
 
+/**
+ * A validated edge page request.
+ *
+ * @example
+ * ```ts
+ * const page: PreparedEdgePage = { type: 'KNOWS', descending: false, after: null, limit: 100 };
+ * ```
+ */
 export interface PreparedEdgePage {
   type?: string;
   descending: boolean;

@@ -11,6 +11,16 @@ import { prepareCounterEdges, prepareEmbeddingBatch } from './operations.js';
  * They apply in this order, all of them or none: edge deletions, node
  * inserts, node updates, edge inserts, counter additions, embeddings, then
  * the queue's push, ack and lease.
+ *
+ * @example
+ * ```ts
+ * const batch: WriteBatch = {
+ *   insertNodes: [{ id: 'm2', type: 'Message', properties: { content: 'hi' } }],
+ *   insertEdges: [{ type: 'NEXT', from: 'm1', to: 'm2' }],
+ *   queue: { name: 'inbox', ack: { holder: 'w1', seqs: [item.seq] } },
+ * };
+ * db.writeBatch(batch);
+ * ```
  */
 export interface WriteBatch {
   deleteEdges?: EdgeSelector[];
@@ -30,6 +40,15 @@ export interface WriteBatch {
   };
 }
 
+/**
+ * Conditions of a write batch.
+ *
+ * @example
+ * ```ts
+ * const seen = db.changeSequence();
+ * db.writeBatch(batch, { ifChangeSequence: seen, tag: 'w1/1' } satisfies WriteBatchOptions); // CONFLICT if the graph changed
+ * ```
+ */
 export interface WriteBatchOptions {
   /**
    * Write only if no node, edge or embedding changed since
@@ -51,7 +70,14 @@ export interface WriteBatchOptions {
   durability?: 'immediate' | 'relaxed';
 }
 
-/** What a committed write batch reports. */
+/**
+ * What a committed write batch reports.
+ *
+ * @example
+ * ```ts
+ * const { nodeIds, edgeIds }: WriteBatchResult = db.writeBatch({ insertNodes: [{ type: 'Note' }] });
+ * ```
+ */
 export interface WriteBatchResult {
   /** Ids of `insertNodes`, in order (generated where absent). */
   nodeIds: string[];

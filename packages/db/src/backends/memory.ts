@@ -605,6 +605,12 @@ abstract class MemoryOperations implements StorageOperations {
  * plainly as possible so other backends can be checked against it. A
  * transaction works on a copy of the maps (O(records) to begin) and
  * replaces them on commit.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./unused', { storage: new MemoryStorage() });
+ * db.insertNode({ type: 'Note' }); // gone when the process exits
+ * ```
  */
 export class MemoryStorage extends MemoryOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
@@ -719,7 +725,14 @@ class MemoryTransaction extends MemoryOperations implements StorageTransaction {
   }
 }
 
-/** Registers the in-memory backend as `memory`. */
+/**
+ * Registers the in-memory backend as `memory`.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./unused', { storage: 'memory' }); // registered by memoryStoragePlugin, built in
+ * ```
+ */
 export const memoryStoragePlugin: LoomPlugin = {
   name: 'memory',
   register: (r) => r.registerStorage('memory', (options) => new MemoryStorage({ readOnly: options.readOnly })),

@@ -315,6 +315,12 @@ class NativeStorageTransaction extends NativeOperations implements StorageTransa
 /**
  * The default backend: the Rust engine on LMDB. Several processes may open
  * one database; writes are durable per `durability`.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./memory.loomdb'); // storage 'native': a NativeStorage on LMDB
+ * console.log(db.capabilities.nativeQuery); // true
+ * ```
  */
 export class NativeStorage extends NativeOperations implements StorageBackend {
   readonly specificationVersion = 'v1';
@@ -433,7 +439,14 @@ export async function restoreNativeAsync(backupPath: string, targetPath: string,
   return parse<RestoreResult>(await cancellable(a, control, (token) => a.restore(backupPath, targetPath, overwrite, control.onProgress ?? null, token, true)));
 }
 
-/** Registers the native backend as `native`, the same way a third-party plugin would. */
+/**
+ * Registers the native backend as `native`, the same way a third-party plugin would.
+ *
+ * @example
+ * ```ts
+ * EmbeddedDB.open('./memory.loomdb', { storage: 'native' }); // the default, registered by nativeStoragePlugin
+ * ```
+ */
 export const nativeStoragePlugin: LoomPlugin = {
   name: 'native',
   register: (r) => r.registerStorage('native', (options) => new NativeStorage(options)),

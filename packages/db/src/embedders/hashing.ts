@@ -1,7 +1,14 @@
 import { invalid } from '../errors.js';
 import type { Embedder, LoomPlugin, PluginOptions } from '../plugins.js';
 
-/** Dimensions of the built-in `hashing` embedder (the memory vocabulary's message space). */
+/**
+ * Dimensions of the built-in `hashing` embedder (the memory vocabulary's message space).
+ *
+ * @example
+ * ```ts
+ * EmbeddedDB.open('./memory.loomdb', { spaces: { default: { dimensions: HASHING_DIMENSIONS, metric: 'cosine', embedder: 'hashing' } } });
+ * ```
+ */
 export const HASHING_DIMENSIONS = 384;
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -43,6 +50,12 @@ export const STOP_WORDS: ReadonlySet<string> = new Set(
  *
  * A feature is hashed as the FNV-1a of its text (`w:word`, `b:prev word`,
  * `c3:<wo`, …), computed from the hash of its prefix.
+ *
+ * @example
+ * ```ts
+ * const v = hashingEmbed('tea with Alice'); // Float32Array(384), L2-normalised, deterministic
+ * db.insertEmbedding(nodeId, v);
+ * ```
  */
 export function hashingEmbed(text: string, dimensions = HASHING_DIMENSIONS): Float32Array {
   const v = new Float32Array(dimensions);
@@ -91,6 +104,12 @@ function gramHash(word: string, j: number, n: 3 | 4, last: number): number {
  * The built-in offline embedder: {@link hashingEmbed} with 384 dimensions
  * (option `dimensions` changes that). Good enough to find messages sharing
  * words and word stems; use a model embedder for meaning.
+ *
+ * @example
+ * ```ts
+ * const embedder = createHashingEmbedder();
+ * const [v] = await embedder.embed(['tea with Alice']);
+ * ```
  */
 export function createHashingEmbedder(options: PluginOptions = {}): Embedder {
   const dimensions = options.dimensions ?? HASHING_DIMENSIONS;
@@ -110,7 +129,15 @@ export function createHashingEmbedder(options: PluginOptions = {}): Embedder {
   };
 }
 
-/** Registers the `hashing` embedder; built in, registered like any plugin. */
+/**
+ * Registers the `hashing` embedder; built in, registered like any plugin.
+ *
+ * @example
+ * ```ts
+ * // Built in: every database has it. A space uses it by name:
+ * EmbeddedDB.open('./memory.loomdb', { plugins: [hashingEmbedderPlugin], spaces: { default: { dimensions: 384, metric: 'cosine', embedder: 'hashing' } } });
+ * ```
+ */
 export const hashingEmbedderPlugin: LoomPlugin = {
   name: 'loomdb:hashing-embedder',
   register: (r) => r.registerEmbedder('hashing', createHashingEmbedder),

@@ -5,7 +5,15 @@
  * @packageDocumentation
  */
 
-/** A seeded pseudo-random generator (mulberry32), so failures reproduce. */
+/**
+ * A seeded pseudo-random generator (mulberry32), so failures reproduce.
+ *
+ * @example
+ * ```ts
+ * const random = seededRandom(42);
+ * const xs = [random(), random()]; // the same two numbers in [0, 1) on every run
+ * ```
+ */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

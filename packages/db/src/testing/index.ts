@@ -23,13 +23,30 @@ import type { OpenOptions } from '../open.js';
 import type { StorageBackend, StorageOpenOptions } from '../storage.js';
 import type { Metric } from '../types.js';
 
+/**
+ * What the conformance suite runs against.
+ *
+ * @example
+ * ```ts
+ * const target: ConformanceTarget = { storage: (options) => new MyBackend(options) };
+ * describeStorageConformance('my backend', target);
+ * ```
+ */
 export interface ConformanceTarget {
   /** A backend name registered by `plugins`, or a factory for a fresh backend. */
   storage: string | ((options: StorageOpenOptions) => StorageBackend);
   plugins?: OpenOptions['plugins'];
 }
 
-/** Expects `fn` to throw a LoomError with `code`; returns it. */
+/**
+ * Expects `fn` to throw a LoomError with `code`; returns it.
+ *
+ * @example
+ * ```ts
+ * const error = expectLoomError(() => db.getNode(42 as never), 'INVALID_ARGUMENT');
+ * expect(error.message).toMatch(/id/);
+ * ```
+ */
 export function expectLoomError(fn: () => unknown, code: LoomErrorCode): LoomError {
   let caught: unknown;
   try {
@@ -50,6 +67,11 @@ export { seededRandom };
  * `target` (a backend, and the transactions it begins) without the optional
  * write batches, as a plugin author's backend may be: for testing the
  * generic path LoomDB takes then.
+ *
+ * @example
+ * ```ts
+ * describeStorageConformance('mine, generic path', { storage: (options) => withoutWriteBatches(new MyBackend(options)) });
+ * ```
  */
 export function withoutWriteBatches<T extends object>(target: T): T {
   return new Proxy(target, {
@@ -63,6 +85,15 @@ export function withoutWriteBatches<T extends object>(target: T): T {
   });
 }
 
+/**
+ * The conformance suite.
+ *
+ * @example
+ * ```ts
+ * // my-backend.test.ts, run with vitest
+ * describeStorageConformance('my backend', { storage: (options) => new MyBackend(options) });
+ * ```
+ */
 export function describeStorageConformance(label: string, target: ConformanceTarget): void {
   describe(`storage conformance: ${label}`, () => {
     const dirs: string[] = [];
