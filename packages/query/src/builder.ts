@@ -9,6 +9,13 @@ type MaybePromise<T> = T | Promise<T>;
 /**
  * A database a query runs on: `EmbeddedDB` or `AsyncEmbeddedDB` (anything
  * with these reads).
+ *
+ * @example
+ * ```ts
+ * const sync: QueryableDB = EmbeddedDB.open('./memory.loomdb');
+ * const async: QueryableDB = await AsyncEmbeddedDB.open('./other.loomdb');
+ * await query(sync).type('Note').execute();
+ * ```
  */
 export interface QueryableDB extends RecordSource {
   readonly capabilities: StorageCapabilities;
@@ -16,13 +23,30 @@ export interface QueryableDB extends RecordSource {
   embedder(name: string): Embedder;
 }
 
-/** Options of {@link query}. */
+/**
+ * Options of {@link query}.
+ *
+ * @example
+ * ```ts
+ * const { items } = await query(db, { embedder: createHashingEmbedder() } satisfies QueryOptions)
+ *   .similarTo('tea with Alice', { k: 5 })
+ *   .execute();
+ * ```
+ */
 export interface QueryOptions {
   /** Embeds `similarTo` text instead of the embedder named in the space's spec. */
   embedder?: Embedder;
 }
 
-/** What `execute()` tells about the run. */
+/**
+ * What `execute()` tells about the run.
+ *
+ * @example
+ * ```ts
+ * const { stats }: { stats: QueryStats } = await query(db).type('Message').execute();
+ * console.log(stats.executor, stats.strategy, stats.returned, stats.timeMs);
+ * ```
+ */
 export interface QueryStats {
   /** `native`: the storage engine ran the plan; `generic`: the record-level executor did. */
   executor: 'native' | 'generic';
@@ -31,6 +55,15 @@ export interface QueryStats {
   timeMs: number;
 }
 
+/**
+ * What execute returns: the items, the next page cursor and the run stats.
+ *
+ * @example
+ * ```ts
+ * const first: QueryResult = await query(db).type('Message').limit(50).execute();
+ * const second = first.nextCursor ? await query(db).type('Message').limit(50).after(first.nextCursor).execute() : null;
+ * ```
+ */
 export interface QueryResult {
   items: QueryItem[];
   /** Pass to `.after()` for the next page; absent on the last page. */
@@ -38,12 +71,29 @@ export interface QueryResult {
   stats: QueryStats;
 }
 
-/** `explain()`: how the query ran, step by step, with estimated and actual sizes. */
+/**
+ * `explain()`: how the query ran, step by step, with estimated and actual sizes.
+ *
+ * @example
+ * ```ts
+ * const e: Explanation = await query(db).type('Message').where('role', 'eq', 'user').similarTo(vector, { k: 5 }).explain();
+ * for (const s of e.stages) console.log(s.stage, s.detail, s.estimated, s.actual);
+ * ```
+ */
 export interface Explanation extends QueryStats {
   plan: Plan;
   stages: Stage[];
 }
 
+/**
+ * Options of a graph filter: edge types, direction (seen from the result node) and hop count.
+ *
+ * @example
+ * ```ts
+ * const mentions: GraphOptions = { edgeTypes: ['MENTIONS'], direction: 'out', maxHops: 1 };
+ * await query(db).type('Message').connectedTo(entityId, mentions).execute();
+ * ```
+ */
 export interface GraphOptions {
   /** Only edges of these types. */
   edgeTypes?: string[];
@@ -53,6 +103,14 @@ export interface GraphOptions {
   maxHops: number;
 }
 
+/**
+ * Options of a full-text match.
+ *
+ * @example
+ * ```ts
+ * await query(db).type('Message').matches('ferry booking', { index: 'default', k: 20 } satisfies MatchesOptions).execute();
+ * ```
+ */
 export interface MatchesOptions {
   /** The text index; default `'default'`. */
   index?: string;
@@ -62,6 +120,14 @@ export interface MatchesOptions {
   textWeight?: number;
 }
 
+/**
+ * Options of a similarity condition.
+ *
+ * @example
+ * ```ts
+ * await query(db).similarTo(vector, { space: 'default', k: 10, maxDistance: 0.5 } satisfies SimilarOptions).execute();
+ * ```
+ */
 export interface SimilarOptions {
   /** Default `'default'`. */
   space?: string;
@@ -323,12 +389,31 @@ export class ConvergedQuery {
   }
 }
 
-/** A new query on `db`. */
+/**
+ * A new query on `db`.
+ *
+ * @example
+ * ```ts
+ * const { items } = await query(db)
+ *   .type('Message')
+ *   .where('role', 'eq', 'user')
+ *   .similarTo([0.1, 0.9, 0.2], { k: 5 })
+ *   .execute();
+ * ```
+ */
 export function query(db: QueryableDB, options?: QueryOptions): ConvergedQuery {
   return new ConvergedQuery(db, undefined, options);
 }
 
-/** The query a plan describes; `INVALID_ARGUMENT` naming the JSON path when the plan is not valid. */
+/**
+ * The query a plan describes; `INVALID_ARGUMENT` naming the JSON path when the plan is not valid.
+ *
+ * @example
+ * ```ts
+ * const plan = query(db).type('Note').where('tag', 'eq', 'rust').toPlan();
+ * const again = await fromPlan(db, JSON.parse(JSON.stringify(plan))).execute(); // validated: bad plans are INVALID_ARGUMENT
+ * ```
+ */
 export function fromPlan(db: QueryableDB, plan: unknown, options?: QueryOptions): ConvergedQuery {
   return new ConvergedQuery(db, plan as Plan, options);
 }

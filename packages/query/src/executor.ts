@@ -12,6 +12,13 @@ import type { Position } from './semantics.js';
 /**
  * A {@link Plan} ready to run: what the native engine receives as JSON, the
  * query vector passed beside it as a `Float32Array`.
+ *
+ * @example
+ * ```ts
+ * // What executeGeneric receives: a parsed plan with its vector embedded and its order settled.
+ * const plan: ExecutablePlan = { version: PLAN_VERSION, types: ['Note'], order: { key: 'createdAt', direction: 'asc' }, limit: 10 };
+ * const { items } = await executeGeneric(db, plan);
+ * ```
  */
 export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit' | 'matches'> {
   similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array };
@@ -20,7 +27,16 @@ export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where'
   position?: Position;
 }
 
-/** One result. */
+/**
+ * One result.
+ *
+ * @example
+ * ```ts
+ * for (const item of (await query(db).similarTo(vector, { k: 3 }).execute()).items as QueryItem[]) {
+ *   console.log(item.node.id, item.distance, item.hops);
+ * }
+ * ```
+ */
 export interface QueryItem {
   node: Node;
   /** With `similarTo`: distance to the query vector. */
@@ -31,7 +47,15 @@ export interface QueryItem {
   hops?: number;
 }
 
-/** One step of an execution, for `explain()`. */
+/**
+ * One step of an execution, for `explain()`.
+ *
+ * @example
+ * ```ts
+ * const { stages } = await query(db).type('Message').explain();
+ * const slowest: Stage | undefined = [...stages].sort((a, b) => b.timeMs - a.timeMs)[0];
+ * ```
+ */
 export interface Stage {
   stage: string;
   /** What the step used (an index, the anchors, the space…). */
@@ -43,7 +67,15 @@ export interface Stage {
   timeMs: number;
 }
 
-/** What an executor returns. */
+/**
+ * What an executor returns.
+ *
+ * @example
+ * ```ts
+ * const run: Execution = await executeGeneric(db, plan);
+ * console.log(run.items.length, run.more, run.strategy);
+ * ```
+ */
 export interface Execution {
   items: QueryItem[];
   /** More results follow the page. */

@@ -13,7 +13,16 @@ import { comparePositions, passesRecord, positionOf } from './semantics.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** The reads the generic executor needs; `EmbeddedDB` and `AsyncEmbeddedDB` both have them. */
+/**
+ * The reads the generic executor needs; `EmbeddedDB` and `AsyncEmbeddedDB` both have them.
+ *
+ * @example
+ * ```ts
+ * // EmbeddedDB and AsyncEmbeddedDB are RecordSources; so is anything with their read methods.
+ * const source: RecordSource = db;
+ * await executeGeneric(source, plan);
+ * ```
+ */
 export interface RecordSource {
   getNode(id: string): MaybePromise<Node | null>;
   listNodes(options: NodeListOptions): MaybePromise<ListPage<Node>>;
@@ -76,7 +85,15 @@ async function* scan(db: RecordSource, plan: Pick<ExecutablePlan, 'types' | 'whe
   } while (cursor);
 }
 
-/** Runs `plan` through `db`'s record-level reads. */
+/**
+ * Runs `plan` through `db`'s record-level reads.
+ *
+ * @example
+ * ```ts
+ * const plan: ExecutablePlan = { version: PLAN_VERSION, types: ['Note'], order: { key: 'createdAt', direction: 'asc' }, limit: 10 };
+ * const { items, strategy } = await executeGeneric(db, plan); // the same results as the native engine
+ * ```
+ */
 export async function executeGeneric(db: RecordSource, plan: ExecutablePlan): Promise<Execution> {
   const stages: Stage[] = [];
   const stats = await db.stats();

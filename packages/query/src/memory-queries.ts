@@ -4,18 +4,43 @@ import type { QueryItem } from './executor.js';
 import { EdgeTypes, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, NodeTypes, normalizeEntityName } from './memory.js';
 import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
+/**
+ * Options of MemoryQueries.
+ *
+ * @example
+ * ```ts
+ * const memory = new MemoryQueries(db, { embedder: 'local' } satisfies MemoryQueriesOptions);
+ * ```
+ */
 export interface MemoryQueriesOptions {
   /** Embeds query texts: an embedder, or the name of a registered one. Default: the message space's own embedder. */
   embedder?: Embedder | string;
 }
 
-/** What every memory query returns. */
+/**
+ * What every memory query returns.
+ *
+ * @example
+ * ```ts
+ * const page: MemoryPage = await memory.getChatHistory('c1', { limit: 20 });
+ * if (page.nextCursor) await memory.getChatHistory('c1', { limit: 20, cursor: page.nextCursor });
+ * ```
+ */
 export interface MemoryPage {
   items: QueryItem[];
   /** Pass back as `cursor` for the next page (paged methods only). */
   nextCursor?: string;
 }
 
+/**
+ * Options of findSimilarMemories.
+ *
+ * @example
+ * ```ts
+ * const options: SimilarMemoriesOptions = { k: 5, role: 'user', since: Date.now() - 7 * 86_400_000, mode: 'hybrid' };
+ * await memory.findSimilarMemories('weekend plans', options);
+ * ```
+ */
 export interface SimilarMemoriesOptions {
   /** How many messages; default 10. */
   k?: number;
@@ -39,9 +64,24 @@ export interface SimilarMemoriesOptions {
   textWeight?: number;
 }
 
-/** Hybrid search's default share of the text score (the rest is the vector similarity); the engine's default too. */
+/**
+ * Hybrid search's default share of the text score (the rest is the vector similarity); the engine's default too.
+ *
+ * @example
+ * ```ts
+ * await memory.findSimilarMemories('ferry', { textWeight: HYBRID_TEXT_WEIGHT }); // the default, said out loud
+ * ```
+ */
 export const HYBRID_TEXT_WEIGHT = 0.6;
 
+/**
+ * Options of getConversationContext.
+ *
+ * @example
+ * ```ts
+ * const { items } = await memory.getConversationContext(messageId, { before: 3, after: 3, includeEntities: true } satisfies ConversationContextOptions);
+ * ```
+ */
 export interface ConversationContextOptions {
   /** Earlier messages to include; default 5. */
   before?: number;
@@ -51,6 +91,14 @@ export interface ConversationContextOptions {
   includeEntities?: boolean;
 }
 
+/**
+ * Options of searchByEntity.
+ *
+ * @example
+ * ```ts
+ * await memory.searchByEntity('Lisbon', { k: 20, hops: 2, types: ['Message'] } satisfies EntitySearchOptions);
+ * ```
+ */
 export interface EntitySearchOptions {
   /** How many nodes per page; default 10. */
   k?: number;
@@ -61,6 +109,14 @@ export interface EntitySearchOptions {
   cursor?: string;
 }
 
+/**
+ * Options of getChatHistory.
+ *
+ * @example
+ * ```ts
+ * await memory.getChatHistory('c1', { limit: 50, order: 'desc' } satisfies ChatHistoryOptions);
+ * ```
+ */
 export interface ChatHistoryOptions {
   /** Messages per page; default 50. */
   limit?: number;

@@ -14,15 +14,39 @@
  */
 import { LoomError, type EmbeddedDB, type Embedder, type SpaceSpec, type TextIndexSpec } from '@loomdb/db';
 
-/** Node types of the memory graph. */
+/**
+ * Node types of the memory graph.
+ *
+ * @example
+ * ```ts
+ * db.insertNode({ type: NodeTypes.Conversation, properties: { title: 'Trip' } });
+ * await query(db).type(NodeTypes.Message).execute();
+ * ```
+ */
 export const NodeTypes = {
   Conversation: 'Conversation',
   Message: 'Message',
   Entity: 'Entity',
 } as const;
+/**
+ * A memory node type.
+ *
+ * @example
+ * ```ts
+ * const type: MemoryNodeType = 'Entity';
+ * ```
+ */
 export type MemoryNodeType = (typeof NodeTypes)[keyof typeof NodeTypes];
 
-/** Edge types of the memory graph; each comment gives its direction. */
+/**
+ * Edge types of the memory graph; each comment gives its direction.
+ *
+ * @example
+ * ```ts
+ * db.insertEdge({ type: EdgeTypes.MENTIONS, from: messageId, to: entityId });
+ * db.neighbors(messageId, { direction: 'out', edgeTypes: [EdgeTypes.IN_CONVERSATION] });
+ * ```
+ */
 export const EdgeTypes = {
   /** Message → the Conversation it belongs to. */
   IN_CONVERSATION: 'IN_CONVERSATION',
@@ -37,13 +61,45 @@ export const EdgeTypes = {
    */
   RELATED_TO: 'RELATED_TO',
 } as const;
+/**
+ * A memory edge type.
+ *
+ * @example
+ * ```ts
+ * const type: MemoryEdgeType = 'RELATED_TO';
+ * ```
+ */
 export type MemoryEdgeType = (typeof EdgeTypes)[keyof typeof EdgeTypes];
 
-/** Who wrote a message. */
+/**
+ * Who wrote a message.
+ *
+ * @example
+ * ```ts
+ * const role: Role = 'assistant';
+ * await query(db).type('Message').where('role', 'eq', role).execute();
+ * ```
+ */
 export type Role = 'user' | 'assistant' | 'system' | 'tool';
+/**
+ * Every role.
+ *
+ * @example
+ * ```ts
+ * const valid = (r: string): r is Role => (ROLES as readonly string[]).includes(r);
+ * ```
+ */
 export const ROLES: readonly Role[] = ['user', 'assistant', 'system', 'tool'];
 
-/** Properties of a `Message` node. */
+/**
+ * Properties of a `Message` node.
+ *
+ * @example
+ * ```ts
+ * const properties: MessageProperties = { conversationId: 'c1', role: 'user', content: 'hi', timestamp: Date.now(), eventId: 'e1', source: 'cli' };
+ * db.insertNode({ type: NodeTypes.Message, properties: { ...properties } });
+ * ```
+ */
 export interface MessageProperties {
   [key: string]: string | number;
   /** Id of its `Conversation` node. */
@@ -58,7 +114,15 @@ export interface MessageProperties {
   source: string;
 }
 
-/** Properties of a `Conversation` node. */
+/**
+ * Properties of a `Conversation` node.
+ *
+ * @example
+ * ```ts
+ * const properties: ConversationProperties = { title: 'Weekend plans', source: 'chatgpt' };
+ * db.insertNode({ id: 'c1', type: NodeTypes.Conversation, properties: { ...properties } });
+ * ```
+ */
 export interface ConversationProperties {
   [key: string]: string | number | undefined;
   title?: string;
@@ -67,7 +131,14 @@ export interface ConversationProperties {
   startedAt?: number;
 }
 
-/** Properties of an `Entity` node. */
+/**
+ * Properties of an `Entity` node.
+ *
+ * @example
+ * ```ts
+ * const properties: EntityProperties = { name: 'Lisbon', kind: 'place', key: 'name:lisbon', normalizedName: normalizeEntityName('Lisbon') };
+ * ```
+ */
 export interface EntityProperties {
   [key: string]: string;
   /** As first seen: `'Ada Lovelace'`, `'@grace'`, `'#rust'`. */
@@ -86,15 +157,34 @@ export interface EntityProperties {
  * lower-cased, runs of whitespace as one space, trimmed — so `'anna'`,
  * `'Anna'` and `' ANNA '` find the same entity. Stored on each `Entity`
  * as `normalizedName`.
+ *
+ * @example
+ * ```ts
+ * normalizeEntityName('  Ada   LOVELACE '); // 'ada lovelace'
+ * ```
  */
 export function normalizeEntityName(name: string): string {
   return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
-/** The space holding message embeddings. */
+/**
+ * The space holding message embeddings.
+ *
+ * @example
+ * ```ts
+ * db.searchVectors(vector, { space: MESSAGE_SPACE, k: 5 });
+ * ```
+ */
 export const MESSAGE_SPACE = 'default';
 
-/** Its spec when LoomDB creates it: 384-d cosine with the built-in offline `hashing` embedder. */
+/**
+ * Its spec when LoomDB creates it: 384-d cosine with the built-in offline `hashing` embedder.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./memory.loomdb', { spaces: { [MESSAGE_SPACE]: MESSAGE_SPACE_SPEC } });
+ * ```
+ */
 export const MESSAGE_SPACE_SPEC: SpaceSpec & { embedder: string } = { dimensions: 384, metric: 'cosine', embedder: 'hashing' };
 
 /**
@@ -126,11 +216,33 @@ export function ensureMessageSpace(db: Pick<EmbeddedDB, 'stats' | 'embedder' | '
   return embedder;
 }
 
-/** The text index over message content that hybrid memory search reads (the weaver creates it). */
+/**
+ * The text index over message content that hybrid memory search reads (the weaver creates it).
+ *
+ * @example
+ * ```ts
+ * db.searchText('ferry', { index: MESSAGE_TEXT_INDEX, k: 5 });
+ * ```
+ */
 export const MESSAGE_TEXT_INDEX = 'default';
+/**
+ * The message text index spec.
+ *
+ * @example
+ * ```ts
+ * db.createTextIndex(MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC);
+ * ```
+ */
 export const MESSAGE_TEXT_INDEX_SPEC: TextIndexSpec = { types: [NodeTypes.Message], fields: ['content'] };
 
-/** Property indexes the memory queries rely on (the weaver creates them). */
+/**
+ * Property indexes the memory queries rely on (the weaver creates them).
+ *
+ * @example
+ * ```ts
+ * for (const index of MEMORY_INDEXES) db.createIndex(index); // what the weaver's initialize() does
+ * ```
+ */
 export const MEMORY_INDEXES = [
   { type: NodeTypes.Message, property: 'conversationId' },
   { type: NodeTypes.Message, property: 'timestamp' },

@@ -8,14 +8,47 @@
 import { LoomError, MAX_DEPTH, MAX_ID_BYTES, MAX_K, MAX_TYPE_BYTES } from '@loomdb/db';
 import { z } from 'zod';
 
-/** The plan version this release writes and reads. */
+/**
+ * The plan version this release writes and reads.
+ *
+ * @example
+ * ```ts
+ * const plan = query(db).type('Note').toPlan();
+ * console.log(plan.version === PLAN_VERSION); // true
+ * ```
+ */
 export const PLAN_VERSION = 1;
 
-/** Operators of `where`. Values compare as JSON: numbers with numbers, strings with strings (bytewise), booleans with booleans. */
+/**
+ * Operators of `where`. Values compare as JSON: numbers with numbers, strings with strings (bytewise), booleans with booleans.
+ *
+ * @example
+ * ```ts
+ * const op = 'gte';
+ * if ((WHERE_OPERATORS as readonly string[]).includes(op)) query(db).where('age', op as WhereOperator, 18);
+ * ```
+ */
 export const WHERE_OPERATORS = ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'startsWith', 'exists'] as const;
+/**
+ * A where operator.
+ *
+ * @example
+ * ```ts
+ * const op: WhereOperator = 'startsWith';
+ * await query(db).type('Entity').where('name', op, 'Ada').execute();
+ * ```
+ */
 export type WhereOperator = (typeof WHERE_OPERATORS)[number];
 
-/** A value a condition compares with. */
+/**
+ * A value a condition compares with.
+ *
+ * @example
+ * ```ts
+ * const value: Scalar = 'user';
+ * query(db).where('role', 'eq', value);
+ * ```
+ */
 export type Scalar = string | number | boolean | null;
 
 /**
@@ -24,6 +57,12 @@ export type Scalar = string | number | boolean | null;
  * string, or an array property with an element equal to the value.
  * `startsWith`: a string property with that prefix. `exists`: `true` when
  * the property is present (even `null`), `false` when absent.
+ *
+ * @example
+ * ```ts
+ * const condition: PlanCondition = { property: 'role', op: 'eq', value: 'user' };
+ * fromPlan(db, { version: PLAN_VERSION, where: [condition] });
+ * ```
  */
 export interface PlanCondition {
   property: string;
@@ -39,6 +78,12 @@ export interface PlanCondition {
  * themselves are never within. The anchors are the nodes named in
  * `anchors` plus those `anchorMatch` selects (at least one of the two is
  * given); ids that do not exist reach nothing.
+ *
+ * @example
+ * ```ts
+ * const graph: PlanGraphFilter = { anchors: ['ent1'], edgeTypes: ['MENTIONS'], direction: 'out', maxHops: 1, negate: false };
+ * fromPlan(db, { version: PLAN_VERSION, types: ['Message'], graph: [graph] });
+ * ```
  */
 export interface PlanGraphFilter {
   anchors?: string[];
@@ -54,6 +99,12 @@ export interface PlanGraphFilter {
  * Nearest neighbours: among nodes that pass every other filter and have a
  * vector in `space` within `maxDistance`, the `k` nearest (ties by id).
  * Exactly one of `vector` and `text`; text goes through the space's embedder.
+ *
+ * @example
+ * ```ts
+ * const similar: PlanSimilar = { space: 'default', k: 10, text: 'trip to Lisbon' };
+ * fromPlan(db, { version: PLAN_VERSION, types: ['Message'], similar });
+ * ```
  */
 export interface PlanSimilar {
   space: string;
@@ -84,13 +135,29 @@ export interface PlanMatches {
   textWeight?: number;
 }
 
-/** Anchors chosen by type and conditions, like a query's structural part. */
+/**
+ * Anchors chosen by type and conditions, like a query's structural part.
+ *
+ * @example
+ * ```ts
+ * const anchorMatch: PlanAnchorMatch = { types: ['Entity'], where: [{ property: 'name', op: 'eq', value: 'Lisbon' }] };
+ * fromPlan(db, { version: PLAN_VERSION, types: ['Message'], graph: [{ anchorMatch, direction: 'out', maxHops: 1, negate: false }] });
+ * ```
+ */
 export interface PlanAnchorMatch {
   types?: string[];
   where?: PlanCondition[];
 }
 
-/** Result order; ties are broken by node id (bytewise), in the same direction. */
+/**
+ * Result order; ties are broken by node id (bytewise), in the same direction.
+ *
+ * @example
+ * ```ts
+ * const orderBy: PlanOrder = { key: 'createdAt', direction: 'desc' };
+ * fromPlan(db, { version: PLAN_VERSION, types: ['Message'], orderBy, limit: 20 });
+ * ```
+ */
 export interface PlanOrder {
   /** `score` needs `matches`, `distance` needs `similar`; `property` orders by `property`'s value (missing < null < booleans < numbers < strings < arrays/objects). */
   key: 'score' | 'distance' | 'createdAt' | 'property';
@@ -98,7 +165,15 @@ export interface PlanOrder {
   direction: 'asc' | 'desc';
 }
 
-/** A query, version 1. Every part is optional but `version`; no part means no restriction. */
+/**
+ * A query, version 1. Every part is optional but `version`; no part means no restriction.
+ *
+ * @example
+ * ```ts
+ * const plan: Plan = { version: PLAN_VERSION, types: ['Message'], where: [{ property: 'role', op: 'eq', value: 'user' }], limit: 10 };
+ * const { items } = await fromPlan(db, plan).execute();
+ * ```
+ */
 export interface Plan {
   version: typeof PLAN_VERSION;
   /** Only nodes of these types. */
@@ -230,6 +305,12 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
  * Checks that `plan` is a valid plan of this version and returns it typed.
  * `INVALID_ARGUMENT` names the first offending JSON path and value; an
  * unknown version, operator or field is invalid.
+ *
+ * @example
+ * ```ts
+ * const plan = parsePlan(JSON.parse(body)); // INVALID_ARGUMENT naming the JSON path when bad
+ * await fromPlan(db, plan).execute();
+ * ```
  */
 export function parsePlan(plan: unknown): Plan {
   const version = (plan as { version?: unknown } | null)?.version;
