@@ -6,7 +6,15 @@ import type { EmbedRequest, WorkerReply, WorkerSetup } from './messages.js';
 import { readModel, type ModelInfo, type WeightsFormat } from './model.js';
 import { modelDirectoryFor } from './store.js';
 
-/** Options of {@link createLocalEmbedder}. */
+/**
+ * Options of {@link createLocalEmbedder}.
+ *
+ * @example
+ * ```ts
+ * const options: LocalEmbedderOptions = { model: 'all-MiniLM-L6-v2', weights: 'onnx', workers: 2, threadsPerWorker: 1, batchSize: 32 };
+ * const embedder = createLocalEmbedder(options);
+ * ```
+ */
 export interface LocalEmbedderOptions {
   /** A model directory, or the name of a model in the model cache (`loomdb model list`). */
   model: string;
@@ -24,6 +32,13 @@ export interface LocalEmbedderOptions {
  * A sentence-transformers model as a LoomDB {@link Embedder}. `id` names the
  * model, its weights' checksum and its pooling, so a space can record exactly
  * which vectors it holds.
+ *
+ * @example
+ * ```ts
+ * const embedder: LocalEmbedder = createLocalEmbedder({ model: 'all-MiniLM-L6-v2' });
+ * const [v] = await embedder.embed(['hello world']); // Float32Array(384)
+ * await embedder.close(); // stops the model processes
+ * ```
  */
 export interface LocalEmbedder extends Embedder {
   readonly id: string;

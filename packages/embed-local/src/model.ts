@@ -3,15 +3,35 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LoomError } from '@loomdb/db';
 
-/** How token vectors become one sentence vector (sentence-transformers' `1_Pooling/config.json`). */
+/**
+ * How token vectors become one sentence vector (sentence-transformers' `1_Pooling/config.json`).
+ *
+ * @example
+ * ```ts
+ * const pooling: Pooling = readModel(modelDirectoryFor('all-MiniLM-L6-v2')).pooling; // 'mean' for MiniLM
+ * ```
+ */
 export type Pooling = 'mean' | 'cls' | 'max';
 
-/** Which weights file runs: an ONNX graph (fp32 or quantised) or the safetensors checkpoint. */
+/**
+ * Which weights file runs: an ONNX graph (fp32 or quantised) or the safetensors checkpoint.
+ *
+ * @example
+ * ```ts
+ * const info = readModel(dir, { weights: 'safetensors' satisfies WeightsFormat });
+ * ```
+ */
 export type WeightsFormat = 'onnx' | 'safetensors';
 
 /**
  * A sentence-transformers model directory, read and checked: everything the
  * embedder needs to reproduce sentence-transformers' vectors.
+ *
+ * @example
+ * ```ts
+ * const info: ModelInfo = readModel(modelDirectoryFor('all-MiniLM-L6-v2'));
+ * console.log(info.name, info.dimensions, info.maxLength, info.weights.format);
+ * ```
  */
 export interface ModelInfo {
   /** Absolute path of the directory. */
@@ -35,7 +55,14 @@ export interface ModelInfo {
   config: TransformerConfig;
 }
 
-/** The `config.json` fields LoomDB reads. */
+/**
+ * The `config.json` fields LoomDB reads.
+ *
+ * @example
+ * ```ts
+ * const { hidden_size, num_hidden_layers }: TransformerConfig = readModel(dir).config;
+ * ```
+ */
 export interface TransformerConfig {
   model_type?: string;
   hidden_size: number;

@@ -2,13 +2,25 @@ import { LoomError, type LoomPlugin, type PluginOptions } from '@loomdb/db';
 import { createLocalEmbedder, type LocalEmbedder, type LocalEmbedderOptions } from './embedder.js';
 import { listModels } from './store.js';
 
-/** The name the plugin registers its embedder under. A space records `local:<model>@<checksum>` (the embedder's `id`). */
+/**
+ * The name the plugin registers its embedder under. A space records `local:<model>@<checksum>` (the embedder's `id`).
+ *
+ * @example
+ * ```ts
+ * EmbeddedDB.open('./memory.loomdb', { plugins: [localEmbedderPlugin()], spaces: { default: { dimensions: 384, metric: 'cosine', embedder: LOCAL_EMBEDDER } } });
+ * ```
+ */
 export const LOCAL_EMBEDDER = 'local';
 
 /**
  * The model an embedder uses when none is named: `LOOMDB_MODEL` when set,
  * else the first installed model (by name), else `NOT_FOUND` saying how to
  * install one.
+ *
+ * @example
+ * ```ts
+ * const model = defaultModel(); // $LOOMDB_MODEL, else the first installed model, e.g. 'all-MiniLM-L6-v2'
+ * ```
  */
 export function defaultModel(): string {
   if (process.env.LOOMDB_MODEL) return process.env.LOOMDB_MODEL;

@@ -8,12 +8,25 @@ import { readModel, type ModelInfo } from './model.js';
 /**
  * The model cache: `LOOMDB_MODELS` when set, else `models/` in the per-user
  * data directory (`~/.local/share/loomdb/models` on Linux).
+ *
+ * @example
+ * ```ts
+ * console.log(modelsDirectory()); // $LOOMDB_MODELS, or a models folder in the platform's data directory
+ * ```
  */
 export function modelsDirectory(): string {
   return process.env.LOOMDB_MODELS ? resolve(process.env.LOOMDB_MODELS) : join(envPaths('loomdb', { suffix: '' }).data, 'models');
 }
 
-/** The directory of `model`: a path as given (it has a separator or exists), else that name in the model cache. */
+/**
+ * The directory of `model`: a path as given (it has a separator or exists), else that name in the model cache.
+ *
+ * @example
+ * ```ts
+ * const dir = modelDirectoryFor('all-MiniLM-L6-v2');
+ * const info = readModel(dir);
+ * ```
+ */
 export function modelDirectoryFor(model: string): string {
   if (model.includes('/') || model.includes('\\') || model.startsWith('.') || existsSync(model)) return resolve(model);
   const dir = join(modelsDirectory(), model);
@@ -23,7 +36,14 @@ export function modelDirectoryFor(model: string): string {
   return dir;
 }
 
-/** An installed model, as {@link listModels} reports it. */
+/**
+ * An installed model, as {@link listModels} reports it.
+ *
+ * @example
+ * ```ts
+ * for (const m of listModels() as InstalledModel[]) console.log(m.name, m.dimensions, m.weights, m.bytes);
+ * ```
+ */
 export interface InstalledModel {
   name: string;
   dir: string;
@@ -36,7 +56,14 @@ export interface InstalledModel {
   bytes: number;
 }
 
-/** The models in the cache, by name; a directory that is not a valid model is left out. */
+/**
+ * The models in the cache, by name; a directory that is not a valid model is left out.
+ *
+ * @example
+ * ```ts
+ * const names = listModels().map((m) => m.name); // e.g. [ 'all-MiniLM-L6-v2' ]
+ * ```
+ */
 export function listModels(): InstalledModel[] {
   const root = modelsDirectory();
   if (!existsSync(root)) return [];
@@ -66,7 +93,14 @@ function describeModel(model: ModelInfo): InstalledModel {
   };
 }
 
-/** Options of {@link installModel}. */
+/**
+ * Options of {@link installModel}.
+ *
+ * @example
+ * ```ts
+ * installModel(['./downloads/all-MiniLM-L6-v2'], { name: 'minilm', force: true } satisfies InstallOptions);
+ * ```
+ */
 export interface InstallOptions {
   /** Name in the cache (default: the first source's name, e.g. the wheel's distribution name). */
   name?: string;

@@ -4,7 +4,16 @@ import { WeaverController } from '@loomdb/weaver';
 import { KnowledgeGraphStore } from './knowledge-graph.js';
 import { log } from './log.js';
 
-/** Everything the tools share in one process: one database, one weaver, the memory queries. */
+/**
+ * Everything the tools share in one process: one database, one weaver, the memory queries.
+ *
+ * @example
+ * ```ts
+ * const context: MemoryContext = await openContext({ path: './memory.loomdb' });
+ * const { items } = await context.memory.findSimilarMemories('trip', { k: 3 });
+ * await context.close();
+ * ```
+ */
 export interface MemoryContext {
   path: string;
   db: AsyncEmbeddedDB;
@@ -14,6 +23,14 @@ export interface MemoryContext {
   close(): Promise<void>;
 }
 
+/**
+ * Options of openContext.
+ *
+ * @example
+ * ```ts
+ * const context = await openContext({ path: './memory.loomdb', busyTimeoutMs: 30_000 } satisfies OpenContextOptions);
+ * ```
+ */
 export interface OpenContextOptions {
   /** The database directory; default `defaultDbPath()` ($LOOMDB_PATH or the platform's data folder). */
   path?: string;
@@ -27,6 +44,15 @@ export interface OpenContextOptions {
 /** How long a weaver's leased batch stays reserved to it, ms. */
 const LEASE_MS = 5_000;
 
+/**
+ * Opens what the server needs.
+ *
+ * @example
+ * ```ts
+ * const context = await openContext({ path: './memory.loomdb' }); // database, weaver, memory queries, knowledge graph
+ * const server = createServer(context);
+ * ```
+ */
 export async function openContext(options: OpenContextOptions = {}): Promise<MemoryContext> {
   const path = options.path ?? defaultDbPath();
   const busyTimeoutMs = options.busyTimeoutMs ?? 30_000;

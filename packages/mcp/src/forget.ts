@@ -3,11 +3,28 @@ import { LoomError, type Node } from '@loomdb/db';
 import { EdgeTypes, NodeTypes } from '@loomdb/query/memory';
 import type { MemoryContext } from './context.js';
 
+/**
+ * What to forget.
+ *
+ * @example
+ * ```ts
+ * const target: ForgetTarget = { conversationId: 'c1' }; // or { messageId }
+ * await forget(context, target);
+ * ```
+ */
 export interface ForgetTarget {
   conversationId?: string;
   messageId?: string;
 }
 
+/**
+ * What was forgotten.
+ *
+ * @example
+ * ```ts
+ * const { applied, messages, entities, conversation }: ForgetReport = await forget(context, { conversationId: 'c1' });
+ * ```
+ */
 export interface ForgetReport {
   /** Whether the weaver applied the forget within the wait (it applies it later otherwise: the event is durable). */
   applied: boolean;
@@ -23,6 +40,12 @@ const POLL_MS = 50;
  * the messages, their embeddings and edges, and entities no longer
  * mentioned), waits for it to be applied — by this process's weaver or
  * another's, they share the inbox — and reports what is gone.
+ *
+ * @example
+ * ```ts
+ * const report = await forget(context, { messageId: 'm42' });
+ * if (!report.applied) console.log('queued: the weaver applies it later');
+ * ```
  */
 export async function forget(context: MemoryContext, target: ForgetTarget, waitMs = 30_000): Promise<ForgetReport> {
   const { db, weaver } = context;

@@ -8,15 +8,42 @@ import { checkOrigin, checkToken, type Refusal } from './http-guard.js';
 import { log } from './log.js';
 import { createServer } from './server.js';
 
+/**
+ * The HTTP path of the endpoint.
+ *
+ * @example
+ * ```ts
+ * const { port } = await serveHttp(context, { port: 0, token: 'secret' });
+ * const url = `http://127.0.0.1:${port}${MCP_PATH}`;
+ * ```
+ */
 export const MCP_PATH = '/mcp';
 const MAX_BODY_BYTES = 16 << 20;
 
+/**
+ * Options of serveHttp.
+ *
+ * @example
+ * ```ts
+ * await serveHttp(context, { port: 8787, token: process.env.LOOMDB_MCP_TOKEN } satisfies HttpOptions);
+ * ```
+ */
 export interface HttpOptions {
   port: number;
   /** Required bearer token; default `process.env.LOOMDB_MCP_TOKEN`. */
   token?: string;
 }
 
+/**
+ * A running HTTP server.
+ *
+ * @example
+ * ```ts
+ * const http: RunningHttp = await serveHttp(context, { port: 0, token: 'secret' });
+ * console.log(http.port);
+ * await http.close();
+ * ```
+ */
 export interface RunningHttp {
   /** The port actually bound (useful with port 0). */
   port: number;
@@ -43,6 +70,12 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 /**
  * Streamable HTTP on 127.0.0.1 at {@link MCP_PATH}: one MCP session (its own
  * server object and transport) per client, all over one memory context.
+ *
+ * @example
+ * ```ts
+ * const context = await openContext({ path: './memory.loomdb' });
+ * const http = await serveHttp(context, { port: 8787, token: 'a-long-random-token' }); // POST /mcp with Authorization: Bearer …
+ * ```
  */
 export async function serveHttp(context: MemoryContext, options: HttpOptions): Promise<RunningHttp> {
   const token = options.token ?? process.env.LOOMDB_MCP_TOKEN;

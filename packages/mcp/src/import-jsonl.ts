@@ -4,6 +4,14 @@ import { LoomError } from '@loomdb/db';
 import { entityId, relationId, type Entity, type KnowledgeGraphStore, type Relation } from './knowledge-graph.js';
 import type { AsyncEmbeddedDB } from '@loomdb/db';
 
+/**
+ * What an import did.
+ *
+ * @example
+ * ```ts
+ * const { entities, relations, verified }: ImportReport = await importMemoryFile(context.db, context.graph, './memory.json');
+ * ```
+ */
 export interface ImportReport {
   entities: { inFile: number; created: number; merged: number };
   relations: { inFile: number; created: number; existing: number; dangling: number };
@@ -13,7 +21,15 @@ export interface ImportReport {
 
 const BATCH = 1_000;
 
-/** The entities and relations of a reference-server memory file (one JSON object a line), each name or triple once, first wins. */
+/**
+ * The entities and relations of a reference-server memory file (one JSON object a line), each name or triple once, first wins.
+ *
+ * @example
+ * ```ts
+ * const { entities, relations } = await readMemoryFile('./memory.json');
+ * console.log(entities.length, relations.length);
+ * ```
+ */
 export async function readMemoryFile(file: string): Promise<{ entities: Entity[]; relations: Relation[] }> {
   const entities = new Map<string, Entity>();
   const relations = new Map<string, Relation>();
@@ -53,6 +69,12 @@ export async function readMemoryFile(file: string): Promise<{ entities: Entity[]
  * that already exist get the file's observations they lack; relations whose
  * entity is in neither the file nor the database cannot be an edge and are
  * counted as dangling. Afterwards every record is looked up again.
+ *
+ * @example
+ * ```ts
+ * const context = await openContext({ path: './memory.loomdb' });
+ * const report = await importMemoryFile(context.db, context.graph, './memory.json'); // idempotent: a second run creates nothing
+ * ```
  */
 export async function importMemoryFile(db: AsyncEmbeddedDB, graph: KnowledgeGraphStore, file: string): Promise<ImportReport> {
   const { entities, relations } = await readMemoryFile(file);

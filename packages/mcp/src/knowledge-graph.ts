@@ -10,25 +10,64 @@ import { LoomError, type AsyncEmbeddedDB, type Edge, type EmbeddedDB, type Node 
  * (from, to, relationType) triple: two processes creating the same entity at
  * once collide on the id inside the write transaction instead of storing a
  * duplicate, and open_nodes is a point read per name.
+ *
+ * @example
+ * ```ts
+ * const { items } = await query(db).type(KNOWLEDGE_ENTITY).execute();
+ * ```
  */
 
 export const KNOWLEDGE_ENTITY = 'KnowledgeEntity';
+/**
+ * Edge type of knowledge-graph relations.
+ *
+ * @example
+ * ```ts
+ * const related = db.neighbors(nodeId, { direction: 'out', edgeTypes: [KNOWLEDGE_RELATION] });
+ * ```
+ */
 export const KNOWLEDGE_RELATION = 'KNOWLEDGE_RELATION';
 /** The largest page listNodes returns. */
 const SCAN_PAGE = 10_000;
 
+/**
+ * A knowledge-graph entity.
+ *
+ * @example
+ * ```ts
+ * const ada: Entity = { name: 'Ada Lovelace', entityType: 'person', observations: ['wrote the first program'] };
+ * await context.graph.createEntities([ada]);
+ * ```
+ */
 export interface Entity {
   name: string;
   entityType: string;
   observations: string[];
 }
 
+/**
+ * A knowledge-graph relation.
+ *
+ * @example
+ * ```ts
+ * const r: Relation = { from: 'Ada Lovelace', to: 'Analytical Engine', relationType: 'wrote_about' };
+ * await context.graph.createRelations([r]);
+ * ```
+ */
 export interface Relation {
   from: string;
   to: string;
   relationType: string;
 }
 
+/**
+ * Entities and relations.
+ *
+ * @example
+ * ```ts
+ * const { entities, relations }: KnowledgeGraph = await context.graph.readGraph();
+ * ```
+ */
 export interface KnowledgeGraph {
   entities: Entity[];
   relations: Relation[];
@@ -81,6 +120,13 @@ const unique = (values: readonly string[]) => [...new Set(values)];
  * for that lock with the JavaScript thread blocked — a self-deadlock that
  * only the busy timeout ends. Reads go through the `AsyncEmbeddedDB`, off
  * the JavaScript thread.
+ *
+ * @example
+ * ```ts
+ * const { graph } = await openContext({ path: './memory.loomdb' });
+ * await graph.createEntities([{ name: 'Ada', entityType: 'person', observations: ['mathematician'] }]);
+ * const found = await graph.searchNodes('mathematician');
+ * ```
  */
 export class KnowledgeGraphStore {
   readonly #db: AsyncEmbeddedDB;

@@ -6,7 +6,23 @@ import { registerKnowledgeTools } from './tools/knowledge-tools.js';
 import { registerMemoryTools } from './tools/memory-tools.js';
 import { registerConversationResource, registerKnowledgeGraphResource } from './resource.js';
 
+/**
+ * The server name.
+ *
+ * @example
+ * ```ts
+ * console.log(SERVER_NAME, SERVER_VERSION); // what the MCP initialize handshake reports
+ * ```
+ */
 export const SERVER_NAME = 'loomdb-mcp';
+/**
+ * The server version.
+ *
+ * @example
+ * ```ts
+ * console.log(`${SERVER_NAME} ${SERVER_VERSION}`);
+ * ```
+ */
 export const SERVER_VERSION = '0.1.0';
 
 /**
@@ -29,7 +45,16 @@ function sdkErrorCode(message: string): LoomErrorCode {
   return 'INTERNAL';
 }
 
-/** One MCP server (one client session) over a shared memory context. */
+/**
+ * One MCP server (one client session) over a shared memory context.
+ *
+ * @example
+ * ```ts
+ * import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+ * const server = createServer(await openContext());
+ * await server.connect(new StdioServerTransport());
+ * ```
+ */
 export function createServer(context: MemoryContext): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, version: SERVER_VERSION },

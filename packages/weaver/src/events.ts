@@ -2,7 +2,15 @@ import { LoomError, MAX_ID_BYTES, type JsonValue } from '@loomdb/db';
 import { ROLES, type Role } from '@loomdb/query/memory';
 import { z } from 'zod';
 
-/** Longest message content, in characters. */
+/**
+ * Longest message content, in characters.
+ *
+ * @example
+ * ```ts
+ * const content = text.length > MAX_CONTENT_LENGTH ? text.slice(0, MAX_CONTENT_LENGTH) : text;
+ * await weaver.submitEvent({ id: 'e1', type: 'message', conversationId: 'c1', role: 'user', content, timestamp: Date.now() });
+ * ```
+ */
 export const MAX_CONTENT_LENGTH = 1_000_000;
 
 const encoder = new TextEncoder();
@@ -77,7 +85,15 @@ interface EventBase {
   [field: string]: unknown;
 }
 
-/** A chat message: becomes a `Message` node in its conversation, embedded and mined for entities. */
+/**
+ * A chat message: becomes a `Message` node in its conversation, embedded and mined for entities.
+ *
+ * @example
+ * ```ts
+ * const event: MessageEvent = { id: 'e1', type: 'message', conversationId: 'c1', role: 'user', content: 'Ask @grace about #rust', timestamp: Date.now(), source: 'cli' };
+ * await weaver.submitEvent(event);
+ * ```
+ */
 export interface MessageEvent extends EventBase {
   type: 'message';
   /** Id of its `Conversation` node (created when missing). */
@@ -92,7 +108,15 @@ export interface MessageEvent extends EventBase {
   title?: string;
 }
 
-/** Starts a conversation or renames it. */
+/**
+ * Starts a conversation or renames it.
+ *
+ * @example
+ * ```ts
+ * const event: ConversationEvent = { id: 'e0', type: 'conversation', conversationId: 'c1', title: 'Weekend plans' };
+ * await weaver.submitEvent(event);
+ * ```
+ */
 export interface ConversationEvent extends EventBase {
   type: 'conversation';
   conversationId: string;
@@ -102,7 +126,15 @@ export interface ConversationEvent extends EventBase {
   timestamp?: number;
 }
 
-/** An explicit entity (bring your own, no extraction), mentioned by a message when `messageId` is given. */
+/**
+ * An explicit entity (bring your own, no extraction), mentioned by a message when `messageId` is given.
+ *
+ * @example
+ * ```ts
+ * const event: EntityEvent = { id: 'e2', type: 'entity', name: 'Grace Hopper', kind: 'person', messageId: 'e1' };
+ * await weaver.submitEvent(event);
+ * ```
+ */
 export interface EntityEvent extends EventBase {
   type: 'entity';
   name: string;
@@ -113,7 +145,15 @@ export interface EntityEvent extends EventBase {
   messageId?: string;
 }
 
-/** Removes a conversation or one message, their embeddings and edges, and entities left with no mention. */
+/**
+ * Removes a conversation or one message, their embeddings and edges, and entities left with no mention.
+ *
+ * @example
+ * ```ts
+ * const event: ForgetEvent = { id: 'e9', type: 'forget', conversationId: 'c1' };
+ * await weaver.submitEvent(event); // the conversation's messages, embeddings and edges go
+ * ```
+ */
 export interface ForgetEvent extends EventBase {
   type: 'forget';
   /** Forget this conversation and all its messages… */
@@ -122,7 +162,18 @@ export interface ForgetEvent extends EventBase {
   messageId?: string;
 }
 
-/** What `submitEvent` accepts. */
+/**
+ * What `submitEvent` accepts.
+ *
+ * @example
+ * ```ts
+ * const events: WeaverEvent[] = [
+ *   { id: 'e0', type: 'conversation', conversationId: 'c1', title: 'Trip' },
+ *   { id: 'e1', type: 'message', conversationId: 'c1', role: 'user', content: 'Lisbon in June?', timestamp: Date.now() },
+ * ];
+ * await weaver.submitEvents(events);
+ * ```
+ */
 export type WeaverEvent = MessageEvent | ConversationEvent | EntityEvent | ForgetEvent;
 
 /** Compile-time check that each schema produces its interface (a mismatch fails the build here). */
@@ -146,6 +197,12 @@ const KNOWN: Record<WeaverEvent['type'], ReadonlySet<string>> = {
  * Validates an event and moves the fields its type does not define into
  * `metadata` (which must then be JSON). Throws `INVALID_ARGUMENT` naming the
  * field, prefixed with `what` (`event`, `events[3]`).
+ *
+ * @example
+ * ```ts
+ * const event = parseEvent(JSON.parse(line)); // INVALID_ARGUMENT naming the field when bad
+ * await weaver.submitEvent(event);
+ * ```
  */
 export function parseEvent(value: unknown, what = 'event'): WeaverEvent {
   const result = eventSchema.safeParse(value);

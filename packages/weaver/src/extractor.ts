@@ -3,10 +3,24 @@ import nlp from 'compromise';
 import winkNLP from 'wink-nlp';
 import winkModel from 'wink-eng-lite-web-model';
 
-/** The name the rule-based extractor (the old default, capitalised words as names) is registered under. */
+/**
+ * The name the rule-based extractor (the old default, capitalised words as names) is registered under.
+ *
+ * @example
+ * ```ts
+ * const weaver = new WeaverController(db, { extractor: RULES_EXTRACTOR });
+ * ```
+ */
 export const RULES_EXTRACTOR = 'rules';
 
-/** The name the NLP extractor, the weaver's default, is registered under. */
+/**
+ * The name the NLP extractor, the weaver's default, is registered under.
+ *
+ * @example
+ * ```ts
+ * const weaver = new WeaverController(db, { extractor: NLP_EXTRACTOR }); // the default
+ * ```
+ */
 export const NLP_EXTRACTOR = 'nlp';
 
 /** Capitalised words that start sentences or address people, never names on their own. */
@@ -80,6 +94,12 @@ const RULES: Rule[] = [...PRECISE_RULES, NAME_RULE];
  * words, without sentence-opening stopwords). Each entity's `key` is
  * `` `${kind}:${normalised name}` `` (lower-cased, except code), and
  * mentions with the same key in one text are merged.
+ *
+ * @example
+ * ```ts
+ * extractEntities('Ask @grace about #rust at https://example.com');
+ * // entities of kinds 'handle' (@grace), 'tag' (#rust) and 'url', keyed by their normalised text
+ * ```
  */
 export function extractEntities(text: string): ExtractedEntity[] {
   const found = new Map<string, ExtractedEntity>();
@@ -105,18 +125,41 @@ function applyRules(rules: readonly Rule[], text: string, found: Map<string, Ext
   return rest;
 }
 
-/** A new rule-based {@link Extractor} (see {@link extractEntities}). */
+/**
+ * A new rule-based {@link Extractor} (see {@link extractEntities}).
+ *
+ * @example
+ * ```ts
+ * const extractor = createRuleExtractor();
+ * const entities = await extractor.extract('Meeting Alice in Paris');
+ * ```
+ */
 export function createRuleExtractor(): Extractor {
   return { extract: extractEntities };
 }
 
-/** Registers the rule-based extractor as `rules`, like any plugin (the weaver's default before the NLP extractor). */
+/**
+ * Registers the rule-based extractor as `rules`, like any plugin (the weaver's default before the NLP extractor).
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./memory.loomdb', { plugins: [ruleExtractorPlugin] }); // built into the weaver already
+ * const extractor = db.extractor('rules');
+ * ```
+ */
 export const ruleExtractorPlugin: LoomPlugin = {
   name: 'loomdb:rule-extractor',
   register: (r) => r.registerExtractor(RULES_EXTRACTOR, createRuleExtractor),
 };
 
-/** The kinds the NLP extractor gives proper names (all share the key prefix `name:`). */
+/**
+ * The kinds the NLP extractor gives proper names (all share the key prefix `name:`).
+ *
+ * @example
+ * ```ts
+ * const kinds: NameKind[] = ['person', 'place', 'organization', 'name'];
+ * ```
+ */
 export type NameKind = 'person' | 'place' | 'organization' | 'name';
 
 /** The key prefix of every proper name, whatever kind was guessed for it. */
@@ -284,6 +327,12 @@ function properNames(text: string): Array<{ name: string; kind: NameKind }> {
  * capitalised names, so memories woven with it join up. The normalised name
  * is lower-cased, without a trailing possessive, full stops or extra
  * spaces. Mentions with the same key in one text are merged.
+ *
+ * @example
+ * ```ts
+ * extractEntitiesNlp('Maria flew from Lisbon to visit Google');
+ * // e.g. Maria (person), Lisbon (place), Google (organization), each keyed name:<normalised name>
+ * ```
  */
 export function extractEntitiesNlp(text: string): ExtractedEntity[] {
   const found = new Map<string, ExtractedEntity>();
@@ -297,12 +346,28 @@ export function extractEntitiesNlp(text: string): ExtractedEntity[] {
   return [...found.values()];
 }
 
-/** A new NLP {@link Extractor} (see {@link extractEntitiesNlp}). */
+/**
+ * A new NLP {@link Extractor} (see {@link extractEntitiesNlp}).
+ *
+ * @example
+ * ```ts
+ * const extractor = createNlpExtractor();
+ * const entities = await extractor.extract('Grace Hopper worked at Harvard');
+ * ```
+ */
 export function createNlpExtractor(): Extractor {
   return { extract: extractEntitiesNlp };
 }
 
-/** Registers the NLP extractor as `nlp`, like any plugin; the weaver uses it by default. */
+/**
+ * Registers the NLP extractor as `nlp`, like any plugin; the weaver uses it by default.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./memory.loomdb', { plugins: [nlpExtractorPlugin] });
+ * const extractor = db.extractor('nlp');
+ * ```
+ */
 export const nlpExtractorPlugin: LoomPlugin = {
   name: 'loomdb:nlp-extractor',
   register: (r) => r.registerExtractor(NLP_EXTRACTOR, createNlpExtractor),

@@ -1,4 +1,12 @@
-/** What `WeaverController.stats()` returns. */
+/**
+ * What `WeaverController.stats()` returns.
+ *
+ * @example
+ * ```ts
+ * const { submitted, pending, processed, deadLettered, latencyMs }: WeaverStats = weaver.stats();
+ * console.log(`${processed}/${submitted} done, p99 ${latencyMs.p99} ms`);
+ * ```
+ */
 export interface WeaverStats {
   /** Events this weaver stored in the inbox (repeated ids not counted). */
   submitted: number;
