@@ -10,7 +10,8 @@
  *    failed build. Members need a comment (`validation.notDocumented`) but
  *    no example of their own. `missing-examples.txt` lists the exports not
  *    yet given one; a listed symbol that has an example now, or no longer
- *    exists, is a warning too, so the list only shrinks.
+ *    exists, is reported (not fatal: engineers working in parallel add
+ *    examples and exports at their own pace); drop such lines.
  *
  * 2. **Links between packages.** A package sees its dependencies through
  *    their built `.d.ts`, so a type or `{@link}` naming another package's
@@ -78,6 +79,8 @@ export function load(app) {
     const seen = new Set();
     let checked = 0;
     let documented = 0;
+    /** @type {string[]} */
+    const stale = [];
     for (const pkg of packages) {
       for (const r of exportsOf(pkg)) {
         const name = r.getFullName();
@@ -85,13 +88,14 @@ export function load(app) {
         checked++;
         if (hasExample(r)) {
           documented++;
-          if (todo.has(name)) log('warn', `${name} has an @example now: remove it from apps/docs/missing-examples.txt`);
+          if (todo.has(name)) stale.push(`${name} (has an @example now)`);
         } else if (!todo.has(name)) {
           log('warn', `${name} has no @example in its doc comment`);
         }
       }
     }
-    for (const name of todo) if (!seen.has(name)) log('warn', `apps/docs/missing-examples.txt names ${name}, which no package exports`);
+    for (const name of todo) if (!seen.has(name)) stale.push(`${name} (no package exports it)`);
+    if (stale.length > 0) log('info', `apps/docs/missing-examples.txt can lose ${stale.length} line(s): ${stale.join(', ')}`);
     log('info', `@example check: ${documented} of ${checked} exported symbols have one (${todo.size} listed in missing-examples.txt)`);
   });
 
