@@ -1,7 +1,8 @@
 /**
  * README code that CI runs: every fenced block whose info string starts with
  * js, ts, javascript, typescript or mjs in the root README, the package
- * READMEs and the guides under apps/docs runs here as written, block by block
+ * READMEs and the guides under apps/docs (in the docs site's order, from
+ * apps/docs/typedoc.json) runs here as written, block by block
  * in page order, each page in a fresh working directory with a fresh default
  * database (`LOOMDB_PATH`); a last test runs the user's journey: `loomdb demo`,
  * then every page in the order the docs present them, on one directory and one
@@ -38,6 +39,18 @@ interface Block {
   code: string;
 }
 
+/**
+ * The guides in the order the docs site presents them (`projectDocuments` of
+ * apps/docs/typedoc.json, which TypeDoc builds from), then any other markdown
+ * under apps/docs (its README, guides not on the site yet) by path.
+ */
+function guides(): string[] {
+  const config = JSON.parse(readFileSync(join(repo, 'apps/docs/typedoc.json'), 'utf8')) as { projectDocuments?: string[] };
+  const site = (config.projectDocuments ?? []).map((p) => `apps/docs/${p.replace(/^\.\//, '')}`);
+  const rest = markdownUnder('apps/docs').filter((p) => !site.includes(p)).sort();
+  return [...site, ...rest];
+}
+
 /** The pages in the order the docs present them: root README, db, query, weaver, cli, the other packages, then the guides. */
 function pages(): string[] {
   const packageOrder = ['db', 'query', 'weaver', 'cli'];
@@ -45,8 +58,7 @@ function pages(): string[] {
     .filter((p) => existsSync(join(repo, 'packages', p, 'README.md')))
     .sort((a, b) => rank(packageOrder, a) - rank(packageOrder, b) || a.localeCompare(b))
     .map((p) => `packages/${p}/README.md`);
-  const guides = markdownUnder('apps/docs').sort();
-  return ['README.md', ...packages, ...guides];
+  return ['README.md', ...packages, ...guides()];
 }
 
 function rank(order: string[], name: string): number {
@@ -197,6 +209,15 @@ describe('README and guide snippets', () => {
       { page: 'x.md', line: 2, lang: 'ts', fragment: false, code: 'const a = 1;\n' },
       { page: 'x.md', line: 5, lang: 'js', fragment: true, code: 'b\n' },
     ]);
+  });
+
+  it('runs every guide of the docs site, in the site\'s order, and the guides hold runnable code', () => {
+    const site = guides().filter((p) => p.startsWith('apps/docs/guides/'));
+    for (const guide of markdownUnder('apps/docs/guides')) expect(site, `${guide} is missing from this test`).toContain(guide);
+    for (const guide of site) expect(existsSync(join(repo, guide)), `${guide} (named in apps/docs/typedoc.json) exists`).toBe(true);
+    expect(all.filter((p) => site.includes(p))).toEqual(site);
+    const runnable = site.map((p) => [p, blocksOf(p).filter((b) => !b.fragment).length] as const);
+    expect(runnable.filter(([, n]) => n > 0).length, `guides with runnable blocks: ${JSON.stringify(runnable)}`).toBeGreaterThanOrEqual(6);
   });
 
   for (const page of all) {
