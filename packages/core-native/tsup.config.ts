@@ -8,9 +8,9 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   platform: 'node',
-  // The addon is loaded at run time from the package root (dist/../index.node),
-  // never bundled.
-  external: [/\.node$/],
+  // The addon is found at run time (src/load.ts), never bundled; so is the
+  // manifest it reads the prebuilt platforms from (dist/../package.json).
+  external: [/\.node$/, /package\.json$/],
   esbuildOptions(options, { format }) {
     if (format === 'esm') {
       // src/index.ts uses require(); give the ESM build a real one so esbuild's

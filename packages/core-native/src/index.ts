@@ -10,6 +10,10 @@
  * @packageDocumentation
  */
 
+import { loadNative } from './load.js';
+
+export { locateNative, NativeLoadError, prebuiltPlatforms, type NativeLoadOptions, type NativeLocation } from './load.js';
+
 /** An open database handle owned by JavaScript. Opaque. */
 export interface NativeHandle {
   readonly __loomdbNativeHandle: unique symbol;
@@ -196,11 +200,14 @@ export interface NativeAddon {
 let addon: NativeAddon | undefined;
 
 /**
- * Loads the addon on first call and returns it. The compiled library sits at
- * the package root, one level above `dist/`; loading lazily keeps importing
- * this package free of side effects.
+ * Loads the addon on first call and returns it: a build from source when
+ * there is one (`LOOMDB_NATIVE_PATH`, or `index.node` at the package root in
+ * a clone of the repository), else the prebuilt
+ * `@loomdb/core-native-<platform>` package. Throws an `UNSUPPORTED`
+ * {@link NativeLoadError} naming the platform and the fix when there is
+ * neither. Loading lazily keeps importing this package free of side effects.
  */
 export function native(): NativeAddon {
-  addon ??= require('../index.node') as NativeAddon;
+  addon ??= loadNative<NativeAddon>();
   return addon;
 }
