@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { EmbeddedDB, hashingEmbed } from '@loomdb/db';
+import { EmbeddedDB, hashingEmbed, LoomError, type Embedder, type LoomPlugin } from '@loomdb/db';
 import { createLocalEmbedder, defaultModel, type LocalEmbedder } from '@loomdb/embed-local';
-import { MemoryQueries, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes } from '@loomdb/query';
+import { ensureMessageSpace, HYBRID_TEXT_WEIGHT, MemoryQueries, MESSAGE_SPACE, MESSAGE_SPACE_SPEC, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes } from '@loomdb/query';
 import { BENCH_ROOT, removeScratch, scratchDir, type SuiteResult } from '../harness.js';
 import { fts5Query, sourceState } from './text.js';
 
@@ -24,6 +24,31 @@ const RRF_K = 60;
 const KS = [5, 10] as const;
 const T0 = Date.UTC(2025, 0, 1);
 const SESSION_MS = 3_600_000;
+/**
+ * Other hybrid text weights, run after the default for information only (the
+ * default stays HYBRID_TEXT_WEIGHT; LoCoMo, the held-out set, is not used).
+ * LOOMDB_RECALL_SWEEP=0 skips them.
+ */
+const SWEEP_WEIGHTS = process.env.LOOMDB_RECALL_SWEEP === '0' ? [] : [0.2, 0.4, 0.5, 0.7, 0.8];
+const HYBRID_HASHING = 'LoomDB hybrid (findSimilarMemories)';
+const HYBRID_MINILM = 'LoomDB hybrid (findSimilarMemories, all-MiniLM-L6-v2)';
+
+/**
+ * Registers the suite's one MiniLM embedder as `local` (what a space filled by
+ * @loomdb/embed-local records: `local:<model>@<checksum>`), so a database
+ * whose message space holds its vectors embeds query texts with it, through
+ * the same model processes that embedded the messages.
+ */
+const sharedLocalEmbedder = (embedder: LocalEmbedder): LoomPlugin => ({
+  name: 'bench-shared-local-embedder',
+  register(registry) {
+    registry.registerEmbedder('local', (options) => {
+      const variant = options.variant;
+      if (variant !== undefined && `local:${String(variant)}` !== embedder.id) throw new LoomError('CONFLICT', `space records local:${String(variant)}, the bench's embedder is ${embedder.id}`);
+      return embedder;
+    });
+  },
+});
 
 interface Turn {
   speaker: string;
@@ -154,6 +179,17 @@ export async function recall(): Promise<SuiteResult> {
   const perPersona: Array<{ persona: string; sessions: number; messages: number; queries: number; historyQueries: number }> = [];
   let goldInOwnOrLater = 0;
   let goldTotal = 0;
+  // embedder → weight → corpus → metric → sum
+  const sweep = new Map<string, Map<number, Map<Corpus, Record<string, number>>>>();
+  const addSweep = (embedder: string, w: number, corpus: Corpus, s: Record<string, number>) => {
+    let byW = sweep.get(embedder);
+    if (!byW) sweep.set(embedder, (byW = new Map()));
+    let byCorpus = byW.get(w);
+    if (!byCorpus) byW.set(w, (byCorpus = new Map()));
+    const acc = byCorpus.get(corpus) ?? {};
+    for (const [k, v] of Object.entries(s)) acc[k] = (acc[k] ?? 0) + v;
+    byCorpus.set(corpus, acc);
+  };
   const add = (system: string, corpus: Corpus, s: Record<string, number>) => {
     let byCorpus = sums.get(system);
     if (!byCorpus) sums.set(system, (byCorpus = new Map()));
@@ -185,14 +221,40 @@ export async function recall(): Promise<SuiteResult> {
       const unit = vectors.map(normalize);
       let dense: Float32Array[] | null = null;
       let denseQueries: Float32Array[] | null = null;
+      let denseVectors: Float32Array[] | null = null;
       if (minilm) {
         dense = await minilm.embed(messages.map((m) => m.content));
+        denseVectors = dense;
         denseQueries = await minilm.embed(p.queries.map((q) => q.text));
         db.createSpace('minilm', { dimensions: dense[0]!.length, metric: 'cosine' });
         db.insertEmbeddingsBatch(messages.map((m, i) => ({ nodeId: m.id, vector: dense![i] as Float32Array, space: 'minilm' })));
         dense = dense.map(normalize);
       }
       const memory = new MemoryQueries(db);
+
+      // LoomDB with MiniLM as the message space's embedder: the same messages and text index, the vectors above in
+      // space default (created by ensureMessageSpace, recording the model's id), so findSimilarMemories embeds the
+      // query text with MiniLM. The sweep reuses the query vectors already computed (same vectors, no second embedding).
+      let dbMini: EmbeddedDB | null = null;
+      let memoryMini: MemoryQueries | null = null;
+      let memoryMiniSweep: MemoryQueries | null = null;
+      if (minilm && denseVectors && denseQueries) {
+        dbMini = EmbeddedDB.open(join(dir, `loomdb-${pi}-minilm`), { durability: 'relaxed', textIndexes: { [MESSAGE_TEXT_INDEX]: MESSAGE_TEXT_INDEX_SPEC }, plugins: [sharedLocalEmbedder(minilm)] });
+        const embedder = ensureMessageSpace(dbMini, 'local');
+        if (embedder !== minilm) throw new Error('recall: the MiniLM database does not use the suite embedder');
+        dbMini.insertNodesBatch(
+          messages.map((m) => ({ id: m.id, type: NodeTypes.Message, properties: { conversationId: m.session, role: m.role, content: m.content, timestamp: m.timestamp, eventId: m.id, source: 'realmem' } })),
+        );
+        dbMini.insertEmbeddingsBatch(messages.map((m, i) => ({ nodeId: m.id, vector: denseVectors![i] as Float32Array, space: MESSAGE_SPACE })));
+        memoryMini = new MemoryQueries(dbMini);
+        const known = new Map(p.queries.map((q, i) => [q.text, denseQueries![i] as Float32Array]));
+        const cached: Embedder = {
+          dimensions: minilm.dimensions,
+          id: minilm.id,
+          embed: (texts) => (texts.every((t) => known.has(t)) ? Promise.resolve(texts.map((t) => known.get(t) as Float32Array)) : minilm!.embed(texts)),
+        };
+        memoryMiniSweep = new MemoryQueries(dbMini, { embedder: cached });
+      }
 
       // FTS5: the same messages, rowid in session order, so "history only" is rowid < first rowid of the session.
       const sqlite = new Database(':memory:');
@@ -234,10 +296,21 @@ export async function recall(): Promise<SuiteResult> {
           const vec = await timed(`LoomDB vector (hashing, exact)`, () => db.searchVectors(qv, { k: CANDIDATES, exact: true, filter }).map((h) => h.id));
           add('LoomDB vector (hashing, exact)', corpus, score(sessionsOf(vec, sessionOf), gold));
 
-          const hybrid = await timed('LoomDB hybrid (findSimilarMemories)', async () =>
-            (await memory.findSimilarMemories(q.text, { k: CANDIDATES, ...(history ? { until: before - 1 } : {}) })).items.map((it) => it.node.id),
-          );
-          add('LoomDB hybrid (findSimilarMemories)', corpus, score(sessionsOf(hybrid, sessionOf), gold));
+          const span = history ? { until: before - 1 } : {};
+          const hybrid = await timed(HYBRID_HASHING, async () => (await memory.findSimilarMemories(q.text, { k: CANDIDATES, ...span })).items.map((it) => it.node.id));
+          add(HYBRID_HASHING, corpus, score(sessionsOf(hybrid, sessionOf), gold));
+          if (memoryMini) {
+            const mh = await timed(HYBRID_MINILM, async () => (await memoryMini!.findSimilarMemories(q.text, { k: CANDIDATES, ...span })).items.map((it) => it.node.id));
+            add(HYBRID_MINILM, corpus, score(sessionsOf(mh, sessionOf), gold));
+          }
+          for (const w of SWEEP_WEIGHTS) {
+            const hs = (await memory.findSimilarMemories(q.text, { k: CANDIDATES, textWeight: w, ...span })).items.map((it) => it.node.id);
+            addSweep(`hashing`, w, corpus, score(sessionsOf(hs, sessionOf), gold));
+            if (memoryMiniSweep) {
+              const ms = (await memoryMiniSweep.findSimilarMemories(q.text, { k: CANDIDATES, textWeight: w, ...span })).items.map((it) => it.node.id);
+              addSweep(`all-MiniLM-L6-v2`, w, corpus, score(sessionsOf(ms, sessionOf), gold));
+            }
+          }
 
           const fts = await timed('SQLite FTS5 bm25', () =>
             ftsText ? (history ? ftsBefore.all(ftsText, firstRow[q.session] as number, CANDIDATES) : ftsAll.all(ftsText, CANDIDATES)).map((r) => messages[r.rowid]!.id) : [],
@@ -270,6 +343,7 @@ export async function recall(): Promise<SuiteResult> {
       perPersona.push({ persona: p.name, sessions: p.sessions.length, messages: messages.length, queries: p.queries.length, historyQueries });
       sqlite.close();
       db.close();
+      dbMini?.close();
       console.log(`recall: ${p.name}: ${p.sessions.length} sessions, ${messages.length} messages, ${p.queries.length} queries`);
     }
   } finally {
@@ -288,6 +362,40 @@ export async function recall(): Promise<SuiteResult> {
     }
   }
   const f3 = (x: unknown) => (typeof x === 'number' ? x.toFixed(3) : String(x));
+  const f2 = (x: number) => x.toFixed(2);
+
+  // The done-when target: the hybrid default's recall@10 >= the best single peer (the non-LoomDB rows), per corpus.
+  const r10 = (system: string, corpus: Corpus) => table.find((r) => r.system === system && r.corpus === corpus)?.['recall_any@10'] as number | undefined;
+  const target: Array<{ corpus: Corpus; hybrid: string; recall10: number; peers: Array<{ peer: string; recall10: number; ratio: number }>; bestPeer: string; ratio: number; met: boolean }> = [];
+  const targetLines: string[] = [];
+  for (const corpus of CORPORA) {
+    const peers = table.filter((r) => r.corpus === corpus && !r.system.startsWith('LoomDB')).map((r) => ({ peer: r.system, recall10: r['recall_any@10'] as number }));
+    if (peers.length === 0) continue;
+    const best = peers.reduce((a, b) => (b.recall10 > a.recall10 ? b : a));
+    for (const hybrid of [HYBRID_HASHING, HYBRID_MINILM]) {
+      const h = r10(hybrid, corpus);
+      if (h === undefined) continue;
+      const ratio = h / best.recall10;
+      const vs = peers.map((pr) => ({ ...pr, ratio: h / pr.recall10 }));
+      target.push({ corpus, hybrid, recall10: h, peers: vs, bestPeer: best.peer, ratio, met: ratio >= 1 });
+      targetLines.push(
+        `| ${corpus} | ${hybrid} | ${f3(h)} | ${vs.map((v) => `${f3(v.recall10)} → ${f2(v.ratio)}×`).join(' | ')} | ${best.peer} | ${f2(ratio)}× | ${ratio >= 1.1 ? 'yes (≥ 1.1× aim too)' : ratio >= 1 ? 'yes (below the 1.1× aim)' : 'no'} |`,
+      );
+    }
+  }
+  const peerNames = [...new Set(table.filter((r) => !r.system.startsWith('LoomDB')).map((r) => r.system))];
+  const weights = [...new Set([HYBRID_TEXT_WEIGHT, ...SWEEP_WEIGHTS])].sort((a, b) => a - b);
+  const sweepTable: Array<{ embedder: string; corpus: Corpus; textWeight: number } & Record<string, number | string>> = [];
+  for (const [embedder, system] of [['hashing', HYBRID_HASHING], ['all-MiniLM-L6-v2', HYBRID_MINILM]] as const) {
+    for (const corpus of CORPORA) {
+      const n = counts.get(corpus) ?? 0;
+      for (const w of weights) {
+        const s = w === HYBRID_TEXT_WEIGHT ? sums.get(system)?.get(corpus) : sweep.get(embedder)?.get(w)?.get(corpus);
+        if (!s || !n) continue;
+        sweepTable.push({ embedder, corpus, textWeight: w, ...Object.fromEntries(['recall_any@5', 'recall_any@10', 'ndcg@10'].map((m) => [m, (s[m] ?? 0) / n])) });
+      }
+    }
+  }
   const queries = perPersona.reduce((a, p) => a + p.queries, 0);
   const sections = [
     `Source: ${source}.`,
@@ -302,7 +410,29 @@ export async function recall(): Promise<SuiteResult> {
     '',
     `Gold sessions at or after the query's own session: ${goldInOwnOrLater} of ${goldTotal}.`,
     '',
-    `${minilmNote}. ms/query of the MiniLM rows excludes embedding (messages and queries are embedded once per persona, before the searches).`,
+    '## Target: hybrid default vs the best single peer',
+    '',
+    `Issue #16's done-when: the hybrid default's recall@10 ≥ the best single peer on every set (aim ≥ 1.1×). Peers are the non-LoomDB rows; each cell is the peer's recall@10 → hybrid ÷ peer. Both hybrid rows run at the default text weight ${HYBRID_TEXT_WEIGHT} (HYBRID_TEXT_WEIGHT, the engine's DEFAULT_TEXT_WEIGHT), untuned.`,
+    '',
+    `| corpus | hybrid default | recall@10 | ${peerNames.join(' | ')} | best peer | hybrid ÷ best | target met |`,
+    `| --- | --- | ---: | ${peerNames.map(() => '---:').join(' | ')} | --- | ---: | --- |`,
+    ...targetLines,
+    '',
+    ...target.map((t) => `- ${t.corpus}, ${t.hybrid}: recall@10 ${f3(t.recall10)} is ${f2(t.ratio)}× the best peer (${t.bestPeer}, ${f3(t.peers.find((x) => x.peer === t.bestPeer)!.recall10)}); vs SQLite FTS5 bm25 ${f2(t.peers.find((x) => x.peer === 'SQLite FTS5 bm25')?.ratio ?? NaN)}×: target ${t.met ? 'met' : 'not met'}.`),
+    '',
+    ...(sweepTable.some((r) => r.textWeight !== HYBRID_TEXT_WEIGHT)
+      ? [
+          '## Sweep (information only, not the default): hybrid text weight',
+          '',
+          `findSimilarMemories with options.textWeight set, same databases and queries (MiniLM query vectors are the ones computed above, passed as MemoryQueries' embedder). The default stays ${HYBRID_TEXT_WEIGHT}; these figures are measured on RealMem, the only set here, so choosing a weight from them would tune to the test set — a changed default has to be checked on another set (LoCoMo is held out and not used). Rows at ${HYBRID_TEXT_WEIGHT} are the default rows above.`,
+          '',
+          '| embedder | corpus | text weight | recall@5 (any) | recall@10 (any) | nDCG@10 |',
+          '| --- | --- | ---: | ---: | ---: | ---: |',
+          ...sweepTable.map((r) => `| ${r.embedder} | ${r.corpus} | ${r.textWeight}${r.textWeight === HYBRID_TEXT_WEIGHT ? ' (default)' : ''} | ${f3(r['recall_any@5'])} | ${f3(r['recall_any@10'])} | ${f3(r['ndcg@10'])} |`),
+          '',
+        ]
+      : []),
+    `${minilmNote}. ${HYBRID_MINILM}: a second database per persona with the same messages and text index, whose message space "default" holds those same MiniLM vectors and records the model (ensureMessageSpace(db, 'local'), embedder id ${minilm?.id ?? 'n/a'}); new MemoryQueries(db).findSimilarMemories(q) (default mode hybrid, default text weight) embeds the query text with the space's embedder (the same model processes). ms/query of the other MiniLM rows excludes embedding (messages and queries are embedded once per persona, before the searches); that of the MiniLM hybrid row includes embedding the query, as a caller pays it.`,
     '',
     '| persona | sessions | messages | queries | history-only queries |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -311,10 +441,10 @@ export async function recall(): Promise<SuiteResult> {
   ];
   return {
     suite: 'recall',
-    dataset: `RealMem (Apache-2.0; zhiyuan5986/RealMemBench, arXiv 2601.06966): ${files.length} personas, ${perPersona.reduce((a, p) => a + p.sessions, 0).toLocaleString('en-US')} sessions, ${perPersona.reduce((a, p) => a + p.messages, 0).toLocaleString('en-US')} messages, ${queries.toLocaleString('en-US')} queries (user turns whose next assistant turn names the sessions its memory came from, deduplicated by text as RealMem's compute_auto_metrics_for_realmem.py does). LoomDB: one native database per persona, Message nodes (conversationId = session), text index default ${JSON.stringify(MESSAGE_TEXT_INDEX_SPEC)} (stop words on), hashing vectors in space default (384-d cosine); text = searchText, vector = searchVectors exact, hybrid = MemoryQueries.findSimilarMemories (default mode). FTS5: better-sqlite3, porter unicode61 remove_diacritics 2, OR of the query's words, ORDER BY bm25(). RRF: FTS5 top ${CANDIDATES} and brute-force cosine top ${CANDIDATES} over the same hashing vectors, 1/(60 + rank) summed, in JS`,
+    dataset: `RealMem (Apache-2.0; zhiyuan5986/RealMemBench, arXiv 2601.06966): ${files.length} personas, ${perPersona.reduce((a, p) => a + p.sessions, 0).toLocaleString('en-US')} sessions, ${perPersona.reduce((a, p) => a + p.messages, 0).toLocaleString('en-US')} messages, ${queries.toLocaleString('en-US')} queries (user turns whose next assistant turn names the sessions its memory came from, deduplicated by text as RealMem's compute_auto_metrics_for_realmem.py does). LoomDB: one native database per persona, Message nodes (conversationId = session), text index default ${JSON.stringify(MESSAGE_TEXT_INDEX_SPEC)} (stop words on), hashing vectors in space default (384-d cosine); text = searchText, vector = searchVectors exact, hybrid = MemoryQueries.findSimilarMemories (default mode); with a model installed, a second database per persona whose message space default holds all-MiniLM-L6-v2 vectors (hybrid all-MiniLM-L6-v2). FTS5: better-sqlite3, porter unicode61 remove_diacritics 2, OR of the query's words, ORDER BY bm25(). RRF: FTS5 top ${CANDIDATES} and brute-force cosine top ${CANDIDATES} over the same hashing (or MiniLM) vectors, 1/(60 + rank) summed, in JS`,
     measurements: [],
     comparisons: [],
     sections,
-    data: { source, table, perPersona, goldInOwnOrLater, goldTotal, candidates: CANDIDATES },
+    data: { source, table, target, textWeight: HYBRID_TEXT_WEIGHT, sweep: sweepTable, perPersona, goldInOwnOrLater, goldTotal, candidates: CANDIDATES },
   };
 }
