@@ -14,7 +14,16 @@ import { loadNative } from './load.js';
 
 export { locateNative, NativeLoadError, prebuiltPlatforms, type NativeLoadOptions, type NativeLocation } from './load.js';
 
-/** An open database handle owned by JavaScript. Opaque. */
+/**
+ * An open database handle owned by JavaScript. Opaque.
+ *
+ * @example
+ * ```ts
+ * const addon = native();
+ * const handle: NativeHandle = addon.open('/tmp/raw.loomdb', JSON.stringify({ durability: 'immediate' }));
+ * addon.close(handle);
+ * ```
+ */
 export interface NativeHandle {
   readonly __loomdbNativeHandle: unique symbol;
 }
@@ -23,23 +32,64 @@ export interface NativeHandle {
  * An open transaction, accepted wherever a handle is: such calls see the
  * transaction's writes and always run synchronously on the JS thread, which
  * owns the transaction. Garbage-collecting an unfinished one rolls it back.
+ *
+ * @example
+ * ```ts
+ * const tx: NativeTransaction = addon.txBegin(handle, 'null', false);
+ * try {
+ *   // … calls taking a handle, given tx …
+ *   addon.txCommit(tx);
+ * } catch (e) {
+ *   addon.txRollback(tx);
+ *   throw e;
+ * }
+ * ```
  */
 export interface NativeTransaction extends NativeHandle {
   readonly __loomdbNativeTransaction: unique symbol;
 }
 
-/** Cancels an asynchronous long operation. Opaque. */
+/**
+ * Cancels an asynchronous long operation. Opaque.
+ *
+ * @example
+ * ```ts
+ * // @loomdb/db makes one per AbortSignal and passes it to the async long operations;
+ * // users pass `signal` to EmbeddedDB / AsyncEmbeddedDB instead:
+ * await adb.backup('./memory-backup', { signal: AbortSignal.timeout(60_000) });
+ * ```
+ */
 export interface NativeCancelToken {
   readonly __loomdbCancelToken: unique symbol;
 }
 
-/** Progress of a long operation in bytes; returning `false` stops a synchronous one. */
+/**
+ * Progress of a long operation in bytes; returning `false` stops a synchronous one.
+ *
+ * @example
+ * ```ts
+ * const onProgress: NativeProgress = (done, total) => {
+ *   console.log(`${done}/${total} bytes`);
+ *   return true; // false stops a synchronous operation
+ * };
+ * ```
+ */
 export type NativeProgress = (done: number, total: number) => boolean | void;
 
 /** Returned synchronously (`false`) or as a promise (`true`). */
 type Maybe<A extends boolean, T> = A extends true ? Promise<T> : T;
 
-/** The raw addon. Strings marked JSON are parsed by the caller. */
+/**
+ * The raw addon. Strings marked JSON are parsed by the caller.
+ *
+ * @example
+ * ```ts
+ * // Most programs use @loomdb/db; the raw addon is for bindings built on the engine.
+ * const addon: NativeAddon = native();
+ * const handle = addon.open('/tmp/raw.loomdb', '{}');
+ * addon.close(handle);
+ * ```
+ */
 export interface NativeAddon {
   /** `options`: JSON `{ durability?, busyTimeoutMs?, readOnly?, mapSize? }`. */
   open(path: string, optionsJson: string): NativeHandle;
@@ -206,6 +256,12 @@ let addon: NativeAddon | undefined;
  * `@loomdb/core-native-<platform>` package. Throws an `UNSUPPORTED`
  * {@link NativeLoadError} naming the platform and the fix when there is
  * neither. Loading lazily keeps importing this package free of side effects.
+ *
+ * @example
+ * ```ts
+ * import { native } from '@loomdb/core-native';
+ * const addon = native(); // loads the engine on first call (lazily: importing has no side effects)
+ * ```
  */
 export function native(): NativeAddon {
   addon ??= loadNative<NativeAddon>();

@@ -16,7 +16,15 @@
  */
 import { currentPlatform } from '@neon-rs/load';
 
-/** Where {@link locateNative} found the addon. */
+/**
+ * Where {@link locateNative} found the addon.
+ *
+ * @example
+ * ```ts
+ * const { source, path, platform }: NativeLocation = locateNative();
+ * console.log(source, path, platform); // e.g. 'prebuilt' …/core-native-linux-x64-gnu/index.node linux-x64-gnu
+ * ```
+ */
 export interface NativeLocation {
   source: 'env' | 'local' | 'prebuilt';
   /** The resolved `.node` file. */
@@ -25,7 +33,15 @@ export interface NativeLocation {
   platform?: string;
 }
 
-/** Injection points, for tests; every field defaults to the real thing. */
+/**
+ * Injection points, for tests; every field defaults to the real thing.
+ *
+ * @example
+ * ```ts
+ * const where = locateNative({ env: { LOOMDB_NATIVE_PATH: '/opt/loomdb/index.node' } } satisfies NativeLoadOptions);
+ * // { source: 'env', path: '/opt/loomdb/index.node' }
+ * ```
+ */
 export interface NativeLoadOptions {
   /** Neon's platform name for this machine (e.g. `linux-x64-gnu`); may throw for an unknown system. */
   platform?: () => string;
@@ -43,6 +59,15 @@ const FROM_SOURCE = '(see "Build from source" in node_modules/@loomdb/core-nativ
  * The error for "no engine for this machine". `code` is `UNSUPPORTED` and it
  * carries `@loomdb/db`'s brand, so `LoomError.is(e)` and
  * `e instanceof UnsupportedError` hold without this package depending on db.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   native();
+ * } catch (e) {
+ *   if (e instanceof NativeLoadError) console.error(e.code, e.platform, e.message); // UNSUPPORTED, and how to fix it
+ * }
+ * ```
  */
 export class NativeLoadError extends Error {
   readonly code = 'UNSUPPORTED' as const;
@@ -70,7 +95,15 @@ function tryResolve(resolve: (id: string) => string, id: string): string | undef
   }
 }
 
-/** The names of the prebuilt platform packages this version declares, by platform. */
+/**
+ * The names of the prebuilt platform packages this version declares, by platform.
+ *
+ * @example
+ * ```ts
+ * const platforms = prebuiltPlatforms(require('@loomdb/core-native/package.json'));
+ * console.log([...platforms.keys()]); // e.g. [ 'darwin-arm64', 'linux-x64-gnu', … ]
+ * ```
+ */
 export function prebuiltPlatforms(manifest: NonNullable<NativeLoadOptions['manifest']>): Map<string, string> {
   const prefix = `${manifest.name}-`;
   const out = new Map<string, string>();
@@ -80,7 +113,15 @@ export function prebuiltPlatforms(manifest: NonNullable<NativeLoadOptions['manif
   return out;
 }
 
-/** Finds the addon file without loading it; throws {@link NativeLoadError} when there is none. */
+/**
+ * Finds the addon file without loading it; throws {@link NativeLoadError} when there is none.
+ *
+ * @example
+ * ```ts
+ * const { source, path } = locateNative(); // throws NativeLoadError when there is none
+ * console.log(`engine from ${source}: ${path}`);
+ * ```
+ */
 export function locateNative(options: NativeLoadOptions = {}): NativeLocation {
   const resolve = options.resolve ?? defaultResolve;
   const env = options.env ?? process.env;
