@@ -1,7 +1,7 @@
 import { LoomError, MAX_DEPTH, MAX_K, type Embedder, type Node } from '@loomdb/db';
 import { checkQueryable, fromPlan, type ConvergedQuery, type QueryableDB } from './builder.js';
 import type { QueryItem } from './executor.js';
-import { EdgeTypes, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, NodeTypes, normalizeEntityName } from './memory.js';
+import { EdgeTypes, ENTITY_TEXT_INDEX, MESSAGE_SPACE, MESSAGE_TEXT_INDEX, NodeTypes, normalizeEntityName } from './memory.js';
 import { PLAN_VERSION, type Plan, type PlanCondition, type PlanGraphFilter } from './plan.js';
 
 /**
@@ -160,6 +160,10 @@ const time = (what: string, value: unknown): number => {
   return t;
 };
 
+/** Most entities a name that matches none exactly stands for, and the share of the best match's score each must reach. */
+const FUZZY_ENTITIES = 5;
+const FUZZY_SCORE_SHARE = 0.5;
+
 const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
   const { items, nextCursor } = await q.execute();
   return nextCursor ? { items, nextCursor } : { items };
@@ -185,7 +189,7 @@ const page = async (q: ConvergedQuery): Promise<MemoryPage> => {
 export class MemoryQueries {
   readonly #db: QueryableDB;
   readonly #embedder?: Embedder;
-  #textIndex?: Promise<boolean>;
+  #textIndexes?: Promise<Set<string>>;
 
   constructor(db: QueryableDB, opts?: MemoryQueriesOptions) {
     const o = options('options', opts, ['embedder']);
@@ -223,7 +227,7 @@ export class MemoryQueries {
     const structure = { types: [NodeTypes.Message], ...(where.length ? { where } : {}), ...(graph.length ? { graph } : {}) };
     const similar = (n: number) => this.#query({ ...structure, similar: { space: MESSAGE_SPACE, k: n, ...target } });
     if (typeof textOrVector !== 'string' || textOrVector.trim() === '' || mode === 'vector') return page(similar(k));
-    if (!(await this.#hasTextIndex())) {
+    if (!(await this.#hasTextIndex(MESSAGE_TEXT_INDEX))) {
       if (mode === 'text') throw new LoomError('NOT_FOUND', `text search needs the text index "${MESSAGE_TEXT_INDEX}" (the weaver creates it; or db.createTextIndex('${MESSAGE_TEXT_INDEX}', MESSAGE_TEXT_INDEX_SPEC))`);
       return page(similar(k));
     }
@@ -232,14 +236,14 @@ export class MemoryQueries {
     return page(this.#query({ ...structure, matches: { ...matches, textWeight }, similar: { space: MESSAGE_SPACE, k, ...target } }));
   }
 
-  /** Whether the database has the message text index (looked up once per instance). */
-  async #hasTextIndex(): Promise<boolean> {
-    this.#textIndex ??= (async () => {
-      if (!this.#db.capabilities.textSearch || !this.#db.capabilities.nativeQuery) return false;
+  /** Whether the database has this text index (the list looked up once per instance). */
+  async #hasTextIndex(name: string): Promise<boolean> {
+    this.#textIndexes ??= (async () => {
+      if (!this.#db.capabilities.textSearch || !this.#db.capabilities.nativeQuery) return new Set<string>();
       const stats = await this.#db.stats();
-      return (stats.textIndexes ?? []).some((t) => t.name === MESSAGE_TEXT_INDEX);
+      return new Set((stats.textIndexes ?? []).map((t) => t.name));
     })();
-    return this.#textIndex;
+    return (await this.#textIndexes).has(name);
   }
 
   /**
@@ -277,15 +281,42 @@ export class MemoryQueries {
   /** Nodes within `hops` of an entity (by id or name), newest first, `k` per page. */
   async searchByEntity(nameOrId: string, opts?: EntitySearchOptions): Promise<MemoryPage> {
     const o = options('options', opts, ['k', 'hops', 'types', 'cursor']);
+    const name = text('nameOrId', nameOrId);
+    const around = { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1, MAX_DEPTH), negate: false } as const;
+    let anchor = entityAnchor(name, around);
+    if (!(await this.#isEntity(name))) {
+      const like = await this.#entitiesNamedLike(name);
+      if (like.length === 0) return { items: [] };
+      anchor = { anchors: like, ...around };
+    }
     return page(
       this.#query({
         ...(o.types === undefined ? {} : { types: o.types }),
-        graph: [entityAnchor(text('nameOrId', nameOrId), { direction: 'both', maxHops: count('options.hops', o.hops, 1, 1, MAX_DEPTH), negate: false })],
+        graph: [anchor],
         orderBy: { key: 'createdAt', direction: 'desc' },
         limit: count('options.k', o.k, 10, 1),
         ...(o.cursor === undefined ? {} : { after: o.cursor }),
       }),
     );
+  }
+
+  /** Whether `nameOrId` is an entity's id or its name (compared as {@link normalizeEntityName} does). */
+  async #isEntity(nameOrId: string): Promise<boolean> {
+    if ((await this.#db.getNode(nameOrId))?.type === NodeTypes.Entity) return true;
+    const named = await this.#db.listNodes({ type: NodeTypes.Entity, where: { normalizedName: normalizeEntityName(nameOrId) }, limit: 1 });
+    return named.items.length > 0;
+  }
+
+  /**
+   * When no entity has the name: the entities whose names match it in the
+   * entity name index, those scoring at least half the best ("Patel" finds
+   * "Dr. Patel", "marco" "Marco Rossi"); none without that index.
+   */
+  async #entitiesNamedLike(name: string): Promise<string[]> {
+    if (!(await this.#hasTextIndex(ENTITY_TEXT_INDEX))) return [];
+    const { items } = await this.#query({ types: [NodeTypes.Entity], matches: { index: ENTITY_TEXT_INDEX, query: name, k: FUZZY_ENTITIES } }).execute();
+    const best = items[0]?.score ?? 0;
+    return items.filter((i) => (i.score ?? 0) >= best * FUZZY_SCORE_SHARE).map((i) => i.node.id);
   }
 
   /** A conversation's messages by `timestamp`, a page at a time. */

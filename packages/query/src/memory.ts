@@ -236,6 +236,40 @@ export const MESSAGE_TEXT_INDEX = 'default';
 export const MESSAGE_TEXT_INDEX_SPEC: TextIndexSpec = { types: [NodeTypes.Message], fields: ['content'] };
 
 /**
+ * The text index over entity names that `searchByEntity` falls back on
+ * when no entity has the name asked for (the weaver creates it): "Patel"
+ * finds "Dr. Patel".
+ *
+ * @example
+ * ```ts
+ * db.searchText('patel', { index: ENTITY_TEXT_INDEX, k: 3 });
+ * ```
+ */
+export const ENTITY_TEXT_INDEX = 'entity-names';
+/**
+ * The entity name index spec: no stop words, since names are made of them too ("The Who").
+ *
+ * @example
+ * ```ts
+ * db.createTextIndex(ENTITY_TEXT_INDEX, ENTITY_TEXT_INDEX_SPEC);
+ * ```
+ */
+export const ENTITY_TEXT_INDEX_SPEC: TextIndexSpec = { types: [NodeTypes.Entity], fields: ['name'], stopWords: false };
+
+/**
+ * Text indexes the memory queries read (the weaver creates them).
+ *
+ * @example
+ * ```ts
+ * for (const { name, spec } of MEMORY_TEXT_INDEXES) db.createTextIndex(name, spec); // what the weaver's initialize() does
+ * ```
+ */
+export const MEMORY_TEXT_INDEXES = [
+  { name: MESSAGE_TEXT_INDEX, spec: MESSAGE_TEXT_INDEX_SPEC },
+  { name: ENTITY_TEXT_INDEX, spec: ENTITY_TEXT_INDEX_SPEC },
+] as const;
+
+/**
  * Property indexes the memory queries rely on (the weaver creates them).
  *
  * @example

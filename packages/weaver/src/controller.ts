@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { abortedError, AsyncEmbeddedDB, LoomError, type EmbeddedDB, type Embedder, type Extractor, type ExtractedEntity, type LeasedQueueItem, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from '@loomdb/db';
-import { ensureMessageSpace, MEMORY_INDEXES, MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
+import { ensureMessageSpace, MEMORY_INDEXES, MEMORY_TEXT_INDEXES, NodeTypes, normalizeEntityName } from '@loomdb/query/memory';
 import { parseEvent, type MessageEvent, type WeaverEvent } from './events.js';
 import { createNlpExtractor, createRuleExtractor, NLP_EXTRACTOR, RULES_EXTRACTOR } from './extractor.js';
 import { LatencyHistogram, type WeaverStats } from './stats.js';
@@ -246,8 +246,8 @@ export class WeaverController extends EventEmitter<WeaverEvents> {
     try {
       this.#embedder = ensureMessageSpace(db, this.#options.embedder);
       for (const index of MEMORY_INDEXES) db.createIndex(index);
-      // Hybrid memory search reads it; an existing database gets it filled here.
-      if (db.capabilities.textSearch) db.createTextIndex(MESSAGE_TEXT_INDEX, MESSAGE_TEXT_INDEX_SPEC);
+      // Hybrid memory search and fuzzy entity names read them; an existing database gets them filled here.
+      if (db.capabilities.textSearch) for (const { name, spec } of MEMORY_TEXT_INDEXES) db.createTextIndex(name, spec);
       backfillNormalizedNames(db);
       this.#extractor = this.#resolveExtractor();
       this.#pending = db.queue(this.#options.queue).stats().pending;

@@ -49,6 +49,10 @@ describe('MemoryQueries on a weaver-built memory', () => {
     const ada = await memory.searchByEntity('Ada Lovelace', { types: ['Message'] });
     expect(eventIds(ada).sort()).toEqual(['h1', 'h2']);
     expect(eventIds(await memory.searchByEntity('ada lovelace', { types: ['Message'] })).sort()).toEqual(['h1', 'h2']);
+    // No entity has the name: the entity name index finds the ones it is part of.
+    expect(eventIds(await memory.searchByEntity('Lovelace', { types: ['Message'] })).sort()).toEqual(['h1', 'h2']);
+    expect(eventIds(await memory.searchByEntity('grace', { types: ['Message'] }))).toEqual(['h3']);
+    expect((await memory.searchByEntity('Turing')).items).toEqual([]);
 
     const similar = await memory.findSimilarMemories('which database stores adjacency tables?', { k: 2 });
     expect(eventIds(similar).sort()).toEqual(['r1', 'r2']);

@@ -62,7 +62,10 @@ describe('WeaverController', () => {
     const { db } = await start();
     expect(db.stats().spaces).toEqual([expect.objectContaining({ name: 'default', dimensions: 384, metric: 'cosine' })]);
     expect(db.stats().indexes.map((i) => i.name).sort()).toEqual(['Entity.key', 'Entity.normalizedName', 'Message.conversationId', 'Message.eventId', 'Message.timestamp', 'nodeType']);
-    expect(db.stats().textIndexes).toEqual([expect.objectContaining({ name: 'default', types: ['Message'], fields: ['content'] })]);
+    expect(db.stats().textIndexes).toEqual([
+      expect.objectContaining({ name: 'default', types: ['Message'], fields: ['content'] }),
+      expect.objectContaining({ name: 'entity-names', types: ['Entity'], fields: ['name'] }),
+    ]);
     const other = freshDb({ spaces: { default: { dimensions: 8, metric: 'l2' } } });
     dbs.push(other);
     const err = await new WeaverController(other).initialize().catch((e: unknown) => e);
