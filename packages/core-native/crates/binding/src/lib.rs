@@ -35,10 +35,15 @@ impl Finalize for Handle {}
 /// An open transaction and the database view bound to it. Every export that
 /// takes a database handle also takes one of these, and then always runs on
 /// the JS thread, which owns the transaction. Garbage-collecting an
-/// unfinished one rolls it back.
+/// unfinished one rolls it back. Commit and rollback empty it, so an ended
+/// transaction no longer holds the database open until it is collected
+/// (after `close`, another process could not compact it).
 struct TxHandle {
-    tx: Arc<Transaction>,
-    db: Database,
+    open: RwLock<Option<(Arc<Transaction>, Database)>>,
+}
+
+fn ended() -> Error {
+    Error::new(loomdb_engine::Code::InvalidArgument, "the transaction has already ended")
 }
 
 impl Finalize for TxHandle {}
@@ -46,7 +51,11 @@ impl Finalize for TxHandle {}
 fn database(cx: &mut FunctionContext) -> NeonResult<Database> {
     let arg = cx.argument::<JsValue>(0)?;
     if let Ok(tx) = arg.downcast::<JsBox<TxHandle>, _>(cx) {
-        return Ok(tx.db.clone());
+        let db = tx.open.read().as_ref().map(|(_, db)| db.clone());
+        return match db {
+            Some(db) => Ok(db),
+            None => throw(cx, ended()),
+        };
     }
     let handle = cx.argument::<JsBox<Handle>>(0)?;
     let db = handle.db.read().clone();
@@ -197,23 +206,35 @@ fn begin_with<'a>(cx: &mut impl Context<'a>, db: &Database, writer: Result<Write
         })
     });
     match begun {
-        Ok((tx, db)) => Ok(cx.boxed(TxHandle { tx, db }).upcast()),
+        Ok((tx, db)) => Ok(cx.boxed(TxHandle { open: RwLock::new(Some((tx, db))) }).upcast()),
         Err(e) => throw(cx, e),
     }
 }
 
 fn transaction(cx: &mut FunctionContext) -> NeonResult<Arc<Transaction>> {
-    Ok(Arc::clone(&cx.argument::<JsBox<TxHandle>>(0)?.tx))
+    let tx = cx.argument::<JsBox<TxHandle>>(0)?.open.read().as_ref().map(|(tx, _)| Arc::clone(tx));
+    match tx {
+        Some(tx) => Ok(tx),
+        None => throw(cx, ended()),
+    }
 }
 
-fn tx_commit(mut cx: FunctionContext) -> JsResult<JsValue> {
+/// Commits or rolls back (`commit`), then lets go of the transaction and its
+/// database view, whatever the outcome: either way it has ended.
+fn tx_end(mut cx: FunctionContext, commit: bool) -> JsResult<JsValue> {
+    let handle = cx.argument::<JsBox<TxHandle>>(0)?;
     let tx = transaction(&mut cx)?;
-    settle(&mut cx, false, move || tx.commit())
+    let result = settle(&mut cx, false, move || if commit { tx.commit() } else { tx.rollback() });
+    handle.open.write().take();
+    result
 }
 
-fn tx_rollback(mut cx: FunctionContext) -> JsResult<JsValue> {
-    let tx = transaction(&mut cx)?;
-    settle(&mut cx, false, move || tx.rollback())
+fn tx_commit(cx: FunctionContext) -> JsResult<JsValue> {
+    tx_end(cx, true)
+}
+
+fn tx_rollback(cx: FunctionContext) -> JsResult<JsValue> {
+    tx_end(cx, false)
 }
 
 fn tx_savepoint(mut cx: FunctionContext) -> JsResult<JsValue> {
