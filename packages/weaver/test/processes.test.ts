@@ -79,6 +79,7 @@ describe('weaver across processes', () => {
     await weaver.shutdown({ drain: true });
     expect(db.queue('weaver-inbox').stats().pending).toBe(0);
     const written = checkGraph(db, acknowledged);
+    expect(db.verify().errors, 'verify after the kill rounds').toEqual([]);
     // Unacknowledged submissions may have committed just before a kill; never more than one group per round.
     expect(written).toBeLessThanOrEqual(acknowledged.size + 10 * 25);
     db.close();
