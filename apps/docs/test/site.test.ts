@@ -129,11 +129,23 @@ describe('the docs site', () => {
     }
   });
 
+  it('every published package has its API page under its own name', async () => {
+    const config = JSON.parse(readFileSync(join(docs, 'typedoc.json'), 'utf8')) as { entryPoints: string[] };
+    const names = config.entryPoints.map((dir) => (JSON.parse(readFileSync(join(docs, dir, 'package.json'), 'utf8')) as { name: string }).name);
+    expect(names.length).toBeGreaterThanOrEqual(9);
+    for (const name of names) {
+      const page = `modules/${name.replace(/[@/]/g, '_')}.html`;
+      expect(existsSync(join(dist, page)), `${name}: ${page}`).toBe(true);
+      expect(readFileSync(join(dist, page), 'utf8'), page).toContain(name);
+    }
+  });
+
   it('a few API pages render with their members and examples', async () => {
     for (const path of ['classes/_loomdb_db.index.EmbeddedDB.html', 'classes/_loomdb_query.index.ConvergedQuery.html', 'classes/_loomdb_weaver.WeaverController.html', 'modules/_loomdb_db.html']) {
       const { page, problems } = await open(path);
       const title = await page.locator('.tsd-page-title h1').textContent();
       expect(title, path).toBeTruthy();
+      if (!path.startsWith('modules/')) await expect(page.locator('h4.tsd-anchor-link, .tsd-tag-example, h4').filter({ hasText: 'Example' }).count(), `${path} shows an example`).resolves.toBeGreaterThan(0);
       expect(problems, path).toEqual([]);
       await page.close();
     }

@@ -5,6 +5,12 @@ import type { RequestId } from './protocol.js';
  * One piece of a reply too large for one message. Concatenating `data` of
  * chunks `0 … chunks - 1` (all with the reply's `id`) gives the reply's JSON
  * text, which parses to the usual `{ id, ok, … }`.
+ *
+ * @example
+ * ```ts
+ * const parts = replyMessages(7, JSON.stringify(bigReply)).map((m) => JSON.parse(m) as ReplyChunk);
+ * const whole = parts.sort((a, b) => a.chunk - b.chunk).map((p) => p.data).join('');
+ * ```
  */
 export interface ReplyChunk {
   id: RequestId;

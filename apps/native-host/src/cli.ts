@@ -6,7 +6,15 @@ import { fileLogger } from './log.js';
 import { runHost } from './run-host.js';
 import { version } from '../package.json';
 
-/** Where the commands print (the host itself prints nothing: its stdout carries frames). */
+/**
+ * Where the commands print (the host itself prints nothing: its stdout carries frames).
+ *
+ * @example
+ * ```ts
+ * const out: string[] = [];
+ * await main(['node', 'loomdb-native-host', 'status', '--json'], { out: (l) => out.push(l), err: (l) => console.error(l) } satisfies ProgramIO);
+ * ```
+ */
 export interface ProgramIO {
   out(line: string): void;
   err(line: string): void;

@@ -7,10 +7,26 @@ import { HANDLERS, type HostContext } from './handlers.js';
 import type { HostLogger } from './log.js';
 import { parseRequest, RequestError, type Reply, type Request, type RequestId } from './protocol.js';
 
-/** Requests handled at once; past this the host stops reading until one finishes, so a flood of pipelined requests cannot exhaust memory. */
+/**
+ * Requests handled at once; past this the host stops reading until one finishes, so a flood of pipelined requests cannot exhaust memory.
+ *
+ * @example
+ * ```ts
+ * // A connection answers up to MAX_IN_FLIGHT requests concurrently; more wait for a free slot.
+ * console.log(MAX_IN_FLIGHT);
+ * ```
+ */
 export const MAX_IN_FLIGHT = 64;
 
-/** Why a connection ended. */
+/**
+ * Why a connection ended.
+ *
+ * @example
+ * ```ts
+ * const end: ConnectionEnd = await serveConnection({ input: process.stdin, output: process.stdout, context, log });
+ * if (end === 'oversized') log.warn('the browser sent a message over the limit');
+ * ```
+ */
 export type ConnectionEnd =
   /** The browser closed the pipe between messages. */
   | 'closed'
@@ -19,6 +35,15 @@ export type ConnectionEnd =
   /** A length prefix over the limit: what follows cannot be framed, so the host answered with an error and stopped. */
   | 'oversized';
 
+/**
+ * Options of serveConnection.
+ *
+ * @example
+ * ```ts
+ * const options: ConnectionOptions = { input: process.stdin, output: process.stdout, context, log: fileLogger() };
+ * await serveConnection(options);
+ * ```
+ */
 export interface ConnectionOptions {
   input: Readable;
   output: Writable;

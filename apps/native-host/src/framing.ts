@@ -4,13 +4,33 @@ import { endianness } from 'node:os';
  * Largest message the host accepts from the browser, in bytes of JSON. Chrome
  * allows up to 4 GiB browser → host; 64 MiB is ample for a batch of chat
  * events and keeps one bad length from making the host buffer gigabytes.
+ *
+ * @example
+ * ```ts
+ * const decoder = new FrameDecoder(MAX_INCOMING_BYTES); // the default
+ * ```
  */
 export const MAX_INCOMING_BYTES = 64 * 1024 * 1024;
 
-/** Largest message Chrome accepts from a host (its `kMaximumNativeMessageSize`); larger replies are chunked. */
+/**
+ * Largest message Chrome accepts from a host (its `kMaximumNativeMessageSize`); larger replies are chunked.
+ *
+ * @example
+ * ```ts
+ * const parts = replyMessages(id, replyJson, MAX_OUTGOING_BYTES); // bigger replies go in chunks
+ * ```
+ */
 export const MAX_OUTGOING_BYTES = 1024 * 1024;
 
-/** Bytes of the length prefix in front of every message. */
+/**
+ * Bytes of the length prefix in front of every message.
+ *
+ * @example
+ * ```ts
+ * const frame = encodeFrame('{"ok":true}');
+ * console.log(frame.length - HEADER_BYTES); // the JSON's byte length
+ * ```
+ */
 export const HEADER_BYTES = 4;
 
 /** Chrome writes and reads the length in the byte order of the machine it runs on. */
@@ -33,7 +53,17 @@ export function encodeFrame(json: string): Buffer {
   return frame;
 }
 
-/** What the decoder found in the input. */
+/**
+ * What the decoder found in the input.
+ *
+ * @example
+ * ```ts
+ * for (const f of new FrameDecoder().push(chunk) as DecodedFrame[]) {
+ *   if (f.kind === 'frame') handle(JSON.parse(f.body.toString('utf8')));
+ *   else console.error(`oversized: ${f.length} bytes`);
+ * }
+ * ```
+ */
 export type DecodedFrame =
   /** A complete frame; `body` is its bytes (still to be decoded as UTF-8 JSON). */
   | { kind: 'frame'; body: Buffer }

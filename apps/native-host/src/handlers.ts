@@ -8,7 +8,15 @@ import { PROTOCOL_VERSION, REQUEST_TYPES, SUPPORTED_PROTOCOL_VERSIONS, type Requ
 import type { HostSession } from './session.js';
 import { version } from '../package.json';
 
-/** What the handlers work on: the open database and the migration in progress, if any. */
+/**
+ * What the handlers work on: the open database and the migration in progress, if any.
+ *
+ * @example
+ * ```ts
+ * const session = await HostSession.open({ path: './memory.loomdb' });
+ * const context: HostContext = { session, migration: new MigrationSession(session), inbox: 'weaver-inbox' };
+ * ```
+ */
 export interface HostContext {
   session: HostSession;
   migration: MigrationSession;
@@ -16,7 +24,15 @@ export interface HostContext {
   inbox: string;
 }
 
-/** `hello`'s result: what the extension needs to know before it sends anything else. */
+/**
+ * `hello`'s result: what the extension needs to know before it sends anything else.
+ *
+ * @example
+ * ```ts
+ * const hello = (await HANDLERS.hello(context, { protocolVersion: PROTOCOL_VERSION })) as HelloResult;
+ * console.log(hello.protocolVersion, hello.capabilities, hello.migration.state);
+ * ```
+ */
 export interface HelloResult {
   protocolVersion: number;
   supportedProtocolVersions: readonly number[];
@@ -27,7 +43,14 @@ export interface HelloResult {
   migration: MigrationState;
 }
 
-/** `stats`'s result. */
+/**
+ * `stats`'s result.
+ *
+ * @example
+ * ```ts
+ * const { database, weaver, inbox } = (await HANDLERS.stats(context, {})) as StatsResult;
+ * ```
+ */
 export interface StatsResult {
   database: Stats;
   weaver: WeaverStats;

@@ -6,9 +6,25 @@ import { launcherScript, readLauncher } from './launcher.js';
 import { HOST_NAME, hostLocation, type Browser, type HostLocation, type LocationOptions } from './locations.js';
 import { registerManifest, registeredManifest, unregisterManifest, type RegistryCommand } from './windows-registry.js';
 
-/** The host's executable in this installed package: what launchers start. */
+/**
+ * The host's executable in this installed package: what launchers start.
+ *
+ * @example
+ * ```ts
+ * installHost({ extensionIds: ['abcdefghijklmnopabcdefghijklmnop'], hostScript: HOST_SCRIPT }); // the default
+ * ```
+ */
 export const HOST_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'loomdb-native-host.cjs');
 
+/**
+ * Which browser profile to target.
+ *
+ * @example
+ * ```ts
+ * hostStatus({ browser: 'chromium' } satisfies TargetOptions);
+ * uninstallHost({ browser: 'chromium' });
+ * ```
+ */
 export interface TargetOptions extends LocationOptions {
   /** Default `'chrome'`. */
   browser?: Browser;
@@ -16,6 +32,15 @@ export interface TargetOptions extends LocationOptions {
   registry?: RegistryCommand;
 }
 
+/**
+ * Options of installHost.
+ *
+ * @example
+ * ```ts
+ * const options: InstallOptions = { browser: 'chrome', extensionIds: ['abcdefghijklmnopabcdefghijklmnop'], dbPath: '/home/me/memory.loomdb' };
+ * installHost(options);
+ * ```
+ */
 export interface InstallOptions extends TargetOptions {
   /** Extensions allowed to connect (32 letters a–p each). */
   extensionIds: readonly string[];
@@ -29,7 +54,15 @@ export interface InstallOptions extends TargetOptions {
   hostScript?: string;
 }
 
-/** A native-messaging host manifest, as Chrome reads it. */
+/**
+ * A native-messaging host manifest, as Chrome reads it.
+ *
+ * @example
+ * ```ts
+ * const { manifest }: { manifest: HostManifest } = installHost({ extensionIds: ['abcdefghijklmnopabcdefghijklmnop'] });
+ * console.log(manifest.name, manifest.path, manifest.allowed_origins);
+ * ```
+ */
 export interface HostManifest {
   name: string;
   description: string;
@@ -38,11 +71,28 @@ export interface HostManifest {
   allowed_origins: string[];
 }
 
+/**
+ * What installHost wrote.
+ *
+ * @example
+ * ```ts
+ * const r: InstallResult = installHost({ browser: 'chrome', extensionIds: ['abcdefghijklmnopabcdefghijklmnop'] });
+ * console.log(r.manifestPath, r.launcherPath);
+ * ```
+ */
 export interface InstallResult extends HostLocation {
   manifest: HostManifest;
 }
 
-/** What `status` found. */
+/**
+ * What `status` found.
+ *
+ * @example
+ * ```ts
+ * const status: HostStatus = hostStatus({ browser: 'chrome' });
+ * if (!status.installed || status.problems.length) console.error(status.problems);
+ * ```
+ */
 export interface HostStatus extends HostLocation {
   /** True when the browser would find the manifest and start the host from it. */
   installed: boolean;

@@ -8,7 +8,15 @@
  * @module
  */
 
-/** What a launcher starts. */
+/**
+ * What a launcher starts.
+ *
+ * @example
+ * ```ts
+ * const target: LauncherTarget = { node: process.execPath, script: HOST_SCRIPT, args: ['--path', '/home/me/memory.loomdb'] };
+ * writeFileSync('./loomdb-native-host.sh', launcherScript(target, 'linux'));
+ * ```
+ */
 export interface LauncherTarget {
   /** Absolute path of the Node binary; default the one running `install`. */
   node: string;
@@ -44,7 +52,14 @@ export function launcherScript(target: LauncherTarget, platform: NodeJS.Platform
   return `#!/bin/sh\n# Written by loomdb-native-host install: the browser starts this with the extension's origin.\nexec ${words.map(shellWord).join(' ')} "$@"\n`;
 }
 
-/** The target of a launcher this host wrote, read back from its text; null when the text is not such a launcher. */
+/**
+ * The target of a launcher this host wrote, read back from its text; null when the text is not such a launcher.
+ *
+ * @example
+ * ```ts
+ * const launches = readLauncher(readFileSync(status.launcherPath, 'utf8')); // { node, script } or null
+ * ```
+ */
 export function readLauncher(text: string): { node: string; script: string } | null {
   const sh = /^exec '((?:[^']|'\\'')*)' '((?:[^']|'\\'')*)'/mu.exec(text);
   if (sh) return { node: (sh[1] as string).replaceAll(`'\\''`, "'"), script: (sh[2] as string).replaceAll(`'\\''`, "'") };

@@ -2,11 +2,34 @@ import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
 import { LoomError } from '@loomdb/db';
 
-/** The name the extension passes to `chrome.runtime.connectNative`; also the manifest's file name. */
+/**
+ * The name the extension passes to `chrome.runtime.connectNative`; also the manifest's file name.
+ *
+ * @example
+ * ```ts
+ * const port = chrome.runtime.connectNative(HOST_NAME); // 'com.loomdb.native_host'
+ * ```
+ */
 export const HOST_NAME = 'com.loomdb.native_host';
 
-/** Browsers `install` knows. */
+/**
+ * Browsers `install` knows.
+ *
+ * @example
+ * ```ts
+ * for (const browser of BROWSERS) console.log(browser, hostStatus({ browser }).installed);
+ * ```
+ */
 export const BROWSERS = ['chrome', 'chromium', 'edge', 'brave'] as const;
+/**
+ * A browser the installer knows.
+ *
+ * @example
+ * ```ts
+ * const browser: Browser = 'brave';
+ * const { manifestPath } = hostLocation(browser);
+ * ```
+ */
 export type Browser = (typeof BROWSERS)[number];
 
 /** Where a browser keeps its profile data, per OS: the user-level `NativeMessagingHosts` directory is inside it (Linux, macOS); the registry key holds the manifest path (Windows). */
@@ -17,7 +40,15 @@ const PROFILE_DIRS: Record<Browser, { linux: string; darwin: string; windowsKey:
   brave: { linux: '.config/BraveSoftware/Brave-Browser', darwin: 'Library/Application Support/BraveSoftware/Brave-Browser', windowsKey: 'Software\\BraveSoftware\\Brave-Browser' },
 };
 
-/** Where one browser looks for this host. */
+/**
+ * Where one browser looks for this host.
+ *
+ * @example
+ * ```ts
+ * const where: HostLocation = hostLocation('chrome', { platform: 'linux', home: '/home/me' });
+ * console.log(where.manifestPath); // /home/me/.config/google-chrome/NativeMessagingHosts/com.loomdb.native_host.json
+ * ```
+ */
 export interface HostLocation {
   browser: Browser;
   /** The manifest file `install` writes. */
@@ -28,6 +59,14 @@ export interface HostLocation {
   registryKey?: string;
 }
 
+/**
+ * Overrides for hostLocation.
+ *
+ * @example
+ * ```ts
+ * hostLocation('chromium', { platform: 'darwin', home: '/Users/me' } satisfies LocationOptions);
+ * ```
+ */
 export interface LocationOptions {
   /** Default `process.platform`. */
   platform?: NodeJS.Platform;

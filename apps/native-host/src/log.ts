@@ -2,12 +2,27 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import envPaths from 'env-paths';
 
-/** Where the host logs by default: `native-host.log` in the per-user log directory (`$XDG_STATE_HOME/loomdb` on Linux, `~/Library/Logs/loomdb` on macOS, `%LOCALAPPDATA%\loomdb\Log` on Windows). */
+/**
+ * Where the host logs by default: `native-host.log` in the per-user log directory (`$XDG_STATE_HOME/loomdb` on Linux, `~/Library/Logs/loomdb` on macOS, `%LOCALAPPDATA%\loomdb\Log` on Windows).
+ *
+ * @example
+ * ```ts
+ * const log = fileLogger(defaultLogFile()); // the same as fileLogger()
+ * ```
+ */
 export function defaultLogFile(): string {
   return join(envPaths('loomdb', { suffix: '' }).log, 'native-host.log');
 }
 
-/** Writes one JSON line per event. */
+/**
+ * Writes one JSON line per event.
+ *
+ * @example
+ * ```ts
+ * const log: HostLogger = fileLogger('/tmp/loomdb-host.log');
+ * log.info('connected', { origin: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop/' });
+ * ```
+ */
 export interface HostLogger {
   info(message: string, fields?: Record<string, unknown>): void;
   warn(message: string, fields?: Record<string, unknown>): void;

@@ -16,7 +16,15 @@ import {
 import type { RequestParams } from './protocol.js';
 import type { HostSession } from './session.js';
 
-/** Where the IndexedDB migration stands, as `hello` reports it. */
+/**
+ * Where the IndexedDB migration stands, as `hello` reports it.
+ *
+ * @example
+ * ```ts
+ * const { state, database, progress }: MigrationState = migration.state('memory');
+ * if (state === 'needed') console.log(`send the export of ${database}`);
+ * ```
+ */
 export interface MigrationState {
   /**
    * `idle`: nothing asked; `needed`: the legacy database named in `hello`
@@ -42,6 +50,17 @@ interface Stream {
 const errorOf = (e: unknown): { code: string; message: string } =>
   LoomError.is(e) ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: (e as Error)?.message ?? String(e) };
 
+/**
+ * A migration streamed over one connection.
+ *
+ * @example
+ * ```ts
+ * const migration = new MigrationSession(session);
+ * await migration.begin({ header, mapping: undefined, weave: true });
+ * for (const batch of batches) await migration.batch({ batch });
+ * const report = await migration.end({ manifest });
+ * ```
+ */
 export class MigrationSession {
   #stream: Stream | undefined;
   #last: MigrationState = { state: 'idle' };

@@ -8,13 +8,34 @@
 import { LoomError, MAX_ID_BYTES } from '@loomdb/db';
 import { z } from 'zod';
 
-/** The protocol this host speaks; `hello` reports it, and a request for another version is `UNSUPPORTED`. */
+/**
+ * The protocol this host speaks; `hello` reports it, and a request for another version is `UNSUPPORTED`.
+ *
+ * @example
+ * ```ts
+ * port.postMessage({ id: 1, type: 'hello', params: { protocolVersion: PROTOCOL_VERSION } });
+ * ```
+ */
 export const PROTOCOL_VERSION = 1;
 
-/** Every protocol version this host can speak. */
+/**
+ * Every protocol version this host can speak.
+ *
+ * @example
+ * ```ts
+ * if (!SUPPORTED_PROTOCOL_VERSIONS.includes(2)) console.log('version 2 is not spoken here');
+ * ```
+ */
 export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
-/** What identifies a request; its reply carries the same. `null` in a reply when none could be read. */
+/**
+ * What identifies a request; its reply carries the same. `null` in a reply when none could be read.
+ *
+ * @example
+ * ```ts
+ * const id: RequestId = 42; // a string or number; null when the request had none readable
+ * ```
+ */
 export type RequestId = string | number | null;
 
 const encoder = new TextEncoder();
@@ -35,7 +56,14 @@ const exportManifest = z.looseObject({ kind: z.literal('manifest'), database: no
 
 const exactlyOne = (a: string, b: string) => (value: Record<string, unknown>) => (value[a] === undefined) !== (value[b] === undefined);
 
-/** The parameters of each request type (everything in the request but `id` and `type`). */
+/**
+ * The parameters of each request type (everything in the request but `id` and `type`).
+ *
+ * @example
+ * ```ts
+ * const params = REQUEST_PARAMS.getChatHistory.parse({ conversationId: 'c1', limit: 20 });
+ * ```
+ */
 export const REQUEST_PARAMS = {
   hello: z.strictObject({ protocolVersion: count.optional(), legacyDatabase: nonEmpty.optional() }),
   submitEvents: z.strictObject({ events: z.array(z.unknown()) }),
@@ -82,24 +110,72 @@ export const REQUEST_PARAMS = {
   'migrate.end': z.strictObject({ manifest: exportManifest }),
 } as const;
 
-/** A request type of the protocol. */
+/**
+ * A request type of the protocol.
+ *
+ * @example
+ * ```ts
+ * const type: RequestType = 'findSimilarMemories';
+ * ```
+ */
 export type RequestType = keyof typeof REQUEST_PARAMS;
 
-/** Every request type, in the order the README documents them. */
+/**
+ * Every request type, in the order the README documents them.
+ *
+ * @example
+ * ```ts
+ * console.log(REQUEST_TYPES.join(', ')); // hello, submitEvents, findSimilarMemories, …
+ * ```
+ */
 export const REQUEST_TYPES = Object.keys(REQUEST_PARAMS) as RequestType[];
 
-/** The parameters of a request of type `T`, as validated. */
+/**
+ * The parameters of a request of type `T`, as validated.
+ *
+ * @example
+ * ```ts
+ * const params: RequestParams<'query'> = { plan: { version: 1, types: ['Message'], limit: 10 } };
+ * ```
+ */
 export type RequestParams<T extends RequestType> = z.output<(typeof REQUEST_PARAMS)[T]>;
 
-/** A validated request. */
+/**
+ * A validated request.
+ *
+ * @example
+ * ```ts
+ * const request: Request = parseRequest({ id: 1, type: 'stats', params: {} });
+ * console.log(request.type);
+ * ```
+ */
 export type Request = { [T in RequestType]: { id: string | number; type: T; params: RequestParams<T> } }[RequestType];
 
-/** A reply: the result of the request with the same `id`, or the `LoomError` it failed with. */
+/**
+ * A reply: the result of the request with the same `id`, or the `LoomError` it failed with.
+ *
+ * @example
+ * ```ts
+ * const reply: Reply = { id: 1, ok: false, error: { code: 'NOT_FOUND', message: 'no conversation c9' } };
+ * for (const m of replyMessages(reply.id, JSON.stringify(reply))) output.write(encodeFrame(m));
+ * ```
+ */
 export type Reply =
   | { id: RequestId; ok: true; result: unknown }
   | { id: RequestId; ok: false; error: { code: string; message: string } };
 
-/** A request that could not be validated, with the id to answer it under. */
+/**
+ * A request that could not be validated, with the id to answer it under.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   parseRequest({ id: 3, type: 'nope', params: {} });
+ * } catch (e) {
+ *   if (e instanceof RequestError) console.log(e.requestId, e.code); // 3 UNSUPPORTED
+ * }
+ * ```
+ */
 export class RequestError extends LoomError {
   readonly requestId: RequestId;
 

@@ -6,6 +6,14 @@ import { fileLogger, type HostLogger } from './log.js';
 import { MigrationSession } from './migration.js';
 import { HostSession, type SessionOptions } from './session.js';
 
+/**
+ * Options of runHost.
+ *
+ * @example
+ * ```ts
+ * await runHost({ path: './memory.loomdb', origin: 'chrome-extension://abcdefghijklmnopabcdefghijklmnop/', log: fileLogger() } satisfies RunHostOptions);
+ * ```
+ */
 export interface RunHostOptions extends SessionOptions {
   /** The extension's origin, as Chrome passes it (`chrome-extension://<id>/`); logged. */
   origin?: string;

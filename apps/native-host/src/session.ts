@@ -2,7 +2,15 @@ import { AsyncEmbeddedDB, EmbeddedDB, type OpenOptions } from '@loomdb/db';
 import { MemoryQueries } from '@loomdb/query';
 import { WeaverController, type WeaverOptions } from '@loomdb/weaver';
 
-/** How a host opens its database. */
+/**
+ * How a host opens its database.
+ *
+ * @example
+ * ```ts
+ * const session = await HostSession.open({ path: './memory.loomdb', weaver: { batchSize: 64 } } satisfies SessionOptions);
+ * await session.close();
+ * ```
+ */
 export interface SessionOptions {
   /** The database directory; default `defaultDbPath()` (so `LOOMDB_PATH` is honoured). */
   path?: string;

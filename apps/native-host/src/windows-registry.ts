@@ -6,10 +6,24 @@ import { LoomError } from '@loomdb/db';
  * Windows finds a host through the default value of
  * `HKCU\Software\<vendor>\<browser>\NativeMessagingHosts\<host name>`,
  * which holds the manifest's path.
+ *
+ * @example
+ * ```ts
+ * const calls: string[][] = [];
+ * const fake: RegistryCommand = (args) => (calls.push([...args]), '');
+ * registerManifest('HKCU\\Software\\Google\\Chrome\\NativeMessagingHosts\\com.loomdb.native_host', 'C:\\host.json', fake);
+ * ```
  */
 export type RegistryCommand = (args: readonly string[]) => string;
 
-/** `reg.exe` itself. */
+/**
+ * `reg.exe` itself.
+ *
+ * @example
+ * ```ts
+ * registeredManifest('HKCU\\Software\\Google\\Chrome\\NativeMessagingHosts\\com.loomdb.native_host', reg); // Windows only
+ * ```
+ */
 export const reg: RegistryCommand = (args) => execFileSync('reg', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
 
 function run(registry: RegistryCommand, args: string[], key: string): string {

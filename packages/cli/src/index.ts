@@ -20,7 +20,15 @@ import { version } from '../package.json';
 export type { ProgramIO } from './output.js';
 export { parseWhere, EXPORT_VERSION } from './commands/records.js';
 
-/** Exit statuses, documented in the README and `loomdb --help`. */
+/**
+ * Exit statuses, documented in the README and `loomdb --help`.
+ *
+ * @example
+ * ```ts
+ * const code = result.ok ? EXIT.ok : EXIT.damaged; // loomdb verify exits 3 on damage
+ * process.exitCode = code;
+ * ```
+ */
 export const EXIT = { ok: 0, failed: 1, usage: 2, damaged: maintenance.EXIT_DAMAGED } as const;
 
 function positiveInt(value: string): number {
@@ -32,7 +40,15 @@ function positiveInt(value: string): number {
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 const PATH_HELP = 'database directory (default: $LOOMDB_PATH, else the per-user data directory)';
 
-/** Builds the `loomdb` program. Actions may set `process.exitCode` (verify). */
+/**
+ * Builds the `loomdb` program. Actions may set `process.exitCode` (verify).
+ *
+ * @example
+ * ```ts
+ * const program = createProgram({ out: (line) => console.log(line) });
+ * await program.parseAsync(['node', 'loomdb', 'verify', '--path', './memory.loomdb']);
+ * ```
+ */
 export function createProgram(io: ProgramIO = { out: (line) => console.log(line) }): Command {
   const program = new Command('loomdb')
     .description('LoomDB: an embedded graph + vector memory for AI assistants')
@@ -134,7 +150,16 @@ function describeFailure(e: unknown): string {
   return `error [INTERNAL]: ${e instanceof Error ? e.message : String(e)}`;
 }
 
-/** Runs the program on `argv` and sets `process.exitCode` (see the module documentation). */
+/**
+ * Runs the program on `argv` and sets `process.exitCode` (see the module documentation).
+ *
+ * @example
+ * ```ts
+ * #!/usr/bin/env node
+ * import { main } from '@loomdb/cli';
+ * await main(); // reads process.argv, sets the exit code
+ * ```
+ */
 export async function main(argv: readonly string[] = process.argv): Promise<void> {
   try {
     await createProgram().parseAsync(argv);

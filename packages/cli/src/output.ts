@@ -1,7 +1,16 @@
 import { SingleBar } from 'cli-progress';
 import { styleText } from 'node:util';
 
-/** Where a command prints. Tests and embedders pass their own. */
+/**
+ * Where a command prints. Tests and embedders pass their own.
+ *
+ * @example
+ * ```ts
+ * const lines: string[] = [];
+ * const program = createProgram({ out: (line) => lines.push(line), err: () => {} } satisfies ProgramIO);
+ * await program.parseAsync(['node', 'loomdb', 'stats', '--json']);
+ * ```
+ */
 export interface ProgramIO {
   out: (line: string) => void;
   /** Human-facing notes and progress; default stderr. */

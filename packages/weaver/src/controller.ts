@@ -8,6 +8,14 @@ import { createNlpExtractor, createRuleExtractor, NLP_EXTRACTOR, RULES_EXTRACTOR
 import { LatencyHistogram, type WeaverStats } from './stats.js';
 import { MemoryWriter, type Pending, type PreparedEvent } from './writer.js';
 
+/**
+ * Options of the weaver.
+ *
+ * @example
+ * ```ts
+ * const weaver = new WeaverController(db, { batchSize: 128, maxLatencyMs: 50, maxPending: 10_000, onBackpressure: 'wait', extractor: 'rules' } satisfies WeaverOptions);
+ * ```
+ */
 export interface WeaverOptions {
   /** Most events written per transaction. Default 256. */
   batchSize?: number;
@@ -39,13 +47,31 @@ export interface WeaverOptions {
   signal?: AbortSignal;
 }
 
-/** What `submitEvent` tells about one event. */
+/**
+ * What `submitEvent` tells about one event.
+ *
+ * @example
+ * ```ts
+ * const [r]: SubmitResult[] = await weaver.submitEvents([event]);
+ * console.log(r?.id, r?.stored); // stored: false when the id was submitted before
+ * ```
+ */
 export interface SubmitResult {
   id: string;
   /** False when the inbox already had an event with this id (it is applied once, as first submitted). */
   stored: boolean;
 }
 
+/**
+ * Events the weaver emits.
+ *
+ * @example
+ * ```ts
+ * weaver.on('batch', ({ size, durationMs }) => console.log(`${size} events in ${durationMs} ms`));
+ * weaver.on('progress', ({ processed, pending }) => console.log(processed, pending));
+ * weaver.on('error', (e) => console.warn(e.code, e.eventIds));
+ * ```
+ */
 export interface WeaverEvents {
   /** After each committed batch. */
   progress: [{ processed: number; pending: number; deadLettered: number }];
@@ -125,6 +151,7 @@ interface Outgoing {
  * batch that fails is split to find the bad event, which is retried with
  * back-off and then dead-lettered with its error.
  *
+ * @example
  * ```ts
  * const weaver = new WeaverController(db);
  * await weaver.initialize();

@@ -7,7 +7,15 @@ import { createInterface } from 'node:readline';
 import { paint, type ProgramIO } from '../output.js';
 import type { Common } from './maintenance.js';
 
-/** Version of the NDJSON export layout (its first line says so). */
+/**
+ * Version of the NDJSON export layout (its first line says so).
+ *
+ * @example
+ * ```ts
+ * const [first] = readFileSync('./export.ndjson', 'utf8').split('\n');
+ * console.log(JSON.parse(first!).version === EXPORT_VERSION);
+ * ```
+ */
 export const EXPORT_VERSION = 1;
 
 const WHERE = /^([^=!<>]+)(=|!=|>=|<=|>|<)(.*)$/;
@@ -22,7 +30,14 @@ function literal(text: string): Condition {
   }
 }
 
-/** `property<op>value` terms (ops `= != > >= < <=`) into a `where` object. */
+/**
+ * `property<op>value` terms (ops `= != > >= < <=`) into a `where` object.
+ *
+ * @example
+ * ```ts
+ * parseWhere(['role=user', 'timestamp>=1700000000000']); // { role: { eq: 'user' }, timestamp: { gte: 1700000000000 } }
+ * ```
+ */
 export function parseWhere(terms: string[]): Where {
   const where: Record<string, Record<string, unknown>> = {};
   for (const term of terms) {

@@ -8,6 +8,14 @@ import { decodeValue, encodeValue } from '../format/tagged.js';
 import { openDatabase, readChunk } from './idb.js';
 import type { ExportSink } from './sinks.js';
 
+/**
+ * Progress of an export.
+ *
+ * @example
+ * ```ts
+ * await exportIndexedDB('memory', { sink, onProgress: ({ store, done, total }: ExportProgress) => console.log(store, done, total) });
+ * ```
+ */
 export interface ExportProgress {
   store: string;
   /** Records of this store exported so far. */
@@ -16,6 +24,15 @@ export interface ExportProgress {
   total: number;
 }
 
+/**
+ * Options of exportIndexedDB.
+ *
+ * @example
+ * ```ts
+ * const options: ExportOptions = { sink: ndjsonDownloadSink('memory.ndjson'), batchSize: 500, stores: ['conversations', 'messages'] };
+ * await exportIndexedDB('memory', options);
+ * ```
+ */
 export interface ExportOptions {
   sink: ExportSink;
   onProgress?: (progress: ExportProgress) => void;
@@ -52,6 +69,13 @@ function describeStores(db: IDBDatabase, names: string[]): StoreInfo[] {
 /**
  * Exports the IndexedDB database `dbName` through `options.sink` and returns
  * the manifest it wrote last (per-store counts and checksums).
+ *
+ * @example
+ * ```ts
+ * import { exportIndexedDB, nativeMessagingSink } from '@loomdb/migrate/browser';
+ * const port = chrome.runtime.connectNative('com.loomdb.native_host');
+ * const manifest = await exportIndexedDB('memory', { sink: nativeMessagingSink(port) }); // per-store counts and checksums
+ * ```
  */
 export async function exportIndexedDB(dbName: string, options: ExportOptions): Promise<ExportManifest> {
   const factory = options.indexedDB ?? globalThis.indexedDB;

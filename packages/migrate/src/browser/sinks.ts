@@ -5,17 +5,42 @@
  */
 import type { ExportMessage } from '../format/messages.js';
 
+/**
+ * Where an export goes.
+ *
+ * @example
+ * ```ts
+ * const messages: ExportMessage[] = [];
+ * const sink: ExportSink = { write: (message) => void messages.push(message) };
+ * await exportIndexedDB('memory', { sink });
+ * ```
+ */
 export interface ExportSink {
   write(message: ExportMessage): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 
-/** Calls `fn` with every message (e.g. a function exposed by a test harness, or a fetch to localhost). */
+/**
+ * Calls `fn` with every message (e.g. a function exposed by a test harness, or a fetch to localhost).
+ *
+ * @example
+ * ```ts
+ * await exportIndexedDB('memory', { sink: callbackSink(async (message) => { await send(JSON.stringify(message)); }) });
+ * ```
+ */
 export function callbackSink(fn: (message: ExportMessage) => void | Promise<void>): ExportSink {
   return { write: fn };
 }
 
-/** Minimal shape of `chrome.runtime.Port`, so this module needs no chrome typings. */
+/**
+ * Minimal shape of `chrome.runtime.Port`, so this module needs no chrome typings.
+ *
+ * @example
+ * ```ts
+ * const port: NativePort = chrome.runtime.connectNative('com.loomdb.native_host');
+ * const sink = nativeMessagingSink(port);
+ * ```
+ */
 export interface NativePort {
   postMessage(message: unknown): void;
   disconnect(): void;
@@ -23,6 +48,14 @@ export interface NativePort {
   onDisconnect: { addListener(listener: () => void): void; removeListener(listener: () => void): void };
 }
 
+/**
+ * Options of nativeMessagingSink.
+ *
+ * @example
+ * ```ts
+ * const sink = nativeMessagingSink(port, { weave: true } satisfies NativeMessagingSinkOptions);
+ * ```
+ */
 export interface NativeMessagingSinkOptions {
   /** A mapping object for the host's importer; default the legacy layout. */
   mapping?: unknown;
@@ -30,7 +63,18 @@ export interface NativeMessagingSinkOptions {
   weave?: boolean;
 }
 
-/** An error the host replied with: its `LoomError` code and message. */
+/**
+ * An error the host replied with: its `LoomError` code and message.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await exportIndexedDB('memory', { sink: nativeMessagingSink(port) });
+ * } catch (e) {
+ *   if (e instanceof NativeHostError) console.error(e.code, e.message); // the host's LoomError code
+ * }
+ * ```
+ */
 export class NativeHostError extends Error {
   constructor(readonly code: string, message: string) {
     super(`${code}: ${message}`);
@@ -49,6 +93,13 @@ type HostReply = { id: unknown; ok: true; result: unknown } | { id: unknown; ok:
  * an error in the host (its `LoomError` code) fails the export. The port
  * stays open for the extension's other requests; the sink's ids
  * (`"loomdb-migrate:<n>"`) keep its replies apart.
+ *
+ * @example
+ * ```ts
+ * const sink = nativeMessagingSink(chrome.runtime.connectNative('com.loomdb.native_host'));
+ * await exportIndexedDB('memory', { sink });
+ * console.log(sink.report()); // the host's import report
+ * ```
  */
 export function nativeMessagingSink(port: NativePort, options: NativeMessagingSinkOptions = {}): ExportSink & { report(): unknown } {
   let next = 0;
@@ -99,6 +150,11 @@ export function nativeMessagingSink(port: NativePort, options: NativeMessagingSi
 /**
  * Collects NDJSON lines and, on close, hands the file to `deliver` as a Blob
  * (by default: downloads it as `filename` through an `<a download>` link).
+ *
+ * @example
+ * ```ts
+ * await exportIndexedDB('memory', { sink: ndjsonDownloadSink('memory.ndjson') }); // then: loomdb migrate indexeddb --from memory.ndjson
+ * ```
  */
 export function ndjsonDownloadSink(filename = 'loomdb-export.ndjson', deliver?: (file: Blob) => void | Promise<void>): ExportSink {
   const lines: string[] = [];

@@ -8,6 +8,14 @@ import type { EmbeddedDB, JsonValue, Properties } from '@loomdb/db';
 export const CHECKPOINT_TYPE = 'LoomMigrationCheckpoint';
 export const MIGRATION_TYPE = 'LoomMigration';
 
+/**
+ * A record not imported.
+ *
+ * @example
+ * ```ts
+ * for (const s of report.skipped as SkippedRecord[]) console.warn(s.store, s.key, s.reason);
+ * ```
+ */
 export interface SkippedRecord {
   store: string;
   /** The record's encoded key (JSON). */
@@ -48,6 +56,15 @@ export function checkpointProperties(database: string, cp: StoreCheckpoint): Pro
 
 export type MigrationStatus = 'running' | 'complete';
 
+/**
+ * The migration record of a database.
+ *
+ * @example
+ * ```ts
+ * const record: MigrationRecord | undefined = readMigration(db, 'memory');
+ * if (record?.status === 'complete') console.log('migrated at', new Date(record.completedAt!));
+ * ```
+ */
 export interface MigrationRecord {
   database: string;
   status: MigrationStatus;
@@ -56,6 +73,15 @@ export interface MigrationRecord {
   report?: JsonValue;
 }
 
+/**
+ * Reads the migration record.
+ *
+ * @example
+ * ```ts
+ * const record = readMigration(db, 'memory'); // undefined before any import of that database
+ * console.log(record?.status);
+ * ```
+ */
 export function readMigration(db: EmbeddedDB, database: string): MigrationRecord | undefined {
   const node = db.getNode(migrationId(database));
   if (!node) return undefined;

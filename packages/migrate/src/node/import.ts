@@ -23,6 +23,14 @@ import { storeOrder } from './order.js';
 import { ensureSpaces } from './spaces.js';
 import { weaverRecord, WovenMessages } from './weave.js';
 
+/**
+ * Progress of an import.
+ *
+ * @example
+ * ```ts
+ * await importIndexedDBExport(db, './memory.ndjson', { onProgress: ({ store, done, imported, skipped }: ImportProgress) => console.log(store, done, imported, skipped) });
+ * ```
+ */
 export interface ImportProgress {
   store: string;
   /** Records of this store taken so far (all runs). */
@@ -31,6 +39,15 @@ export interface ImportProgress {
   skipped: number;
 }
 
+/**
+ * Options of importIndexedDBExport.
+ *
+ * @example
+ * ```ts
+ * const options: ImportOptions = { mapping: 'default', onProgress: (p) => console.log(p.store, p.done) };
+ * await importIndexedDBExport(db, './memory.ndjson', options);
+ * ```
+ */
 export interface ImportOptions {
   /** A mapping object (validated) or `'default'`; default the legacy layout. */
   mapping?: Mapping | 'default';
@@ -288,6 +305,13 @@ class Importer {
  * Imports an IndexedDB export into `db` through `options.mapping` (default:
  * the legacy layout). Resumable and idempotent; verified against the
  * export's manifest (`CORRUPTION` on a mismatch). Returns the report.
+ *
+ * @example
+ * ```ts
+ * const db = EmbeddedDB.open('./memory.loomdb');
+ * const report = await importIndexedDBExport(db, './memory.ndjson', { mapping: 'default' });
+ * console.log(report.stores, report.skipped.length); // verified against the export's manifest
+ * ```
  */
 export async function importIndexedDBExport(db: EmbeddedDB, source: ExportSource, options: ImportOptions = {}): Promise<ImportReport> {
   const mapping = options.mapping === undefined || options.mapping === 'default' ? DEFAULT_MAPPING : parseMapping(options.mapping);

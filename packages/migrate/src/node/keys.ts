@@ -9,7 +9,15 @@ import { bytesToBase64, decodeValue } from '../format/tagged.js';
 /** What the node ids of `store`'s records begin with. */
 export const nodeIdPrefix = (store: string): string => `idb:${store}:`;
 
-/** The node id of the record of `store` with this encoded key: the same on every run. */
+/**
+ * The node id of the record of `store` with this encoded key: the same on every run.
+ *
+ * @example
+ * ```ts
+ * nodeIdFor('messages', 'm1'); // 'idb:messages:"m1"'
+ * db.getNode(nodeIdFor('messages', 'm1'));
+ * ```
+ */
 export function nodeIdFor(store: string, encodedKey: unknown): string {
   return `${nodeIdPrefix(store)}${canonicalJson(encodedKey)}`;
 }

@@ -63,6 +63,15 @@ const embeddingStore = z.object({
 
 const skipStore = z.object({ skip: z.literal(true), reason: z.string().optional() }).strict();
 
+/**
+ * The zod schema of a mapping.
+ *
+ * @example
+ * ```ts
+ * const result = mappingSchema.safeParse(JSON.parse(readFileSync('./mapping.json', 'utf8')));
+ * if (!result.success) console.error(result.error.issues);
+ * ```
+ */
 export const mappingSchema = z.object({
   $schema: z.string().optional(),
   version: z.literal(1),
@@ -71,7 +80,28 @@ export const mappingSchema = z.object({
   unmappedStores: z.enum(['error', 'skip']).optional(),
 }).strict();
 
+/**
+ * How stores become nodes.
+ *
+ * @example
+ * ```ts
+ * const mapping: Mapping = {
+ *   version: 1,
+ *   unmappedStores: 'skip',
+ *   stores: { notes: { type: 'Note', required: ['text'], properties: { text: 'text' } } },
+ * };
+ * await importIndexedDBExport(db, './notes.ndjson', { mapping });
+ * ```
+ */
 export type Mapping = z.infer<typeof mappingSchema>;
+/**
+ * The mapping of one store.
+ *
+ * @example
+ * ```ts
+ * const notes: StoreMapping = { type: 'Note', properties: { text: 'body', createdAt: 'created' } };
+ * ```
+ */
 export type StoreMapping = Mapping['stores'][string];
 export type NodeStoreMapping = z.infer<typeof nodeStore>;
 export type EmbeddingStoreMapping = z.infer<typeof embeddingStore>;
@@ -88,7 +118,14 @@ function issuePath(path: readonly PropertyKey[]): string {
   return path.length > 0 ? `field "${path.map(String).join('.')}"` : 'the mapping';
 }
 
-/** Validates a mapping (object or parsed JSON): `INVALID_ARGUMENT` naming each bad store and field. */
+/**
+ * Validates a mapping (object or parsed JSON): `INVALID_ARGUMENT` naming each bad store and field.
+ *
+ * @example
+ * ```ts
+ * const mapping = parseMapping(JSON.parse(readFileSync('./mapping.json', 'utf8'))); // INVALID_ARGUMENT naming store and field
+ * ```
+ */
 export function parseMapping(input: unknown): Mapping {
   const result = mappingSchema.safeParse(input);
   if (!result.success) {
@@ -120,6 +157,12 @@ export function parseMapping(input: unknown): Mapping {
  *   `IN_CONVERSATION` to its conversation, `MENTIONS` to each entity
  * - `entities` `{ id, name, kind }` → `Entity`
  * - `embeddings` `{ id, messageId, vector }` → the message's vector in space `legacy`
+ *
+ * @example
+ * ```ts
+ * await importIndexedDBExport(db, './memory.ndjson', { mapping: DEFAULT_MAPPING }); // the same as mapping: 'default'
+ * console.log(Object.keys(DEFAULT_MAPPING.stores));
+ * ```
  */
 export const DEFAULT_MAPPING: Mapping = {
   version: 1,
@@ -164,7 +207,14 @@ export function readPath(value: unknown, path: string): unknown {
   return current;
 }
 
-/** The JSON Schema of a mapping file (published as `@loomdb/migrate/mapping.schema.json`). */
+/**
+ * The JSON Schema of a mapping file (published as `@loomdb/migrate/mapping.schema.json`).
+ *
+ * @example
+ * ```ts
+ * writeFileSync('./mapping.schema.json', JSON.stringify(mappingJsonSchema(), null, 2)); // for editors' validation
+ * ```
+ */
 export function mappingJsonSchema(): Record<string, unknown> {
   return { ...z.toJSONSchema(mappingSchema), title: 'LoomDB IndexedDB migration mapping' };
 }

@@ -3,6 +3,14 @@ import { LoomError } from '@loomdb/db';
 import type { ExportManifest } from '../format/messages.js';
 import type { SkippedRecord, StoreCheckpoint } from './checkpoint.js';
 
+/**
+ * One store of a report.
+ *
+ * @example
+ * ```ts
+ * for (const [store, r] of Object.entries(report.stores) as Array<[string, StoreReport]>) console.log(store, r.exported, r.imported, r.skipped, r.verified);
+ * ```
+ */
 export interface StoreReport {
   /** Records the export holds (the manifest's count). */
   exported: number;
@@ -13,6 +21,15 @@ export interface StoreReport {
   verified: boolean;
 }
 
+/**
+ * What an import did.
+ *
+ * @example
+ * ```ts
+ * const report: ImportReport = await importIndexedDBExport(db, './memory.ndjson');
+ * console.log(report.alreadyComplete, report.importedThisRun, report.durationMs);
+ * ```
+ */
 export interface ImportReport {
   database: string;
   stores: Record<string, StoreReport>;

@@ -7,6 +7,16 @@ import { createInterface } from 'node:readline';
 import { LoomError } from '@loomdb/db';
 import type { ExportMessage } from '../format/messages.js';
 
+/**
+ * Where an import reads an export.
+ *
+ * @example
+ * ```ts
+ * const fromFile: ExportSource = './memory.ndjson';
+ * const fromArray: ExportSource = messages; // ExportMessage[]
+ * await importIndexedDBExport(db, fromFile);
+ * ```
+ */
 export type ExportSource = string | Iterable<ExportMessage> | AsyncIterable<ExportMessage>;
 
 async function* readNdjson(path: string): AsyncGenerator<ExportMessage> {
@@ -49,6 +59,18 @@ interface Written {
   reject(e: Error): void;
 }
 
+/**
+ * An export arriving message by message.
+ *
+ * @example
+ * ```ts
+ * const channel = new ExportChannel();
+ * const done = importIndexedDBExport(db, channel);
+ * for (const message of messages) await channel.write(message); // resolves once the importer took it
+ * channel.end();
+ * const report = await done;
+ * ```
+ */
 export class ExportChannel implements AsyncIterable<ExportMessage> {
   #queue: Written[] = [];
   #wake: (() => void) | undefined;
