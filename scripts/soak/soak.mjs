@@ -183,9 +183,10 @@ function verify(db, when) {
 function procStats(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
     const fds = readdirSync(`/proc/${pid}/fd`).length;
-    return { rss, fds };
+    // RssFile is mostly the mapped data file (LMDB reads through the map); RssAnon is the process's own heap.
+    return { rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), fds };
   } catch {
     return null;
   }
@@ -364,9 +365,13 @@ const result = {
   trend: {
     note: 'median of the first vs the last fifth of the samples after the first 2 minutes (a fifth of a shorter run); the reader lives the whole run, writer processes are restarted at every kill',
     readerRssBytes: trend('reader', 'rss'),
+    readerRssAnonBytes: trend('reader', 'rssAnon'),
+    readerRssFileBytes: trend('reader', 'rssFile'),
     readerFds: trend('reader', 'fds'),
     soakRssBytes: trend('soak', 'rss'),
     soakFds: trend('soak', 'fds'),
+    writerRssAnonBytes: trend('writer', 'rssAnon'),
+    asyncRssAnonBytes: trend('async', 'rssAnon'),
     writerRssBytes: trend('writer', 'rss'),
     asyncRssBytes: trend('async', 'rss'),
     asyncFds: trend('async', 'fds'),
@@ -405,11 +410,15 @@ Three processes on one database: a sync writer (nodes, write batches, transactio
 | trend (median of first → last fifth of the samples, after 2 min) | first | last | max | change |
 | --- | --- | --- | --- | --- |
 | reader RSS (one process, whole run) | ${mb(tr.readerRssBytes.first)} | ${mb(tr.readerRssBytes.last)} | ${mb(tr.readerRssBytes.max)} | ${pct(tr.readerRssBytes.change)} |
+| reader anonymous RSS (heap) | ${mb(tr.readerRssAnonBytes.first)} | ${mb(tr.readerRssAnonBytes.last)} | ${mb(tr.readerRssAnonBytes.max)} | ${pct(tr.readerRssAnonBytes.change)} |
+| reader file-backed RSS (mapped data) | ${mb(tr.readerRssFileBytes.first)} | ${mb(tr.readerRssFileBytes.last)} | ${mb(tr.readerRssFileBytes.max)} | ${pct(tr.readerRssFileBytes.change)} |
 | reader descriptors | ${tr.readerFds.first} | ${tr.readerFds.last} | ${tr.readerFds.max} | ${pct(tr.readerFds.change)} |
 | soak parent RSS | ${mb(tr.soakRssBytes.first)} | ${mb(tr.soakRssBytes.last)} | ${mb(tr.soakRssBytes.max)} | ${pct(tr.soakRssBytes.change)} |
 | soak parent descriptors | ${tr.soakFds.first} | ${tr.soakFds.last} | ${tr.soakFds.max} | ${pct(tr.soakFds.change)} |
 | writer RSS (restarted at kills) | ${mb(tr.writerRssBytes.first)} | ${mb(tr.writerRssBytes.last)} | ${mb(tr.writerRssBytes.max)} | ${pct(tr.writerRssBytes.change)} |
 | async writer RSS (restarted at kills) | ${mb(tr.asyncRssBytes.first)} | ${mb(tr.asyncRssBytes.last)} | ${mb(tr.asyncRssBytes.max)} | ${pct(tr.asyncRssBytes.change)} |
+| writer anonymous RSS (restarted at kills) | ${mb(tr.writerRssAnonBytes.first)} | ${mb(tr.writerRssAnonBytes.last)} | ${mb(tr.writerRssAnonBytes.max)} | ${pct(tr.writerRssAnonBytes.change)} |
+| async writer anonymous RSS (restarted at kills) | ${mb(tr.asyncRssAnonBytes.first)} | ${mb(tr.asyncRssAnonBytes.last)} | ${mb(tr.asyncRssAnonBytes.max)} | ${pct(tr.asyncRssAnonBytes.change)} |
 | async writer descriptors | ${tr.asyncFds.first} | ${tr.asyncFds.last} | ${tr.asyncFds.max} | ${pct(tr.asyncFds.change)} |
 | data file | ${mb(tr.fileBytes.first)} | ${mb(tr.fileBytes.last)} | ${mb(tr.fileBytes.max)} | |
 
