@@ -6,7 +6,7 @@
  * guides say it prints fails here.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,14 @@ describe('example programs', () => {
 
   it('every program has its expected output listed here', () => {
     expect(programs.sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+
+  it('every program is shown in a guide, included from its file (so the page cannot drift from it)', () => {
+    const guides = join(dir, '..', 'apps', 'docs', 'guides');
+    const included = readdirSync(guides)
+      .filter((f) => f.endsWith('.md'))
+      .flatMap((f) => [...readFileSync(join(guides, f), 'utf8').matchAll(/\{@includeCode \.\.\/\.\.\/\.\.\/examples\/([\w-]+\.mjs)\}/g)].map((m) => m[1]));
+    expect([...new Set(included)].sort()).toEqual(programs);
   });
 
   for (const program of programs) {
