@@ -89,12 +89,10 @@ export class WovenMessages {
   async settle(eventIds: readonly string[]): Promise<string[]> {
     let missing = [...eventIds];
     for (;;) {
+      // Idle before the look-up: whatever is still missing then was not written.
+      const idle = this.weaver.stats().pending === 0;
       missing = missing.filter((id) => this.nodeOf(id) === undefined);
-      if (missing.length === 0) return missing;
-      if (this.weaver.stats().pending === 0) {
-        missing = missing.filter((id) => this.nodeOf(id) === undefined);
-        return missing;
-      }
+      if (missing.length === 0 || idle) return missing;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(timer);
