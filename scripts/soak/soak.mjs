@@ -1,7 +1,9 @@
-// npm run soak -- [--minutes 30] [--out bench/results] [--seed 1] [--kill-every 15] [--dir <tmp>]
+// npm run soak -- [--minutes 30] [--out bench/results] [--seed 1] [--kill-every 15] [--retain 120] [--dir <tmp>]
 //
 // Mixed load on one database from 3 processes (scripts/soak/worker.mjs):
-// a sync writer (nodes, write batches, transactions, deletes, queue steps),
+// a sync writer (nodes, write batches, transactions, queue steps, and the
+// retirement of units older than --retain seconds, so the live data levels
+// off and memory and file size can be flat),
 // an async writer with a weaver ingesting events, and a long-lived reader
 // (vector and text searches, pages, stats; backups on request). Every
 // --kill-every seconds one writer process is killed with SIGKILL and
@@ -19,6 +21,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedDB } from '@loomdb/db';
+import { KIND_OF_TYPE, UNITS } from './units.mjs';
 import { WeaverController } from '@loomdb/weaver';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,7 +37,9 @@ const seed = Number(option('seed', '1'));
 const killEvery = Number(option('kill-every', '15')) * 1000;
 const compactEvery = Number(option('compact-every', String(Math.max(60, (minutes * 60) / 8)))) * 1000;
 const backupEvery = Number(option('backup-every', '60')) * 1000;
+const retainSeconds = Number(option('retain', '120'));
 if (!(minutes > 0)) throw new Error(`--minutes must be a positive number, got ${option('minutes')}`);
+if (!(retainSeconds >= 0)) throw new Error(`--retain must be a number of seconds (0 keeps everything), got ${option('retain')}`);
 const workDir = option('dir', undefined) ?? mkdtempSync(join(tmpdir(), 'loomdb-soak-'));
 const path = join(workDir, 'db');
 const log = (...a) => console.error(`[soak ${((Date.now() - t0) / 1000).toFixed(0)}s]`, ...a);
@@ -45,7 +50,7 @@ const t0 = Date.now();
 {
   const db = EmbeddedDB.open(path);
   db.ensureSpace('vec', { dimensions: 16, metric: 'cosine' });
-  db.createTextIndex('soak', { types: ['Message', 'Batch', 'Tx', 'Async'], fields: ['content'] });
+  db.createTextIndex('soak', { types: Object.values(UNITS).map((u) => u.type), fields: ['content'] });
   db.close();
 }
 
@@ -61,12 +66,16 @@ const totals = {
   compactions: { finished: 0, killed: 0, failed: [] },
   backups: { ok: 0, failed: [] },
   acknowledged: {},
+  retiredUnits: 0,
   reads: {},
   checkedUnits: 0,
 };
-const deleted = new Set();
-/** Acknowledged units per incarnation tag: `{ kind, id }[]`. */
+/** Per incarnation tag: the highest unit index acknowledged, and its live acknowledged units (id -> kind). */
 const acks = new Map();
+/** Units whose retirement was acknowledged and not yet checked (id -> kind). */
+const retired = new Map();
+const tagOf = (id) => id.slice(0, id.lastIndexOf('-'));
+const indexOf = (id) => Number(id.slice(id.lastIndexOf('-') + 1));
 const events = new Set();
 const samples = [];
 let incarnation = 0;
@@ -74,13 +83,17 @@ const workers = new Map(); // role -> { proc, tag, role, killedByUs }
 
 function spawnWorker(role) {
   const tag = `${role[0]}${incarnation++}`;
-  const proc = fork(join(here, 'worker.mjs'), [path, role, tag, String(seed * 1000 + incarnation)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const proc = fork(join(here, 'worker.mjs'), [path, role, tag, String(seed * 1000 + incarnation), String(retainSeconds)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const w = { proc, tag, role, killedByUs: false, started: Date.now(), exited: null };
-  acks.set(tag, []);
+  acks.set(tag, { last: -1, units: new Map() });
+  // Settled once the process is gone and every message it sent was handled
+  // (the channel closes after the last one), so the checks see every acknowledgement.
+  const disconnected = new Promise((res) => proc.on('disconnect', res));
   w.exited = new Promise((res) =>
-    proc.on('exit', (code, signal) => {
+    proc.on('exit', async (code, signal) => {
+      await disconnected;
       if (!w.killedByUs && !stopping) {
         totals.crashes.push({ role, tag, code, signal, stderr });
         log(`CRASH ${tag}: ${code ?? signal}\n${stderr}`);
@@ -93,8 +106,17 @@ function spawnWorker(role) {
     if (m.t === 'ack') {
       totals.acknowledged[m.kind] = (totals.acknowledged[m.kind] ?? 0) + 1;
       if (m.kind === 'event') events.add(m.id);
-      else if (m.kind === 'delete') deleted.add(m.id);
-      else acks.get(tag).push(m);
+      else if (m.kind === 'retire') {
+        totals.retiredUnits += m.units.length;
+        for (const u of m.units) {
+          acks.get(tagOf(u.id))?.units.delete(u.id);
+          retired.set(u.id, u.kind);
+        }
+      } else {
+        const entry = acks.get(tag);
+        entry.units.set(m.id, m.kind);
+        entry.last = Math.max(entry.last, indexOf(m.id));
+      }
     } else if (m.t === 'counts') {
       for (const [k, n] of Object.entries(m.counts)) totals.reads[k] = (totals.reads[k] ?? 0) + n;
     } else if (m.t === 'wrong') {
@@ -121,29 +143,32 @@ async function kill(role) {
 
 // ---- checks
 function whole(db, kind, id) {
-  const parts = {
-    node: () => [db.getNode(id)],
-    batch: () => [db.getNode(id), db.getNode(`${id}/x`), db.getEdge(`${id}/e`), db.getEmbedding(id, { space: 'vec' }), db.getEmbedding(`${id}/x`, { space: 'vec' })],
-    tx: () => [db.getNode(id), db.getNode(`${id}/b`), db.getNode(`${id}/c`), db.getEdge(`${id}/e1`), db.getEdge(`${id}/e2`)],
-    async: () => [db.getNode(id), db.getEmbedding(id, { space: 'vec' })],
-  }[kind]();
+  const u = UNITS[kind];
+  const parts = [
+    ...u.nodes.map((x) => db.getNode(`${id}${x}`)),
+    ...u.edges.map((x) => db.getEdge(`${id}${x}`)),
+    ...u.vectors.map((x) => db.getEmbedding(`${id}${x}`, { space: 'vec' })),
+  ];
   const present = parts.filter((p) => p !== null).length;
   return present === parts.length ? 'whole' : present === 0 ? 'absent' : 'partial';
 }
 
-const KIND_OF_TYPE = { Message: 'node', Batch: 'batch', Tx: 'tx', Async: 'async' };
+/** Ids named by a tombstone: retired by a transaction that committed, acknowledged or not. */
+function tombstoned(db) {
+  const ids = new Set();
+  for (const t of db.iterateNodes({ type: 'Tomb' })) for (const id of t.properties.ids) ids.add(id);
+  return ids;
+}
 
-/** Checks every acknowledged unit of `tag` and the units after its last acknowledgement. */
+/** Checks every acknowledged unit of `tag`, the units after its last acknowledgement, and every acknowledged retirement. */
 function checkIncarnation(db, tag) {
-  const list = acks.get(tag);
-  let last = -1;
-  for (const { kind, id } of list) {
-    last = Math.max(last, Number(id.split('-').pop()));
+  const { last, units } = acks.get(tag);
+  const tombs = tombstoned(db);
+  for (const [id, kind] of units) {
     totals.checkedUnits++;
     const state = whole(db, kind, id);
-    // A node deleted (with its tombstone, in one transaction) is gone by right, acknowledged or not.
-    if (kind === 'node' && state === 'absent' && db.getNode(`del:${id}`) !== null) continue;
-    if (state === 'absent') note(totals.lost, { tag, kind, id });
+    if (state === 'absent' && tombs.has(id)) units.delete(id);
+    else if (state === 'absent') note(totals.lost, { tag, kind, id });
     else if (state === 'partial') note(totals.partial, { tag, kind, id, acknowledged: true });
   }
   // Units in flight at the kill: whole or absent.
@@ -152,12 +177,17 @@ function checkIncarnation(db, tag) {
     const node = db.getNode(id);
     if (node === null) continue;
     totals.checkedUnits++;
-    const state = whole(db, KIND_OF_TYPE[node.type], id);
-    if (state === 'partial') note(totals.partial, { tag, kind: KIND_OF_TYPE[node.type], id, acknowledged: false });
+    const kind = KIND_OF_TYPE[node.type];
+    if (whole(db, kind, id) === 'partial') note(totals.partial, { tag, kind, id, acknowledged: false });
   }
-  for (const d of deleted) {
-    if (d.startsWith(`${tag}-`) && (db.getNode(d) !== null || db.getNode(`del:${d}`) === null)) note(totals.lost, { tag, kind: 'delete', id: d });
+  // An acknowledged retirement took the whole unit.
+  for (const [id, kind] of retired) {
+    totals.checkedUnits++;
+    const state = whole(db, kind, id);
+    if (state === 'whole') note(totals.lost, { tag: tagOf(id), kind: 'retirement', id });
+    else if (state === 'partial') note(totals.partial, { tag: tagOf(id), kind: 'retirement', id, acknowledged: true });
   }
+  retired.clear();
 }
 
 /** Records a problem once, however many checks see it. */
@@ -319,14 +349,16 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.floor(s.length / 2)] : null;
 };
+/** `value(sample)` over the run: `key.field` of each sample, or the top-level `key` when `field` is absent. */
 function trend(key, field) {
+  const value = (r) => (field === undefined ? r[key] : r[key]?.[field]);
   const warmup = Math.min(120, (samples.at(-1)?.t ?? 0) / 5);
-  const rows = samples.filter((r) => r[key]?.[field] !== undefined && r.t > warmup);
-  if (rows.length === 0) return { first: null, last: null, max: null, change: null };
-  const n = Math.max(1, Math.floor(rows.length / 5));
-  const first = median(rows.slice(0, n).map((r) => r[key][field]));
-  const last = median(rows.slice(-n).map((r) => r[key][field]));
-  const max = Math.max(...rows.map((r) => r[key][field]));
+  const values = samples.filter((r) => r.t > warmup).map(value).filter((v) => v !== undefined);
+  if (values.length === 0) return { first: null, last: null, max: null, change: null };
+  const n = Math.max(1, Math.floor(values.length / 5));
+  const first = median(values.slice(0, n));
+  const last = median(values.slice(-n));
+  const max = Math.max(...values);
   return { first, last, max, change: first ? Number(((last - first) / first).toFixed(3)) : null };
 }
 let commit = 'unknown';
@@ -341,7 +373,7 @@ const result = {
   date: new Date().toISOString(),
   source: commit,
   machine: { cpus: cpus().length, node: process.version, platform: process.platform },
-  options: { minutes, seed, killEverySeconds: killEvery / 1000, compactEverySeconds: compactEvery / 1000, backupEverySeconds: backupEvery / 1000 },
+  options: { minutes, seed, retainSeconds, killEverySeconds: killEvery / 1000, compactEverySeconds: compactEvery / 1000, backupEverySeconds: backupEvery / 1000 },
   durationSeconds: durationS,
   counts: {
     rounds: totals.rounds,
@@ -349,6 +381,7 @@ const result = {
     cases: acknowledgedTotal + readsTotal + totals.checkedUnits,
     acknowledgedWrites: totals.acknowledged,
     reads: totals.reads,
+    retiredUnits: totals.retiredUnits,
     checkedUnits: totals.checkedUnits,
     crashes: totals.crashes.length,
     lostAcknowledgedWrites: totals.lost.length,
@@ -375,7 +408,7 @@ const result = {
     writerRssBytes: trend('writer', 'rss'),
     asyncRssBytes: trend('async', 'rss'),
     asyncFds: trend('async', 'fds'),
-    fileBytes: { first: samples[0]?.fileBytes, last: samples.at(-1)?.fileBytes, max: Math.max(...samples.map((s) => s.fileBytes)) },
+    fileBytes: trend('fileBytes'),
   },
   problems: { crashes: totals.crashes, lost: totals.lost.slice(0, 50), partial: totals.partial.slice(0, 50), wrong: totals.wrong.slice(0, 50), verify: totals.verify.failed, compactions: totals.compactions.failed, backups: totals.backups.failed },
   samples: samples.filter((_, i) => i % 6 === 0 || i === samples.length - 1),
@@ -388,15 +421,15 @@ const c = result.counts;
 const tr = result.trend;
 const md = `# Soak
 
-\`npm run soak -- --minutes ${minutes}\` — ${result.date}, source ${commit}, ${result.machine.cpus} cores, Node ${process.version}; ran ${Math.round(durationS / 60)} min.
+\`npm run soak -- --minutes ${minutes} --retain ${retainSeconds}\` — ${result.date}, source ${commit}, ${result.machine.cpus} cores, Node ${process.version}; ran ${Math.round(durationS / 60)} min.
 
-Three processes on one database: a sync writer (nodes, write batches, transactions, deletes, queue lease/ack), an async writer (3 write batches in flight) with a weaver ingesting submitted events, and a reader (vector and text searches, pages, stats; a backup restored and verified every ${backupEvery / 1000} s). A writer process is killed with SIGKILL every ${killEvery / 1000} s and restarted; about every ${Math.round(compactEvery / 1000)} s both writers are killed, the reader closes its handle and a compaction runs in its own process (killed mid-way every other time).
+Three processes on one database: a sync writer (nodes, write batches, transactions, queue lease/ack, and ${retainSeconds > 0 ? `the retirement of units older than ${retainSeconds} s — each deleted whole in one transaction — so the live data levels off` : 'no retirement: the data grows for the whole run'}), an async writer (3 write batches in flight) with a weaver ingesting 10 submitted events/s (woven messages are kept, so they grow), and a reader (vector and text searches, pages, stats; a backup restored and verified every ${backupEvery / 1000} s). A writer process is killed with SIGKILL every ${killEvery / 1000} s and restarted; about every ${Math.round(compactEvery / 1000)} s both writers are killed, the reader closes its handle and a compaction runs in its own process (killed mid-way every other time).
 
 | count | value |
 | --- | --- |
 | rounds (kill -9 of a writer or a compaction) | ${c.rounds} (writer ${c.kills.writer}, async ${c.kills.async}, compaction ${c.compactions.killedMidway}) |
 | cases (acknowledged writes + reads + unit checks) | ${c.cases.toLocaleString('en')} |
-| acknowledged writes | ${Object.entries(c.acknowledgedWrites).map(([k, n]) => `${k} ${n.toLocaleString('en')}`).join(', ')} |
+| acknowledged writes | ${Object.entries(c.acknowledgedWrites).map(([k, n]) => `${k} ${n.toLocaleString('en')}`).join(', ')} (retirements took ${c.retiredUnits.toLocaleString('en')} units) |
 | reads | ${Object.entries(c.reads).map(([k, n]) => `${k} ${n.toLocaleString('en')}`).join(', ')} |
 | crashes (a process dying unasked) | ${c.crashes} |
 | lost acknowledged writes | ${c.lostAcknowledgedWrites} (of which at the final check ${c.lostAtFinalCheck}) |
@@ -420,7 +453,7 @@ Three processes on one database: a sync writer (nodes, write batches, transactio
 | writer anonymous RSS (restarted at kills) | ${mb(tr.writerRssAnonBytes.first)} | ${mb(tr.writerRssAnonBytes.last)} | ${mb(tr.writerRssAnonBytes.max)} | ${pct(tr.writerRssAnonBytes.change)} |
 | async writer anonymous RSS (restarted at kills) | ${mb(tr.asyncRssAnonBytes.first)} | ${mb(tr.asyncRssAnonBytes.last)} | ${mb(tr.asyncRssAnonBytes.max)} | ${pct(tr.asyncRssAnonBytes.change)} |
 | async writer descriptors | ${tr.asyncFds.first} | ${tr.asyncFds.last} | ${tr.asyncFds.max} | ${pct(tr.asyncFds.change)} |
-| data file | ${mb(tr.fileBytes.first)} | ${mb(tr.fileBytes.last)} | ${mb(tr.fileBytes.max)} | |
+| data file | ${mb(tr.fileBytes.first)} | ${mb(tr.fileBytes.last)} | ${mb(tr.fileBytes.max)} | ${pct(tr.fileBytes.change)} |
 
 Final database: ${stats.nodes.toLocaleString('en')} nodes, ${stats.edges.toLocaleString('en')} edges. The reader's RSS grows with the data it maps (LMDB pages in the OS page cache count as its resident memory), so read it next to the file size. Samples every 30 s are in soak.json.
 `;

@@ -1,5 +1,7 @@
-// One soak worker process. argv: path role tag seed
-//   writer  sync EmbeddedDB: nodes, write batches, transactions, deletes, queue steps
+// One soak worker process. argv: path role tag seed retainSeconds
+//   writer  sync EmbeddedDB: nodes, write batches, transactions, queue steps, and
+//           retirement: units older than retainSeconds are deleted whole, so the
+//           live data levels off (0 keeps everything)
 //   async   AsyncEmbeddedDB: concurrent write batches, and a weaver ingesting submitted events
 //   reader  searches (vector, text), pages and stats, checking what it sees; backups;
 //           closes its handle on request ('pause') so the parent can compact, reopens on 'resume'
@@ -10,14 +12,17 @@ import { AsyncEmbeddedDB, EmbeddedDB } from '@loomdb/db';
 import { WeaverController } from '@loomdb/weaver';
 import { seededRandom } from '@loomdb/db/testing';
 import { rmSync } from 'node:fs';
+import { UNITS } from './units.mjs';
 
-const [path, role, tag, seed] = process.argv.slice(2);
+const [path, role, tag, seed, retainSeconds = '0'] = process.argv.slice(2);
+const retainMs = Number(retainSeconds) * 1000;
 const random = seededRandom(Number(seed));
 const DIM = 16;
 const words = ['memory', 'graph', 'vector', 'rust', 'kernel', 'garden', 'river', 'lantern', 'orbit', 'violin', 'harbor', 'pepper', 'quartz', 'meadow'];
 const text = (n) => Array.from({ length: n }, () => words[Math.floor(random() * words.length)]).join(' ');
 const vector = () => Array.from({ length: DIM }, () => random() * 2 - 1);
-const report = (msg) => process.send?.(msg);
+/** Sends `msg` to the parent; `onSent` runs once it is written to the channel, so the parent will read it even if this process is killed next. */
+const report = (msg, onSent) => process.send?.(msg, onSent);
 let counts = {};
 const count = (k) => (counts[k] = (counts[k] ?? 0) + 1);
 setInterval(() => {
@@ -28,13 +33,38 @@ setInterval(() => {
 async function writer() {
   const db = EmbeddedDB.open(path, { busyTimeoutMs: 60_000 });
   const q = db.queue('soak');
-  const mine = [];
+  // Retiring deletes the oldest units of every kind whole, with a tombstone
+  // naming them in the same transaction, so the checker can tell a
+  // retirement that committed just before a kill from lost units. A later
+  // retirement deletes the tombstones whose acknowledgement reached the
+  // channel, so tombstones do not pile up.
+  let acknowledgedTombs = [];
+  let retirements = 0;
+  const retire = () => {
+    const cutoff = Date.now() - retainMs;
+    const units = [];
+    for (const [kind, { type }] of Object.entries(UNITS)) {
+      for (const n of db.listNodes({ type, limit: 16, orderBy: 'createdAt' }).items) {
+        if (n.createdAt < cutoff && !n.id.includes('/')) units.push({ id: n.id, kind });
+      }
+    }
+    if (units.length === 0) return;
+    const name = `del:${tag}-${retirements++}`;
+    db.transaction((tx) => {
+      for (const { id, kind } of units) for (const part of UNITS[kind].nodes) tx.deleteNode(`${id}${part}`);
+      tx.insertNode({ id: name, type: 'Tomb', properties: { ids: units.map((u) => u.id) } });
+      for (const old of acknowledgedTombs) tx.deleteNode(old);
+    });
+    acknowledgedTombs = [];
+    report({ t: 'ack', kind: 'retire', units }, () => acknowledgedTombs.push(name));
+  };
   for (let i = 0; ; i++) {
+    // Let the channel drain (and the timers run) now and then.
+    if (i % 16 === 0) await new Promise((res) => setImmediate(res));
     const r = random();
     const id = `${tag}-${i}`;
     if (r < 0.35) {
-      db.insertNode({ id, type: 'Message', properties: { content: text(8), by: tag } });
-      mine.push(id);
+      db.insertNode({ id, type: 'Note', properties: { content: text(8), by: tag } });
       report({ t: 'ack', kind: 'node', id });
     } else if (r < 0.6) {
       db.writeBatch({
@@ -57,15 +87,8 @@ async function writer() {
         tx.insertEdge({ id: `${id}/e2`, type: 'R', from: `${id}/b`, to: `${id}/c` });
       });
       report({ t: 'ack', kind: 'tx', id });
-    } else if (r < 0.9 && mine.length > 0) {
-      // The delete and a tombstone in one transaction, so the checker can
-      // tell a delete that committed just before a kill from a lost node.
-      const victim = mine.splice(Math.floor(random() * mine.length), 1)[0];
-      db.transaction((tx) => {
-        tx.deleteNode(victim);
-        tx.insertNode({ id: `del:${victim}`, type: 'Tomb' });
-      });
-      report({ t: 'ack', kind: 'delete', id: victim });
+    } else if (r < 0.9) {
+      if (retainMs > 0) retire();
     } else {
       const leased = q.lease({ holder: tag, max: 5, leaseMs: 30_000 });
       if (leased.length) q.ack(tag, leased.map((l) => l.seq));
@@ -102,7 +125,9 @@ async function asyncWorker() {
       }));
       const results = await weaver.submitEvents(group);
       for (const r of results) report({ t: 'ack', kind: 'event', id: r.id });
-      await new Promise((res) => setTimeout(res, 20));
+      // Woven messages are kept (the final check finds each once), so they are
+      // the data that keeps growing: 10 events/s.
+      await new Promise((res) => setTimeout(res, 500));
     }
   };
   await Promise.all([batches(), batches(), batches(), events()]);
@@ -151,21 +176,22 @@ async function reader() {
         const hits = db.searchVectors(vector(), { k: 10, space: 'vec' });
         count('vectorSearches');
         for (const h of hits) {
-          // Batch and async nodes are never deleted: a hit must resolve, and a batch root must have its part.
+          // A hit may be retired between the search and this read, but a unit
+          // goes whole: a root still present after its part was missing is wrong.
           const node = db.getNode(h.id);
-          if (node === null) wrong(`vector hit ${h.id} has no node`);
-          else if (node.type === 'Batch' && !h.id.endsWith('/x') && db.getNode(`${h.id}/x`) === null) wrong(`batch ${h.id} without its part`);
+          if (node === null) count('vectorHitsRetiredSince');
+          else if (node.type === 'Batch' && !h.id.endsWith('/x') && db.getNode(`${h.id}/x`) === null && db.getNode(h.id) !== null) wrong(`batch ${h.id} without its part`);
         }
       } else if (r < 0.7) {
         const hits = db.searchText(text(2), { index: 'soak', k: 10 });
         count('textSearches');
-        // A hit may be deleted by the writer between the search and this read.
-        for (const h of hits) if (db.getNode(h.id) === null) count('textHitsDeletedSince');
+        // A hit may be retired between the search and this read.
+        for (const h of hits) if (db.getNode(h.id) === null) count('textHitsRetiredSince');
       } else if (r < 0.85) {
         const page = db.listNodes({ type: 'Tx', limit: 50, orderBy: 'createdAt', direction: 'desc' });
         count('pages');
         const roots = page.items.filter((n) => !n.id.includes('/'));
-        for (const n of roots) if (db.getNode(`${n.id}/c`) === null) wrong(`transaction ${n.id} seen in part`);
+        for (const n of roots) if (db.getNode(`${n.id}/c`) === null && db.getNode(n.id) !== null) wrong(`transaction ${n.id} seen in part`);
       } else {
         db.stats();
         db.queue('soak').stats();
