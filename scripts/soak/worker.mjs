@@ -173,20 +173,31 @@ async function reader() {
     const r = random();
     try {
       if (r < 0.4) {
-        const hits = db.searchVectors(vector(), { k: 10, space: 'vec' });
+        const query = vector();
+        const search = () => db.searchVectors(query, { k: 10, space: 'vec' });
+        const hits = search();
         count('vectorSearches');
         for (const h of hits) {
-          // A hit may be retired between the search and this read, but a unit
-          // goes whole: a root still present after its part was missing is wrong.
+          // A hit may be retired between the search and this read, but then a
+          // second search must not find it; and a unit goes whole: a root still
+          // present after its part was missing is wrong.
           const node = db.getNode(h.id);
-          if (node === null) count('vectorHitsRetiredSince');
-          else if (node.type === 'Batch' && !h.id.endsWith('/x') && db.getNode(`${h.id}/x`) === null && db.getNode(h.id) !== null) wrong(`batch ${h.id} without its part`);
+          if (node === null) {
+            count('vectorHitsRetiredSince');
+            if (search().some((again) => again.id === h.id)) wrong(`vector search found ${h.id} after it was deleted`);
+          } else if (node.type === 'Batch' && !h.id.endsWith('/x') && db.getNode(`${h.id}/x`) === null && db.getNode(h.id) !== null) wrong(`batch ${h.id} without its part`);
         }
       } else if (r < 0.7) {
-        const hits = db.searchText(text(2), { index: 'soak', k: 10 });
+        const query = text(2);
+        const search = () => db.searchText(query, { index: 'soak', k: 10 });
+        const hits = search();
         count('textSearches');
-        // A hit may be retired between the search and this read.
-        for (const h of hits) if (db.getNode(h.id) === null) count('textHitsRetiredSince');
+        // A hit may be retired between the search and this read, but then a second search must not find it.
+        for (const h of hits) {
+          if (db.getNode(h.id) !== null) continue;
+          count('textHitsRetiredSince');
+          if (search().some((again) => again.id === h.id)) wrong(`text search found ${h.id} after it was deleted`);
+        }
       } else if (r < 0.85) {
         const page = db.listNodes({ type: 'Tx', limit: 50, orderBy: 'createdAt', direction: 'desc' });
         count('pages');
