@@ -15,14 +15,14 @@
 //!   idf = ln((N − n + 0.5) / (n + 0.5)), at least 1e-6; higher is better.
 
 use super::tokenize::{Analyzer, MAX_TERM_BYTES};
-use crate::codec::{read_u64_be, seal, u64_key};
+use crate::storage::codec::{read_u64_be, seal, u64_key};
 use crate::database::{get_meta, nodes_of_type, put_meta, read_node, validate_name};
-use crate::indexes::{parse, PropertyChange};
+use crate::storage::indexes::{parse, PropertyChange};
 use crate::error::{Error, Result};
-use crate::filter::NodeFilter;
-use crate::records::Node;
-use crate::store::Tables;
-use crate::writing::Writing;
+use crate::storage::filter::NodeFilter;
+use crate::storage::records::Node;
+use crate::storage::store::Tables;
+use crate::storage::writing::Writing;
 use heed::{RoTxn, RwTxn};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -111,7 +111,7 @@ pub fn list(txn: &RoTxn, t: &Tables) -> Result<Vec<TextIndexDef>> {
     let mut out = Vec::new();
     for entry in t.meta.prefix_iter(txn, DEF_PREFIX.as_bytes())? {
         let (k, v) = entry?;
-        let json = crate::codec::open(k, v, || format!("meta {}", String::from_utf8_lossy(k)))?;
+        let json = crate::storage::codec::open(k, v, || format!("meta {}", String::from_utf8_lossy(k)))?;
         out.push(serde_json::from_slice(json).map_err(|e| Error::corruption(format!("text index definition: {e}")))?);
     }
     Ok(out)
@@ -168,12 +168,12 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, name: &str) -> Result<bool> {
     let prefix = def.id.to_be_bytes();
     let doomed: Vec<Vec<u8>> = t.text.prefix_iter(txn, &prefix)?.map(|e| e.map(|(k, _)| k.to_vec())).collect::<std::result::Result<_, _>>()?;
     for k in doomed {
-        crate::fault::check(crate::fault::Point::Write)?;
+        crate::storage::fault::check(crate::storage::fault::Point::Write)?;
         t.text.delete(txn, &k)?;
     }
-    crate::fault::check(crate::fault::Point::Write)?;
+    crate::storage::fault::check(crate::storage::fault::Point::Write)?;
     t.meta.delete(txn, format!("{DEF_PREFIX}{name}").as_bytes())?;
-    crate::fault::check(crate::fault::Point::Write)?;
+    crate::storage::fault::check(crate::storage::fault::Point::Write)?;
     t.meta.delete(txn, format!("{STATS_PREFIX}{}", def.id).as_bytes())?;
     t.forget_text_defs();
     Ok(true)
@@ -280,7 +280,7 @@ fn add(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) -> 
     }
     for (term, tf) in frequencies(terms) {
         let k = posting_key(index, term, node);
-        crate::fault::check(crate::fault::Point::Write)?;
+        crate::storage::fault::check(crate::storage::fault::Point::Write)?;
         t.text.put(txn, &k, &seal(&k, &posting_value(tf, terms)))?;
     }
     bump(txn, t, index, 1, terms.len() as i64)
@@ -291,7 +291,7 @@ fn remove(txn: &mut RwTxn, t: &Tables, index: u32, node: u64, terms: &[String]) 
         return Ok(());
     }
     for term in frequencies(terms).keys() {
-        crate::fault::check(crate::fault::Point::Write)?;
+        crate::storage::fault::check(crate::storage::fault::Point::Write)?;
         t.text.delete(txn, &posting_key(index, term, node))?;
     }
     bump(txn, t, index, -1, -(terms.len() as i64))
@@ -307,7 +307,7 @@ fn posting_value(tf: u32, terms: &[String]) -> [u8; 8] {
 
 /// A posting's term frequency and document length.
 fn read_posting(key: &[u8], v: &[u8]) -> Result<(u32, u32)> {
-    let payload = crate::codec::open(key, v, || "text index posting".to_owned())?;
+    let payload = crate::storage::codec::open(key, v, || "text index posting".to_owned())?;
     match payload {
         [a, b, c, d, e, f, g, h] => Ok((u32::from_le_bytes([*a, *b, *c, *d]), u32::from_le_bytes([*e, *f, *g, *h]))),
         _ => Err(Error::corruption(format!("text index posting holds {} bytes, not 8", payload.len()))),
@@ -389,11 +389,11 @@ pub fn consistency(txn: &RoTxn, t: &Tables) -> Result<Vec<String>> {
         }
         for entry in t.text.prefix_iter(txn, &def.id.to_be_bytes())? {
             let (k, v) = entry?;
-            let payload = crate::codec::open(k, v, || "text index posting".to_owned())?;
+            let payload = crate::storage::codec::open(k, v, || "text index posting".to_owned())?;
             match expected.remove(k) {
                 Some(want) if want.as_slice() == payload => {}
-                Some(_) => problems.push(format!("text index \"{}\": posting {} disagrees with its node's text", def.name, crate::codec::hex(k))),
-                None => problems.push(format!("text index \"{}\": posting {} belongs to no indexed text", def.name, crate::codec::hex(k))),
+                Some(_) => problems.push(format!("text index \"{}\": posting {} disagrees with its node's text", def.name, crate::storage::codec::hex(k))),
+                None => problems.push(format!("text index \"{}\": posting {} belongs to no indexed text", def.name, crate::storage::codec::hex(k))),
             }
         }
         if !expected.is_empty() {

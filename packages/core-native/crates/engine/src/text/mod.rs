@@ -6,7 +6,7 @@ pub mod tokenize;
 pub use index::{TextIndexSpec, TextIndexStats};
 
 use crate::error::Result;
-use crate::filter::NodeFilter;
+use crate::storage::filter::NodeFilter;
 use crate::Database;
 use serde::Serialize;
 
@@ -35,7 +35,7 @@ impl Database {
 
     /// The `k` nodes of index `name` that best match `query` and pass `filter`, best first.
     pub fn search_text(&self, name: &str, query: &str, k: usize, filter: &NodeFilter) -> Result<Vec<TextHit>> {
-        let _timer = self.timer(crate::metrics::Op::Search);
+        let _timer = self.timer(crate::storage::metrics::Op::Search);
         self.read(|txn, t| {
             Ok(index::search(txn, t, name, query, k, filter)?.into_iter().map(|(score, node)| TextHit { id: node.id, score }).collect())
         })
@@ -100,7 +100,7 @@ mod tests {
         // A posting written behind the index's back is found.
         db.write(|txn, t| {
             let k = super::index::posting_key(1, "ghost", 99);
-            Ok(t.text.put(txn, &k, &crate::codec::seal(&k, &[1, 0, 0, 0, 1, 0, 0, 0]))?)
+            Ok(t.text.put(txn, &k, &crate::storage::codec::seal(&k, &[1, 0, 0, 0, 1, 0, 0, 0]))?)
         })
         .unwrap();
         let report = db.verify().unwrap();

@@ -1,0 +1,2 @@
+//! Graph layer (placeholder doc).
+pub(crate) mod traverse;
