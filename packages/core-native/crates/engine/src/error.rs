@@ -112,3 +112,17 @@ impl From<heed::Error> for Error {
         }
     }
 }
+
+/// Prefixes an error with the part of a call it came from. A full map
+/// passes unchanged: `Store::write` grows the map and runs the call again.
+pub(crate) fn within(part: &str, e: Error) -> Error {
+    if e.is_map_full() {
+        return e;
+    }
+    Error::new(e.code, format!("{part}: {}", e.message))
+}
+
+/// Prefixes a batch item's error with its position (see [`within`]).
+pub(crate) fn in_batch(what: &str, i: usize, e: Error) -> Error {
+    within(&format!("{what}[{i}]"), e)
+}

@@ -1,9 +1,38 @@
 //! LoomDB's storage engine: a property graph with embeddings on LMDB.
 //!
 //! Pure Rust; the Neon binding in `crates/binding` only converts values and
-//! errors. A database is a directory holding `data.mdb`, `lock.mdb` and
-//! `writer.lock` and `open.lock`; see `store` for what is shared per process and `codec` for
-//! the on-disk layout of records.
+//! errors. A database is a directory holding `data.mdb`, `lock.mdb`,
+//! `writer.lock` and `open.lock`; see `storage::store` for what is shared
+//! per process and `storage::codec` for the on-disk layout of records.
+//!
+//! # Layers
+//!
+//! Each folder has one job and imports only the layers below it
+//! (`ops → plan → vector | graph | text → storage`; `error` is below all):
+//!
+//! - `storage`: the LMDB environment, tables, keys, codecs, the writer lock,
+//!   the meta table and change log, node and edge records, property
+//!   indexes, counter edges, durable queues, transactions and the
+//!   [`Database`] handle with its read and write paths.
+//! - `vector`: embedding spaces, the embeddings table, HNSW graphs and the
+//!   exact scan.
+//! - `graph`: traversal over the adjacency tables.
+//! - `text`: the tokenizer and BM25 indexes.
+//! - `plan`: query plans, graph filters (`plan::reach`), the executor with
+//!   its kNN stage, and paged scans.
+//! - `ops`: backup and restore, compaction, verification, format upgrades,
+//!   bulk load, the metrics report.
+//! - `database`: the facade on top. It opens a handle (checking and
+//!   upgrading the format) and holds the operations that need more than one
+//!   layer: node and edge writes, spaces and embeddings, property indexes,
+//!   stats, write batches.
+//!
+//! The handle is declared in `storage` so that every layer can add the
+//! operations it owns (`impl Database` in its own files) without importing
+//! upward. Where storage must reach up — a node write updates text
+//! postings, a node delete drops its embeddings — it calls the
+//! `storage::writing::Followers` the facade passes in at open. Test modules
+//! may use the crate's public API from any layer.
 
 mod database;
 mod error;
@@ -14,17 +43,20 @@ mod storage;
 mod text;
 mod vector;
 
-pub use database::{
-    Database, Durability, EdgeSelector, IndexStats, NewEdge, NewNode, OpenOptions, SearchHit, SpaceStats, Stats, FORMAT_VERSION,
-    MAX_ID_BYTES, MAX_TYPE_BYTES,
-};
+pub use database::{IndexStats, SpaceStats, Stats};
+pub use ops::upgrade::FORMAT_VERSION;
+pub use storage::edges::{EdgeSelector, NewEdge};
+pub use storage::handle::{Database, Durability, OpenOptions};
+pub use storage::nodes::{NewNode, MAX_ID_BYTES, MAX_TYPE_BYTES};
+pub use vector::search::{SearchHit, SearchRequest};
 pub use ops::backup::{BackupReport, Manifest, RestoreReport};
 pub use database::batch::{BatchOutcome, QueueLease, QueueSteps, WriteBatch};
 pub use ops::compact::{CompactReport, CHECKPOINT_PREFIX};
 pub use storage::copy::Progress;
 pub use error::{Code, Error, Result};
 pub use ops::load::{LoadEdge, LoadNode, LoadRecord};
-pub use storage::metrics::{Metrics, Op, OpStats, Report as MetricsReport};
+pub use ops::metrics::Report as MetricsReport;
+pub use storage::metrics::{Metrics, Op, OpStats};
 pub use storage::store::{TableUsage, Usage};
 pub use text::{TextHit, TextIndexSpec, TextIndexStats};
 pub use ops::verify::{Problem, VerifyReport};
@@ -36,9 +68,9 @@ pub use storage::queue::{DeadLetter, LeasedItem, QueueItem, QueueStats, MAX_QUEU
 pub use storage::records::{Edge, Node};
 pub use storage::transaction::Transaction;
 pub use storage::writer_lock::WriterGuard;
-pub use plan::scan::{EdgePageQuery, NodeOrder, NodePageQuery, Page, Position};
+pub use plan::scan::{EdgePageQuery, NodeOrder, NodePageQuery};
+pub use storage::page::{Page, Position};
 pub use vector::index::GraphStats;
-pub use vector::search::SearchRequest;
 pub use vector::space::{HnswParams, Metric, Space, SpaceSpec};
 
 /// Milliseconds since the Unix epoch, the unit of `createdAt`/`updatedAt`.

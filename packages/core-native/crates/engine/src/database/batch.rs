@@ -23,7 +23,11 @@
 //!   libuv pool); inside one it is a savepoint of it.
 
 use crate::storage::codec::{Reader, Writer};
-use crate::database::{get_meta, in_batch, put_meta, within, Database, Durability, EdgeSelector, NewEdge, NewNode};
+use crate::error::{in_batch, within};
+use crate::storage::edges::{EdgeSelector, NewEdge};
+use crate::storage::handle::{Database, Durability};
+use crate::storage::meta::{get_meta, put_meta};
+use crate::storage::nodes::NewNode;
 use crate::error::{Code, Error, Result};
 use crate::storage::queue::{LeasedItem, QueueItem};
 use crate::storage::writing::committed_change_seq;

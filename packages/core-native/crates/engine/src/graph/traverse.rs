@@ -4,7 +4,9 @@
 //! the scan itself.
 
 use crate::storage::codec::{self, u64_key};
-use crate::database::{lookup, read_edge, read_node, Database};
+use crate::storage::edges::read_edge;
+use crate::storage::handle::Database;
+use crate::storage::nodes::{lookup, read_node};
 use crate::error::{Error, Result};
 use crate::storage::keys;
 use crate::storage::records::{Edge, Node};
@@ -195,7 +197,9 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::database::{NewEdge, NewNode, OpenOptions};
+    use crate::storage::edges::NewEdge;
+    use crate::storage::handle::OpenOptions;
+    use crate::storage::nodes::NewNode;
 
     /// a → b → c → d, a → c (a shortcut), e isolated; one `LIKES` edge d → a.
     fn graph(dir: &std::path::Path) -> Database {

@@ -18,9 +18,11 @@
 //! - The compacted copy passes the page check before it replaces the file;
 //!   a failure at any step leaves the old file in place and open.
 
+use crate::vector::index::VectorIndexes;
 use crate::storage::codec::{read_u64_be, u64_key};
 use crate::storage::copy::{self, Progress};
-use crate::database::{get_meta_u64, put_meta_u64, Database};
+use crate::storage::handle::Database;
+use crate::storage::meta::{get_meta_u64, put_meta_u64};
 use crate::error::{Code, Error, Result};
 use crate::storage::pagecheck::{self, Snapshot};
 use crate::ops::upgrade::META_PRUNED_THROUGH;
@@ -95,7 +97,7 @@ pub fn compact(db: &Database, progress: Progress) -> Result<CompactReport> {
     }
     let mut removed_sidecars = Vec::new();
     let swapped = store.replace_file(&writer, &temp, || {
-        store.vectors.forget_all();
+        VectorIndexes::of(store).forget_all();
         for entry in std::fs::read_dir(db.path())? {
             let path = entry?.path();
             if path.extension().is_some_and(|e| e == "hnsw") {

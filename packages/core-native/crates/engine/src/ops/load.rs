@@ -11,7 +11,10 @@
 //! clock never goes back, so otherwise they move forward to it.
 
 use crate::storage::codec::{seal, u64_key};
-use crate::database::{in_batch, insert_edge, insert_node, validate_edge, validate_node, Database, NewEdge, NewNode};
+use crate::error::in_batch;
+use crate::storage::edges::{insert_edge, validate_edge, NewEdge};
+use crate::storage::handle::Database;
+use crate::storage::nodes::{insert_node, validate_node, NewNode};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 
@@ -94,8 +97,8 @@ impl Database {
                         if n.updated_at <= n.created_at {
                             continue;
                         }
-                        let key = crate::database::lookup(txn, t.node_ids, &n.node.id)?.ok_or_else(|| Error::internal("a loaded node is missing"))?;
-                        let mut node = crate::database::read_node(txn, t, key)?;
+                        let key = crate::storage::nodes::lookup(txn, t.node_ids, &n.node.id)?.ok_or_else(|| Error::internal("a loaded node is missing"))?;
+                        let mut node = crate::storage::nodes::read_node(txn, t, key)?;
                         if n.updated_at > node.updated_at {
                             node.updated_at = n.updated_at;
                             let k = u64_key(key);

@@ -24,7 +24,8 @@
 //! both versions) by `Database::open`.
 
 use crate::ops::backup;
-use crate::database::{get_meta_u64, put_meta_u64, Database, META_FORMAT};
+use crate::storage::handle::Database;
+use crate::storage::meta::{get_meta_u64, put_meta_u64, META_FORMAT};
 use crate::error::{Code, Error, Result};
 use crate::storage::store::Tables;
 use heed::RwTxn;
@@ -60,7 +61,7 @@ pub(crate) fn upgrade(db: &Database, from: u64) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use crate::database::{put_meta_u64, META_FORMAT};
+    use crate::storage::meta::{put_meta_u64, META_FORMAT};
     use crate::{Code, Database, OpenOptions};
 
     #[test]

@@ -9,7 +9,9 @@
 //! index sidecars are derived and checked when loaded (`vector_index`).
 
 use crate::storage::codec::{self, open as unseal, read_u64_be, u64_key};
-use crate::database::{get_meta_u64, list_spaces, Database, META_FORMAT, SPACE_COUNT_PREFIX};
+use crate::storage::handle::Database;
+use crate::storage::meta::{get_meta_u64, META_FORMAT};
+use crate::vector::catalog::{list_spaces, SPACE_COUNT_PREFIX};
 use crate::error::Result;
 use crate::storage::indexes;
 use crate::storage::keys;
@@ -356,7 +358,7 @@ mod tests {
         assert_eq!((report.checked.nodes, report.checked.edges, report.checked.index_entries), (50, 49, 50));
         // An adjacency entry that disappears is found from the edge's side.
         db.write(|txn, t| {
-            let e = crate::database::read_edge(txn, t, 60)?;
+            let e = crate::storage::edges::read_edge(txn, t, 60)?;
             t.in_adj.delete(txn, &keys::adjacency(e.to_key, &e.edge_type, e.from_key, 60))?;
             Ok(())
         })

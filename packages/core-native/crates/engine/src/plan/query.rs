@@ -17,7 +17,9 @@
 mod knn;
 
 use crate::storage::codec::read_u64_be;
-use crate::database::{read_node, require_space, Database};
+use crate::storage::handle::Database;
+use crate::storage::nodes::read_node;
+use crate::vector::catalog::require_space;
 use crate::error::Result;
 use crate::storage::filter::{Condition, NodeFilter};
 use crate::storage::indexes;

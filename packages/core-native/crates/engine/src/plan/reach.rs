@@ -9,7 +9,9 @@
 //!   a node not among them is at distance `max_hops` exactly when one of its
 //!   neighbours (walking towards the anchors) is at `max_hops - 1`.
 
-use crate::database::{lookup, match_nodes};
+use crate::storage::nodes::lookup;
+
+use crate::storage::select::match_nodes;
 use crate::error::Result;
 use crate::graph::traverse::{adjacent, Hop};
 use crate::plan::spec::{node_filter, GraphFilter};

@@ -3,12 +3,15 @@
 //! for a whole walk is returned exactly once, whatever is written meanwhile.
 
 use crate::storage::codec::{open as unseal, read_u64_be, u64_key};
-use crate::database::{node_candidates, read_node, Database};
+use crate::storage::handle::Database;
+use crate::storage::nodes::read_node;
+use crate::storage::select::node_candidates;
 use crate::error::{Error, Result};
 use crate::storage::filter::NodeFilter;
 use crate::storage::keys;
 use crate::storage::records::{Edge, Node};
 use heed::RoTxn;
+use crate::storage::page::{Page, Position};
 use serde::Deserialize;
 use std::ops::Bound;
 
@@ -22,14 +25,6 @@ pub enum NodeOrder {
     CreatedAt,
     /// By id, bytewise.
     Id,
-}
-
-/// Where the previous page ended.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Position {
-    Key(u64),
-    Id(String),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,13 +50,6 @@ pub struct EdgePageQuery {
     #[serde(default)]
     pub after: Option<Position>,
     pub limit: usize,
-}
-
-/// A page and, when more may follow, the position to continue after.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<Position>,
 }
 
 fn after_key(after: &Option<Position>) -> Result<Option<u64>> {
@@ -260,7 +248,7 @@ impl Database {
                 let exhausted = keys.len() < chunk;
                 for key in keys {
                     cursor = Some(key);
-                    let edge = crate::database::read_edge(txn, t, key)?;
+                    let edge = crate::storage::edges::read_edge(txn, t, key)?;
                     if query.edge_type.as_ref().is_none_or(|ty| *ty == edge.edge_type) {
                         items.push(edge);
                         if items.len() == query.limit {
@@ -279,7 +267,8 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::database::{NewNode, OpenOptions};
+    use crate::storage::handle::OpenOptions;
+    use crate::storage::nodes::NewNode;
 
     fn page(db: &Database, order: NodeOrder, descending: bool, after: Option<Position>, limit: usize, filter: NodeFilter) -> Page<Node> {
         db.list_nodes(&NodePageQuery { filter, order, descending, after, limit }).unwrap()

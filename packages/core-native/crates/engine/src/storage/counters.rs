@@ -23,7 +23,10 @@
 //!   the first time it is added to; deleting an edge removes its entry.
 
 use crate::storage::codec::{open as unseal, read_u64_be, seal, u64_key, Reader, Writer};
-use crate::database::{delete_edge_record, in_batch, insert_edge, log_change, lookup, read_edge_record, Change, NewEdge};
+use crate::error::in_batch;
+use crate::storage::edges::{delete_edge_record, insert_edge, read_edge_record, NewEdge};
+use crate::storage::meta::{log_change, Change};
+use crate::storage::nodes::lookup;
 use crate::error::{Error, Result};
 use crate::storage::records::Edge;
 use crate::storage::store::Tables;

@@ -289,7 +289,7 @@ mod tests {
             }
         }
         let filter: NodeFilter = serde_json::from_str(r#"{ "types": ["Message"], "where": [["conv", { "eq": 1 }]] }"#).unwrap();
-        seen.push(format!("{:?}", db.read(|txn, t| crate::database::match_nodes(txn, t, &filter)).unwrap()));
+        seen.push(format!("{:?}", db.read(|txn, t| crate::storage::select::match_nodes(txn, t, &filter)).unwrap()));
         for id in ["m0", "m1", "m3", "m4", "m9", "n1", "b1", "t1", "l1", "g0", "s1", "s2"] {
             seen.push(format!("{:?}", db.get_node(id).unwrap()));
         }

@@ -13,7 +13,7 @@
 //!   the record, so a long string stored by its prefix is still exact.
 
 use crate::storage::codec::{read_u64_be, seal, u64_key};
-use crate::database::{get_meta, get_meta_u64, put_meta, put_meta_u64, META_NEXT_INDEX};
+use crate::storage::meta::{get_meta, get_meta_u64, put_meta, put_meta_u64, META_NEXT_INDEX};
 use crate::error::{Error, Result};
 use crate::storage::filter::Condition;
 use crate::storage::store::Tables;
@@ -82,8 +82,8 @@ pub fn create(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> 
     put_meta_u64(txn, t, META_NEXT_INDEX, u64::from(id) + 1)?;
     let def = IndexDef { id, node_type: node_type.to_owned(), property: property.to_owned() };
     put_meta(txn, t, key.as_bytes(), serde_json::to_string(&def).expect("serializes").as_bytes())?;
-    for node in crate::database::nodes_of_type(txn, t, node_type)? {
-        let record = crate::database::read_node(txn, t, node)?;
+    for node in crate::storage::nodes::nodes_of_type(txn, t, node_type)? {
+        let record = crate::storage::nodes::read_node(txn, t, node)?;
         let props = parse(&record.properties)?;
         put_entry(txn, t, &def, props.get(property), node)?;
     }

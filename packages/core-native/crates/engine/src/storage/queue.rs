@@ -24,7 +24,7 @@
 //!   consumer whose lease was taken over cannot commit work for it.
 
 use crate::storage::codec::{open as unseal, read_u64_be, seal, Reader, Writer};
-use crate::database::Database;
+use crate::storage::handle::Database;
 use crate::error::{Code, Error, Result};
 use crate::storage::writing::Writing;
 use heed::{RoTxn, RwTxn};

@@ -19,14 +19,14 @@ use crate::error::{Code, Error, Result};
 use crate::storage::metrics::{Metrics, Op};
 use crate::storage::pagecheck::{self, Snapshot};
 use crate::storage::presence::{Exclusive, Presence};
-use crate::vector::index::VectorIndexes;
 use crate::storage::writer_lock::{WriterGuard, WriterLock};
 use heed::types::Bytes;
 use heed::{CompactionOption, Database, Env, EnvFlags, EnvOpenOptions, RoTxn, RwTxn, WithTls};
 use parking_lot::{Mutex, RwLock};
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, LazyLock, OnceLock, Weak};
 use std::time::Duration;
 
 pub type Table = Database<Bytes, Bytes>;
@@ -95,8 +95,10 @@ pub struct Store {
     writer: Arc<WriterLock>,
     presence: Presence,
     pub metrics: Metrics,
-    /// The HNSW graphs of the directory's spaces (saved when the store drops).
-    pub vectors: VectorIndexes,
+    /// State a layer above keeps per store, made on first use and dropped
+    /// with the store, last (the vector layer's HNSW graphs, saved then; see
+    /// `vector::index::VectorIndexes::of`). Storage never looks inside.
+    derived: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 /// A shared hold on the map guard that outlives a call: no map resize in
@@ -120,6 +122,12 @@ const DEFAULT_MAP_SIZE: usize = 256 << 20;
 const PAGE_SIZE: usize = 4096;
 
 impl Store {
+    /// The state of type `T` a layer above keeps for this store, made by
+    /// `make` on first use. One type per store: asking for another is a bug.
+    pub(crate) fn derived<T: Any + Send + Sync>(&self, make: impl FnOnce(&Path) -> T) -> &T {
+        self.derived.get_or_init(|| Box::new(make(&self.path))).downcast_ref().expect("one derived state type per store")
+    }
+
     /// Opens (creating when `create`) the database directory at `path`, or
     /// returns the store this process already has open there.
     ///
@@ -156,7 +164,7 @@ impl Store {
         check_structure_if_first(path, &presence)?;
         let writer = WriterLock::open(path)?;
         let live = open_live(path, initial_map_size, || writer.acquire(busy_timeout).map(Some))?;
-        Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default(), vectors: VectorIndexes::new(path.to_path_buf()) })
+        Ok(Store { path: path.to_path_buf(), live: RwLock::new(Some(live)), writer, presence, metrics: Metrics::default(), derived: OnceLock::new() })
     }
 
     fn closed(&self) -> Error {

@@ -15,15 +15,18 @@
 //! same call looks for a held-back key (batches reject repeated ids before
 //! writing; an insert only checks ids that existed before the call); a call
 //! that must read back what it wrote calls [`Writing::apply_held`] first.
+//! The layers above storage that follow node writes come as [`Followers`],
+//! so storage calls them without importing them.
 
-use crate::database::{get_meta_u64, put_meta_u64};
 use crate::error::{Error, Result};
-use crate::text::index::TextIndexDef;
-use crate::storage::indexes::{self, IndexDef};
+use crate::storage::indexes::{self, IndexDef, PropertyChange};
+use crate::storage::meta::{get_meta_u64, put_meta_u64};
 use crate::storage::store::{Table, Tables};
 use heed::{PutFlags, RwTxn};
 use std::cell::{Cell, RefCell};
+use std::any::Any;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::ops::Deref;
 
 pub(crate) const META_NEXT_ID: &[u8] = b"next_id";
@@ -35,13 +38,26 @@ pub(crate) fn committed_change_seq(txn: &heed::RoTxn, t: &Tables) -> Result<u64>
     Ok(get_meta_u64(txn, t, META_CHANGE_SEQ)?.unwrap_or(0))
 }
 
+/// What the layers above storage keep derived from node records, told of
+/// every node write by `storage::nodes` inside the write's transaction. The
+/// facade (the facade (`database`)) fills it in when a handle is opened.
+pub struct Followers {
+    /// A node of this type got, changed or lost properties (the text indexes).
+    pub properties: fn(&mut RwTxn, &Writing, &str, u64, &PropertyChange) -> Result<()>,
+    /// A node is being deleted, after its edges and before its record (its embeddings).
+    pub deleting: fn(&mut RwTxn, &Writing, u64) -> Result<()>,
+}
+
 pub struct Writing<'t> {
     tables: &'t Tables,
     next_id: Cell<Option<u64>>,
     clock: Cell<Option<i64>>,
     change_seq: Cell<Option<u64>>,
     index_defs: RefCell<HashMap<String, Vec<IndexDef>>>,
-    text_defs: RefCell<Option<std::rc::Rc<Vec<TextIndexDef>>>>,
+    /// Definitions a follower read once for this call (the text indexes'),
+    /// of whatever type it keeps; see [`Writing::follower_defs`].
+    follower_defs: RefCell<Option<Rc<dyn Any>>>,
+    followers: &'static Followers,
     /// Per [`Held`] table, in [`Held::ALL`] order.
     held: RefCell<[Puts; Held::ALL.len()]>,
     node_keys: RefCell<HashMap<String, u64>>,
@@ -84,7 +100,7 @@ impl Deref for Writing<'_> {
 }
 
 impl<'t> Writing<'t> {
-    pub fn new(tables: &'t Tables, max_record_bytes: usize) -> Self {
+    pub fn new(tables: &'t Tables, max_record_bytes: usize, followers: &'static Followers) -> Self {
         Writing {
             max_record_bytes,
             tables,
@@ -92,7 +108,8 @@ impl<'t> Writing<'t> {
             clock: Cell::new(None),
             change_seq: Cell::new(None),
             index_defs: RefCell::default(),
-            text_defs: RefCell::default(),
+            follower_defs: RefCell::default(),
+            followers,
             held: RefCell::default(),
             node_keys: RefCell::default(),
         }
@@ -166,7 +183,7 @@ impl<'t> Writing<'t> {
         if let Some(&key) = self.node_keys.borrow().get(id) {
             return Ok(Some(key));
         }
-        let key = crate::database::lookup(txn, self.node_ids, id)?;
+        let key = crate::storage::nodes::lookup(txn, self.node_ids, id)?;
         if let Some(key) = key {
             self.node_keys.borrow_mut().insert(id.to_owned(), key);
         }
@@ -210,18 +227,26 @@ impl<'t> Writing<'t> {
         Ok(seq)
     }
 
-    /// The text indexes (read once per call, again after one is created or dropped).
-    pub fn text_defs(&self, txn: &RwTxn) -> Result<std::rc::Rc<Vec<TextIndexDef>>> {
-        if let Some(defs) = self.text_defs.borrow().as_ref() {
-            return Ok(defs.clone());
+    /// The layers that follow node writes.
+    pub fn followers(&self) -> &'static Followers {
+        self.followers
+    }
+
+    /// The definitions a follower keeps (read once per call with `load`,
+    /// again after [`Writing::forget_follower_defs`]).
+    pub fn follower_defs<T: 'static>(&self, load: impl FnOnce() -> Result<T>) -> Result<Rc<T>> {
+        if let Some(defs) = self.follower_defs.borrow().as_ref() {
+            if let Ok(defs) = Rc::clone(defs).downcast::<T>() {
+                return Ok(defs);
+            }
         }
-        let defs = std::rc::Rc::new(crate::text::index::list(txn, self)?);
-        *self.text_defs.borrow_mut() = Some(defs.clone());
+        let defs = Rc::new(load()?);
+        *self.follower_defs.borrow_mut() = Some(Rc::clone(&defs) as Rc<dyn Any>);
         Ok(defs)
     }
 
-    pub fn forget_text_defs(&self) {
-        self.text_defs.borrow_mut().take();
+    pub fn forget_follower_defs(&self) {
+        self.follower_defs.borrow_mut().take();
     }
 
     /// The property indexes of `node_type` (read once per call).

@@ -16,7 +16,8 @@
 
 use super::tokenize::{Analyzer, MAX_TERM_BYTES};
 use crate::storage::codec::{read_u64_be, seal, u64_key};
-use crate::database::{get_meta, nodes_of_type, put_meta, read_node, validate_name};
+use crate::storage::meta::{get_meta, put_meta, validate_name};
+use crate::storage::nodes::{nodes_of_type, read_node};
 use crate::storage::indexes::{parse, PropertyChange};
 use crate::error::{Error, Result};
 use crate::storage::filter::NodeFilter;
@@ -144,8 +145,8 @@ pub fn create(txn: &mut RwTxn, t: &Writing, name: &str, spec: &TextIndexSpec, pr
     if list(txn, t)?.len() >= MAX_INDEXES {
         return Err(Error::invalid(format!("a database holds at most {MAX_INDEXES} text indexes")));
     }
-    let id = u32::try_from(crate::database::get_meta_u64(txn, t, NEXT_ID)?.unwrap_or(1)).map_err(|_| Error::internal("text index ids exhausted"))?;
-    crate::database::put_meta_u64(txn, t, NEXT_ID, u64::from(id) + 1)?;
+    let id = u32::try_from(crate::storage::meta::get_meta_u64(txn, t, NEXT_ID)?.unwrap_or(1)).map_err(|_| Error::internal("text index ids exhausted"))?;
+    crate::storage::meta::put_meta_u64(txn, t, NEXT_ID, u64::from(id) + 1)?;
     let def = TextIndexDef { id, name: name.to_owned(), spec: spec.clone() };
     put_meta(txn, t, format!("{DEF_PREFIX}{name}").as_bytes(), serde_json::to_string(&def).expect("serializes").as_bytes())?;
     let analyzer = Analyzer::shared(&spec.language, spec.stop_words)?;
@@ -158,7 +159,7 @@ pub fn create(txn: &mut RwTxn, t: &Writing, name: &str, spec: &TextIndexSpec, pr
         add(txn, t, id, node, &node_terms(txn, t, spec, &analyzer, node)?)?;
     }
     progress(total, total);
-    t.forget_text_defs();
+    t.forget_follower_defs();
     Ok(true)
 }
 
@@ -175,13 +176,13 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, name: &str) -> Result<bool> {
     t.meta.delete(txn, format!("{DEF_PREFIX}{name}").as_bytes())?;
     crate::storage::fault::check(crate::storage::fault::Point::Write)?;
     t.meta.delete(txn, format!("{STATS_PREFIX}{}", def.id).as_bytes())?;
-    t.forget_text_defs();
+    t.forget_follower_defs();
     Ok(true)
 }
 
 /// Keeps every text index over `node_type` in step with a node's properties changing as `change` says.
 pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, change: &PropertyChange) -> Result<()> {
-    let defs = t.text_defs(txn)?;
+    let defs = t.follower_defs(|| list(txn, t))?;
     let defs: Vec<&TextIndexDef> = defs.iter().filter(|d| d.spec.types.iter().any(|ty| ty == node_type)).collect();
     if defs.is_empty() {
         return Ok(());

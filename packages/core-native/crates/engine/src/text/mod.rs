@@ -1,4 +1,10 @@
-//! Full-text search: the tokenizer and the BM25 indexes built with it.
+//! Full-text search: the tokenizer (`tokenize`) and the BM25 indexes built
+//! with it (`index`).
+//!
+//! Invariants: imports only `storage` (and `error`); postings follow every
+//! node write in its transaction, through the `storage::writing::Followers`
+//! hook the facade registers (`index::update`), so a text index is never
+//! behind the records it covers.
 
 pub mod index;
 pub mod tokenize;
@@ -7,7 +13,7 @@ pub use index::{TextIndexSpec, TextIndexStats};
 
 use crate::error::Result;
 use crate::storage::filter::NodeFilter;
-use crate::Database;
+use crate::storage::handle::Database;
 use serde::Serialize;
 
 /// A text search result: a node and its BM25 score (higher is better).

@@ -25,11 +25,12 @@
 //!   process's).
 
 use crate::storage::codec::{open as unseal, read_u64_be, u64_key};
-use crate::database::{space_count, Change};
+use crate::storage::meta::Change;
+use crate::vector::catalog::space_count;
 use crate::error::{Error, Result};
 use crate::vector::hnsw::{sidecar_path, Hnsw, SidecarHeader};
 use crate::storage::keys;
-use crate::storage::store::Tables;
+use crate::storage::store::{Store, Tables};
 use crate::vector::space::{self as vectors, HnswParams, Space};
 use crate::storage::writing::committed_change_seq;
 use heed::RoTxn;
@@ -108,6 +109,11 @@ pub struct GraphStats {
 }
 
 impl VectorIndexes {
+    /// The graphs of the directory `store` holds, shared by every handle on it.
+    pub fn of(store: &Store) -> &VectorIndexes {
+        store.derived(|dir| VectorIndexes::new(dir.to_path_buf()))
+    }
+
     pub fn new(dir: PathBuf) -> VectorIndexes {
         VectorIndexes { dir, spaces: Mutex::default() }
     }

@@ -15,12 +15,15 @@
 //!   process after the commit and the new one built (other processes build
 //!   theirs on their next search, see `vector_index`).
 
+use crate::vector::index::VectorIndexes;
 use crate::storage::codec::read_u64_be;
-use crate::database::{delete_embedding, find_space, read_node, remove_space, rename_space, require_space, validate_space_name, Database};
+use crate::storage::handle::Database;
+use crate::storage::nodes::read_node;
+use crate::vector::catalog::{delete_embedding, find_space, remove_space, rename_space, require_space, validate_space_name};
 use crate::error::{Code, Error, Result};
 use crate::storage::keys;
 use crate::storage::records::Node;
-use crate::plan::scan::{Page, Position};
+use crate::storage::page::{Page, Position};
 use crate::storage::store::Tables;
 use crate::vector::space::{Space, SpaceSpec};
 use crate::storage::writing::Writing;
@@ -40,7 +43,7 @@ impl Database {
             None => Ok(None),
         })?;
         if let Some(id) = dropped {
-            self.store().vectors.forget(id);
+            VectorIndexes::of(self.store()).forget(id);
         }
         Ok(dropped.is_some())
     }
@@ -100,10 +103,10 @@ impl Database {
             remove_space(txn, t, &old)?;
             Ok((old.id, rename_space(txn, t, &staged, name, spec.clone())?))
         })?;
-        self.store().vectors.forget(old);
+        VectorIndexes::of(self.store()).forget(old);
         // Build the new graph now rather than in the next search.
         self.store().read(|txn, t| match new.spec.hnsw() {
-            Some(params) => self.store().vectors.current(txn, t, &new, params).map(|_| ()),
+            Some(params) => VectorIndexes::of(self.store()).current(txn, t, &new, params).map(|_| ()),
             None => Ok(()),
         })
     }
@@ -133,7 +136,7 @@ fn delete_all(txn: &mut RwTxn, t: &Writing, space: &Space) -> Result<()> {
 mod tests {
     use crate::vector::space::Metric;
     use crate::{Code, Database, NewNode, OpenOptions, SearchRequest};
-    use crate::plan::scan::Position;
+    use crate::storage::page::Position;
     use crate::vector::space::SpaceSpec;
 
     fn spec(dimensions: u32, index: &str, embedder: &str) -> SpaceSpec {

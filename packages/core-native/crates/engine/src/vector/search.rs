@@ -13,8 +13,11 @@
 //!   A graph search that returns fewer than `k` is redone as an exact scan,
 //!   so `k` results come back whenever `k` matching nodes have a vector.
 
+use serde::Serialize;
 use crate::storage::codec::{self, open as unseal, read_u64_be};
-use crate::database::{node_candidates, node_keys, read_node, space_count};
+use crate::storage::nodes::{node_keys, read_node};
+use crate::storage::select::node_candidates;
+use crate::vector::catalog::space_count;
 use crate::error::{Error, Result};
 use crate::storage::filter::NodeFilter;
 use crate::vector::hnsw::Hnsw;
@@ -324,4 +327,10 @@ mod tests {
         let graph = db.stats().unwrap().spaces[0].graph.clone().unwrap();
         assert_eq!((graph.loads, graph.rebuilds, graph.vectors), (1, 0, 2000));
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub id: String,
+    pub distance: f32,
 }

@@ -23,7 +23,8 @@
 
 use super::{Hit, Run};
 use crate::storage::codec::{self, open as unseal, read_u64_be};
-use crate::database::{read_node, space_count};
+use crate::storage::nodes::read_node;
+use crate::vector::catalog::space_count;
 use crate::error::Result;
 use crate::storage::keys;
 use crate::plan::spec::Similar;
