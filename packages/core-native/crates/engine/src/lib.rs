@@ -44,10 +44,11 @@ mod text;
 mod vector;
 
 pub use database::{IndexStats, SpaceStats, Stats};
-pub use ops::upgrade::FORMAT_VERSION;
 pub use storage::edges::{EdgeSelector, NewEdge};
 pub use storage::handle::{Database, Durability, OpenOptions};
-pub use storage::nodes::{NewNode, MAX_ID_BYTES, MAX_TYPE_BYTES};
+pub use storage::meta::FORMAT_VERSION;
+pub use storage::ids::{MAX_ID_BYTES, MAX_TYPE_BYTES};
+pub use storage::nodes::NewNode;
 pub use vector::search::{SearchHit, SearchRequest};
 pub use ops::backup::{BackupReport, Manifest, RestoreReport};
 pub use database::batch::{BatchOutcome, QueueLease, QueueSteps, WriteBatch};

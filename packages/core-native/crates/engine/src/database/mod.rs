@@ -16,15 +16,17 @@
 pub(crate) mod batch;
 
 use crate::error::{in_batch, Code, Error, Result};
-use crate::ops::upgrade::{self, FORMAT_VERSION};
-use crate::storage::counters;
+use crate::ops::upgrade;
 use crate::storage::metrics::Op;
 use crate::storage::edges::{self, delete_edge_record, insert_edge, match_edges, read_edge, validate_edge, EdgeSelector, NewEdge};
 use crate::storage::filter::NodeFilter;
 use crate::storage::handle::{Database, OpenOptions};
+use crate::storage::index_defs;
 use crate::storage::indexes;
-use crate::storage::meta::{get_meta_u64, META_FORMAT};
-use crate::storage::nodes::{self, insert_node, lookup, read_node, validate_node, validate_type, NewNode};
+use crate::storage::meta::{get_meta_u64, FORMAT_VERSION, META_FORMAT};
+use crate::storage::ids::{lookup, validate_type};
+use crate::storage::node_writes::{self, insert_node};
+use crate::storage::nodes::{read_node, validate_node, NewNode};
 use crate::storage::records::{Edge, Node};
 use crate::storage::select::match_nodes;
 use crate::storage::store::Store;
@@ -163,14 +165,14 @@ impl Database {
         let _timer = self.timer(Op::Update);
         let patch: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(patch).map_err(|e| Error::invalid(format!("properties must be a JSON object: {e}")))?;
-        self.write(|txn, t| nodes::update_node(txn, t, id, &patch, now))
+        self.write(|txn, t| node_writes::update_node(txn, t, id, &patch, now))
     }
 
     /// Deletes the node, its edges and its embeddings. `false` when absent.
     pub fn delete_node(&self, id: &str) -> Result<bool> {
         let _timer = self.timer(Op::Delete);
         self.write(|txn, t| match lookup(txn, t.node_ids, id)? {
-            Some(key) => nodes::delete_node(txn, t, key).map(|()| true),
+            Some(key) => node_writes::delete_node(txn, t, key).map(|()| true),
             None => Ok(false),
         })
     }
@@ -183,7 +185,7 @@ impl Database {
         self.write(|txn, t| {
             let doomed: Vec<u64> = match_nodes(txn, t, filter)?;
             for &key in &doomed {
-                nodes::delete_node(txn, t, key)?;
+                node_writes::delete_node(txn, t, key)?;
             }
             Ok(doomed.len() as u64)
         })
@@ -226,7 +228,7 @@ impl Database {
         for (i, e) in items.iter().enumerate() {
             validate_edge(e).map_err(|err| in_batch("edges", i, err))?;
         }
-        self.write(|txn, t| counters::add(txn, t, items, now))
+        self.write(|txn, t| edges::add_weights(txn, t, items, now))
     }
 
     pub fn get_edge(&self, id: &str) -> Result<Option<Edge>> {
@@ -364,7 +366,7 @@ impl Database {
                 edges: t.edges.len(txn)?,
                 spaces,
                 indexes: std::iter::once(Ok(IndexStats { name: "nodeType".into(), kind: "type".into(), node_type: None, property: None, entries: t.node_types.len(txn)? }))
-                    .chain(indexes::list(txn, t, None)?.into_iter().map(|d| {
+                    .chain(index_defs::list(txn, t, None)?.into_iter().map(|d| {
                         Ok(IndexStats {
                             name: format!("{}.{}", d.node_type, d.property),
                             kind: "property".into(),

@@ -6,7 +6,8 @@
 use crate::storage::codec::{self, u64_key};
 use crate::storage::edges::read_edge;
 use crate::storage::handle::Database;
-use crate::storage::nodes::{lookup, read_node};
+use crate::storage::ids::lookup;
+use crate::storage::nodes::read_node;
 use crate::error::{Error, Result};
 use crate::storage::keys;
 use crate::storage::records::{Edge, Node};

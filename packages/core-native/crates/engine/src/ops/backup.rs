@@ -16,7 +16,7 @@
 //!   when no process has it open.
 
 use crate::storage::copy::{self, Progress};
-use crate::ops::upgrade::FORMAT_VERSION;
+use crate::storage::meta::FORMAT_VERSION;
 use crate::storage::handle::Database;
 use crate::error::{Code, Error, Result};
 use crate::storage::pagecheck::{self, Snapshot};

@@ -20,7 +20,7 @@
 
 use crate::vector::index::VectorIndexes;
 use crate::storage::codec::{read_u64_be, u64_key};
-use crate::storage::copy::{self, Progress};
+use crate::storage::copy::Progress;
 use crate::storage::handle::Database;
 use crate::storage::meta::{get_meta_u64, put_meta_u64};
 use crate::error::{Code, Error, Result};
@@ -44,7 +44,7 @@ pub fn compact(db: &Database, progress: Progress) -> Result<CompactReport> {
     if db.is_transaction() {
         return Err(Error::invalid("compact cannot run inside a transaction"));
     }
-    if copy::copying_on_this_thread() {
+    if crate::storage::store::copying_on_this_thread() {
         return Err(Error::new(
             Code::Locked,
             format!("compact cannot run from the onProgress of a backup or compaction of {}: that copy is still reading it; compact after the call returns", db.path().display()),

@@ -14,7 +14,8 @@ use crate::storage::codec::{seal, u64_key};
 use crate::error::in_batch;
 use crate::storage::edges::{insert_edge, validate_edge, NewEdge};
 use crate::storage::handle::Database;
-use crate::storage::nodes::{insert_node, validate_node, NewNode};
+use crate::storage::node_writes::insert_node;
+use crate::storage::nodes::{validate_node, NewNode};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 
@@ -97,7 +98,7 @@ impl Database {
                         if n.updated_at <= n.created_at {
                             continue;
                         }
-                        let key = crate::storage::nodes::lookup(txn, t.node_ids, &n.node.id)?.ok_or_else(|| Error::internal("a loaded node is missing"))?;
+                        let key = crate::storage::ids::lookup(txn, t.node_ids, &n.node.id)?.ok_or_else(|| Error::internal("a loaded node is missing"))?;
                         let mut node = crate::storage::nodes::read_node(txn, t, key)?;
                         if n.updated_at > node.updated_at {
                             node.updated_at = n.updated_at;

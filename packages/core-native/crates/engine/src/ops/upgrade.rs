@@ -25,12 +25,14 @@
 
 use crate::ops::backup;
 use crate::storage::handle::Database;
-use crate::storage::meta::{get_meta_u64, put_meta_u64, META_FORMAT};
+use crate::storage::meta::{get_meta_u64, put_meta_u64, FORMAT_VERSION, META_FORMAT};
 use crate::error::{Code, Error, Result};
+use crate::storage::codec::{open as unseal, read_u64_be, u64_key, Reader};
+use crate::storage::counters;
+use crate::storage::edges::read_edge_record;
 use crate::storage::store::Tables;
 use heed::RwTxn;
 
-pub const FORMAT_VERSION: u32 = 5;
 pub(crate) const META_PRUNED_THROUGH: &[u8] = b"changes_pruned_through";
 
 /// Marks a new database with the current format.
@@ -53,10 +55,33 @@ pub(crate) fn upgrade(db: &Database, from: u64) -> Result<()> {
             put_meta_u64(txn, t, META_PRUNED_THROUGH, 0)?;
         }
         if from == 3 {
-            crate::storage::counters::rekey_format_3(txn, t)?;
+            rekey_format_3(txn, t)?;
         }
         put_meta_u64(txn, t, META_FORMAT, u64::from(FORMAT_VERSION))
     })
+}
+
+/// Format 3 kept entries under the edge's 8-byte key, holding `weight ‖
+/// identity`: moves each to its slot with the key added (the upgrade to 4).
+/// An entry whose edge is gone belonged to nothing (format 3's `verify`
+/// reported it) and is dropped.
+fn rekey_format_3(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
+    let mut old = Vec::new();
+    for entry in t.edge_weights.iter(txn)? {
+        let (k, v) = entry?;
+        if k.len() == 8 {
+            let mut r = Reader::new(unseal(k, v, || format!("format-3 weight of edge #{}", read_u64_be(k)))?);
+            old.push((read_u64_be(k), r.f64()?, r.u64()?));
+        }
+    }
+    for &(key, weight, identity) in &old {
+        t.edge_weights.delete(txn, &u64_key(key))?;
+        if t.edges.get(txn, &u64_key(key))?.is_some() {
+            let edge = read_edge_record(txn, t, key)?;
+            counters::put(txn, t, &edge.id, counters::Counter { weight, identity, key })?;
+        }
+    }
+    Ok(old.len() as u64)
 }
 
 #[cfg(test)]

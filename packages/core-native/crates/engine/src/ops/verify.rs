@@ -13,6 +13,7 @@ use crate::storage::handle::Database;
 use crate::storage::meta::{get_meta_u64, META_FORMAT};
 use crate::vector::catalog::{list_spaces, SPACE_COUNT_PREFIX};
 use crate::error::Result;
+use crate::storage::index_defs;
 use crate::storage::indexes;
 use crate::storage::keys;
 use crate::storage::pagecheck::{self, Snapshot};
@@ -223,7 +224,7 @@ fn records(txn: &RoTxn, t: &Tables, found: &mut Found, checked: &mut Checked) ->
     }
 
     // Property indexes: exactly the entries the records call for.
-    let defs = indexes::list(txn, t, None)?;
+    let defs = index_defs::list(txn, t, None)?;
     let mut expected: HashSet<Vec<u8>> = HashSet::new();
     for def in &defs {
         let mut count = 0u64;

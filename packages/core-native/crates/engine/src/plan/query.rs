@@ -22,6 +22,7 @@ use crate::storage::nodes::read_node;
 use crate::vector::catalog::require_space;
 use crate::error::Result;
 use crate::storage::filter::{Condition, NodeFilter};
+use crate::storage::index_defs;
 use crate::storage::indexes;
 use crate::storage::keys;
 use crate::plan::spec::{position_of, GraphFilter, Matches, OrderKey, Plan, Position, Similar, DEFAULT_TEXT_WEIGHT};
@@ -251,8 +252,8 @@ impl Run<'_> {
 
     /// The indexed conditions on nodes of `ty`, most selective kind first:
     /// `eq`, `in`, a lower and an upper bound on one property, one bound.
-    fn probes(&self, ty: &str) -> Result<Vec<(indexes::IndexDef, Probe<'_>)>> {
-        let defs = indexes::list(self.txn, self.t, Some(ty))?;
+    fn probes(&self, ty: &str) -> Result<Vec<(index_defs::IndexDef, Probe<'_>)>> {
+        let defs = index_defs::list(self.txn, self.t, Some(ty))?;
         let conditions = &self.filter.conditions;
         let mut out = Vec::new();
         for def in defs {
@@ -274,7 +275,7 @@ impl Run<'_> {
         Ok(out)
     }
 
-    fn probe(&self, def: &indexes::IndexDef, probe: Probe, cap: usize) -> Result<Option<Vec<u64>>> {
+    fn probe(&self, def: &index_defs::IndexDef, probe: Probe, cap: usize) -> Result<Option<Vec<u64>>> {
         match probe {
             Probe::One(c) => indexes::candidates_within(self.txn, self.t, def, c, cap),
             Probe::Between(lo, hi) => indexes::between_within(self.txn, self.t, def, lo, hi, cap),

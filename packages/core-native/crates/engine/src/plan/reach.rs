@@ -9,7 +9,7 @@
 //!   a node not among them is at distance `max_hops` exactly when one of its
 //!   neighbours (walking towards the anchors) is at `max_hops - 1`.
 
-use crate::storage::nodes::lookup;
+use crate::storage::ids::lookup;
 
 use crate::storage::select::match_nodes;
 use crate::error::Result;

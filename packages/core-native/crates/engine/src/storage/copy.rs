@@ -10,13 +10,13 @@
 //!
 //! Invariants: the destination is complete and synced to disk when this
 //! returns `Ok`; on `Err` the caller removes it. While a copy runs, its
-//! thread is marked ([`copying_on_this_thread`]): the progress callback runs
+//! thread is marked (`store::copying_on_this_thread`): the progress callback runs
 //! there with the copy still reading the environment, so an operation that
 //! must close the environment (compaction) refuses to start from it rather
 //! than wait for itself forever.
 
 use crate::error::{Code, Error, Result};
-use crate::storage::store::Store;
+use crate::storage::store::{CopyingMark, Store};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -34,31 +34,6 @@ pub struct Copied {
 }
 
 const CHUNK: usize = 1 << 20;
-
-thread_local! {
-    static COPYING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Whether a copy is running on this thread (we are inside its progress callback).
-pub fn copying_on_this_thread() -> bool {
-    COPYING.with(|c| c.get() > 0)
-}
-
-/// Marks this thread as copying until dropped.
-pub(crate) struct CopyingMark;
-
-impl CopyingMark {
-    pub(crate) fn new() -> Self {
-        COPYING.with(|c| c.set(c.get() + 1));
-        CopyingMark
-    }
-}
-
-impl Drop for CopyingMark {
-    fn drop(&mut self) {
-        COPYING.with(|c| c.set(c.get() - 1));
-    }
-}
 
 /// Copies the committed data of `store` into a new file at `dest`
 /// (compacted: no free pages, when `compact`). `expected` is the size to

@@ -19,18 +19,13 @@
 //!   edge's type and endpoints, so an addition checks that the item names
 //!   the same edge without reading its record. Slots are 128-bit hashes:
 //!   two ids sharing one is not a case the table handles (p ≈ n²/2¹²⁹).
-//! - [`add`] creates counter edges in this form and converts a plain edge
+//! - `edges::add_weights` creates counter edges in this form and converts a plain edge
 //!   the first time it is added to; deleting an edge removes its entry.
 
-use crate::storage::codec::{open as unseal, read_u64_be, seal, u64_key, Reader, Writer};
-use crate::error::in_batch;
-use crate::storage::edges::{delete_edge_record, insert_edge, read_edge_record, NewEdge};
-use crate::storage::meta::{log_change, Change};
-use crate::storage::nodes::lookup;
+use crate::storage::codec::{open as unseal, seal, Reader, Writer};
 use crate::error::{Error, Result};
 use crate::storage::records::Edge;
 use crate::storage::store::Tables;
-use crate::storage::writing::Writing;
 use heed::{RoTxn, RwTxn};
 
 /// The weight stored in a counter edge's record (a NaN with a fixed payload).
@@ -113,93 +108,11 @@ pub(crate) fn forget(txn: &mut RwTxn, t: &Tables, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Adds each item's weight to the edge with its id, creating a counter edge
-/// as given when absent (and the weight is positive) and deleting the edge
-/// when the sum drops to 0 or below. An existing edge must have the item's
-/// type and endpoints. Items with the same id apply in order; the others
-/// in slot order, which walks the table's pages once.
-pub(crate) fn add(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> Result<()> {
-    let mut order: Vec<(usize, [u8; 16])> = items.iter().map(|e| slot(&e.id)).enumerate().collect();
-    order.sort_by_key(|&(_, slot)| slot);
-    for (i, _) in order {
-        let e = &items[i];
-        let id = identity(&e.edge_type, &e.from, &e.to);
-        let (key, weight) = match get(txn, t, &e.id)? {
-            // The common case: a counter already, and the item names it (no id map search, no record read).
-            Some(counter) if counter.identity == id => (counter.key, sum(i, e, counter.weight)?),
-            _ => {
-                let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
-                    if e.weight > 0.0 {
-                        let (key, _) = insert_edge(txn, t, &NewEdge { weight: MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
-                        put(txn, t, &e.id, Counter { weight: e.weight, identity: id, key })?;
-                        // A later item may name the same edge: make it visible.
-                        t.apply_held(txn)?;
-                    }
-                    continue;
-                };
-                let mut edge = read_edge_record(txn, t, key)?;
-                if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
-                    let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
-                    return Err(in_batch("edges", i, Error::invalid(message)));
-                }
-                if is_marker(edge.weight) {
-                    return Err(Error::corruption(format!("counter edge \"{}\" has no matching weight entry", e.id)));
-                }
-                // A plain edge becomes a counter on its first addition.
-                let weight = sum(i, e, edge.weight)?;
-                edge.weight = MARKER;
-                let k = u64_key(key);
-                t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
-                (key, weight)
-            }
-        };
-        if weight <= 0.0 {
-            delete_edge_record(txn, t, key)?;
-        } else {
-            put(txn, t, &e.id, Counter { weight, identity: id, key })?;
-            log_change(txn, t, Change::EdgePut, key, 0)?;
-        }
-    }
-    Ok(())
-}
-
-/// An edge's weight after item `i` adds to it; a sum past the largest
-/// finite double is refused (it would be stored as infinity).
-fn sum(i: usize, e: &NewEdge, weight: f64) -> Result<f64> {
-    let total = weight + e.weight;
-    if !total.is_finite() {
-        let message = format!("edge \"{}\": adding {} to its weight {weight} overflows (weights are finite numbers)", e.id, e.weight);
-        return Err(in_batch("edges", i, Error::invalid(message)));
-    }
-    Ok(total)
-}
-
-/// Format 3 kept entries under the edge's 8-byte key, holding `weight ‖
-/// identity`: moves each to its slot with the key added (the upgrade to 4).
-/// An entry whose edge is gone belonged to nothing (format 3's `verify`
-/// reported it) and is dropped.
-pub(crate) fn rekey_format_3(txn: &mut RwTxn, t: &Tables) -> Result<u64> {
-    let mut old = Vec::new();
-    for entry in t.edge_weights.iter(txn)? {
-        let (k, v) = entry?;
-        if k.len() == 8 {
-            let mut r = Reader::new(unseal(k, v, || format!("format-3 weight of edge #{}", read_u64_be(k)))?);
-            old.push((read_u64_be(k), r.f64()?, r.u64()?));
-        }
-    }
-    for &(key, weight, identity) in &old {
-        t.edge_weights.delete(txn, &u64_key(key))?;
-        if t.edges.get(txn, &u64_key(key))?.is_some() {
-            let edge = read_edge_record(txn, t, key)?;
-            put(txn, t, &edge.id, Counter { weight, identity, key })?;
-        }
-    }
-    Ok(old.len() as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::edges::{read_edge_record, NewEdge};
+    use crate::storage::ids::lookup;
     use crate::{Code, Database, Direction, Hop, NewNode, OpenOptions};
 
     fn open(dir: &std::path::Path) -> Database {

@@ -1,16 +1,17 @@
-//! Edge records: the id map, both adjacency tables, counter weights, and
-//! the selection of edges by id, type and endpoint.
+//! Edge records: the id map, both adjacency tables, the selection of edges
+//! by id, type and endpoint, and additions to counter edges
+//! ([`add_weights`], over the weights table in `counters`).
 //!
 //! Invariants: an edge's record, id entry and its two adjacency entries
 //! (`from ‖ type ‖ 0 ‖ to ‖ edge` and the reverse) are written and removed
 //! together; both endpoints exist when it is written.
 
-use crate::error::{Error, Result};
+use crate::error::{in_batch, Error, Result};
 use crate::storage::codec::{self, open as unseal, read_u64_be, seal, u64_key};
 use crate::storage::counters;
 use crate::storage::keys;
-use crate::storage::meta::{log_change, Change};
-use crate::storage::nodes::{lookup, validate_id, validate_properties, validate_type};
+use crate::storage::changes::{log_change, Change};
+use crate::storage::ids::{lookup, validate_id, validate_properties, validate_type};
 use crate::storage::records::Edge;
 use crate::storage::store::Tables;
 use crate::storage::writing::{Held, Writing};
@@ -226,4 +227,65 @@ pub(crate) fn update_edge(txn: &mut RwTxn, t: &Writing, id: &str, patch: &serde_
     }
     log_change(txn, t, Change::EdgePut, key, 0)?;
     Ok(edge)
+}
+
+/// Adds each item's weight to the edge with its id, creating a counter edge
+/// as given when absent (and the weight is positive) and deleting the edge
+/// when the sum drops to 0 or below. An existing edge must have the item's
+/// type and endpoints. Items with the same id apply in order; the others
+/// in slot order, which walks the table's pages once.
+pub(crate) fn add_weights(txn: &mut RwTxn, t: &Writing, items: &[NewEdge], now: i64) -> Result<()> {
+    let mut order: Vec<(usize, [u8; 16])> = items.iter().map(|e| counters::slot(&e.id)).enumerate().collect();
+    order.sort_by_key(|&(_, slot)| slot);
+    for (i, _) in order {
+        let e = &items[i];
+        let id = counters::identity(&e.edge_type, &e.from, &e.to);
+        let (key, weight) = match counters::get(txn, t, &e.id)? {
+            // The common case: a counter already, and the item names it (no id map search, no record read).
+            Some(counter) if counter.identity == id => (counter.key, sum(i, e, counter.weight)?),
+            _ => {
+                let Some(key) = lookup(txn, t.edge_ids, &e.id)? else {
+                    if e.weight > 0.0 {
+                        let (key, _) = insert_edge(txn, t, &NewEdge { weight: counters::MARKER, ..e.clone() }, now).map_err(|err| in_batch("edges", i, err))?;
+                        counters::put(txn, t, &e.id, counters::Counter { weight: e.weight, identity: id, key })?;
+                        // A later item may name the same edge: make it visible.
+                        t.apply_held(txn)?;
+                    }
+                    continue;
+                };
+                let mut edge = read_edge_record(txn, t, key)?;
+                if edge.edge_type != e.edge_type || edge.from != e.from || edge.to != e.to {
+                    let message = format!("edge \"{}\" exists as {} {} → {}", e.id, edge.edge_type, edge.from, edge.to);
+                    return Err(in_batch("edges", i, Error::invalid(message)));
+                }
+                if counters::is_marker(edge.weight) {
+                    return Err(Error::corruption(format!("counter edge \"{}\" has no matching weight entry", e.id)));
+                }
+                // A plain edge becomes a counter on its first addition.
+                let weight = sum(i, e, edge.weight)?;
+                edge.weight = counters::MARKER;
+                let k = u64_key(key);
+                t.edges.put(txn, &k, &seal(&k, &edge.encode()))?;
+                (key, weight)
+            }
+        };
+        if weight <= 0.0 {
+            delete_edge_record(txn, t, key)?;
+        } else {
+            counters::put(txn, t, &e.id, counters::Counter { weight, identity: id, key })?;
+            log_change(txn, t, Change::EdgePut, key, 0)?;
+        }
+    }
+    Ok(())
+}
+
+/// An edge's weight after item `i` adds to it; a sum past the largest
+/// finite double is refused (it would be stored as infinity).
+fn sum(i: usize, e: &NewEdge, weight: f64) -> Result<f64> {
+    let total = weight + e.weight;
+    if !total.is_finite() {
+        let message = format!("edge \"{}\": adding {} to its weight {weight} overflows (weights are finite numbers)", e.id, e.weight);
+        return Err(in_batch("edges", i, Error::invalid(message)));
+    }
+    Ok(total)
 }

@@ -17,30 +17,17 @@ use crate::storage::meta::{get_meta, get_meta_u64, put_meta, put_meta_u64, META_
 use crate::error::{Error, Result};
 use crate::storage::filter::Condition;
 use crate::storage::store::Tables;
+use crate::storage::index_defs::{def_key, list, IndexDef};
+use crate::storage::records::{parse, PropertyChange};
 use crate::storage::writing::Writing;
 use heed::{RoTxn, RwTxn};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use std::cell::OnceCell;
+use serde_json::Value;
 use std::ops::Bound;
 
-const DEF_PREFIX: &str = "index/";
 const COUNT_PREFIX: &str = "index_count/";
 /// Strings longer than this are indexed by their first bytes (see the invariants).
 const MAX_STRING_BYTES: usize = 400;
 pub const MAX_PROPERTY_BYTES: usize = 128;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndexDef {
-    pub id: u32,
-    #[serde(rename = "type")]
-    pub node_type: String,
-    pub property: String,
-}
-
-fn def_key(node_type: &str, property: &str) -> String {
-    format!("{DEF_PREFIX}{node_type}\0{property}")
-}
 
 fn count_key(id: u32) -> String {
     format!("{COUNT_PREFIX}{id}")
@@ -51,21 +38,6 @@ pub fn validate_property(property: &str) -> Result<()> {
         return Err(Error::invalid(format!("index property must be 1 to {MAX_PROPERTY_BYTES} bytes without NUL, got {property:?}")));
     }
     Ok(())
-}
-
-/// Every index, or those of one node type.
-pub fn list(txn: &RoTxn, t: &Tables, node_type: Option<&str>) -> Result<Vec<IndexDef>> {
-    let prefix = match node_type {
-        Some(ty) => format!("{DEF_PREFIX}{ty}\0"),
-        None => DEF_PREFIX.to_owned(),
-    };
-    let mut out = Vec::new();
-    for entry in t.meta.prefix_iter(txn, prefix.as_bytes())? {
-        let (k, v) = entry?;
-        let json = crate::storage::codec::open(k, v, || format!("meta {}", String::from_utf8_lossy(k)))?;
-        out.push(serde_json::from_slice(json).map_err(|e| Error::corruption(format!("index definition: {e}")))?);
-    }
-    Ok(out)
 }
 
 pub fn entries(txn: &RoTxn, t: &Tables, def: &IndexDef) -> Result<u64> {
@@ -110,38 +82,6 @@ pub fn drop(txn: &mut RwTxn, t: &Writing, node_type: &str, property: &str) -> Re
     Ok(true)
 }
 
-/// A node's properties before and after one write (`None`: the node did not
-/// / does not exist), parsed on first use, once for every index that needs them.
-pub struct PropertyChange<'a> {
-    before: Option<&'a str>,
-    after: Option<&'a str>,
-    parsed: OnceCell<Parsed>,
-}
-
-type Properties = Map<String, Value>;
-type Parsed = (Option<Properties>, Option<Properties>);
-
-impl<'a> PropertyChange<'a> {
-    pub fn new(before: Option<&'a str>, after: Option<&'a str>) -> Self {
-        PropertyChange { before, after, parsed: OnceCell::new() }
-    }
-
-    /// Whether the node existed before and after (an update, not an insert or a delete).
-    pub fn is_update(&self) -> bool {
-        self.before.is_some() && self.after.is_some()
-    }
-
-    /// Both sides as JSON objects.
-    pub fn parsed(&self) -> Result<(Option<&Properties>, Option<&Properties>)> {
-        if self.parsed.get().is_none() {
-            let both = (self.before.map(parse).transpose()?, self.after.map(parse).transpose()?);
-            let _ = self.parsed.set(both);
-        }
-        let (before, after) = self.parsed.get().expect("set above");
-        Ok((before.as_ref(), after.as_ref()))
-    }
-}
-
 /// Keeps every index of `node_type` in step with a node's properties changing as `change` says.
 pub fn update(txn: &mut RwTxn, t: &Writing, node_type: &str, node: u64, change: &PropertyChange) -> Result<()> {
     let defs = t.index_defs(txn, node_type)?;
@@ -178,11 +118,6 @@ fn bump(txn: &mut RwTxn, t: &Tables, def: &IndexDef, delta: i64) -> Result<()> {
     let key = count_key(def.id);
     let n = get_meta_u64(txn, t, key.as_bytes())?.unwrap_or(0);
     put_meta_u64(txn, t, key.as_bytes(), n.saturating_add_signed(delta))
-}
-
-/// A stored node's properties as a JSON object.
-pub(crate) fn parse(properties: &str) -> Result<Map<String, Value>> {
-    serde_json::from_str(properties).map_err(|_| Error::corruption("stored properties are not a JSON object"))
 }
 
 /// The nodes whose value may satisfy `condition`, or `None` when the index

@@ -1,7 +1,9 @@
 //! Node and edge records: their payload layout and their JSON form.
 
 use crate::storage::codec::{Reader, Writer};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use serde_json::{Map, Value};
+use std::cell::OnceCell;
 
 /// A stored node. `properties` is a JSON object as text.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,6 +140,44 @@ fn utf8(b: &[u8]) -> Result<String> {
 
 pub(crate) fn serialize<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize to JSON")
+}
+
+/// A node's properties before and after one write (`None`: the node did not
+/// / does not exist), parsed on first use, once for every index that needs them.
+pub struct PropertyChange<'a> {
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    parsed: OnceCell<Parsed>,
+}
+
+type Properties = Map<String, Value>;
+
+type Parsed = (Option<Properties>, Option<Properties>);
+
+impl<'a> PropertyChange<'a> {
+    pub fn new(before: Option<&'a str>, after: Option<&'a str>) -> Self {
+        PropertyChange { before, after, parsed: OnceCell::new() }
+    }
+
+    /// Whether the node existed before and after (an update, not an insert or a delete).
+    pub fn is_update(&self) -> bool {
+        self.before.is_some() && self.after.is_some()
+    }
+
+    /// Both sides as JSON objects.
+    pub fn parsed(&self) -> Result<(Option<&Properties>, Option<&Properties>)> {
+        if self.parsed.get().is_none() {
+            let both = (self.before.map(parse).transpose()?, self.after.map(parse).transpose()?);
+            let _ = self.parsed.set(both);
+        }
+        let (before, after) = self.parsed.get().expect("set above");
+        Ok((before.as_ref(), after.as_ref()))
+    }
+}
+
+/// A stored node's properties as a JSON object.
+pub(crate) fn parse(properties: &str) -> Result<Map<String, Value>> {
+    serde_json::from_str(properties).map_err(|_| Error::corruption("stored properties are not a JSON object"))
 }
 
 #[cfg(test)]

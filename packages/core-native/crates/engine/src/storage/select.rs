@@ -8,6 +8,7 @@
 use crate::error::Result;
 use crate::storage::codec::read_u64_be;
 use crate::storage::filter::NodeFilter;
+use crate::storage::index_defs;
 use crate::storage::indexes;
 use crate::storage::keys;
 use crate::storage::nodes::{node_keys, read_node};
@@ -96,7 +97,7 @@ pub(crate) fn indexed(txn: &RoTxn, t: &Tables, types: &[String], conditions: &[(
     };
     let mut out = Vec::new();
     for ty in types {
-        let defs = indexes::list(txn, t, Some(ty))?;
+        let defs = index_defs::list(txn, t, Some(ty))?;
         let mut usable: Vec<_> = conditions
             .iter()
             .filter(|(_, c)| !matches!(c, Condition::Ne(_)))

@@ -88,6 +88,32 @@ pub struct Live {
     pub tables: Tables,
 }
 
+thread_local! {
+    static COPYING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a copy (`copy::snapshot_to`, [`Store::rewrite_to`]) is reading the
+/// environment on this thread (we are inside its progress callback).
+pub fn copying_on_this_thread() -> bool {
+    COPYING.with(|c| c.get() > 0)
+}
+
+/// Marks this thread as copying until dropped.
+pub(crate) struct CopyingMark;
+
+impl CopyingMark {
+    pub(crate) fn new() -> Self {
+        COPYING.with(|c| c.set(c.get() + 1));
+        CopyingMark
+    }
+}
+
+impl Drop for CopyingMark {
+    fn drop(&mut self) {
+        COPYING.with(|c| c.set(c.get() - 1));
+    }
+}
+
 pub struct Store {
     pub path: PathBuf,
     /// `None` only after a compaction that could not reopen the file.
@@ -360,7 +386,7 @@ impl Store {
         /// Records per commit of the new environment: bounds its dirty pages.
         const BATCH: usize = 50_000;
         std::fs::create_dir(dest_dir).map_err(|e| Error::new(Code::Io, format!("cannot create {}: {e}", dest_dir.display())))?;
-        let _mark = crate::storage::copy::CopyingMark::new();
+        let _mark = CopyingMark::new();
         self.read_live(|rtxn, live| {
             let map_size = live.env.info().map_size;
             let mut options = EnvOpenOptions::new();

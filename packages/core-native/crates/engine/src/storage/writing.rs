@@ -19,7 +19,8 @@
 //! so storage calls them without importing them.
 
 use crate::error::{Error, Result};
-use crate::storage::indexes::{self, IndexDef, PropertyChange};
+use crate::storage::index_defs::{self, IndexDef};
+use crate::storage::records::PropertyChange;
 use crate::storage::meta::{get_meta_u64, put_meta_u64};
 use crate::storage::store::{Table, Tables};
 use heed::{PutFlags, RwTxn};
@@ -183,7 +184,7 @@ impl<'t> Writing<'t> {
         if let Some(&key) = self.node_keys.borrow().get(id) {
             return Ok(Some(key));
         }
-        let key = crate::storage::nodes::lookup(txn, self.node_ids, id)?;
+        let key = crate::storage::ids::lookup(txn, self.node_ids, id)?;
         if let Some(key) = key {
             self.node_keys.borrow_mut().insert(id.to_owned(), key);
         }
@@ -254,7 +255,7 @@ impl<'t> Writing<'t> {
         if let Some(defs) = self.index_defs.borrow().get(node_type) {
             return Ok(defs.clone());
         }
-        let defs = indexes::list(txn, self, Some(node_type))?;
+        let defs = index_defs::list(txn, self, Some(node_type))?;
         self.index_defs.borrow_mut().insert(node_type.to_owned(), defs.clone());
         Ok(defs)
     }

@@ -18,7 +18,7 @@ use super::tokenize::{Analyzer, MAX_TERM_BYTES};
 use crate::storage::codec::{read_u64_be, seal, u64_key};
 use crate::storage::meta::{get_meta, put_meta, validate_name};
 use crate::storage::nodes::{nodes_of_type, read_node};
-use crate::storage::indexes::{parse, PropertyChange};
+use crate::storage::records::{parse, PropertyChange};
 use crate::error::{Error, Result};
 use crate::storage::filter::NodeFilter;
 use crate::storage::records::Node;

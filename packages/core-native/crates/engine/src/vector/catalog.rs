@@ -9,16 +9,14 @@
 
 use crate::error::{Error, Result};
 use crate::storage::codec::{open as unseal, seal};
-use crate::storage::handle::Database;
 use crate::storage::keys;
-use crate::storage::meta::{get_meta, get_meta_u64, log_change, put_meta, put_meta_u64, validate_name, Change};
-use crate::storage::nodes::lookup;
+use crate::storage::changes::{log_change, Change};
+use crate::storage::meta::{get_meta, get_meta_u64, put_meta, put_meta_u64, validate_name};
+use crate::storage::ids::lookup;
 use crate::storage::store::Tables;
 use crate::storage::writing::Writing;
-use crate::vector::index::{SpaceIndex, VectorIndexes};
 use crate::vector::space::{self as vectors, Space, SpaceSpec};
 use heed::{RoTxn, RwTxn};
-use std::sync::Arc;
 
 pub(crate) const META_NEXT_SPACE: &[u8] = b"next_space_id";
 
@@ -127,17 +125,6 @@ pub(crate) fn list_spaces(txn: &RoTxn, t: &Tables) -> Result<Vec<Space>> {
         out.push(serde_json::from_slice(json).map_err(|e| Error::corruption(format!("space definition: {e}")))?);
     }
     Ok(out)
-}
-
-impl Database {
-    /// The HNSW graph of `space`, caught up to `txn`; `None` for a `flat`
-    /// space and inside a transaction (the graph holds committed data only).
-    pub(crate) fn graph_of(&self, txn: &RoTxn, t: &Tables, space: &Space) -> Result<Option<Arc<SpaceIndex>>> {
-        match space.spec.hnsw() {
-            Some(params) if !self.is_transaction() => Ok(Some(VectorIndexes::of(self.store()).current(txn, t, space, params)?)),
-            _ => Ok(None),
-        }
-    }
 }
 
 /// Declares space `name` with `spec` (resolved) under a fresh id, or checks

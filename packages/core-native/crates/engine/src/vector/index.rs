@@ -25,11 +25,12 @@
 //!   process's).
 
 use crate::storage::codec::{open as unseal, read_u64_be, u64_key};
-use crate::storage::meta::Change;
+use crate::storage::changes::Change;
 use crate::vector::catalog::space_count;
 use crate::error::{Error, Result};
 use crate::vector::hnsw::{sidecar_path, Hnsw, SidecarHeader};
 use crate::storage::keys;
+use crate::storage::handle::Database;
 use crate::storage::store::{Store, Tables};
 use crate::vector::space::{self as vectors, HnswParams, Space};
 use crate::storage::writing::committed_change_seq;
@@ -395,6 +396,17 @@ fn fingerprint(space: &Space, params: HnswParams) -> u64 {
     let scalar = crate::vector::hnsw::scalar_kind(space.spec.metric);
     let text = format!("{}|{:?}|{:?}|{}|{}", space.spec.dimensions, space.spec.metric, scalar, params.m, params.ef_construction);
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+impl Database {
+    /// The HNSW graph of `space`, caught up to `txn`; `None` for a `flat`
+    /// space and inside a transaction (the graph holds committed data only).
+    pub(crate) fn graph_of(&self, txn: &RoTxn, t: &Tables, space: &Space) -> Result<Option<Arc<SpaceIndex>>> {
+        match space.spec.hnsw() {
+            Some(params) if !self.is_transaction() => Ok(Some(VectorIndexes::of(self.store()).current(txn, t, space, params)?)),
+            _ => Ok(None),
+        }
+    }
 }
 
 #[cfg(test)]
