@@ -19,7 +19,6 @@ mod knn;
 use crate::storage::codec::read_u64_be;
 use crate::storage::handle::Database;
 use crate::storage::nodes::read_node;
-use crate::vector::catalog::require_space;
 use crate::error::Result;
 use crate::storage::filter::{Condition, NodeFilter};
 use crate::storage::index_defs;
@@ -139,7 +138,7 @@ impl Run<'_> {
         let matches = self.plan.matches.clone();
         let mut hits = match (&similar, &matches) {
             (Some(s), None) => {
-                let space = require_space(self.txn, self.t, &s.space)?;
+                let space = s.space(self.txn, self.t)?;
                 vectors::check_vector(&space, &s.vector)?;
                 let (hits, how) = self.nearest(&space, s, driver.as_deref())?;
                 strategy.push(how);
@@ -147,7 +146,7 @@ impl Run<'_> {
             }
             (None, Some(m)) => self.matching(m, m.k)?,
             (Some(s), Some(m)) => {
-                let space = require_space(self.txn, self.t, &s.space)?;
+                let space = s.space(self.txn, self.t)?;
                 vectors::check_vector(&space, &s.vector)?;
                 // Each retriever proposes more than asked; the fused best k come back.
                 let pool = s.k.saturating_mul(CANDIDATES_PER_RESULT).max(MIN_CANDIDATES);
@@ -598,5 +597,39 @@ mod tests {
         assert_eq!(bad(r#"{"version":1,"order":{"key":"score","direction":"desc"}}"#), crate::Code::InvalidArgument);
         assert_eq!(bad(r#"{"version":1,"matches":{"index":"t","query":"  "},"order":{"key":"score","direction":"desc"}}"#), crate::Code::InvalidArgument);
         assert_eq!(bad(r#"{"version":1,"matches":{"index":"nope","query":"x"},"order":{"key":"score","direction":"desc"}}"#), crate::Code::NotFound);
+    }
+
+    #[test]
+    fn a_text_embedded_by_another_embedder_than_the_spaces_is_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.ensure_space("s", &SpaceSpec { dimensions: 2, metric: Metric::L2, index: Some("flat".into()), m: None, ef_construction: None, ef: None, embedder: Some("hashing".into()) }).unwrap();
+        let plan = |by: &str| format!(r#"{{"version":1,"similar":{{"space":"s","k":1,"vector":[1,0],"embeddedBy":"{by}"}},"order":{{"key":"distance","direction":"asc"}}}}"#);
+        assert!(db.execute_plan(&plan("hashing"), None).is_ok());
+        let err = db.execute_plan(&plan("local:minilm"), None).unwrap_err();
+        assert_eq!(err.code, crate::Code::Conflict);
+        assert!(err.message.contains("\"local:minilm\"") && err.message.contains("\"hashing\""), "{}", err.message);
+    }
+
+    #[test]
+    fn filtered_graph_search_returns_k_passing_nodes_whether_most_or_few_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.ensure_space("g", &SpaceSpec { dimensions: 2, metric: Metric::L2, index: Some("hnsw".into()), m: None, ef_construction: None, ef: None, embedder: None }).unwrap();
+        // 6,000 points on a line; every 100th is of type Rare, the rest Common.
+        let nodes: Vec<NewNode> = (0..6000).map(|i| NewNode { id: format!("n{i:04}"), node_type: if i % 100 == 0 { "Rare" } else { "Common" }.into(), properties: "{}".into() }).collect();
+        db.insert_nodes(&nodes, 1).unwrap();
+        for i in 0..6000 {
+            db.insert_embedding(&format!("n{i:04}"), "g", &[i as f32, 0.0]).unwrap();
+        }
+        let plan = |ty: &str| format!(r#"{{"version":1,"types":["{ty}"],"similar":{{"space":"g","k":5,"vector":[3000.2,0]}},"order":{{"key":"distance","direction":"asc"}}}}"#);
+        let common = db.execute_plan(&plan("Common"), None).unwrap();
+        assert_eq!(ids(&common), ["n3001", "n2999", "n3002", "n2998", "n3003"]);
+        assert!(common.contains("then filtered"), "most pass: the plain walk, filtered after: {common}");
+        let rare = db.execute_plan(&plan("Rare"), None).unwrap();
+        let rare_ids = ids(&rare);
+        assert_eq!(rare_ids.len(), 5);
+        assert!(rare_ids[0] == "n3000" && rare_ids.iter().all(|id| id.ends_with("00")), "only Rare nodes: {rare_ids:?}");
+        assert!(!rare.contains("then filtered"), "few pass: the filtered walk or the scan: {rare}");
     }
 }

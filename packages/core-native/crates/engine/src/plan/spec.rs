@@ -113,6 +113,27 @@ pub struct Similar {
     /// Rank every candidate exactly, never through the space's graph.
     #[serde(default)]
     pub exact: bool,
+    /// The embedder a text was embedded with: `CONFLICT` when the space
+    /// records another (the caller's cached choice is stale).
+    #[serde(default)]
+    pub embedded_by: Option<String>,
+}
+
+impl Similar {
+    /// The space to search, refused when the vector came from another embedder than its spec's.
+    pub fn space(&self, txn: &heed::RoTxn, t: &crate::storage::store::Tables) -> Result<crate::vector::space::Space> {
+        let space = crate::vector::catalog::require_space(txn, t, &self.space)?;
+        if let Some(by) = &self.embedded_by {
+            if space.spec.embedder.as_deref() != Some(by.as_str()) {
+                return Err(Error::new(crate::error::Code::Conflict, format!(
+                    "the text was embedded by \"{by}\" but space \"{}\" records the embedder {}",
+                    self.space,
+                    space.spec.embedder.as_deref().map_or("none".to_owned(), |e| format!("\"{e}\""))
+                )));
+            }
+        }
+        Ok(space)
+    }
 }
 
 /// Full-text matching (see `text::index`): the `k` best BM25 matches that

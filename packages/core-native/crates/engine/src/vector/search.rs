@@ -10,6 +10,10 @@
 //!   [`small_set`] nodes (counted by walking the narrowest index, stopping
 //!   at the limit), else a graph search that only admits passing nodes
 //!   (tested against the collected index set first when it is not huge).
+//!   When no declared index narrows the filter, the plain walk's nearest are
+//!   tested first: if `k` of them pass they are the answer (the filter most
+//!   of a space passes, such as its node type, costs `k` tests, not a walk of
+//!   the type index).
 //!   A graph search that returns fewer than `k` is redone as an exact scan,
 //!   so `k` results come back whenever `k` matching nodes have a vector.
 
@@ -75,7 +79,16 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
         }
         return exact(txn, t, space, &q, req.k, &filter, None);
     }
-    let superset = match filter.candidates(txn, t, limit, limit.saturating_mul(SET_FACTOR))? {
+    let most = limit.saturating_mul(SET_FACTOR);
+    let indexed = match node_candidates(txn, t, &req.filter, false)? {
+        Some(keys) => Some(sized(keys, limit, most)),
+        None if total > limit as u64 => match post_filtered(txn, t, space, &q, query, req.k, ef, graph, &filter)? {
+            Some(hits) => return Ok(hits),
+            None => None,
+        },
+        None => None,
+    };
+    let superset = match indexed.map_or_else(|| filter.by_type(txn, t, limit, most), Ok)? {
         Candidates::Few(few) => return exact(txn, t, space, &q, req.k, &filter, Some(&few)),
         Candidates::Many(set) => set,
     };
@@ -209,19 +222,10 @@ impl<'f> Filter<'f> {
         self.spec.properties_pass(&read_node(txn, t, node)?.properties)
     }
 
-    /// The nodes that may pass (a superset, in key order) by the narrowest
-    /// index: `Few` when at most `few` of them, else `Many` with the set when
-    /// it has at most `most` (walking stops there), or without when no index
-    /// narrows the filter.
-    fn candidates(&self, txn: &RoTxn, t: &Tables, few: usize, most: usize) -> Result<Candidates> {
-        let sized = |keys: Vec<u64>| match keys.len() {
-            n if n <= few => Candidates::Few(keys),
-            n if n <= most => Candidates::Many(Some(keys)),
-            _ => Candidates::Many(None),
-        };
-        if let Some(keys) = node_candidates(txn, t, self.spec, false)? {
-            return Ok(sized(keys));
-        }
+    /// The nodes of the filter's types (a superset of those passing, in key
+    /// order): `Few` when at most `few`, else `Many` with the set when it has
+    /// at most `most` (walking stops there), or without any types.
+    fn by_type(&self, txn: &RoTxn, t: &Tables, few: usize, most: usize) -> Result<Candidates> {
         let Some(types) = &self.spec.types else { return Ok(Candidates::Many(None)) };
         let mut keys = Vec::new();
         for ty in types {
@@ -235,8 +239,39 @@ impl<'f> Filter<'f> {
         }
         keys.sort_unstable();
         keys.dedup();
-        Ok(sized(keys))
+        Ok(sized(keys, few, most))
     }
+}
+
+/// `Few` keys when at most `few`, the set when at most `most`, else none.
+fn sized(keys: Vec<u64>, few: usize, most: usize) -> Candidates {
+    match keys.len() {
+        n if n <= few => Candidates::Few(keys),
+        n if n <= most => Candidates::Many(Some(keys)),
+        _ => Candidates::Many(None),
+    }
+}
+
+/// The plain walk's nearest `ef` filtered afterwards: the answer when at
+/// least `k` of them pass (a filter most of the space passes, such as the
+/// node type a space is for), found without collecting or testing the rest;
+/// `None` when fewer pass and the filtered walk has to look further.
+#[allow(clippy::too_many_arguments)]
+fn post_filtered(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, query: &[f32], k: usize, ef: usize, graph: &Hnsw, filter: &Filter) -> Result<Option<Vec<(f32, u64)>>> {
+    let mut passing = Vec::with_capacity(k);
+    for node in graph.search(query, ef, ef, None)? {
+        if filter.passes(txn, t, node)? {
+            passing.push(node);
+            if passing.len() == k {
+                break;
+            }
+        }
+    }
+    if passing.len() < k {
+        return Ok(None);
+    }
+    let hits = rerank(txn, t, space, q, &passing)?;
+    Ok((hits.len() == k).then_some(hits))
 }
 
 enum Candidates {

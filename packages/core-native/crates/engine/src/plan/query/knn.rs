@@ -11,7 +11,9 @@
 //!   most [`vector_search::small_set`] (where a scan beats a filtered walk,
 //!   as in `searchVectors`). Otherwise the graph is searched with the plan
 //!   as its predicate, its breadth (`max(ef, k)`) doubled when the plan
-//!   filters anything.
+//!   filters anything — unless `k` of the plain walk's `max(ef, k)` nearest
+//!   pass the filters, which are then the hits (a filter most of the space
+//!   passes costs `ef` tests, not one per node a filtered walk visits).
 //! - A graph search that finds fewer than `k` passing nodes is redone as an
 //!   exact scan, so `k` hits come back whenever `k` nodes pass the filters
 //!   and have a vector. `maxDistance` drops the farther graph hits (on the
@@ -84,6 +86,29 @@ impl Run<'_> {
             return Ok(Graph::Exact(format!("space {}, exact inside a transaction", space.name)));
         };
         let filters = driver.is_some() || self.plan.needs_record() || !self.plan.graph.is_empty();
+        if filters {
+            // Most of the space passing (the node type it is for, say), the
+            // plain walk's passing nodes are the answer, found with `ef` tests
+            // instead of a test per node a filtered walk visits.
+            let keys = index.graph().search(&s.vector, ef, ef, None)?;
+            let mut passing = Vec::with_capacity(keys.len());
+            for key in keys {
+                if self.admits(key, driver)? {
+                    passing.push(key);
+                }
+            }
+            if passing.len() >= s.k {
+                let mut scored = rerank(self.txn, self.t, space, q, &passing)?;
+                if scored.len() >= s.k {
+                    let found = scored.len();
+                    self.lap("distances", format!("space {}, hnsw ef={ef}, then filtered: {found} passed", space.name), Some(estimate), found);
+                    if let Some(m) = s.max_distance {
+                        scored.retain(|(d, _)| f64::from(*d) <= m);
+                    }
+                    return Ok(Graph::Found(scored));
+                }
+            }
+        }
         let breadth = if filters { ef.saturating_mul(2) } else { ef };
         let failure = RefCell::new(None);
         let admits = |key: u64| match self.admits(key, driver) {
