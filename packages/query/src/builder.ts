@@ -141,6 +141,13 @@ export interface SimilarOptions {
 
 const STREAM_PAGE = 256;
 
+/**
+ * The embedder each handle's spaces record, looked up once: a query sends
+ * the name it embedded with (`embeddedBy`), and the executor's `CONFLICT`
+ * when the space now records another makes the query look again.
+ */
+const spaceEmbedders = new WeakMap<QueryableDB, Map<string, { name: string; embedder: Embedder }>>();
+
 /** Throws `INVALID_ARGUMENT` unless `db` is a database a query can run on. */
 export function checkQueryable(db: unknown): asserts db is QueryableDB {
   const d = db as Partial<QueryableDB> | null;
@@ -309,25 +316,45 @@ export class ConvergedQuery {
     if (position) plan.position = position;
     if (similar) {
       const { text, vector, ...search } = similar;
-      plan.similar = { ...search, vector: vector ? Float32Array.from(vector) : await this.#embed(similar.space, text as string) };
+      plan.similar = vector ? { ...search, vector: Float32Array.from(vector) } : { ...search, ...(await this.#embed(similar.space, text as string)) };
     }
     return plan;
   }
 
-  async #embed(space: string, text: string): Promise<Float32Array> {
-    let embedder = this.#options.embedder;
-    if (!embedder) {
-      const spec = (await this.#db.stats()).spaces.find((s) => s.name === space);
-      if (!spec) throw new LoomError('NOT_FOUND', `space "${space}" does not exist`);
-      if (!spec.embedder) throw new LoomError('UNSUPPORTED', `space "${space}" has no embedder in its spec, so similarTo needs a vector, not text`);
-      embedder = this.#db.embedder(spec.embedder);
-    }
-    const [vector] = await embedder.embed([text]);
+  /** The text's vector, and the name of the space's embedder that made it (none with `options.embedder`). */
+  async #embed(space: string, text: string): Promise<{ vector: Float32Array; embeddedBy?: string }> {
+    const chosen = this.#options.embedder;
+    const recorded = chosen ? undefined : await this.#spaceEmbedder(space);
+    const [vector] = await (chosen ?? recorded!.embedder).embed([text]);
     if (!vector) throw new LoomError('INTERNAL', `the embedder of space "${space}" returned no vector`);
-    return vector;
+    return recorded ? { vector, embeddedBy: recorded.name } : { vector };
+  }
+
+  async #spaceEmbedder(space: string): Promise<{ name: string; embedder: Embedder }> {
+    let known = spaceEmbedders.get(this.#db);
+    if (!known) spaceEmbedders.set(this.#db, (known = new Map()));
+    const cached = known.get(space);
+    if (cached) return cached;
+    const spec = (await this.#db.stats()).spaces.find((s) => s.name === space);
+    if (!spec) throw new LoomError('NOT_FOUND', `space "${space}" does not exist`);
+    if (!spec.embedder) throw new LoomError('UNSUPPORTED', `space "${space}" has no embedder in its spec, so similarTo needs a vector, not text`);
+    const found = { name: spec.embedder, embedder: this.#db.embedder(spec.embedder) };
+    known.set(space, found);
+    return found;
   }
 
   async #run(): Promise<{ execution: Execution; executor: QueryStats['executor']; timeMs: number }> {
+    try {
+      return await this.#runOnce();
+    } catch (e) {
+      const space = this.#plan.similar?.text === undefined ? undefined : this.#plan.similar.space;
+      // The space was replaced since its embedder was looked up (a re-embed, in this process or another): look again.
+      if (space === undefined || !LoomError.is(e) || e.code !== 'CONFLICT' || !spaceEmbedders.get(this.#db)?.delete(space)) throw e;
+      return this.#runOnce();
+    }
+  }
+
+  async #runOnce(): Promise<{ execution: Execution; executor: QueryStats['executor']; timeMs: number }> {
     const started = performance.now();
     const plan = await this.#resolve();
     const native = this.#db.capabilities.nativeQuery;

@@ -21,7 +21,8 @@ import type { Position } from './semantics.js';
  * ```
  */
 export interface ExecutablePlan extends Pick<Plan, 'version' | 'types' | 'where' | 'createdBetween' | 'graph' | 'limit' | 'matches'> {
-  similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array };
+  /** `embeddedBy`: the space's embedder that embedded a text; `CONFLICT` when the space records another. */
+  similar?: Omit<PlanSimilar, 'text' | 'vector'> & { vector: Float32Array; embeddedBy?: string };
   order: PlanOrder;
   /** Results start strictly after this position. */
   position?: Position;

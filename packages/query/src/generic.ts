@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ListPage, Node, NodeListOptions, Reached, SearchHit, SearchOptions, Stats, TraverseOptions, Vector, Where } from '@loomdb/db';
+import { LoomError, type ListPage, type Node, type NodeListOptions, type Reached, type SearchHit, type SearchOptions, type Stats, type TraverseOptions, type Vector, type Where } from '@loomdb/db';
 import type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js';
 import type { PlanGraphFilter } from './plan.js';
 import { comparePositions, passesRecord, positionOf } from './semantics.js';
@@ -127,6 +127,12 @@ export async function executeGeneric(db: RecordSource, plan: ExecutablePlan): Pr
   let source: string;
   const filtered = plan.types !== undefined || (plan.where ?? []).length > 0 || plan.createdBetween !== undefined || (plan.graph ?? []).length > 0;
   const similar = plan.similar;
+  if (similar?.embeddedBy !== undefined) {
+    const recorded = stats.spaces.find((s) => s.name === similar.space)?.embedder;
+    if (recorded !== similar.embeddedBy) {
+      throw new LoomError('CONFLICT', `the text was embedded by "${similar.embeddedBy}" but space "${similar.space}" records the embedder ${recorded === undefined ? 'none' : `"${recorded}"`}`);
+    }
+  }
   if (similar && !filtered) {
     // Nothing to filter: the backend's own search over the whole space.
     source = 'vector-search';

@@ -128,6 +128,39 @@ describe('plans', () => {
       withEmbedder.close();
     }
   });
+
+  it('a text query after the space was re-embedded by another handle embeds with the new embedder', async () => {
+    const calls = { hashing: 0, reversed: 0 };
+    const reversed = (text: string) => [...text].reverse().join('');
+    const counting = {
+      name: 'counting-embedders',
+      register(r: { registerEmbedder(name: string, factory: () => unknown): void }) {
+        const hashing = createHashingEmbedder();
+        r.registerEmbedder('counting', () => ({ dimensions: 384, embed: async (texts: readonly string[]) => ((calls.hashing += texts.length), hashing.embed(texts)) }));
+        r.registerEmbedder('reversed', () => ({ id: 'reversed', dimensions: 384, embed: async (texts: readonly string[]) => ((calls.reversed += texts.length), hashing.embed(texts.map(reversed))) }));
+      },
+    };
+    const path = join(dir, 'reembedded');
+    const texts = ['hiking the alps', 'baking bread', 'alpine hiking trails'];
+    const reader = EmbeddedDB.open(path, { plugins: [counting], spaces: { notes: { dimensions: 384, metric: 'cosine', embedder: 'counting' } } });
+    reader.insertNodesBatch(texts.map((content, i) => ({ id: `n${i}`, type: 'Note', properties: { content } })));
+    reader.insertEmbeddingsBatch((await createHashingEmbedder().embed(texts)).map((vector, i) => ({ nodeId: `n${i}`, vector, space: 'notes' })));
+    const search = async () => (await query(reader).type('Note').similarTo('baking', { space: 'notes', k: 1 }).execute()).items.map((i) => i.node.id);
+    expect(await search()).toEqual(['n1']);
+    expect(await search()).toEqual(['n1']);
+    expect(calls).toEqual({ hashing: 2, reversed: 0 });
+
+    const writer = EmbeddedDB.open(path, { plugins: [counting] });
+    await writer.reembed('notes', { embedder: 'reversed' });
+    writer.close();
+    calls.reversed = 0;
+    // The reader looked up the embedder before: the engine refuses the stale one, the query looks again.
+    expect(await search()).toEqual(['n1']);
+    expect(calls).toEqual({ hashing: 3, reversed: 1 });
+    expect(await search()).toEqual(['n1']);
+    expect(calls).toEqual({ hashing: 3, reversed: 2 });
+    reader.close();
+  });
 });
 
 describe('bad plans and arguments', () => {
