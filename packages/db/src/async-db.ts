@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { batchResult, call, prepareBatch, prepareCounterEdges, prepareEdgeBatch, prepareEmbeddingBatch, toListPage, WALK_PAGE } from './operations.js';
+import { batchResult, call, toListPage, WALK_PAGE } from './operations.js';
 import { abortedError, invalid, loomError, throwIfAborted, toLoomError } from './errors.js';
 import { asyncTransaction, prepareTransactionOptions, Transaction, type AsyncTransaction } from './transaction.js';
 import { openBackend, type OpenOptions } from './open.js';
@@ -49,12 +49,27 @@ import {
   prepareNodeSelector,
   prepareTraverse,
   walkPagesAsync,
+  prepareSearch,
 } from './walk.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
 import { prepareTextIndexName, prepareTextIndexSpec, prepareTextSearch, textSearchOf } from './text-search.js';
 import { reembed, type ReembedOptions, type ReembedResult, type StepRunner } from './reembed.js';
 import { noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector } from './validate.js';
+import {
+  checkId,
+  prepareBatch,
+  prepareCounterEdges,
+  prepareEdgeBatch,
+  prepareEmbeddingBatch,
+  prepareIndexSpec,
+  prepareSpaceSpec,
+  prepareEdge,
+  prepareEdgePatch,
+  prepareNode,
+  preparePatch,
+  prepareSpaceName,
+  prepareVector,
+} from './validate.js';
 
 /**
  * Options of long operations.

@@ -46,7 +46,7 @@ export type {
   ExtractedEntity,
 } from './plugins.js';
 export { hashingEmbed, createHashingEmbedder, hashingEmbedderPlugin, HASHING_DIMENSIONS } from './embedders/hashing.js';
-export { DurableQueue, MAX_QUEUE_NAME_BYTES, MAX_LEASE, type LeaseOptions } from './queue.js';
+export { DurableQueue, MAX_QUEUE_NAME_BYTES, MAX_LEASE } from './queue.js';
 export type {
   QueueItemInput,
   LeasedQueueItem,
@@ -67,7 +67,7 @@ export type {
   TransactionOptions,
   AsyncStorageOperations,
 } from './storage.js';
-export type { PreparedNode, PreparedEdge } from './validate.js';
+export type { PreparedNode, PreparedEdge, LeaseOptions } from './prepared.js';
 export { MAX_ID_BYTES, MAX_TYPE_BYTES, MAX_PROPERTY_BYTES, MAX_K, MAX_DIMENSIONS, MAX_EF, MAX_VECTOR_NORM, MIN_COSINE_NORM, resolveSpaceSpec, spaceSpecAdmits } from './validate.js';
 export { MemoryStorage, memoryStoragePlugin } from './backends/memory.js';
 export { NativeStorage, nativeStoragePlugin } from './backends/native.js';
@@ -79,5 +79,5 @@ export type { EngineMetrics, MaintenanceControl, StorageMaintenance, StorageSpac
 export { DEFAULT_TEXT_INDEX, MAX_TEXT_QUERY_BYTES } from './text-search.js';
 export { REEMBED_SUFFIX, type ReembedOptions, type ReembedResult } from './reembed.js';
 export { toPrometheus } from './prometheus.js';
-export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
+export type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './prepared.js';
 export type * from './types.js';

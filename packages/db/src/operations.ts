@@ -1,7 +1,6 @@
 import { invalid, loomError, toLoomError } from './errors.js';
 import type { PreparedWriteBatch, StorageBackend, StorageBatchResult, StorageOperations } from './storage.js';
 import { applyWriteBatch, conditional, noWriteBatches, prepareWriteBatch, type WriteBatch, type WriteBatchOptions, type WriteBatchResult } from './write-batch.js';
-import type { Transaction } from './transaction.js';
 import type {
   Edge,
   EdgeInput,
@@ -46,13 +45,28 @@ import {
   prepareNodePage,
   prepareNodeSelector,
   prepareTraverse,
+  prepareSearch,
   walkPages,
-  type Position,
 } from './walk.js';
+import type { Position } from './prepared.js';
 import { DurableQueue, prepareQueueName } from './queue.js';
 import { prepareMaintenance, runLong } from './maintenance.js';
 import { prepareTextIndexName, prepareTextIndexSpec, prepareTextSearch, textSearchOf } from './text-search.js';
-import { checkId, prepareIndexSpec, prepareSpaceSpec, prepareEdge, prepareEdgePatch, prepareNode, preparePatch, prepareSearch, prepareSpaceName, prepareVector, guard } from './validate.js';
+import {
+  checkId,
+  prepareBatch,
+  prepareCounterEdges,
+  prepareEdgeBatch,
+  prepareEmbeddingBatch,
+  prepareIndexSpec,
+  prepareSpaceSpec,
+  prepareEdge,
+  prepareEdgePatch,
+  prepareNode,
+  preparePatch,
+  prepareSpaceName,
+  prepareVector,
+} from './validate.js';
 
 /** Runs a backend call, turning whatever it throws into a LoomError. */
 export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) => T): T {
@@ -62,50 +76,6 @@ export function call<T>(backend: StorageBackend | null, op: (b: StorageBackend) 
   } catch (e) {
     throw toLoomError(e);
   }
-}
-
-/** {@link prepareBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareBatch: typeof prepareBatchUnguarded = (...args) => guard('nodes', () => prepareBatchUnguarded(...args));
-
-function prepareBatchUnguarded(nodes: unknown): ReturnType<typeof prepareNode>[] {
-  if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
-  return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
-}
-
-/** {@link prepareEdgeBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEdgeBatch: typeof prepareEdgeBatchUnguarded = (...args) => guard('edges', () => prepareEdgeBatchUnguarded(...args));
-
-function prepareEdgeBatchUnguarded(edges: unknown): ReturnType<typeof prepareEdge>[] {
-  if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
-  return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
-}
-
-/** {@link prepareCounterEdgesUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareCounterEdges: typeof prepareCounterEdgesUnguarded = (...args) => guard(() => String(args[1] ?? 'edges'), () => prepareCounterEdgesUnguarded(...args));
-
-/** An edge batch whose every item names its id (counter edges are found by id); `what` names the list in errors. */
-function prepareCounterEdgesUnguarded(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
-  if (!Array.isArray(edges)) throw invalid(`${what} must be an array, got ${typeof edges}`);
-  return edges.map((e, i) => {
-    if (typeof e === 'object' && e !== null && (e as EdgeInput).id === undefined) throw invalid(`${what}[${i}].id is required: counter edges are found by id`);
-    return prepareEdge(e, `${what}[${i}]`);
-  });
-}
-
-/** {@link prepareEmbeddingBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
-export const prepareEmbeddingBatch: typeof prepareEmbeddingBatchUnguarded = (...args) => guard('embeddings', () => prepareEmbeddingBatchUnguarded(...args));
-
-function prepareEmbeddingBatchUnguarded(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
-  if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
-  return items.map((item, i) => {
-    const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;
-    if (typeof item !== 'object' || item === null) throw invalid(`embeddings[${i}] must be an object, got ${typeof item}`);
-    return {
-      nodeId: checkId(`embeddings[${i}].nodeId`, e.nodeId),
-      space: prepareSpaceName({ space: e.space }),
-      vector: prepareVector(e.vector, `embeddings[${i}].vector`),
-    };
-  });
 }
 
 /** A backend's batch result with the ids of the inserted nodes and edges. */
@@ -448,7 +418,7 @@ export abstract class DatabaseOperations {
     if (target.writeBatch) return batchResult(p.batch, this.run((b) => b.writeBatch!(p.batch, p.options)));
     // The generic path: the record-level calls, all or none in a transaction (a savepoint inside one).
     if (conditional(p.options)) throw noWriteBatches();
-    return batchResult(p.batch, this.transaction((tx) => applyWriteBatch(tx.storage, p.batch)));
+    return batchResult(p.batch, this.transaction((tx) => applyWriteBatch(tx.target(), p.batch)));
   }
 
   /**
@@ -464,7 +434,7 @@ export abstract class DatabaseOperations {
   }
 
   /** Runs `fn` in a transaction (a savepoint inside one): what a multi-part write needs. */
-  abstract transaction<T>(fn: (tx: Transaction) => T): T;
+  abstract transaction<T>(fn: (tx: DatabaseOperations) => T): T;
 
   /**
    * The durable queue `name` in this database (`capabilities.durableQueue`;

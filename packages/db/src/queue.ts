@@ -1,4 +1,5 @@
 import { invalid, loomError, toLoomError } from './errors.js';
+import type { LeaseOptions } from './prepared.js';
 import type { DeadLetter, LeasedQueueItem, QueueItemInput, QueueStats, StorageOperations, StorageQueues } from './storage.js';
 import { checkId, checkString, checkWellFormed, describe, requireObject, guard } from './validate.js';
 
@@ -21,24 +22,6 @@ export const MAX_QUEUE_NAME_BYTES = 64;
  * ```
  */
 export const MAX_LEASE = 100_000;
-
-/**
- * Options of lease.
- *
- * @example
- * ```ts
- * const options: LeaseOptions = { holder: `worker-${process.pid}`, max: 100, leaseMs: 30_000 };
- * const items = db.queue('inbox').lease(options);
- * ```
- */
-export interface LeaseOptions {
-  /** Who takes the lease: unique per consumer (process and instance). */
-  holder: string;
-  /** Most items to take. */
-  max: number;
-  /** How long the lease lasts, ms; after that another consumer may take the items. */
-  leaseMs: number;
-}
 
 export const checkCount = (what: string, value: unknown, min: number, max: number): number => {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {

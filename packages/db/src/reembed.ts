@@ -3,7 +3,7 @@ import type { Embedder, Registry } from './plugins.js';
 import type { StorageBackend, StorageSpaces } from './storage.js';
 import type { Node, SpaceSpec, SpaceStats } from './types.js';
 import { isPlainObject, MAX_NAME } from './validate.js';
-import type { Position } from './walk.js';
+import type { Position } from './prepared.js';
 
 /**
  * Options of {@link EmbeddedDB.reembed}.

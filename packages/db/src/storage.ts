@@ -18,9 +18,7 @@ import type {
   VerifyResult,
   ExportedRecord,
 } from './types.js';
-import type { PreparedEdge, PreparedNode } from './validate.js';
-import type { LeaseOptions } from './queue.js';
-import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from './walk.js';
+import type { LeaseOptions, PreparedCondition, PreparedEdge, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNode, PreparedNodeFilter, PreparedNodePage, Position } from './prepared.js';
 
 /**
  * What a backend can do beyond the required record-level methods. LoomDB

@@ -1,7 +1,8 @@
 import { invalid, loomError } from './errors.js';
 import type { AsyncStorageOperations, StorageOperations, StorageSearchFilter } from './storage.js';
 import type { TextIndexSpec, TextSearchOptions } from './types.js';
-import { checkName, checkString, checkType, describe, guard, MAX_K, prepareFilter, requireObject } from './validate.js';
+import { checkName, checkString, checkType, describe, guard, MAX_K, requireObject } from './validate.js';
+import { prepareFilter } from './walk.js';
 
 /**
  * The text index `searchText` reads when `index` is not given.

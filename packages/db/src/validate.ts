@@ -1,9 +1,8 @@
 import { types } from 'node:util';
 import { v7 as uuidv7 } from 'uuid';
 import { invalid, LoomError } from './errors.js';
-import type { StorageSearchFilter, StorageSearchOptions } from './storage.js';
-import type { EdgeInput, IndexSpec, NodeInput, Properties, SearchFilter, SpaceSpec } from './types.js';
-import { prepareWhere } from './walk.js';
+import type { EdgeInput, EmbeddingInput, IndexSpec, NodeInput, Properties, SpaceSpec } from './types.js';
+import type { PreparedEdge, PreparedNode } from './prepared.js';
 
 /**
  * Longest id in UTF-8 bytes (the engine keys records by it).
@@ -218,35 +217,6 @@ export function checkProperties(what: string, value: unknown, allowNullValues = 
 function checkKey(path: string, key: string): string {
   if (!isWellFormed(key)) throw invalid(`${path} has a property key with an unpaired UTF-16 surrogate, ${describe(key)}; it cannot be stored as UTF-8`);
   return key;
-}
-
-/**
- * A node ready for a storage backend: id assigned, everything checked.
- *
- * @example
- * ```ts
- * // What a StorageBackend's insertNode receives, already checked:
- * const node: PreparedNode = { id: 'n1', type: 'Note', properties: { text: 'hi' } };
- * ```
- */
-export interface PreparedNode {
-  id: string;
-  type: string;
-  properties: Properties;
-}
-
-/**
- * A validated edge.
- *
- * @example
- * ```ts
- * const edge: PreparedEdge = { id: 'e1', type: 'LINKS', from: 'n1', to: 'n2', properties: {}, weight: 1 };
- * ```
- */
-export interface PreparedEdge extends PreparedNode {
-  from: string;
-  to: string;
-  weight: number;
 }
 
 export function prepareNode(input: unknown, what = 'node'): PreparedNode {
@@ -474,56 +444,46 @@ export function spaceSpecAdmits(stored: SpaceSpec, declared: SpaceSpec): boolean
   return (Object.keys(declared) as Array<keyof SpaceSpec>).every((field) => declared[field] === undefined || declared[field] === stored[field]);
 }
 
-export interface PreparedSearch {
-  space: string;
-  k: number;
-  filter: StorageSearchFilter;
-  options: StorageSearchOptions;
+/** {@link prepareBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareBatch: typeof prepareBatchUnguarded = (...args) => guard('nodes', () => prepareBatchUnguarded(...args));
+
+function prepareBatchUnguarded(nodes: unknown): ReturnType<typeof prepareNode>[] {
+  if (!Array.isArray(nodes)) throw invalid(`nodes must be an array, got ${typeof nodes}`);
+  return nodes.map((n, i) => prepareNode(n, `nodes[${i}]`));
 }
 
-export function prepareSearch(options: unknown): PreparedSearch {
-  return guard('options', () => prepareSearchFields(options));
+/** {@link prepareEdgeBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEdgeBatch: typeof prepareEdgeBatchUnguarded = (...args) => guard('edges', () => prepareEdgeBatchUnguarded(...args));
+
+function prepareEdgeBatchUnguarded(edges: unknown): ReturnType<typeof prepareEdge>[] {
+  if (!Array.isArray(edges)) throw invalid(`edges must be an array, got ${typeof edges}`);
+  return edges.map((e, i) => prepareEdge(e, `edges[${i}]`));
 }
 
-function prepareSearchFields(options: unknown): PreparedSearch {
-  const o = (options === undefined ? {} : requireObject('options', options)) as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!['k', 'space', 'filter', 'exact', 'ef'].includes(key)) throw invalid(`options.${key} is not a search option (k, space, filter, exact, ef)`);
-  }
-  const k = o.k ?? 10;
-  if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > MAX_K) {
-    throw invalid(`options.k must be an integer from 1 to ${MAX_K}, got ${describe(k)}`);
-  }
-  const search: StorageSearchOptions = {};
-  if (o.exact !== undefined) {
-    if (typeof o.exact !== 'boolean') throw invalid(`options.exact must be a boolean, got ${describe(o.exact)}`);
-    search.exact = o.exact;
-  }
-  if (o.ef !== undefined) {
-    if (!Number.isSafeInteger(o.ef) || (o.ef as number) < 1 || (o.ef as number) > MAX_EF) {
-      throw invalid(`options.ef must be an integer from 1 to ${MAX_EF}, got ${describe(o.ef)}`);
-    }
-    search.ef = o.ef as number;
-  }
-  return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter), options: search };
+/** {@link prepareCounterEdgesUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareCounterEdges: typeof prepareCounterEdgesUnguarded = (...args) => guard(() => String(args[1] ?? 'edges'), () => prepareCounterEdgesUnguarded(...args));
+
+/** An edge batch whose every item names its id (counter edges are found by id); `what` names the list in errors. */
+function prepareCounterEdgesUnguarded(edges: unknown, what = 'edges'): ReturnType<typeof prepareEdge>[] {
+  if (!Array.isArray(edges)) throw invalid(`${what} must be an array, got ${typeof edges}`);
+  return edges.map((e, i) => {
+    if (typeof e === 'object' && e !== null && (e as EdgeInput).id === undefined) throw invalid(`${what}[${i}].id is required: counter edges are found by id`);
+    return prepareEdge(e, `${what}[${i}]`);
+  });
 }
 
-export function prepareFilter(value: unknown): StorageSearchFilter {
-  if (value === undefined) return {};
-  const f = requireObject('options.filter', value) as SearchFilter & Record<string, unknown>;
-  for (const key of Object.keys(f)) {
-    if (key !== 'type' && key !== 'ids' && key !== 'where') throw invalid(`options.filter.${key} is not a filter field (type, ids, where)`);
-  }
-  const out: StorageSearchFilter = {};
-  if (f.type !== undefined) {
-    const types = Array.isArray(f.type) ? f.type : [f.type];
-    if (types.length === 0) throw invalid('options.filter.type must name at least one type');
-    out.types = types.map((t, i) => checkType(`options.filter.type[${i}]`, t));
-  }
-  if (f.ids !== undefined) {
-    if (!Array.isArray(f.ids)) throw invalid(`options.filter.ids must be an array of ids, got ${describe(f.ids)}`);
-    out.ids = f.ids.map((id, i) => checkId(`options.filter.ids[${i}]`, id));
-  }
-  if (f.where !== undefined) out.where = prepareWhere('options.filter.where', f.where);
-  return out;
+/** {@link prepareEmbeddingBatchUnguarded}; a throwing getter or revoked Proxy in the input becomes INVALID_ARGUMENT. */
+export const prepareEmbeddingBatch: typeof prepareEmbeddingBatchUnguarded = (...args) => guard('embeddings', () => prepareEmbeddingBatchUnguarded(...args));
+
+function prepareEmbeddingBatchUnguarded(items: unknown): Array<{ nodeId: string; space: string; vector: Float32Array }> {
+  if (!Array.isArray(items)) throw invalid(`embeddings must be an array, got ${typeof items}`);
+  return items.map((item, i) => {
+    const e = (typeof item === 'object' && item !== null ? item : {}) as Partial<EmbeddingInput>;
+    if (typeof item !== 'object' || item === null) throw invalid(`embeddings[${i}] must be an object, got ${typeof item}`);
+    return {
+      nodeId: checkId(`embeddings[${i}].nodeId`, e.nodeId),
+      space: prepareSpaceName({ space: e.space }),
+      vector: prepareVector(e.vector, `embeddings[${i}].vector`),
+    };
+  });
 }

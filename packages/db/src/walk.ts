@@ -1,6 +1,5 @@
 import { invalid } from './errors.js';
 import type {
-  Direction,
   EdgeListOptions,
   EdgeSelector,
   EdgeWalkOptions,
@@ -9,10 +8,13 @@ import type {
   NodeListOptions,
   NodeSelector,
   NodeWalkOptions,
+  SearchFilter,
   TraverseOptions,
   Where,
 } from './types.js';
-import { checkId, checkType, checkWellFormed, describe, isPlainObject, requireObject, guard } from './validate.js';
+import { OPERATORS, type PreparedCondition, type PreparedEdgePage, type PreparedEdgeSelector, type PreparedHop, type PreparedNodeFilter, type PreparedNodePage, type Position } from './prepared.js';
+import type { StorageSearchFilter, StorageSearchOptions } from './storage.js';
+import { checkId, checkType, checkWellFormed, describe, isPlainObject, MAX_EF, MAX_K, prepareSpaceName, requireObject, guard } from './validate.js';
 
 /**
  * Largest page `listNodes`/`listEdges` return at once.
@@ -32,105 +34,6 @@ export const MAX_PAGE = 10_000;
  * ```
  */
 export const MAX_DEPTH = 64;
-
-/**
- * A validated hop.
- *
- * @example
- * ```ts
- * // What a backend's neighbors() receives for db.neighbors(id, { direction: 'out', edgeTypes: ['KNOWS'] }):
- * const hop: PreparedHop = { direction: 'out', edgeTypes: ['KNOWS'] };
- * ```
- */
-export interface PreparedHop {
-  direction: Direction;
-  edgeTypes?: string[];
-}
-
-const OPERATORS = ['eq', 'ne', 'in', 'gt', 'gte', 'lt', 'lte'] as const;
-type Operator = (typeof OPERATORS)[number];
-/**
- * `[property, { operator: value }]`, one operator each.
- *
- * @example
- * ```ts
- * const condition: PreparedCondition = ['age', { gte: 18 }];
- * ```
- */
-export type PreparedCondition = [string, Partial<Record<Operator, JsonValue>>];
-
-/**
- * A validated node filter.
- *
- * @example
- * ```ts
- * const filter: PreparedNodeFilter = { types: ['Person'], where: [['age', { gte: 18 }]] };
- * ```
- */
-export interface PreparedNodeFilter {
-  types?: string[];
-  ids?: string[];
-  where: PreparedCondition[];
-}
-
-/**
- * A validated edge selector.
- *
- * @example
- * ```ts
- * // db.deleteEdges({ type: 'MENTIONS', from: 'm1' }) reaches the backend as:
- * const selector: PreparedEdgeSelector = { type: 'MENTIONS', from: 'm1' };
- * ```
- */
-export interface PreparedEdgeSelector {
-  ids?: string[];
-  type?: string;
-  from?: string;
-  to?: string;
-}
-
-/**
- * Where a page ended: an insertion-order key, or an id.
- *
- * @example
- * ```ts
- * const start: Position = { key: 0 };
- * const afterAda: Position = { id: 'ada' };
- * ```
- */
-export type Position = { key: number } | { id: string };
-
-/**
- * A validated node page request.
- *
- * @example
- * ```ts
- * // What a backend's listNodes receives for db.listNodes({ type: 'Person', limit: 100 }):
- * const page: PreparedNodePage = { filter: { types: ['Person'], where: [] }, order: 'createdAt', descending: false, after: null, limit: 100 };
- * ```
- */
-export interface PreparedNodePage {
-  filter: PreparedNodeFilter;
-  order: 'createdAt' | 'id';
-  descending: boolean;
-  after: Position | null;
-  limit: number;
-}
-
-/**
- * A validated edge page request.
- *
- * @example
- * ```ts
- * const page: PreparedEdgePage = { type: 'KNOWS', descending: false, after: null, limit: 100 };
- * ```
- */
-export interface PreparedEdgePage {
-  type?: string;
-  descending: boolean;
-  after: Position | null;
-  limit: number;
-}
 
 /** A type or list of types (`type` options), or strictly a list (`edgeTypes`, `nodeTypes`). */
 function typeList(what: string, value: unknown, listOnly = false): string[] {
@@ -336,4 +239,58 @@ export async function* walkPagesAsync<Q extends { after: Position | null }, T>(q
     yield* items;
     q = next ? { ...q, after: next } : null;
   }
+}
+
+export interface PreparedSearch {
+  space: string;
+  k: number;
+  filter: StorageSearchFilter;
+  options: StorageSearchOptions;
+}
+
+export function prepareSearch(options: unknown): PreparedSearch {
+  return guard('options', () => prepareSearchFields(options));
+}
+
+function prepareSearchFields(options: unknown): PreparedSearch {
+  const o = (options === undefined ? {} : requireObject('options', options)) as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!['k', 'space', 'filter', 'exact', 'ef'].includes(key)) throw invalid(`options.${key} is not a search option (k, space, filter, exact, ef)`);
+  }
+  const k = o.k ?? 10;
+  if (!Number.isSafeInteger(k) || (k as number) < 1 || (k as number) > MAX_K) {
+    throw invalid(`options.k must be an integer from 1 to ${MAX_K}, got ${describe(k)}`);
+  }
+  const search: StorageSearchOptions = {};
+  if (o.exact !== undefined) {
+    if (typeof o.exact !== 'boolean') throw invalid(`options.exact must be a boolean, got ${describe(o.exact)}`);
+    search.exact = o.exact;
+  }
+  if (o.ef !== undefined) {
+    if (!Number.isSafeInteger(o.ef) || (o.ef as number) < 1 || (o.ef as number) > MAX_EF) {
+      throw invalid(`options.ef must be an integer from 1 to ${MAX_EF}, got ${describe(o.ef)}`);
+    }
+    search.ef = o.ef as number;
+  }
+  return { space: prepareSpaceName(o), k: k as number, filter: prepareFilter(o.filter), options: search };
+}
+
+export function prepareFilter(value: unknown): StorageSearchFilter {
+  if (value === undefined) return {};
+  const f = requireObject('options.filter', value) as SearchFilter & Record<string, unknown>;
+  for (const key of Object.keys(f)) {
+    if (key !== 'type' && key !== 'ids' && key !== 'where') throw invalid(`options.filter.${key} is not a filter field (type, ids, where)`);
+  }
+  const out: StorageSearchFilter = {};
+  if (f.type !== undefined) {
+    const types = Array.isArray(f.type) ? f.type : [f.type];
+    if (types.length === 0) throw invalid('options.filter.type must name at least one type');
+    out.types = types.map((t, i) => checkType(`options.filter.type[${i}]`, t));
+  }
+  if (f.ids !== undefined) {
+    if (!Array.isArray(f.ids)) throw invalid(`options.filter.ids must be an array of ids, got ${describe(f.ids)}`);
+    out.ids = f.ids.map((id, i) => checkId(`options.filter.ids[${i}]`, id));
+  }
+  if (f.where !== undefined) out.where = prepareWhere('options.filter.where', f.where);
+  return out;
 }

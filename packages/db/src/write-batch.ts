@@ -1,10 +1,10 @@
 import { invalid, LoomError, loomError, toLoomError } from './errors.js';
-import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName, type LeaseOptions } from './queue.js';
+import { checkCount, checkSeqs, prepareLease, preparePushItems, prepareQueueName } from './queue.js';
+import type { LeaseOptions } from './prepared.js';
 import type { LeasedQueueItem, PreparedWriteBatch, QueueItemInput, StorageBatchResult, StorageOperations } from './storage.js';
 import type { EdgeInput, EdgeSelector, EmbeddingInput, NodeInput } from './types.js';
 import { prepareEdgeSelector } from './walk.js';
-import { checkId, describe, guard, prepareEdge, prepareNode, preparePatch, requireObject } from './validate.js';
-import { prepareCounterEdges, prepareEmbeddingBatch } from './operations.js';
+import { checkId, describe, guard, prepareCounterEdges, prepareEdge, prepareEmbeddingBatch, prepareNode, preparePatch, requireObject } from './validate.js';
 
 /**
  * Writes for one {@link DatabaseOperations.writeBatch} call, all optional.

@@ -176,16 +176,6 @@ export interface ForgetEvent extends EventBase {
  */
 export type WeaverEvent = MessageEvent | ConversationEvent | EntityEvent | ForgetEvent;
 
-/** Compile-time check that each schema produces its interface (a mismatch fails the build here). */
-type Produces<S extends z.ZodType, T> = z.output<S> extends T ? true : false;
-type AllTrue<T extends true[]> = T;
-type SchemasMatch = AllTrue<[
-  Produces<typeof messageSchema, MessageEvent>,
-  Produces<typeof conversationSchema, ConversationEvent>,
-  Produces<typeof entitySchema, EntityEvent>,
-  Produces<typeof forgetSchema, ForgetEvent>,
-]>;
-
 const KNOWN: Record<WeaverEvent['type'], ReadonlySet<string>> = {
   message: new Set(Object.keys(messageSchema.shape)),
   conversation: new Set(Object.keys(conversationSchema.shape)),
@@ -212,7 +202,8 @@ export function parseEvent(value: unknown, what = 'event'): WeaverEvent {
     const got = issue.path.length > 0 ? describeAt(value, issue.path) : '';
     throw new LoomError('INVALID_ARGUMENT', `${what}${path}: ${issue.message}${got}`);
   }
-  const event = result.data as Record<string, unknown> & { type: WeaverEvent['type'] };
+  // `satisfies`: each schema produces its interface (a mismatch fails the build here).
+  const event = (result.data satisfies WeaverEvent) as Record<string, unknown> & { type: WeaverEvent['type'] };
   const known = KNOWN[event.type];
   const out: Record<string, unknown> = {};
   const extra: Record<string, unknown> = { ...((event.metadata as object | undefined) ?? {}) };

@@ -17,9 +17,10 @@ import type {
   StorageTransaction,
 } from '../storage.js';
 import type { Edge, IndexSpec, JsonValue, Neighbor, Node, Path, Properties, Reached, SearchHit, SpaceSpec, Stats } from '../types.js';
-import { checkVectorForMetric, resolveSpaceSpec, spaceSpecAdmits, type PreparedEdge, type PreparedNode } from '../validate.js';
+import { checkVectorForMetric, resolveSpaceSpec, spaceSpecAdmits } from '../validate.js';
+import type { PreparedEdge, PreparedNode } from '../prepared.js';
 import { applyWriteBatch } from '../write-batch.js';
-import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
+import type { PreparedCondition, PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../prepared.js';
 
 function holds(value: JsonValue | undefined, [, condition]: PreparedCondition): boolean {
   const [op, operand] = Object.entries(condition)[0] as [string, JsonValue];

@@ -41,8 +41,8 @@ import type {
   TextIndexSpec,
   VerifyResult,
 } from '../types.js';
-import type { PreparedEdge, PreparedNode } from '../validate.js';
-import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../walk.js';
+import type { PreparedEdge, PreparedNode } from '../prepared.js';
+import type { PreparedEdgePage, PreparedEdgeSelector, PreparedHop, PreparedNodeFilter, PreparedNodePage, Position } from '../prepared.js';
 
 type NodePage = { items: Node[]; next: Position | null };
 type EdgePage = { items: Edge[]; next: Position | null };
