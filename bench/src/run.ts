@@ -8,8 +8,9 @@ import { extract } from './suites/extract.js';
 import { embed } from './suites/embed.js';
 import { text } from './suites/text.js';
 import { recall } from './suites/recall.js';
+import { firstQuery } from './suites/first-query.js';
 
-const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed, text, recall };
+const SUITES: Record<string, () => Promise<SuiteResult>> = { 'point-ops': pointOps, graph, vectors, query: querySuite, weaver, extract, embed, text, recall, 'first-query': firstQuery };
 
 const usage = `usage: npm run bench -- <suite>, one of ${Object.keys(SUITES).join(', ')}, or all (each run rewrites bench/results/<suite>.json and .md)`;
 // No default: a bare `npm run bench` would spend an hour rewriting every committed result.

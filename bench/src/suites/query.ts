@@ -110,6 +110,7 @@ function loadLoom(path: string, data: Data): { db: EmbeddedDB; seconds: number; 
       db.insertEmbeddingsBatch(items);
     }
     for (const index of MEMORY_INDEXES) db.createIndex(index);
+    db.catchUpIndexes();
   });
   return { db, seconds, edges };
 }

@@ -99,6 +99,7 @@ function loomdb(ds: Dataset, dir: string): System & { db(): EmbeddedDB; reopen()
     build() {
       db = EmbeddedDB.open(dir, { spaces, durability: 'relaxed' });
       load(db, ds, 'v');
+      db.catchUpIndexes();
     },
     search: (q, ef) => db.searchVectors(q, { k: K, space: 'v', ef }).map((h) => h.id),
     fileBytes: () => statSync(join(dir, 'v.hnsw')).size,
@@ -108,6 +109,7 @@ function loomdb(ds: Dataset, dir: string): System & { db(): EmbeddedDB; reopen()
       db.close();
       const t0 = performance.now();
       db = EmbeddedDB.open(dir);
+      db.catchUpIndexes();
       db.searchVectors(row(ds.queries, ds.dimensions, 0), { k: K, space: 'v' });
       return performance.now() - t0;
     },

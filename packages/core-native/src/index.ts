@@ -235,6 +235,8 @@ export interface NativeAddon {
   compact<A extends boolean>(handle: NativeHandle, onProgress: NativeProgress | null, token: NativeCancelToken | null, async: A): Maybe<A, string>;
   /** Returns `{ ok, errors: [{ check, message }], checked }` as JSON. */
   verify<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
+  /** Builds or catches up every HNSW graph of this process to the last commit. */
+  catchUpIndexes<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, void>;
   /** Returns `{ uptimeS, operations, storage, sidecars, caches }` as JSON. */
   metrics<A extends boolean>(handle: NativeHandle, async: A): Maybe<A, string>;
   /** Returns the storage usage (file, tables, reclaimable bytes) as JSON. */

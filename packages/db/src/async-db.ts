@@ -522,6 +522,12 @@ export class AsyncEmbeddedDB {
     return runLong(o, (control) => restoreNativeAsync(from, to, o.overwrite ?? false, control));
   }
 
+  /** {@link EmbeddedDB.catchUpIndexes}, off the JS thread. */
+  async catchUpIndexes(): Promise<void> {
+    const m = this.#live().maintenance;
+    if (m) await this.#run(() => m.async.catchUpIndexes());
+  }
+
   async verify(): Promise<VerifyResult> {
     const m = maintenanceOf(this.#live(), 'verify');
     return this.#run(() => m.async.verify());

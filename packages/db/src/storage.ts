@@ -494,6 +494,8 @@ export interface StorageMaintenance {
   /** Rewrites the file without free pages; `LOCKED` naming other processes that have it open. */
   compact(control: MaintenanceControl): CompactResult;
   verify(): VerifyResult;
+  /** Brings every derived index (HNSW graphs) up to the last commit on this call, instead of in the background. */
+  catchUpIndexes(): void;
   metrics(): EngineMetrics;
   usage(): StorageUsage;
   /** Inserts exported records as they were (ids, times), in creation order, in one commit. */
@@ -502,6 +504,7 @@ export interface StorageMaintenance {
     backup(destPath: string, control: MaintenanceControl): Promise<BackupResult>;
     compact(control: MaintenanceControl): Promise<CompactResult>;
     verify(): Promise<VerifyResult>;
+    catchUpIndexes(): Promise<void>;
     metrics(): Promise<EngineMetrics>;
     usage(): Promise<StorageUsage>;
   };

@@ -217,17 +217,26 @@ export interface SearchHit {
  * ```
  */
 export interface GraphStats {
-  /** Whether the graph is in memory (it is loaded on the first search). */
+  /**
+   * Whether the graph is ready in memory. A background worker loads or builds
+   * it after the first search or vector write; searches scan exactly until then.
+   */
   loaded: boolean;
   /** Vectors in the graph. */
   vectors: number;
   /** Change-log sequence the graph covers. */
   seq: number;
+  /**
+   * Change-log entries committed after `seq`: how far the graph is behind.
+   * Searches score the vectors those entries changed exactly while the
+   * worker catches up ({@link EmbeddedDB.catchUpIndexes} does it at once).
+   */
+  behind: number;
   /** Times the saved graph (`<space>.hnsw`) was loaded, caught up with newer writes, or rebuilt from the stored vectors. */
   loads: number;
   catchUps: number;
   rebuilds: number;
-  /** Searches that found the graph in memory. */
+  /** Searches that found the graph ready. */
   hits: number;
   /** Bytes the graph takes in memory. */
   bytes: number;

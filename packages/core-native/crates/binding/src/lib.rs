@@ -181,7 +181,10 @@ fn open(mut cx: FunctionContext) -> JsResult<JsBox<Handle>> {
 
 fn close(mut cx: FunctionContext) -> JsResult<JsUndefined> {
     let handle = cx.argument::<JsBox<Handle>>(0)?;
-    handle.db.write().take();
+    let db = handle.db.write().take();
+    if let Some(db) = db {
+        db.close();
+    }
     Ok(cx.undefined())
 }
 
@@ -855,6 +858,7 @@ fn main(mut cx: ModuleContext) -> NeonResult<()> {
     export(&mut cx, "checkBackup", ops::check_backup)?;
     export(&mut cx, "compact", ops::compact)?;
     export(&mut cx, "verify", ops::verify)?;
+    export(&mut cx, "catchUpIndexes", ops::catch_up_indexes)?;
     export(&mut cx, "metrics", ops::metrics)?;
     export(&mut cx, "usage", ops::usage)?;
     export(&mut cx, "cancelToken", ops::cancel_token)?;

@@ -155,6 +155,12 @@ pub fn verify(mut cx: FunctionContext) -> JsResult<JsValue> {
     settle(&mut cx, run_async, move || db.verify().map(json))
 }
 
+pub fn catch_up_indexes(mut cx: FunctionContext) -> JsResult<JsValue> {
+    let db = database(&mut cx)?;
+    let run_async = is_async(&mut cx);
+    settle(&mut cx, run_async, move || db.catch_up_indexes())
+}
+
 pub fn metrics(mut cx: FunctionContext) -> JsResult<JsValue> {
     let db = database(&mut cx)?;
     let run_async = is_async(&mut cx);

@@ -32,6 +32,7 @@ use crate::error::{Code, Error, Result};
 use crate::storage::queue::{LeasedItem, QueueItem};
 use crate::storage::writing::committed_change_seq;
 use serde::Serialize;
+use std::collections::HashSet;
 
 const META_LAST_BATCH: &[u8] = b"last_batch";
 
@@ -111,6 +112,10 @@ impl Database {
             let result = in_tx.apply_batch(batch, now).and_then(|outcome| tx.commit().map(|()| outcome));
             if result.is_err() && tx.is_open() {
                 tx.rollback()?;
+            }
+            if result.is_ok() {
+                let spaces: HashSet<&str> = batch.insert_embeddings.iter().map(|(_, space, _)| space.as_str()).collect();
+                self.follow_spaces(&spaces, false)?;
             }
             match result {
                 Err(_) if tx.grew_map() && attempt < MAP_ATTEMPTS => attempt += 1,

@@ -33,7 +33,7 @@ use crate::storage::store::Store;
 use crate::storage::writing::{Followers, Writing};
 use crate::vector::catalog::{self, find_space, list_spaces, require_space, same_spec, space_count, validate_space_name};
 use crate::vector::index::{GraphStats, VectorIndexes};
-use crate::vector::search::{self as vector_search, SearchHit, SearchRequest};
+use crate::vector::search::{self as vector_search, GraphView, SearchHit, SearchRequest};
 use crate::vector::space::{self as vectors, Space, SpaceSpec};
 use heed::RwTxn;
 use serde::Serialize;
@@ -294,19 +294,8 @@ impl Database {
             }
             Ok(())
         })?;
-        if !self.is_transaction() {
-            let names: HashSet<&str> = items.iter().map(|(_, space, _)| space.as_str()).collect();
-            self.store().read(|txn, t| {
-                for name in names {
-                    let space = require_space(txn, t, name)?;
-                    if let Some(params) = space.spec.hnsw() {
-                        VectorIndexes::of(self.store()).current(txn, t, &space, params)?;
-                    }
-                }
-                Ok(())
-            })?;
-        }
-        Ok(())
+        let names: HashSet<&str> = items.iter().map(|(_, space, _)| space.as_str()).collect();
+        self.follow_spaces(&names, true)
     }
 
     pub fn get_embedding(&self, node_id: &str, space: &str) -> Result<Option<Vec<f32>>> {
@@ -324,9 +313,10 @@ impl Database {
         self.read(|txn, t| {
             let space = require_space(txn, t, space)?;
             vectors::check_vector(&space, query)?;
-            let graph = if request.exact { None } else { self.graph_of(txn, t, &space)? };
-            let guard = graph.as_ref().map(|g| g.graph());
-            vector_search::nearest(txn, t, &space, query, request, guard.as_deref())?
+            let current = if request.exact { None } else { self.graph_of(txn, t, &space)? };
+            let guard = current.as_ref().map(|c| c.graph());
+            let graph = current.as_ref().zip(guard.as_deref()).map(|(c, graph)| GraphView { graph, pending: &c.pending });
+            vector_search::nearest(txn, t, &space, query, request, graph)?
                 .into_iter()
                 .map(|(distance, node)| Ok(SearchHit { id: read_node(txn, t, node)?.id, distance }))
                 .collect()
@@ -357,7 +347,10 @@ impl Database {
             let spaces = list_spaces(txn, t)?
                 .into_iter()
                 .map(|s| {
-                    let graph = s.spec.hnsw().map(|_| VectorIndexes::of(self.store()).stats(&s).unwrap_or_default());
+                    let graph = match s.spec.hnsw() {
+                        Some(_) => Some(VectorIndexes::of(self.store()).stats(txn, t, &s)?.unwrap_or_default()),
+                        None => None,
+                    };
                     Ok(SpaceStats { embeddings: space_count(txn, t, s.id)?, name: s.name, spec: s.spec, graph })
                 })
                 .collect::<Result<_>>()?;

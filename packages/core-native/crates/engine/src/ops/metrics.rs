@@ -105,11 +105,13 @@ impl Database {
                 sidecars.push(Sidecar { name, bytes: entry.metadata()?.len() });
             }
         }
-        let vector_indexes: Vec<VectorIndexHealth> = self.read(list_spaces)?
-            .into_iter()
-            .filter(|s| s.spec.hnsw().is_some())
-            .map(|s| VectorIndexHealth { graph: VectorIndexes::of(store).stats(&s).unwrap_or_default(), space: s.name })
-            .collect();
+        let vector_indexes: Vec<VectorIndexHealth> = self.read(|txn, t| {
+            list_spaces(txn, t)?
+                .into_iter()
+                .filter(|s| s.spec.hnsw().is_some())
+                .map(|s| Ok(VectorIndexHealth { graph: VectorIndexes::of(store).stats(txn, t, &s)?.unwrap_or_default(), space: s.name }))
+                .collect::<crate::error::Result<_>>()
+        })?;
         Ok(Report {
             uptime_s: store.metrics.uptime_s(),
             operations: store.metrics.snapshot(),

@@ -622,6 +622,7 @@ mod tests {
         for i in 0..6000 {
             db.insert_embedding(&format!("n{i:04}"), "g", &[i as f32, 0.0]).unwrap();
         }
+        db.catch_up_indexes().unwrap();
         let plan = |ty: &str| format!(r#"{{"version":1,"types":["{ty}"],"similar":{{"space":"g","k":5,"vector":[3000.2,0]}},"order":{{"key":"distance","direction":"asc"}}}}"#);
         let common = db.execute_plan(&plan("Common"), None).unwrap();
         assert_eq!(ids(&common), ["n3001", "n2999", "n3002", "n2998", "n3003"]);

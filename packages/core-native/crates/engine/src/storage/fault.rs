@@ -272,6 +272,7 @@ mod tests {
     /// search, a text search, an indexed filter, the queue, every node and
     /// edge of the sample — and `verify` must be clean.
     fn observe(db: &Database) -> String {
+        db.catch_up_indexes().unwrap();
         let report = db.verify().unwrap();
         assert!(report.ok, "verify: {:?}", report.errors.iter().map(|p| &p.message).collect::<Vec<_>>());
         let request = |exact| SearchRequest { k: 100, ef: Some(200), exact, filter: NodeFilter::default() };

@@ -28,6 +28,7 @@ use crate::storage::store::Tables;
 use crate::vector::space::{Space, SpaceSpec};
 use crate::storage::writing::Writing;
 use heed::{RoTxn, RwTxn};
+use std::collections::HashSet;
 use std::ops::Bound;
 
 impl Database {
@@ -84,7 +85,7 @@ impl Database {
             return Err(Error::invalid(format!("space \"{name}\" cannot replace itself")));
         }
         let spec = spec.resolved();
-        let (old, new) = self.write(|txn, t| {
+        let old = self.write(|txn, t| {
             let (old, staged) = (require_space(txn, t, name)?, require_space(txn, t, by)?);
             if spec.dimensions != staged.spec.dimensions {
                 return Err(Error::new(Code::DimensionMismatch, format!(
@@ -101,14 +102,12 @@ impl Database {
             }
             delete_all(txn, t, &old)?;
             remove_space(txn, t, &old)?;
-            Ok((old.id, rename_space(txn, t, &staged, name, spec.clone())?))
+            rename_space(txn, t, &staged, name, spec.clone())?;
+            Ok(old.id)
         })?;
         VectorIndexes::of(self.store()).forget(old);
-        // Build the new graph now rather than in the next search.
-        self.store().read(|txn, t| match new.spec.hnsw() {
-            Some(params) => VectorIndexes::of(self.store()).current(txn, t, &new, params).map(|_| ()),
-            None => Ok(()),
-        })
+        // Build the new graph now rather than after the next search.
+        self.follow_spaces(&HashSet::from([name]), true)
     }
 }
 

@@ -57,12 +57,20 @@ impl SearchRequest {
     }
 }
 
+/// A ready graph and the nodes whose vectors changed after the sequence it
+/// covers (sorted; see `vector::index::Current`), which a search scores exactly.
+#[derive(Clone, Copy)]
+pub(crate) struct GraphView<'a> {
+    pub graph: &'a Hnsw,
+    pub pending: &'a [u64],
+}
+
 /// `(distance, node)` of the `k` nearest nodes that pass the filter.
-pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req: &SearchRequest, graph: Option<&Hnsw>) -> Result<Vec<(f32, u64)>> {
+pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req: &SearchRequest, view: Option<GraphView>) -> Result<Vec<(f32, u64)>> {
     let q = Query::new(query, space.spec.metric);
     let filter = Filter::new(txn, t, &req.filter)?;
-    let graph = match graph {
-        Some(g) if !req.exact && req.k > 0 => g,
+    let (graph, pending) = match view {
+        Some(v) if !req.exact && req.k > 0 => (v.graph, v.pending),
         _ => return exact(txn, t, space, &q, req.k, &filter, None),
     };
     let params = space.spec.hnsw().expect("a graph belongs to an hnsw space");
@@ -73,7 +81,10 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
         if total <= limit as u64 {
             return exact(txn, t, space, &q, req.k, &filter, None);
         }
-        let hits = rerank(txn, t, space, &q, &graph.search(query, req.k, ef, None)?)?;
+        // The pending nodes are scored exactly; the walk looks past them.
+        let settled = |node: u64| pending.binary_search(&node).is_err();
+        let keys = graph.search(query, req.k, ef, (!pending.is_empty()).then_some(&settled as &dyn Fn(u64) -> bool))?;
+        let hits = rerank(txn, t, space, &q, &keys, pending, req.k, &mut |_| Ok(true))?;
         if hits.len() as u64 >= total.min(req.k as u64) {
             return Ok(hits);
         }
@@ -82,7 +93,7 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
     let most = limit.saturating_mul(SET_FACTOR);
     let indexed = match node_candidates(txn, t, &req.filter, false)? {
         Some(keys) => Some(sized(keys, limit, most)),
-        None if total > limit as u64 => match post_filtered(txn, t, space, &q, query, req.k, ef, graph, &filter)? {
+        None if total > limit as u64 => match post_filtered(txn, t, space, &q, query, req.k, ef, (graph, pending), &filter)? {
             Some(hits) => return Ok(hits),
             None => None,
         },
@@ -98,7 +109,7 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
     // rejects most nodes without a read.
     let failure = RefCell::new(None);
     let allow = |node: u64| {
-        if superset.as_ref().is_some_and(|set| set.binary_search(&node).is_err()) {
+        if superset.as_ref().is_some_and(|set| set.binary_search(&node).is_err()) || pending.binary_search(&node).is_ok() {
             return false;
         }
         filter.passes(txn, t, node).unwrap_or_else(|e| {
@@ -110,7 +121,8 @@ pub(crate) fn nearest(txn: &RoTxn, t: &Tables, space: &Space, query: &[f32], req
     if let Some(e) = failure.into_inner() {
         return Err(e);
     }
-    let hits = rerank(txn, t, space, &q, &keys)?;
+    let in_superset = |node: u64| superset.as_ref().is_none_or(|set| set.binary_search(&node).is_ok());
+    let hits = rerank(txn, t, space, &q, &keys, pending, req.k, &mut |node| Ok(in_superset(node) && filter.passes(txn, t, node)?))?;
     if hits.len() >= req.k {
         return Ok(hits);
     }
@@ -164,15 +176,38 @@ fn exact(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, k: usize, filter: &F
     Ok(top.into_sorted())
 }
 
-/// Graph hits ranked by the vectors in this snapshot.
-pub(crate) fn rerank(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, nodes: &[u64]) -> Result<Vec<(f32, u64)>> {
-    let mut top = TopK::new(nodes.len());
+/// Graph hits ranked by the vectors in this snapshot, together with the
+/// nodes the graph has not caught up with (`pending`, sorted) that `passes`
+/// admits, scored exactly in their place; at most `nodes.len().max(k)`,
+/// nearest first. A node without a vector in this snapshot is dropped.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rerank(
+    txn: &RoTxn,
+    t: &Tables,
+    space: &Space,
+    q: &Query,
+    nodes: &[u64],
+    pending: &[u64],
+    k: usize,
+    passes: &mut dyn FnMut(u64) -> Result<bool>,
+) -> Result<Vec<(f32, u64)>> {
+    let mut top = TopK::new(nodes.len().max(if pending.is_empty() { 0 } else { k }));
     let mut buf = Vec::with_capacity(space.spec.dimensions as usize);
-    for &node in nodes {
+    let graph_hits = nodes.iter().filter(|node| pending.binary_search(node).is_err());
+    for &node in graph_hits {
         let key = keys::embedding(space.id, node);
         if let Some(v) = t.embeddings.get(txn, &key)? {
             decode(&key, v, &mut buf)?;
             top.push(q.distance(&buf), node);
+        }
+    }
+    for &node in pending {
+        let key = keys::embedding(space.id, node);
+        if let Some(v) = t.embeddings.get(txn, &key)? {
+            if passes(node)? {
+                decode(&key, v, &mut buf)?;
+                top.push(q.distance(&buf), node);
+            }
         }
     }
     Ok(top.into_sorted())
@@ -257,10 +292,20 @@ fn sized(keys: Vec<u64>, few: usize, most: usize) -> Candidates {
 /// node type a space is for), found without collecting or testing the rest;
 /// `None` when fewer pass and the filtered walk has to look further.
 #[allow(clippy::too_many_arguments)]
-fn post_filtered(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, query: &[f32], k: usize, ef: usize, graph: &Hnsw, filter: &Filter) -> Result<Option<Vec<(f32, u64)>>> {
+fn post_filtered(
+    txn: &RoTxn,
+    t: &Tables,
+    space: &Space,
+    q: &Query,
+    query: &[f32],
+    k: usize,
+    ef: usize,
+    (graph, pending): (&Hnsw, &[u64]),
+    filter: &Filter,
+) -> Result<Option<Vec<(f32, u64)>>> {
     let mut passing = Vec::with_capacity(k);
     for node in graph.search(query, ef, ef, None)? {
-        if filter.passes(txn, t, node)? {
+        if pending.binary_search(&node).is_err() && filter.passes(txn, t, node)? {
             passing.push(node);
             if passing.len() == k {
                 break;
@@ -270,7 +315,7 @@ fn post_filtered(txn: &RoTxn, t: &Tables, space: &Space, q: &Query, query: &[f32
     if passing.len() < k {
         return Ok(None);
     }
-    let hits = rerank(txn, t, space, q, &passing)?;
+    let hits = rerank(txn, t, space, q, &passing, pending, k, &mut |node| filter.passes(txn, t, node))?;
     Ok((hits.len() == k).then_some(hits))
 }
 
@@ -298,6 +343,7 @@ mod tests {
         db.insert_nodes(&nodes, 1).unwrap();
         let items: Vec<(String, String, Vec<f32>)> = (0..n).map(|i| (format!("n{i}"), "s".into(), vec![i as f32, 0.0, 0.0, 0.0])).collect();
         db.insert_embeddings(&items).unwrap();
+        db.catch_up_indexes().unwrap();
         db
     }
 
@@ -344,6 +390,7 @@ mod tests {
         let exact: Vec<String> = db.search("s", &[10.0, 0.0, 0.0, 0.0], &exact).unwrap().into_iter().map(|h| h.id).collect();
         assert_eq!(exact, ["n9", "n8", "n12"]);
         assert_eq!(ids(&db, -400.0, 1, NodeFilter::default()), ["n11"]);
+        db.catch_up_indexes().unwrap();
         let graph = db.stats().unwrap().spaces[0].graph.clone().unwrap();
         assert_eq!((graph.vectors, graph.rebuilds), (2999, 1));
         assert!(graph.catch_ups >= 1);
@@ -354,10 +401,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let expected = {
             let db = line(dir.path(), 2000);
-            ids(&db, 700.3, 5, NodeFilter::default())
+            let found = ids(&db, 700.3, 5, NodeFilter::default());
+            db.close();
+            found
         };
         assert!(dir.path().join("s.hnsw").exists(), "the graph is saved when the last handle goes");
         let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.catch_up_indexes().unwrap();
         assert_eq!(ids(&db, 700.3, 5, NodeFilter::default()), expected);
         let graph = db.stats().unwrap().spaces[0].graph.clone().unwrap();
         assert_eq!((graph.loads, graph.rebuilds, graph.vectors), (1, 0, 2000));

@@ -82,23 +82,25 @@ impl Run<'_> {
         if estimate <= limit as u64 {
             return Ok(Graph::Exact(format!("space {}, exact: ~{estimate} candidates ≤ {limit}", space.name)));
         }
-        let Some(index) = self.db.graph_of(self.txn, self.t, space)? else {
-            return Ok(Graph::Exact(format!("space {}, exact inside a transaction", space.name)));
+        let Some(current) = self.db.graph_of(self.txn, self.t, space)? else {
+            let why = if self.db.is_transaction() { "inside a transaction" } else { "its graph is being built" };
+            return Ok(Graph::Exact(format!("space {}, exact {why}", space.name)));
         };
+        let (graph, pending) = (current.graph(), &current.pending[..]);
         let filters = driver.is_some() || self.plan.needs_record() || !self.plan.graph.is_empty();
         if filters {
             // Most of the space passing (the node type it is for, say), the
             // plain walk's passing nodes are the answer, found with `ef` tests
             // instead of a test per node a filtered walk visits.
-            let keys = index.graph().search(&s.vector, ef, ef, None)?;
+            let keys = graph.search(&s.vector, ef, ef, None)?;
             let mut passing = Vec::with_capacity(keys.len());
             for key in keys {
-                if self.admits(key, driver)? {
+                if pending.binary_search(&key).is_err() && self.admits(key, driver)? {
                     passing.push(key);
                 }
             }
             if passing.len() >= s.k {
-                let mut scored = rerank(self.txn, self.t, space, q, &passing)?;
+                let mut scored = rerank(self.txn, self.t, space, q, &passing, pending, s.k, &mut |key| self.admits(key, driver))?;
                 if scored.len() >= s.k {
                     let found = scored.len();
                     self.lap("distances", format!("space {}, hnsw ef={ef}, then filtered: {found} passed", space.name), Some(estimate), found);
@@ -111,18 +113,24 @@ impl Run<'_> {
         }
         let breadth = if filters { ef.saturating_mul(2) } else { ef };
         let failure = RefCell::new(None);
-        let admits = |key: u64| match self.admits(key, driver) {
-            Ok(pass) => pass,
-            Err(e) => {
-                failure.borrow_mut().get_or_insert(e);
-                false
-            }
+        // The pending nodes are scored exactly; the walk looks past them.
+        let admits = |key: u64| {
+            pending.binary_search(&key).is_err()
+                && (!filters
+                    || match self.admits(key, driver) {
+                        Ok(pass) => pass,
+                        Err(e) => {
+                            failure.borrow_mut().get_or_insert(e);
+                            false
+                        }
+                    })
         };
-        let keys = index.graph().search(&s.vector, breadth, breadth, filters.then_some(&admits as &dyn Fn(u64) -> bool))?;
+        let walk_filter = filters || !pending.is_empty();
+        let keys = graph.search(&s.vector, breadth, breadth, walk_filter.then_some(&admits as &dyn Fn(u64) -> bool))?;
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
-        let mut scored = rerank(self.txn, self.t, space, q, &keys)?;
+        let mut scored = rerank(self.txn, self.t, space, q, &keys, pending, s.k, &mut |key| if filters { self.admits(key, driver) } else { Ok(true) })?;
         let found = scored.len();
         let detail = format!("space {}, hnsw ef={breadth}: ~{estimate} candidates > {limit}", space.name);
         self.lap("distances", detail, Some(estimate), found);
@@ -247,6 +255,7 @@ mod tests {
         db.insert_nodes(&nodes, 1).unwrap();
         let items: Vec<(String, String, Vec<f32>)> = (0..n).map(|i| (format!("n{i:04}"), "s".into(), vec![i as f32, 0.0])).collect();
         db.insert_embeddings(&items).unwrap();
+        db.catch_up_indexes().unwrap();
         db
     }
 
