@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPersona, score } from '../src/suites/recall.js';
+import { loadConversation, loadPersona } from '../src/suites/recall-data.js';
+import { score } from '../src/suites/recall.js';
 import { chatCorpus, fts5Query, textQueries } from '../src/suites/text.js';
 
 describe('text suite inputs', () => {
@@ -60,6 +61,44 @@ describe('recall suite', () => {
       expect(p.queries).toEqual([
         { text: 'What food suits my cat?', gold: ['A:S1'], session: 1 },
         { text: 'Thanks', gold: ['A:S1'], session: 1 },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a LoCoMo conversation: speaker-prefixed turns, categories 1–4, evidence inside the conversation', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'locomo-'));
+    try {
+      const file = join(dir, '26.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          speaker_a: 'Ana',
+          speaker_b: 'Ben',
+          session_1_date_time: '1:56 pm on 8 May, 2023',
+          session_1: [
+            { speaker: 'Ana', dia_id: 'D1:1', text: 'I moved to Porto.' },
+            { speaker: 'Ben', dia_id: 'D1:2', text: ' ' },
+          ],
+          session_2: [{ speaker: 'Ben', dia_id: 'D2:1', text: 'Got a puppy!' }],
+          qa: [
+            { question: 'Where does Ana live?', evidence: ['D1:1'], category: 4 },
+            { question: 'What did Ben adopt?', evidence: ['D2:1', 'D9:9'], category: 1 },
+            { question: 'Is Ana a pilot?', evidence: ['D1:1'], category: 5 },
+            { question: 'When?', evidence: ['D7:1'], category: 2 },
+          ],
+        }),
+      );
+      const c = loadConversation(file);
+      expect(c.messages.map((m) => [m.id, m.session, m.content])).toEqual([
+        ['D1:1', 'session_1', 'Ana: I moved to Porto.'],
+        ['D2:1', 'session_2', 'Ben: Got a puppy!'],
+      ]);
+      expect(c.messages[0]!.timestamp).toBeLessThan(c.messages[1]!.timestamp);
+      expect(c.queries).toEqual([
+        { text: 'Where does Ana live?', gold: ['D1:1'] },
+        { text: 'What did Ben adopt?', gold: ['D2:1'] },
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -275,8 +275,10 @@ export abstract class DatabaseOperations {
   /**
    * The `k` (default 10) nodes of text index `index` (default `'default'`)
    * that best match `text` by BM25 and pass `filter`, best first. Words are
-   * matched as the index folds and stems them; a text of only stop words or
-   * punctuation matches nothing.
+   * matched as the index folds and stems them (any of them may match); a word
+   * followed by `*` (`ferr*`) is a prefix of indexed terms; phrases are not
+   * supported (quotes are ignored). A text of only stop words or punctuation
+   * matches nothing.
    */
   searchText(text: string, options?: TextSearchOptions): TextHit[] {
     const { query, index, k, filter } = prepareTextSearch(text, options);

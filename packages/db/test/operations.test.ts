@@ -389,6 +389,13 @@ describe('format upgrades', () => {
     expect(db.stats()).toMatchObject({ formatVersion: 5, nodes: 30, edges: 57 });
     expect(everything(db)).toEqual(before);
     expect(db.verify().ok).toBe(true);
+    // The upgraded database gains a text index over the messages it already held (what the weaver's initialize() does).
+    const seen: number[] = [];
+    expect(db.createTextIndex('default', { types: ['Message'], fields: ['content'] }, { onProgress: ({ done }) => void seen.push(done) })).toBe(true);
+    expect(seen.at(-1)).toBe(29);
+    expect(db.searchText('message 7', { k: 1 }).map((h) => h.id)).toEqual(['m7']);
+    expect(db.searchText('messag*', { k: 100 })).toHaveLength(29);
+    expect(db.verify().ok).toBe(true);
     db.close();
     const backups = readdirSync(root).filter((f) => f.startsWith(`${path.split('/').pop()}.format-1-backup-`));
     expect(backups).toHaveLength(1);

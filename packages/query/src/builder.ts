@@ -116,7 +116,7 @@ export interface MatchesOptions {
   index?: string;
   /** Keep the best `k` matches. */
   k?: number;
-  /** With `similarTo`: the text's share of the fused score, 0 to 1 (default 0.6). */
+  /** With `similarTo`: the text's share of the fused score, 0 to 1 (default 0.7, the engine's). */
   textWeight?: number;
 }
 
@@ -270,7 +270,7 @@ export class ConvergedQuery {
    * Nodes whose text matches `text` in a full-text index (BM25; default
    * index `'default'`), best first, among those passing every other
    * filter; `k` keeps the best `k`. Together with `similarTo` the two are
-   * fused (`textWeight`, default 0.6, is the text's share) and `similarTo`'s
+   * fused (`textWeight`, default 0.7, is the text's share) and `similarTo`'s
    * `k` results come back. Needs `capabilities.textSearch` (native backend).
    */
   matches(text: string, options: MatchesOptions = {}): ConvergedQuery {

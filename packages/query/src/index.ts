@@ -41,7 +41,6 @@ export type { ExecutablePlan, Execution, QueryItem, Stage } from './executor.js'
 export { executeGeneric, type RecordSource } from './generic.js';
 export {
   MemoryQueries,
-  HYBRID_TEXT_WEIGHT,
   type MemoryQueriesOptions,
   type MemoryPage,
   type SimilarMemoriesOptions,

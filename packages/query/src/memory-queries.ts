@@ -60,19 +60,9 @@ export interface SimilarMemoriesOptions {
    * without that text index; `'text'` there is `NOT_FOUND`. A vector query is vector-only.
    */
   mode?: 'hybrid' | 'text' | 'vector';
-  /** Hybrid: the text's share of the fused score, 0 to 1 (default {@link HYBRID_TEXT_WEIGHT}). */
+  /** Hybrid: the text's share of the fused score, 0 to 1 (default 0.7, the engine's; `explain()` of the same query shows it). */
   textWeight?: number;
 }
-
-/**
- * Hybrid search's default share of the text score (the rest is the vector similarity); the engine's default too.
- *
- * @example
- * ```ts
- * await memory.findSimilarMemories('ferry', { textWeight: HYBRID_TEXT_WEIGHT }); // the default, said out loud
- * ```
- */
-export const HYBRID_TEXT_WEIGHT = 0.6;
 
 /**
  * Options of getConversationContext.
@@ -215,8 +205,8 @@ export class MemoryQueries {
     if (!target) throw new LoomError('INVALID_ARGUMENT', `findSimilarMemories needs a text or a vector (Float32Array or number[]), got ${textOrVector === null ? 'null' : typeof textOrVector}`);
     const mode = o.mode ?? 'hybrid';
     if (!['hybrid', 'text', 'vector'].includes(mode)) throw new LoomError('INVALID_ARGUMENT', `options.mode must be 'hybrid', 'text' or 'vector', got ${String(mode)}`);
-    const textWeight = o.textWeight ?? HYBRID_TEXT_WEIGHT;
-    if (typeof textWeight !== 'number' || !(textWeight >= 0 && textWeight <= 1)) throw new LoomError('INVALID_ARGUMENT', `options.textWeight must be a number from 0 to 1, got ${String(textWeight)}`);
+    const textWeight = o.textWeight;
+    if (textWeight !== undefined && (typeof textWeight !== 'number' || !(textWeight >= 0 && textWeight <= 1))) throw new LoomError('INVALID_ARGUMENT', `options.textWeight must be a number from 0 to 1, got ${String(textWeight)}`);
     const k = count('options.k', o.k, 10, 1, MAX_K);
     const where: PlanCondition[] = [];
     if (o.conversationId !== undefined) where.push({ property: 'conversationId', op: 'eq', value: text('options.conversationId', o.conversationId) });
@@ -233,7 +223,7 @@ export class MemoryQueries {
     }
     const matches = { index: MESSAGE_TEXT_INDEX, query: textOrVector };
     if (mode === 'text') return page(this.#query({ ...structure, matches: { ...matches, k } }));
-    return page(this.#query({ ...structure, matches: { ...matches, textWeight }, similar: { space: MESSAGE_SPACE, k, ...target } }));
+    return page(this.#query({ ...structure, matches: { ...matches, ...(textWeight === undefined ? {} : { textWeight }) }, similar: { space: MESSAGE_SPACE, k, ...target } }));
   }
 
   /** Whether the database has this text index (the list looked up once per instance). */

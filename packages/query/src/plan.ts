@@ -131,7 +131,7 @@ export interface PlanMatches {
   index: string;
   query: string;
   k?: number;
-  /** 0 to 1, default 0.6. */
+  /** 0 to 1, default 0.7 (the engine's; `explain()` shows the weight used). */
   textWeight?: number;
 }
 

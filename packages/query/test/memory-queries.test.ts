@@ -234,6 +234,12 @@ describe('hybrid findSimilarMemories (text index + vectors)', () => {
     expect(ids(await memory.findSimilarMemories('pasta', { k: 2, conversationId: 'c-food', mode: 'text' }))).toEqual(['c-food-2', 'c-food-0']);
     // Weighting only the words ranks exactly as text search does.
     expect(ids(await memory.findSimilarMemories('Rust engine plan', { k: 2, textWeight: 1 }))).toEqual(db.searchText('Rust engine plan', { k: 2 }).map((h) => h.id));
+    // The default weight is the engine's (0.7, shown by explain): the same fused scores as the plan without a weight.
+    const plain = query(db).type(NodeTypes.Message).matches('ferry lake').similarTo('ferry lake', { k: 4 });
+    expect((await plain.explain()).stages.find((s) => s.stage === 'fuse')?.detail).toBe('text weight 0.7');
+    const byDefault = await memory.findSimilarMemories('ferry lake', { k: 4 });
+    expect(byDefault.items.map((i) => [i.node.id, i.score])).toEqual((await plain.execute()).items.map((i) => [i.node.id, i.score]));
+    expect(byDefault.items.map((i) => i.score)).not.toEqual((await memory.findSimilarMemories('ferry lake', { k: 4, textWeight: 0.6 })).items.map((i) => i.score));
   });
 
   it('query().matches() ranks by BM25 under filters, fuses with similarTo, and shows both in explain', async () => {

@@ -14,7 +14,7 @@
 //! - Scores are FTS5's BM25: Σ idf·tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen)),
 //!   idf = ln((N − n + 0.5) / (n + 0.5)), at least 1e-6; higher is better.
 
-use super::tokenize::{Analyzer, MAX_TERM_BYTES};
+use super::tokenize::{Analyzer, QueryTerm};
 use crate::storage::codec::{read_u64_be, seal, u64_key};
 use crate::storage::meta::{get_meta, put_meta, validate_name};
 use crate::storage::nodes::{nodes_of_type, read_node};
@@ -253,6 +253,13 @@ fn posting_prefix(index: u32, term: &str) -> Vec<u8> {
     k
 }
 
+/// The start of the posting keys of every term beginning with `start`.
+fn term_range(index: u32, start: &str) -> Vec<u8> {
+    let mut k = posting_prefix(index, start);
+    k.pop();
+    k
+}
+
 pub(crate) fn posting_key(index: u32, term: &str, node: u64) -> Vec<u8> {
     let mut k = posting_prefix(index, term);
     k.extend_from_slice(&u64_key(node));
@@ -321,7 +328,7 @@ fn read_posting(key: &[u8], v: &[u8]) -> Result<(u32, u32)> {
 pub fn rank(txn: &RoTxn, t: &Tables, name: &str, query: &str) -> Result<Vec<(f64, u64)>> {
     let def = find(txn, t, name)?.ok_or_else(|| Error::not_found(format!("text index \"{name}\" does not exist")))?;
     let analyzer = Analyzer::shared(&def.spec.language, def.spec.stop_words)?;
-    let mut terms = analyzer.terms(query);
+    let mut terms = analyzer.query_terms(query);
     terms.sort();
     terms.dedup();
     let (documents, total_terms) = counts(txn, t, def.id)?;
@@ -331,15 +338,28 @@ pub fn rank(txn: &RoTxn, t: &Tables, name: &str, query: &str) -> Result<Vec<(f64
     let average = total_terms as f64 / documents as f64;
     let (k1, b) = (def.spec.k1, def.spec.b);
     let mut scores: HashMap<u64, f64> = HashMap::new();
-    let mut hits = Vec::new();
+    let mut hits: Vec<(u64, u32, u32)> = Vec::new();
     for term in &terms {
-        debug_assert!(term.len() <= MAX_TERM_BYTES);
-        let prefix = posting_prefix(def.id, term);
+        // A prefix is scored as FTS5 scores one: a single term whose
+        // frequency in a document is that of all its expansions together.
+        let (scan, exact) = match term {
+            QueryTerm::Exact(term) => (posting_prefix(def.id, term), true),
+            QueryTerm::Prefix(start) => (term_range(def.id, start), false),
+        };
         hits.clear();
-        for entry in t.text.prefix_iter(txn, &prefix)? {
+        let mut by_node: HashMap<u64, usize> = HashMap::new();
+        for entry in t.text.prefix_iter(txn, &scan)? {
             let (key, v) = entry?;
             let (tf, length) = read_posting(key, v)?;
-            hits.push((read_u64_be(&key[key.len() - 8..]), tf, length));
+            let node = read_u64_be(&key[key.len() - 8..]);
+            if exact {
+                hits.push((node, tf, length));
+            } else if let Some(&i) = by_node.get(&node) {
+                hits[i].1 += tf;
+            } else {
+                by_node.insert(node, hits.len());
+                hits.push((node, tf, length));
+            }
         }
         let n = hits.len() as f64;
         let idf = ((documents as f64 - n + 0.5) / (n + 0.5)).ln().max(1e-6);

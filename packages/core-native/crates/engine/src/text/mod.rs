@@ -123,6 +123,22 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_matches_every_term_it_starts_as_one_term() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        db.create_text_index("messages", &spec(), &mut |_, _| true).unwrap();
+        message(&db, "ferry", "the ferry leaves at noon");
+        message(&db, "both", "ferries and a ferry: ferry terminal");
+        message(&db, "fern", "a fern in the garden");
+        message(&db, "other", "coffee at noon");
+        assert_eq!(search(&db, "ferr*"), ["both", "ferry"], "ferri (stem of ferries, ferry) ×3 outranks ×1");
+        assert_eq!(search(&db, "fer* garden"), ["fern", "both", "ferry"]);
+        assert_eq!(search(&db, "noon*"), ["other", "ferry"], "the shorter document first");
+        assert_eq!(search(&db, "zz*"), Vec::<String>::new());
+        assert_eq!(search(&db, "*"), Vec::<String>::new());
+    }
+
+    #[test]
     fn refuses_bad_definitions_and_stops_when_asked() {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open(dir.path(), OpenOptions::default()).unwrap();

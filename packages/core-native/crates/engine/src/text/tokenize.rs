@@ -87,20 +87,50 @@ impl Analyzer {
 
     /// The terms of `text`, in order, repeats kept.
     pub fn terms(&self, text: &str) -> Vec<String> {
+        text.unicode_words().filter_map(|word| self.term(word)).collect()
+    }
+
+    /// The terms of a search: as [`Analyzer::terms`], except that a word
+    /// written with a `*` right after it (`ferr*`) is a prefix: folded but
+    /// neither stemmed nor dropped as a stop word, it matches every indexed
+    /// term that starts with it (which are stems: `booki*` does not match
+    /// "booking", stored as `book`).
+    pub fn query_terms(&self, text: &str) -> Vec<QueryTerm> {
         let mut out = Vec::new();
-        for word in text.unicode_words() {
-            let folded = fold(word);
-            if folded.is_empty() || self.stop.contains(&folded) {
-                continue;
+        for (at, word) in text.unicode_word_indices() {
+            if text[at + word.len()..].starts_with('*') {
+                let folded = truncate(fold(word));
+                if !folded.is_empty() {
+                    out.push(QueryTerm::Prefix(folded));
+                }
+            } else if let Some(term) = self.term(word) {
+                out.push(QueryTerm::Exact(term));
             }
-            let term = match &self.stemmer {
-                Some(s) => self.stem(s, folded),
-                None => folded,
-            };
-            out.push(truncate(term));
         }
         out
     }
+
+    /// One word's term, or `None` for a stop word or a word that folds to nothing.
+    fn term(&self, word: &str) -> Option<String> {
+        let folded = fold(word);
+        if folded.is_empty() || self.stop.contains(&folded) {
+            return None;
+        }
+        let term = match &self.stemmer {
+            Some(s) => self.stem(s, folded),
+            None => folded,
+        };
+        Some(truncate(term))
+    }
+}
+
+/// One term of a search.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QueryTerm {
+    /// Matches the postings of exactly this term.
+    Exact(String),
+    /// Matches the postings of every term starting with this text.
+    Prefix(String),
 }
 
 impl Analyzer {
@@ -166,6 +196,16 @@ mod tests {
         assert!(terms("en", "?!… --").is_empty());
         assert_eq!(Analyzer::new("en", false).unwrap().terms("the cat"), ["the", "cat"]);
         assert_eq!(Analyzer::new("xx", true).err().unwrap().code, crate::Code::InvalidArgument);
+    }
+
+    #[test]
+    fn reads_a_star_after_a_word_as_a_prefix() {
+        use super::QueryTerm::{Exact, Prefix};
+        let en = Analyzer::new("en", true).unwrap();
+        assert_eq!(en.query_terms("Booking the FERR* to Bellà*"), [Exact("book".into()), Prefix("ferr".into()), Prefix("bella".into())]);
+        // A stop word written as a prefix is kept; a star alone or after a space is punctuation.
+        assert_eq!(en.query_terms("the* * cat *"), [Prefix("the".into()), Exact("cat".into())]);
+        assert!(en.query_terms("the and *").is_empty());
     }
 
     #[test]
