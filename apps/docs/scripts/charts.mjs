@@ -23,10 +23,11 @@ const { values } = parseArgs({
 
 /** Bars of one suite: `{ case, system, value }` with the axis title. */
 function barsOf(result) {
-  if (result.suite === 'recall' && Array.isArray(result.data?.table)) {
+  if (result.suite === 'recall' && Array.isArray(result.data?.realmem)) {
+    const sets = [['RealMem', result.data.realmem], ['LoCoMo (held out)', result.data.locomo ?? []]];
     return {
-      title: 'recall@10 (any gold session in the top 10; higher is better)',
-      bars: result.data.table.map((r) => ({ case: r.corpus, system: r.system, value: r['recall_any@10'] })),
+      title: 'recall@10 (a gold session or evidence turn in the top 10; higher is better)',
+      bars: sets.flatMap(([set, rows]) => rows.map((r) => ({ case: `${set}: ${r.corpus}`, system: r.system, value: r['recall_any@10'] }))),
     };
   }
   return {
