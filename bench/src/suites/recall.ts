@@ -97,6 +97,11 @@ class Tally {
   readonly counts = new Map<string, number>();
   readonly seconds = new Map<string, number>();
 
+  /** One more query asked of `corpus`. */
+  count(corpus: string): void {
+    this.counts.set(corpus, (this.counts.get(corpus) ?? 0) + 1);
+  }
+
   add(system: string, corpus: string, s: Record<string, number>): void {
     let byCorpus = this.sums.get(system);
     if (!byCorpus) this.sums.set(system, (byCorpus = new Map()));
@@ -366,7 +371,7 @@ export async function recall(): Promise<SuiteResult> {
           const gold = history ? q.gold.filter((g) => (sessionIndex.get(g) ?? Infinity) < q.session) : q.gold;
           if (gold.length === 0 || (history && q.session === 0)) continue;
           if (history) historyQueries++;
-          realmem.counts.set(corpus, (realmem.counts.get(corpus) ?? 0) + 1);
+          realmem.count(corpus);
           const before = history ? p.sessions[q.session]!.start : undefined;
           for (const [system, ids] of await systems.rank(qi, q.text, CANDIDATES, before, realmem)) realmem.add(system, corpus, score(groupsOf(ids, sessionOf), gold));
           for (const w of SWEEP_WEIGHTS) {
@@ -375,7 +380,7 @@ export async function recall(): Promise<SuiteResult> {
               if (!byW) sweep.set(embedder, (byW = new Map()));
               let t = byW.get(w);
               if (!t) byW.set(w, (t = new Tally()));
-              t.counts.set(corpus, (t.counts.get(corpus) ?? 0) + 1);
+              t.count(corpus);
               t.add(embedder, corpus, score(groupsOf(ids, sessionOf), gold));
             }
           }
@@ -389,7 +394,7 @@ export async function recall(): Promise<SuiteResult> {
       const c = loadConversation(file);
       const systems = await Systems.open(join(dir, `locomo-${ci}`), c.messages, c.queries.map((q) => q.text), minilm);
       for (const [qi, q] of c.queries.entries()) {
-        locomo.counts.set(LOCOMO_CORPUS, (locomo.counts.get(LOCOMO_CORPUS) ?? 0) + 1);
+        locomo.count(LOCOMO_CORPUS);
         for (const [system, ids] of await systems.rank(qi, q.text, TURNS, undefined, locomo)) locomo.add(system, LOCOMO_CORPUS, score(ids, q.gold));
       }
       perConversation.push({ conversation: c.name, messages: c.messages.length, queries: c.queries.length });
