@@ -55,7 +55,7 @@ export function toPrometheus(m: Metrics): string {
   if (m.usage) family(out, 'loomdb_readers', 'gauge', 'LMDB reader slots in use across processes.', [[{}, m.readers]]);
   const graphs = m.vectorIndexes;
   family(out, 'loomdb_vector_index_vectors', 'gauge', 'Vectors in each HNSW graph this process holds.', graphs.map((g) => [{ space: g.space }, g.vectors]));
-  family(out, 'loomdb_vector_index_deleted', 'gauge', 'Vectors deleted from each HNSW graph since it was loaded or built.', graphs.map((g) => [{ space: g.space }, g.deleted]));
+  family(out, 'loomdb_vector_index_deleted', 'gauge', 'Vectors removed or replaced whose slots each HNSW graph still holds (dropped by a rebuild).', graphs.map((g) => [{ space: g.space }, g.deleted]));
   family(out, 'loomdb_vector_index_rebuilds_total', 'counter', 'Rebuilds of each HNSW graph in this process.', graphs.map((g) => [{ space: g.space }, g.rebuilds]));
   family(out, 'loomdb_sidecar_bytes', 'gauge', 'Size of each vector index sidecar file.', m.sidecars.map((s) => [{ file: s.name }, s.bytes]));
   for (const [name, value] of Object.entries(m.sources)) {

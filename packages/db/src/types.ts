@@ -240,7 +240,7 @@ export interface GraphStats {
   hits: number;
   /** Bytes the graph takes in memory. */
   bytes: number;
-  /** Vectors deleted from the graph since it was loaded or built (their slots wait for reuse; `compact()` drops them). */
+  /** Vectors removed or replaced whose slots the graph still holds: searches walk through them, never return them; the graph is rebuilt once they pass a quarter of its vectors, and `compact()` drops them. */
   deleted: number;
   /** When this process last rebuilt the graph (ms since epoch), if it did. */
   lastRebuildAt?: number;
@@ -832,7 +832,7 @@ export interface Metrics {
   /** LMDB reader slots in use across all processes (native backend; 0 otherwise). */
   readers: number;
   sidecars: Array<{ name: string; bytes: number }>;
-  /** Health of each space's HNSW graph in this process: size, deleted entries awaiting reuse, rebuilds and the last one (native backend). */
+  /** Health of each space's HNSW graph in this process: size, retired entries (removed or replaced vectors) awaiting a rebuild, rebuilds and the last one (native backend). */
   vectorIndexes: Array<GraphStats & { space: string }>;
   /** What each `registerMetricsSource` source returned (or `{ error }` when it threw). */
   sources: Record<string, unknown>;

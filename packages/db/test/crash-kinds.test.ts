@@ -142,7 +142,8 @@ describe('kill -9 during each kind of write', () => {
   });
 
   it(`deletes of nodes with an edge and a vector: gone whole or kept whole (${ROUNDS} rounds)`, async () => {
-    const count = 4000;
+    // Enough that the child never runs out before its kill (about 5 deletes a ms here, 300 ms at most a round).
+    const count = 16_000;
     const path = fresh('delete', (db) => {
       db.writeBatch({
         insertNodes: Array.from({ length: count }, (_, i) => ({ id: `d${i}`, type: 'Doomed', properties: { i } })),

@@ -2,8 +2,15 @@
 //! the sidecar file it is saved in.
 //!
 //! Invariants:
-//! - Keys are the engine's internal node ids; a key is in the graph at most
-//!   once (replacing a vector removes the old entry first).
+//! - Keys are the engine's internal node ids (below [`RETIRED`]); a key is
+//!   in the graph at most once.
+//! - Removing or replacing a key never frees its slot: the entry is renamed
+//!   to a retired key (`RETIRED | serial`) and stays a waypoint that
+//!   searches walk through but never return. usearch would reuse a freed
+//!   slot for the next insertion without unlinking it from its old
+//!   neighbours, which leaves them pointing at a far-away vector and can cut
+//!   the graph in two. Retired entries cost memory until a rebuild
+//!   ([`Hnsw::retired`] tells the owner when).
 //! - A cosine space stores its vectors L2-normalised as `f16` and searches
 //!   by inner product: unit vectors fit `f16` safely, the ranking is the
 //!   cosine one, and the walk moves half the bytes and a third of the
@@ -16,13 +23,14 @@
 //!   At most [`SLOTS`] calls are inside usearch at a time (it keeps one
 //!   search context per slot and fails a call that finds none free).
 //! - A sidecar is `MAGIC ‖ header ‖ payload`; the header records the space
-//!   id, the spec fingerprint, the change-log sequence the graph covers and
-//!   an xxh3-64 of the payload. A file that fails any check is not loaded.
+//!   id, the spec fingerprint, the change-log sequence the graph covers, the
+//!   count of retired entries and an xxh3-64 of the payload. A file that fails any check is not loaded.
 
 use crate::error::{Error, Result};
 use crate::vector::space::{HnswParams, Metric};
 use parking_lot::{Condvar, Mutex};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::path::{Path, PathBuf};
 use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use xxhash_rust::xxh3::xxh3_64;
@@ -31,8 +39,10 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const SLOTS: usize = 64;
 
 const MAGIC: &[u8; 8] = b"LOOMHNSW";
-const FILE_VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 8 + 8;
+const FILE_VERSION: u32 = 2;
+const HEADER_LEN: usize = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8;
+/// The key bit of retired entries (node ids never reach it).
+const RETIRED: u64 = 1 << 63;
 
 /// What a sidecar says about itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +59,8 @@ pub struct Hnsw {
     /// Cosine space: vectors and queries are normalised on the way in.
     normalise: bool,
     slots: Slots,
+    /// Entries retired so far; the next one is `RETIRED | retired`.
+    retired: AtomicU64,
 }
 
 impl std::fmt::Debug for Hnsw {
@@ -74,13 +86,19 @@ impl Hnsw {
             multi: false,
         };
         let index = Index::new(&options).map_err(|e| Error::internal(format!("cannot create an HNSW index: {e}")))?;
-        let hnsw = Hnsw { index, normalise: metric == Metric::Cosine, slots: Slots::new(SLOTS) };
+        let hnsw = Hnsw { index, normalise: metric == Metric::Cosine, slots: Slots::new(SLOTS), retired: AtomicU64::new(0) };
         hnsw.index.reserve_capacity_and_threads(0, SLOTS).map_err(internal)?;
         Ok(hnsw)
     }
 
+    /// Live vectors (retired entries not counted).
     pub fn len(&self) -> usize {
-        self.index.size()
+        self.index.size() - self.retired() as usize
+    }
+
+    /// Entries removed or replaced whose slots the graph still holds.
+    pub fn retired(&self) -> u64 {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// Bytes the graph and its vectors take in memory.
@@ -99,14 +117,16 @@ impl Hnsw {
         Ok(())
     }
 
-    /// Inserts or replaces `key`'s vector; capacity must have been reserved.
-    /// `vector` may be scaled in place (cosine spaces).
+    /// Inserts or replaces `key`'s vector; capacity must have been reserved
+    /// (a replacement takes a new slot). `vector` may be scaled in place
+    /// (cosine spaces).
     pub fn put(&self, key: u64, vector: &mut [f32]) -> Result<()> {
+        if key & RETIRED != 0 {
+            return Err(Error::internal(format!("HNSW key {key} is out of range")));
+        }
         self.prepare(vector);
         let _slot = self.slots.enter();
-        if self.index.contains(key) {
-            self.index.remove(key).map_err(internal)?;
-        }
+        self.retire(key)?;
         self.index.add(key, vector).map_err(internal)
     }
 
@@ -123,14 +143,21 @@ impl Hnsw {
     /// Removes `key`; absent keys are fine.
     pub fn remove(&self, key: u64) -> Result<()> {
         let _slot = self.slots.enter();
+        self.retire(key)
+    }
+
+    /// Renames `key`'s entry, if any, to the next retired key.
+    fn retire(&self, key: u64) -> Result<()> {
         if self.index.contains(key) {
-            self.index.remove(key).map_err(internal)?;
+            let serial = self.retired.fetch_add(1, Ordering::AcqRel);
+            self.index.rename(key, RETIRED | serial).map_err(internal)?;
         }
         Ok(())
     }
 
-    /// Up to `count` nearest keys passing `allow`, nearest first, searching
-    /// with breadth `max(count, ef)`. `allow` must not panic.
+    /// Up to `count` nearest keys passing `allow`, nearest first (equal
+    /// distances by key), searching with breadth `max(count, ef)`. `allow`
+    /// must not panic.
     pub fn search(&self, query: &[f32], count: usize, ef: usize, allow: Option<&dyn Fn(u64) -> bool>) -> Result<Vec<u64>> {
         let mut prepared;
         let query = if self.normalise {
@@ -143,11 +170,14 @@ impl Hnsw {
         let _slot = self.slots.enter();
         let wanted = count.max(ef);
         let matches = match allow {
-            None => self.index.search(query, wanted),
-            Some(f) => self.index.filtered_search(query, wanted, |key: u64| f(key)),
+            None => self.index.filtered_search(query, wanted, |key: u64| key & RETIRED == 0),
+            Some(f) => self.index.filtered_search(query, wanted, |key: u64| key & RETIRED == 0 && f(key)),
         }
         .map_err(internal)?;
-        Ok(matches.keys.into_iter().take(count).collect())
+        // Equal distances in key order, as the exact scan ranks them.
+        let mut found: Vec<(f32, u64)> = matches.distances.into_iter().zip(matches.keys).collect();
+        found.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Ok(found.into_iter().take(count).map(|(_, key)| key).collect())
     }
 
     /// Writes the graph to `path` atomically: a temporary file beside it,
@@ -167,6 +197,7 @@ impl Hnsw {
             f.write_all(&header.space_id.to_le_bytes())?;
             f.write_all(&header.fingerprint.to_le_bytes())?;
             f.write_all(&header.seq.to_le_bytes())?;
+            f.write_all(&self.retired().to_le_bytes())?;
             f.write_all(&(payload.len() as u64).to_le_bytes())?;
             f.write_all(&xxh3_64(&payload).to_le_bytes())?;
             f.write_all(&payload)?;
@@ -201,7 +232,7 @@ impl Hnsw {
         if (header.space_id, header.fingerprint) != expect {
             return Err(bad("belongs to another space or spec"));
         }
-        let (len, sum) = (u64_at(32), u64_at(40));
+        let (retired, len, sum) = (u64_at(32), u64_at(40), u64_at(48));
         let payload = &bytes[HEADER_LEN..];
         if payload.len() as u64 != len {
             return Err(bad(&format!("is truncated ({} of {len} payload bytes)", payload.len())));
@@ -214,6 +245,10 @@ impl Hnsw {
         if hnsw.index.dimensions() != dimensions {
             return Err(bad("has other dimensions"));
         }
+        if retired > hnsw.index.size() as u64 {
+            return Err(bad(&format!("claims {retired} retired entries of {}", hnsw.index.size())));
+        }
+        hnsw.retired.store(retired, Ordering::Release);
         hnsw.index.change_expansion_search(1);
         hnsw.index.reserve_capacity_and_threads(hnsw.index.size(), SLOTS).map_err(internal)?;
         Ok(Some((hnsw, header)))
@@ -378,8 +413,9 @@ mod tests {
 
     #[test]
     fn put_replaces_and_remove_forgets() {
-        let h = filled(100);
+        let mut h = filled(100);
         assert_eq!(h.search(&[10.1, 0.0, 0.0, 0.0], 2, 32, None).unwrap(), [10, 11]);
+        h.reserve(1).unwrap();
         h.put(10, &mut [500.0, 0.0, 0.0, 0.0]).unwrap();
         h.remove(11).unwrap();
         h.remove(1000).unwrap();
@@ -387,6 +423,29 @@ mod tests {
         assert_eq!(h.search(&[10.1, 0.0, 0.0, 0.0], 2, 32, None).unwrap(), [9, 12]);
         let even = |k: u64| k.is_multiple_of(2);
         assert_eq!(h.search(&[10.1, 0.0, 0.0, 0.0], 2, 32, Some(&even)).unwrap(), [12, 8]);
+    }
+
+    #[test]
+    fn removed_and_replaced_entries_never_cut_the_graph() {
+        // Points on a line link almost only to their two neighbours, so an
+        // entry whose slot were reused by a far vector would cut the line.
+        let params = HnswParams { m: 8, ef_construction: 32, ef: 32 };
+        let mut h = Hnsw::new(4, Metric::L2, params).unwrap();
+        h.reserve(3_020).unwrap();
+        for i in 0..3_000u64 {
+            h.put(i, &mut [i as f32, 0.0, 0.0, 0.0]).unwrap();
+        }
+        let cuts: Vec<u64> = (1..=10).map(|c| c * 290).collect();
+        for (n, &cut) in cuts.iter().enumerate() {
+            h.remove(cut).unwrap();
+            h.put(3_000 + n as u64, &mut [-10_000.0 - n as f32, 0.0, 0.0, 0.0]).unwrap();
+            h.put(cut - 1, &mut [20_000.0 + n as f32, 0.0, 0.0, 0.0]).unwrap();
+        }
+        assert_eq!((h.len(), h.retired()), (3_000, 20));
+        for &cut in &cuts {
+            let at = cut as f32 + 0.1;
+            assert_eq!(h.search(&[at, 0.0, 0.0, 0.0], 3, 32, None).unwrap(), [cut + 1, cut + 2, cut - 2], "around {cut}");
+        }
     }
 
     #[test]
@@ -405,11 +464,13 @@ mod tests {
         let path = sidecar_path(dir.path(), "s");
         assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap().is_none());
         let h = filled(50);
+        h.remove(4).unwrap();
         let header = SidecarHeader { space_id: 1, fingerprint: 7, seq: 42 };
         h.save(&path, header).unwrap();
         let (loaded, got) = Hnsw::load(&path, 4, Metric::L2, PARAMS, (1, 7), 50).unwrap().unwrap();
         assert_eq!(got, header);
-        assert_eq!(loaded.search(&[3.2, 0.0, 0.0, 0.0], 3, 32, None).unwrap(), [3, 4, 2]);
+        assert_eq!((loaded.len(), loaded.retired()), (49, 1));
+        assert_eq!(loaded.search(&[3.2, 0.0, 0.0, 0.0], 3, 32, None).unwrap(), [3, 2, 5]);
         assert!(Hnsw::load(&path, 4, Metric::L2, PARAMS, (2, 7), 50).is_err());
         let mut bytes = std::fs::read(&path).unwrap();
         let last = bytes.len() - 1;

@@ -22,7 +22,8 @@
 //!   on the calling thread.
 //! - Catch-up replays the change log from the covered sequence: for every
 //!   node whose embedding changed, the graph takes the vector LMDB holds now
-//!   in that snapshot (or drops the node). Steps of one graph never overlap
+//!   in that snapshot (or drops the node). A graph whose retired entries
+//!   pass a quarter of its vectors is rebuilt (searches scan meanwhile). Steps of one graph never overlap
 //!   (`stepping`); searches hold the read lock, so they run in parallel with
 //!   each other and wait for at most one step.
 //! - Sidecars are written when the last handle on the directory in this
@@ -61,6 +62,12 @@ const STEP: usize = 2048;
 const SAVE_AFTER: u64 = 10_000;
 /// Least time between background saves of one graph.
 const SAVE_EVERY: Duration = Duration::from_secs(60);
+/// A graph is rebuilt once its retired entries (removed or replaced vectors,
+/// see `hnsw`) pass this share of its live vectors, and at least
+/// [`RETIRED_LEAST`]: they cost memory and walking time, a rebuild costs one
+/// insertion per vector.
+const RETIRED_SHARE: u64 = 4;
+const RETIRED_LEAST: u64 = 1024;
 
 pub struct VectorIndexes {
     dir: PathBuf,
@@ -104,9 +111,6 @@ pub struct SpaceIndex {
     rebuilds: AtomicU64,
     /// Searches that found the graph ready.
     hits: AtomicU64,
-    /// Vectors deleted from the graph since it was loaded or built (usearch
-    /// keeps their slots for reuse; a compaction drops them).
-    deleted: AtomicU64,
     /// When this process last rebuilt the graph (ms since epoch; 0: never).
     last_rebuild_ms: AtomicI64,
 }
@@ -147,7 +151,8 @@ pub struct GraphStats {
     pub hits: u64,
     /// Bytes the graph takes in memory.
     pub bytes: u64,
-    /// Vectors deleted from the graph since it was loaded or built.
+    /// Vectors removed or replaced whose slots the graph still holds
+    /// (searches walk through them; a rebuild drops them).
     pub deleted: u64,
     /// When this process last rebuilt the graph (ms since epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,7 +237,7 @@ impl VectorIndexes {
             rebuilds: index.rebuilds.load(Ordering::Relaxed),
             hits: index.hits.load(Ordering::Relaxed),
             bytes: graph.memory_bytes() as u64,
-            deleted: index.deleted.load(Ordering::Relaxed),
+            deleted: graph.retired(),
             last_rebuild_at: Some(index.last_rebuild_ms.load(Ordering::Relaxed)).filter(|&ms| ms > 0),
         }))
     }
@@ -358,7 +363,6 @@ impl SpaceIndex {
             catch_ups: AtomicU64::new(0),
             rebuilds: AtomicU64::new(0),
             hits: AtomicU64::new(0),
-            deleted: AtomicU64::new(0),
             last_rebuild_ms: AtomicI64::new(0),
         })
     }
@@ -416,16 +420,17 @@ impl SpaceIndex {
             let key = keys::embedding(self.space.id, node);
             match t.embeddings.get(txn, &key)? {
                 Some(v) => puts.push((node, unseal_vector(&key, v)?)),
-                None => {
-                    graph.remove(node)?;
-                    self.deleted.fetch_add(1, Ordering::Relaxed);
-                }
+                None => graph.remove(node)?,
             }
         }
         add_all(&mut graph, &puts)?;
         self.unsaved.fetch_add(changed.len() as u64, Ordering::Relaxed);
         self.seq.store(through, Ordering::Release);
         self.catch_ups.fetch_add(1, Ordering::Relaxed);
+        if graph.retired() > (graph.len() as u64 / RETIRED_SHARE).max(RETIRED_LEAST) {
+            *graph = self.empty()?;
+            self.ready.store(false, Ordering::Release);
+        }
         Ok(Step::More)
     }
 
@@ -494,7 +499,6 @@ impl SpaceIndex {
                 self.saved_seq.store(u64::MAX, Ordering::Release);
                 self.rebuilt.store(true, Ordering::Release);
                 self.rebuilds.fetch_add(1, Ordering::Relaxed);
-                self.deleted.store(0, Ordering::Relaxed);
                 self.last_rebuild_ms.store(crate::now_ms(), Ordering::Relaxed);
                 self.ready.store(true, Ordering::Release);
             }
@@ -831,6 +835,51 @@ mod tests {
         db.catch_up_indexes().unwrap();
         assert_eq!((graph(&db).behind, graph(&db).vectors), (0, 3_000));
         assert_eq!(nearest(&db, 2_000.0, 2), ["new", "n1999"]);
+    }
+
+    /// A reproducible 8-d vector in `[0, 100)^8` (a line of points would
+    /// do, but concurrent insertion of neighbouring points on a line can
+    /// leave one unlinked, which spread-out data does not suffer).
+    fn spread(node: usize, round: usize) -> Vec<f32> {
+        let mut x = (node as u64 * 31 + round as u64) * 0x9E37_79B9_7F4A_7C15;
+        (0..8).map(|_| {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            (x >> 40) as f32 / (1u64 << 24) as f32 * 100.0
+        }).collect()
+    }
+
+    fn nearest_to(db: &Database, at: &[f32], k: usize) -> Vec<String> {
+        let request = SearchRequest { k, ef: Some(64), ..SearchRequest::default() };
+        db.search("s", at, &request).unwrap().into_iter().map(|h| h.id).collect()
+    }
+
+    #[test]
+    fn replaced_vectors_are_stepped_over_until_a_rebuild_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path(), OpenOptions::default()).unwrap();
+        let spec = SpaceSpec { dimensions: 8, metric: Metric::L2, index: None, m: Some(8), ef_construction: Some(32), ef: Some(32), embedder: None };
+        db.ensure_space("s", &spec).unwrap();
+        let nodes = (0..3_000).map(|i| NewNode { id: format!("n{i}"), node_type: "T".into(), properties: "{}".into() }).collect();
+        let embeddings = (0..3_000).map(|i| (format!("n{i}"), "s".to_owned(), spread(i, 0))).collect();
+        db.write_batch(&crate::WriteBatch { insert_nodes: nodes, insert_embeddings: embeddings, ..Default::default() }, None, 1).unwrap();
+        db.catch_up_indexes().unwrap();
+        let moved = |batch: usize| {
+            let embeddings = (batch * 200..(batch + 1) * 200).map(|i| (format!("n{i}"), "s".to_owned(), spread(i, 1))).collect();
+            db.write_batch(&crate::WriteBatch { insert_embeddings: embeddings, ..Default::default() }, None, 1).unwrap();
+            db.catch_up_indexes().unwrap();
+        };
+        moved(0);
+        assert_eq!((graph(&db).vectors, graph(&db).deleted, graph(&db).rebuilds), (3_000, 200, 1));
+        for i in [0, 77, 199] {
+            assert_eq!(nearest_to(&db, &spread(i, 1), 1), [format!("n{i}")], "a replaced vector is found where it is now");
+            assert!(!nearest_to(&db, &spread(i, 0), 3).contains(&format!("n{i}")), "and not where it was");
+        }
+        (1..5).for_each(moved);
+        assert_eq!((graph(&db).deleted, graph(&db).rebuilds), (1_000, 1));
+        moved(5);
+        assert_eq!((graph(&db).vectors, graph(&db).deleted, graph(&db).rebuilds), (3_000, 0, 2), "past a quarter of the graph and 1,024: a rebuild");
+        assert_eq!(nearest_to(&db, &spread(1_100, 1), 1), ["n1100"]);
     }
 
     #[test]
