@@ -24,7 +24,8 @@
 //!   search context per slot and fails a call that finds none free).
 //! - A sidecar is `MAGIC ‖ header ‖ payload`; the header records the space
 //!   id, the spec fingerprint, the change-log sequence the graph covers, the
-//!   count of retired entries and an xxh3-64 of the payload. A file that fails any check is not loaded.
+//!   count of retired entries and an xxh3-64 of the payload. A file that
+//!   fails any check is not loaded.
 
 use crate::error::{Error, Result};
 use crate::vector::space::{HnswParams, Metric};
