@@ -1173,7 +1173,12 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         const db = filled(4);
         db.insertNode({ id: 'bare', type: 'Message', properties: {} });
         db.insertEmbedding('bare', [9, 0, 0]);
-        const before = db.stats().spaces.find((s) => s.name === 'default');
+        // The space as data: its graph's health moves with background catch-ups.
+        const live = () => {
+          const { graph: _graph, ...space } = db.stats().spaces.find((s) => s.name === 'default') ?? {};
+          return space;
+        };
+        const before = live();
         await expect(db.reembed('default', { embedder: doubling() })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('"bare"') });
         await expect(db.reembed('nope', { embedder: doubling() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
         await expect(db.reembed('default', {} as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -1182,7 +1187,7 @@ export function describeStorageConformance(label: string, target: ConformanceTar
         await expect(db.reembed('default', { embedder: 'no-such-embedder' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
         const short = { id: 'test:short', dimensions: 2, embed: async (texts: readonly string[]) => texts.map(() => new Float32Array(1)) };
         await expect(db.reembed('default', { embedder: short, text: () => 't0' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('test:short') });
-        expect(db.stats().spaces.find((s) => s.name === 'default')).toEqual(before);
+        expect(live()).toEqual(before);
         const result = await db.reembed('default', { embedder: doubling(), text: (n) => (n.id === 'bare' ? 't9' : String(n.properties.content)) });
         expect(result).toMatchObject({ embedded: 5, vectors: 5 });
         expect([...(db.getEmbedding('bare') ?? [])]).toEqual([18, 1]);
